@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { adminErrorBody, adminErrorHandler } from './http/error-handler.js';
+import { adminRoutes } from './http/admin/index.js';
+import { opsRoutes } from './http/ops.js';
+import type { Services } from './services.js';
+
+export interface AppOptions {
+  roles: { api: boolean; worker: boolean };
+}
+
+/** Composition root of the HTTP surface: one fastify instance, one plugin per route family. */
+export async function buildApp(services: Services, options: AppOptions = { roles: { api: true, worker: true } }): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.log as FastifyBaseLogger,
+    // Request ids are ours, never the caller's: they appear in logs and support tickets.
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.setErrorHandler(adminErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(adminErrorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  await app.register(opsRoutes(services, options.roles));
+  if (options.roles.api) {
+    await app.register(adminRoutes(services), { prefix: '/admin/v1' });
+  }
+  return app;
+}

@@ -1,0 +1,294 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parseRedisUrl } from './redis/connection.js';
+
+/**
+ * The one place that reads the environment (api.md §2). Everything else receives a `Config`.
+ * Problems are collected and reported together so an operator fixes them in one go.
+ */
+
+export type Role = 'api' | 'worker' | 'all';
+
+export interface Config {
+  nodeEnv: string;
+  production: boolean;
+  host: string;
+  port: number;
+  /** Undefined means "decide at start": use 127.0.0.1:6379 if it answers, else start an embedded redis-server. */
+  redisUrl: string | undefined;
+  /** Undefined means "same as redisUrl". */
+  cacheRedisUrl: string | undefined;
+  masterKey: Buffer;
+  masterKeySource: 'env' | 'file';
+  adminToken: string;
+  adminTokenSource: 'env' | 'file';
+  /** Directory for embedded-mode state: generated keys and the private redis-server's data. */
+  homeDir: string;
+  githubApiUrl: string;
+  githubWebhookSecrets: string[];
+  githubToken: string | undefined;
+  githubAppId: string | undefined;
+  githubAppPrivateKey: string | undefined;
+  upstreamTimeoutMs: number;
+  upstreamAllowCidrs: Cidr[];
+  upstreamAllowHttp: boolean;
+  upstreamCaFile: string | undefined;
+  upstreamCa: string | undefined;
+  reconcileIntervalS: number;
+  logLevel: string;
+}
+
+export interface Cidr {
+  /** The CIDR as written, e.g. `127.0.0.0/8`. */
+  text: string;
+  family: 4 | 6;
+  address: string;
+  prefix: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const production = nodeEnv === 'production';
+  const homeDir = resolve(env.GATEHOUSE_HOME ?? '.gatehouse');
+
+  const port = intVar(env, 'PORT', 8080, 0, 65535, problems);
+  const host = env.HOST ?? '127.0.0.1';
+  if (host.trim() === '') problems.push('HOST: must not be empty (use 0.0.0.0 to listen on every interface)');
+
+  const redisUrl = redisUrlVar(env, 'REDIS_URL', problems);
+  const cacheRedisUrl = redisUrlVar(env, 'CACHE_REDIS_URL', problems);
+
+  const master = readMasterKey(env, production, homeDir, problems);
+  const admin = readAdminToken(env, production, homeDir, problems);
+
+  const githubApiUrl = (urlVar(env, 'GITHUB_API_URL', ['https:', 'http:'], problems) ?? 'https://api.github.com').replace(/\/+$/, '');
+  // A comma-separated list lets an operator rotate the webhook secret: add the new one, update GitHub, drop the old one.
+  const githubWebhookSecrets = (env.GITHUB_WEBHOOK_SECRET ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+  const githubToken = nonEmpty(env.GITHUB_TOKEN);
+  const githubAppId = nonEmpty(env.GITHUB_APP_ID);
+  let githubAppPrivateKey = nonEmpty(env.GITHUB_APP_PRIVATE_KEY)?.replace(/\\n/g, '\n');
+  const keyFile = nonEmpty(env.GITHUB_APP_PRIVATE_KEY_FILE);
+  if (keyFile !== undefined) {
+    try {
+      githubAppPrivateKey = readFileSync(keyFile, 'utf8');
+    } catch (err) {
+      problems.push(`GITHUB_APP_PRIVATE_KEY_FILE: cannot read ${keyFile} (${(err as Error).message})`);
+    }
+  }
+  if (githubAppId !== undefined && githubAppPrivateKey === undefined) {
+    problems.push('GITHUB_APP_ID is set but GITHUB_APP_PRIVATE_KEY / GITHUB_APP_PRIVATE_KEY_FILE is not: set the GitHub App private key (PEM)');
+  }
+  if (githubAppId === undefined && githubAppPrivateKey !== undefined) {
+    problems.push('GITHUB_APP_PRIVATE_KEY is set but GITHUB_APP_ID is not: set the GitHub App id');
+  }
+
+  const upstreamTimeoutMs = intVar(env, 'UPSTREAM_TIMEOUT_MS', 15000, 1, 600000, problems);
+  const upstreamAllowCidrs = parseCidrList(env.UPSTREAM_ALLOW_CIDRS ?? '', problems);
+  const upstreamAllowHttp = boolVar(env, 'UPSTREAM_ALLOW_HTTP', false, problems);
+  const upstreamCaFile = nonEmpty(env.UPSTREAM_CA_FILE);
+  let upstreamCa: string | undefined;
+  if (upstreamCaFile !== undefined) {
+    try {
+      upstreamCa = readFileSync(upstreamCaFile, 'utf8');
+      if (!upstreamCa.includes('-----BEGIN CERTIFICATE-----')) {
+        problems.push(`UPSTREAM_CA_FILE: ${upstreamCaFile} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
+      }
+    } catch (err) {
+      problems.push(`UPSTREAM_CA_FILE: cannot read ${upstreamCaFile} (${(err as Error).message})`);
+    }
+  }
+  const reconcileIntervalS = intVar(env, 'RECONCILE_INTERVAL_S', 300, 0, 86400 * 7, problems);
+  const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of ${[...LOG_LEVELS].join(', ')}`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    nodeEnv,
+    production,
+    host,
+    port,
+    redisUrl,
+    cacheRedisUrl,
+    masterKey: master!.key,
+    masterKeySource: master!.source,
+    adminToken: admin!.token,
+    adminTokenSource: admin!.source,
+    homeDir,
+    githubApiUrl,
+    githubWebhookSecrets,
+    githubToken,
+    githubAppId,
+    githubAppPrivateKey,
+    upstreamTimeoutMs,
+    upstreamAllowCidrs,
+    upstreamAllowHttp,
+    upstreamCaFile,
+    upstreamCa,
+    reconcileIntervalS,
+    logLevel,
+  };
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v;
+}
+
+function intVar(env: Env, name: string, def: number, min: number, max: number, problems: string[]): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return def;
+  if (!/^\d+$/.test(raw.trim())) {
+    problems.push(`${name}: "${raw}" is not a whole number (expected ${min}–${max})`);
+    return def;
+  }
+  const n = Number(raw.trim());
+  if (n < min || n > max) {
+    problems.push(`${name}: ${n} is out of range (expected ${min}–${max})`);
+    return def;
+  }
+  return n;
+}
+
+function boolVar(env: Env, name: string, def: boolean, problems: string[]): boolean {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return def;
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  problems.push(`${name}: "${raw}" is not a boolean (use true or false)`);
+  return def;
+}
+
+function redisUrlVar(env: Env, name: string, problems: string[]): string | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  try {
+    parseRedisUrl(raw.trim());
+    return raw.trim();
+  } catch (err) {
+    problems.push(`${name}: "${redactUrl(raw)}" ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function urlVar(env: Env, name: string, protocols: string[], problems: string[]): string | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(`${name}: "${redactUrl(raw)}" is not a URL (expected e.g. ${protocols[0]}//host:port)`);
+    return undefined;
+  }
+  if (!protocols.includes(url.protocol)) {
+    problems.push(`${name}: scheme "${url.protocol}" is not supported (use one of ${protocols.join(' ')})`);
+    return undefined;
+  }
+  return raw;
+}
+
+/** Hides the password of a URL so configuration errors can be printed safely. */
+export function redactUrl(raw: string): string {
+  return raw.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+}
+
+function ensureHome(homeDir: string): void {
+  if (!existsSync(homeDir)) mkdirSync(homeDir, { recursive: true, mode: 0o700 });
+}
+
+/** Reads a generated value from `file`, or creates it (mode 0600) with `make()`. */
+function readOrCreate(file: string, make: () => string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  writeFileSync(file, `${make()}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return readFileSync(file, 'utf8').trim();
+}
+
+function readMasterKey(env: Env, production: boolean, homeDir: string, problems: string[]): { key: Buffer; source: 'env' | 'file' } | undefined {
+  const raw = nonEmpty(env.GATEHOUSE_MASTER_KEY);
+  if (raw !== undefined) {
+    const key = decodeMasterKey(raw);
+    if (key === undefined) {
+      problems.push('GATEHOUSE_MASTER_KEY: must be base64 of exactly 32 bytes (generate one with: openssl rand -base64 32)');
+      return undefined;
+    }
+    return { key, source: 'env' };
+  }
+  if (production) {
+    problems.push('GATEHOUSE_MASTER_KEY: required when NODE_ENV=production (generate one with: openssl rand -base64 32)');
+    return undefined;
+  }
+  ensureHome(homeDir);
+  const file = join(homeDir, 'master.key');
+  const key = decodeMasterKey(readOrCreate(file, () => randomBytes(32).toString('base64')));
+  if (key === undefined) {
+    problems.push(`GATEHOUSE_MASTER_KEY: ${file} does not hold base64 of 32 bytes; restore it from a backup, or set GATEHOUSE_MASTER_KEY`);
+    return undefined;
+  }
+  return { key, source: 'file' };
+}
+
+export function decodeMasterKey(raw: string): Buffer | undefined {
+  const text = raw.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
+  const key = Buffer.from(text, 'base64');
+  return key.length === 32 ? key : undefined;
+}
+
+function readAdminToken(env: Env, production: boolean, homeDir: string, problems: string[]): { token: string; source: 'env' | 'file' } | undefined {
+  const raw = nonEmpty(env.GATEHOUSE_ADMIN_TOKEN);
+  if (raw !== undefined) {
+    if (raw.trim().length < 16) {
+      problems.push('GATEHOUSE_ADMIN_TOKEN: must be at least 16 characters (generate one with: openssl rand -hex 32)');
+      return undefined;
+    }
+    return { token: raw.trim(), source: 'env' };
+  }
+  if (production) {
+    problems.push('GATEHOUSE_ADMIN_TOKEN: required when NODE_ENV=production (generate one with: openssl rand -hex 32)');
+    return undefined;
+  }
+  ensureHome(homeDir);
+  const token = readOrCreate(join(homeDir, 'admin.token'), () => randomBytes(32).toString('hex'));
+  return { token, source: 'file' };
+}
+
+export function parseCidrList(raw: string, problems: string[]): Cidr[] {
+  const out: Cidr[] = [];
+  for (const part of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const cidr = parseCidr(part);
+    if (cidr === undefined) problems.push(`UPSTREAM_ALLOW_CIDRS: "${part}" is not a CIDR (expected e.g. 127.0.0.0/8 or ::1/128)`);
+    else out.push(cidr);
+  }
+  return out;
+}
+
+export function parseCidr(text: string): Cidr | undefined {
+  const [address, prefixText, extra] = text.split('/');
+  if (address === undefined || extra !== undefined) return undefined;
+  const family = isIP(address);
+  if (family !== 4 && family !== 6) return undefined;
+  const max = family === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : /^\d+$/.test(prefixText) ? Number(prefixText) : NaN;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return undefined;
+  return { text, family, address, prefix };
+}

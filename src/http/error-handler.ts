@@ -1,0 +1,40 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+
+/**
+ * The default (admin) error envelope of api.md §5: `{"error": {"code", "message", "details"?}}`.
+ * Route plugins with another envelope (the widget runtime) install their own handler.
+ */
+export function adminErrorBody(code: string, message: string, details?: unknown, fields?: Record<string, unknown>) {
+  return { error: { code, message, ...(fields ?? {}), ...(details === undefined ? {} : { details }) } };
+}
+
+export function adminErrorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof AppError) {
+    if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(error.status).send(adminErrorBody(error.code, error.message, error.details, error.fields));
+  }
+  const fe = error as FastifyError;
+  if (fe.validation !== undefined) {
+    const where = fe.validationContext ?? 'request';
+    const details = fe.validation.map((v) => ({
+      path: `/${where}${v.instancePath}`,
+      message: v.message ?? 'is invalid',
+    }));
+    return reply.code(400).send(adminErrorBody('INVALID_REQUEST', `the ${where} is invalid: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details));
+  }
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return reply.code(413).send(adminErrorBody('PAYLOAD_TOO_LARGE', 'the request body is larger than allowed'));
+  }
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return reply.code(415).send(adminErrorBody('UNSUPPORTED_MEDIA_TYPE', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here; send application/json`));
+  }
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    return reply.code(400).send(adminErrorBody('INVALID_JSON', 'the request body is empty; send a JSON object', undefined, { line: 1, column: 1 }));
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return reply.code(fe.statusCode).send(adminErrorBody(fe.code ?? 'BAD_REQUEST', fe.message));
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return reply.code(500).send(adminErrorBody('INTERNAL', `unexpected error; quote request id ${request.id} when reporting it`));
+}

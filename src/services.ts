@@ -1,0 +1,80 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { closeRedis, connectRedis, redisAnswers, type RedisClient } from './redis/connection.js';
+
+/**
+ * The composition of long-lived parts one process needs. Route plugins and workers receive this
+ * object; nothing reaches for globals. Each domain adds its store/client here as it lands.
+ */
+export interface Services {
+  config: Config;
+  log: Logger;
+  /** Registry, secrets, sync state: must not evict. */
+  redis: RedisClient;
+  /** Response cache and token cache: may evict. Same connection as `redis` when the URLs are equal. */
+  cacheRedis: RedisClient;
+  redisUrls: { state: string; cache: string };
+  metrics: Registry;
+  /** Set by the worker role once its BullMQ workers run; `/readyz` reports it. */
+  workersRunning: () => boolean;
+  /** Runs registered shutdown steps in reverse order, then closes Redis. */
+  close(): Promise<void>;
+  onClose(step: () => Promise<void> | void): void;
+}
+
+export interface ServiceOptions {
+  config: Config;
+  log: Logger;
+  stateUrl: string;
+  cacheUrl: string;
+}
+
+export async function createServices(options: ServiceOptions): Promise<Services> {
+  const { config, log, stateUrl, cacheUrl } = options;
+  const redis = connectRedis(stateUrl, { connectionName: 'gatehouse:state' });
+  const cacheRedis = cacheUrl === stateUrl ? redis : connectRedis(cacheUrl, { connectionName: 'gatehouse:cache' });
+  for (const [name, client] of [['state', redis], ['cache', cacheRedis]] as const) {
+    client.on('error', (err: Error) => log.warn({ err: { message: err.message }, redis: name }, 'redis connection error'));
+  }
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'gatehouse_' });
+
+  const closers: (() => Promise<void> | void)[] = [];
+  let closing: Promise<void> | undefined;
+  const services: Services = {
+    config,
+    log,
+    redis,
+    cacheRedis,
+    redisUrls: { state: stateUrl, cache: cacheUrl },
+    metrics,
+    workersRunning: () => false,
+    onClose(step) {
+      closers.push(step);
+    },
+    close() {
+      closing ??= (async () => {
+        for (const step of closers.reverse()) {
+          try {
+            await step();
+          } catch (err) {
+            log.warn({ err: { message: (err as Error).message } }, 'shutdown step failed');
+          }
+        }
+        await closeRedis(redis);
+        if (cacheRedis !== redis) await closeRedis(cacheRedis);
+      })();
+      return closing;
+    },
+  };
+  return services;
+}
+
+export async function redisReady(services: Services): Promise<{ state: boolean; cache: boolean }> {
+  const [state, cache] = await Promise.all([
+    redisAnswers(services.redis),
+    services.cacheRedis === services.redis ? Promise.resolve(true) : redisAnswers(services.cacheRedis),
+  ]);
+  return { state, cache: services.cacheRedis === services.redis ? state : cache };
+}
