@@ -1,0 +1,163 @@
+import type { Agent, Dispatcher } from 'undici';
+import type { Config } from '../config.js';
+import { createUpstreamDispatcher } from './dispatcher.js';
+import { BlockedDestinationError, createAddressGuard, type AddressGuard } from './guard.js';
+
+/** Decision 12: an upstream body larger than this is refused with 502 UPSTREAM_RESPONSE_TOO_LARGE. */
+export const MAX_UPSTREAM_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+export type UpstreamErrorCode = 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNREACHABLE' | 'UPSTREAM_RESPONSE_TOO_LARGE';
+
+/** A failure talking to an upstream (or token endpoint). Messages never contain request data. */
+export class UpstreamError extends Error {
+  constructor(
+    readonly code: UpstreamErrorCode,
+    message: string,
+    readonly timeout = false,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+}
+
+export interface UpstreamRequest {
+  url: URL;
+  method: string;
+  /** Exactly the headers to send; nothing else is added except what undici needs (host, content-length). */
+  headers: Record<string, string>;
+  body?: Buffer | string | undefined;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  /** Lower-case names, as undici returns them. */
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface UpstreamClientOptions {
+  timeoutMs: number;
+  allowHttp: boolean;
+  guard: AddressGuard;
+  dispatcher: Agent;
+}
+
+/**
+ * The only way Gatehouse talks to the outside: connector upstreams, composite steps and token
+ * endpoints all go through `send`. The cache (engineer E) calls the same client on a miss.
+ */
+export class UpstreamClient {
+  readonly timeoutMs: number;
+  private readonly allowHttp: boolean;
+  private readonly dispatcher: Agent;
+
+  constructor(options: UpstreamClientOptions) {
+    this.timeoutMs = options.timeoutMs;
+    this.allowHttp = options.allowHttp;
+    this.dispatcher = options.dispatcher;
+  }
+
+  static fromConfig(config: Config): UpstreamClient {
+    const guard = createAddressGuard(config.upstreamAllowCidrs);
+    const dispatcher = createUpstreamDispatcher({ guard, extraCa: config.upstreamCa, timeoutMs: config.upstreamTimeoutMs });
+    return new UpstreamClient({ timeoutMs: config.upstreamTimeoutMs, allowHttp: config.upstreamAllowHttp, guard, dispatcher });
+  }
+
+  /**
+   * Parses a rendered URL and applies the scheme rule; throws BlockedDestinationError. The address
+   * rule is applied at connect time (see dispatcher.ts), on the address actually used.
+   */
+  parseUrl(raw: string, what = 'upstream URL'): URL {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new BlockedDestinationError(`the resolved ${what} is not a valid absolute URL (an unresolved variable or secret leaves its template text in place)`);
+    }
+    if (url.protocol === 'https:') return url;
+    if (url.protocol === 'http:' && this.allowHttp) return url;
+    throw new BlockedDestinationError(
+      url.protocol === 'http:'
+        ? `the resolved ${what} uses http://; only https:// is allowed (set UPSTREAM_ALLOW_HTTP=true for tests or on-prem)`
+        : `the resolved ${what} uses ${url.protocol}//; only https:// is allowed`,
+    );
+  }
+
+  async send(request: UpstreamRequest, maxBytes = MAX_UPSTREAM_RESPONSE_BYTES): Promise<UpstreamResponse> {
+    const controller = new AbortController();
+    let timedOut = false;
+    // One deadline for connect + headers + body: a slow-drip body cannot hold a request forever.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    let response: Dispatcher.ResponseData | undefined;
+    try {
+      response = await this.dispatcher.request({
+        origin: request.url.origin,
+        path: `${request.url.pathname}${request.url.search}`,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers,
+        body: request.body ?? null,
+        signal: controller.signal,
+      });
+      const declared = Number(response.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        response.body.destroy();
+        throw new UpstreamError('UPSTREAM_RESPONSE_TOO_LARGE', `the upstream response is larger than ${maxBytes} bytes`);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.body) {
+        size += (chunk as Buffer).length;
+        if (size > maxBytes) {
+          response.body.destroy();
+          throw new UpstreamError('UPSTREAM_RESPONSE_TOO_LARGE', `the upstream response is larger than ${maxBytes} bytes`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size),
+      };
+    } catch (err) {
+      if (err instanceof UpstreamError || err instanceof BlockedDestinationError) throw err;
+      if (timedOut) throw new UpstreamError('UPSTREAM_TIMEOUT', `the upstream did not answer within ${this.timeoutMs} ms`, true);
+      const e = err as NodeJS.ErrnoException & { cause?: unknown };
+      if (e.cause instanceof BlockedDestinationError) throw e.cause;
+      if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
+        throw new UpstreamError('UPSTREAM_TIMEOUT', `the upstream did not answer within ${this.timeoutMs} ms`, true);
+      }
+      throw new UpstreamError('UPSTREAM_UNREACHABLE', describeNetworkError(e));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+}
+
+/** A short, data-free description of a network failure (it ends up in `X-Connector-Timing.error`). */
+export function describeNetworkError(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'Connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'Host not found';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'Connection reset';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'Host unreachable';
+    default:
+      if (typeof e.code === 'string' && (e.code.startsWith('ERR_TLS') || e.code.includes('CERT') || e.code.startsWith('ERR_SSL') || e.code === 'DEPTH_ZERO_SELF_SIGNED_CERT')) {
+        return `TLS handshake failed (${e.code})`;
+      }
+      return e.code !== undefined ? `Network error (${e.code})` : 'Network error';
+  }
+}
