@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import type { JwtAlgorithm } from '../registry/model.js';
+import { RuntimeError, SCOPE } from '../runtime/errors.js';
+import type { UpstreamClient } from '../upstream/client.js';
+import { JwtSigningError, normaliseTimeClaims, signJwt } from './jwt.js';
+import { TokenCache, type CachedToken } from './token-cache.js';
+import { requestToken } from './token-endpoint.js';
+
+/** An authentication config after its templates were rendered (strings are final values). */
+export type ResolvedAuth =
+  | { type: 'none' }
+  | { type: 'api_key'; key: string; value: string; in: 'header' | 'query' }
+  | { type: 'oauth_client_credentials'; client_id: string; client_secret: string; token_url: string; scope?: string | undefined }
+  | { type: 'jwt'; private_key: string; algorithm: JwtAlgorithm; claims: Record<string, unknown>; jwt_headers?: Record<string, unknown> | undefined }
+  | {
+      type: 'oauth_jwt_bearer';
+      client_id: string;
+      private_key: string;
+      token_url: string;
+      subject: string;
+      audience: string;
+      token_ttl: number;
+      algorithm: JwtAlgorithm;
+      additional_claims?: Record<string, unknown> | undefined;
+      jwt_headers?: Record<string, unknown> | undefined;
+    };
+
+/** What authentication adds to the outgoing request. */
+export interface AppliedAuth {
+  /** Header name (as configured) → value. */
+  headers: [string, string][];
+  /** Query pairs; an API key here replaces a caller value of the same name (decision 32). */
+  query: [string, string][];
+  /** The OAuth token used, so an upstream 401 can evict it and retry once (decision 8). */
+  token?: CachedToken;
+  /** Material identifying the credential (hashed) — for the cache key of decision 10, never sent anywhere. */
+  credentialDigest: string;
+}
+
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** Spec §5.5: the assertion lives three minutes. */
+const ASSERTION_LIFETIME_S = 180;
+/** Decision 8: without `expires_in` a client-credentials token is kept five minutes. */
+const DEFAULT_TOKEN_TTL_S = 300;
+
+function digest(material: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(material)).digest('base64url');
+}
+
+function bearer(token: CachedToken, credentialDigest: string): AppliedAuth {
+  return { headers: [['Authorization', `Bearer ${token.accessToken}`]], query: [], token, credentialDigest };
+}
+
+/**
+ * The outbound strategies of spec §5. One instance per process; token state lives in `TokenCache`
+ * (Redis), so any number of processes share tokens and token requests.
+ */
+export class OutboundAuth {
+  constructor(
+    private readonly client: UpstreamClient,
+    private readonly tokens: TokenCache,
+  ) {}
+
+  async apply(tenant: string, auth: ResolvedAuth, nowSeconds: number): Promise<AppliedAuth> {
+    switch (auth.type) {
+      case 'none':
+        return { headers: [], query: [], credentialDigest: '' };
+      case 'api_key':
+        return auth.in === 'header'
+          ? { headers: [[auth.key, auth.value]], query: [], credentialDigest: digest(['api_key', auth.key, auth.value]) }
+          : { headers: [], query: [[auth.key, auth.value]], credentialDigest: digest(['api_key', auth.key, auth.value]) };
+      case 'jwt': {
+        const claims = normaliseTimeClaims(auth.claims);
+        const jwt = await this.sign(claims, auth.private_key, auth.algorithm, auth.jwt_headers);
+        // A JWT is per request; the digest is of the signing identity, not the token.
+        return { headers: [['Authorization', `Bearer ${jwt}`]], query: [], credentialDigest: digest(['jwt', auth.private_key, auth.algorithm, claims.sub ?? null, claims.iss ?? null, claims.aud ?? null]) };
+      }
+      case 'oauth_client_credentials':
+        return this.clientCredentials(tenant, auth);
+      case 'oauth_jwt_bearer':
+        return this.jwtBearer(tenant, auth, nowSeconds);
+    }
+  }
+
+  /**
+   * After an upstream 401 with a cached token: forget that token and obtain a new one (once).
+   * Returns undefined when the auth had no cached token (nothing to retry).
+   */
+  async refresh(tenant: string, auth: ResolvedAuth, applied: AppliedAuth, nowSeconds: number): Promise<AppliedAuth | undefined> {
+    if (applied.token === undefined || !applied.token.fromCache) return undefined;
+    await this.tokens.evict(applied.token.key, applied.token.accessToken);
+    if (auth.type === 'oauth_client_credentials') return this.clientCredentials(tenant, auth);
+    if (auth.type === 'oauth_jwt_bearer') return this.jwtBearer(tenant, auth, nowSeconds);
+    return undefined;
+  }
+
+  private async clientCredentials(
+    tenant: string,
+    auth: Extract<ResolvedAuth, { type: 'oauth_client_credentials' }>,
+  ): Promise<AppliedAuth> {
+    const scope = auth.scope !== undefined && auth.scope !== '' ? auth.scope : undefined;
+    const material = ['oauth_client_credentials', auth.token_url, auth.client_id, auth.client_secret, scope ?? null];
+    const key = TokenCache.cacheKey(tenant, material);
+    const token = await this.tokens.get(key, async () => {
+      const form: Record<string, string> = {
+        grant_type: 'client_credentials',
+        client_id: auth.client_id,
+        client_secret: auth.client_secret,
+        ...(scope === undefined ? {} : { scope }),
+      };
+      const res = await requestToken(this.client, auth.token_url, form);
+      return { accessToken: res.accessToken, ttlSeconds: res.expiresIn === undefined ? DEFAULT_TOKEN_TTL_S : res.expiresIn - 60 };
+    });
+    return bearer(token, digest(material));
+  }
+
+  private async jwtBearer(
+    tenant: string,
+    auth: Extract<ResolvedAuth, { type: 'oauth_jwt_bearer' }>,
+    nowSeconds: number,
+  ): Promise<AppliedAuth> {
+    const extra = auth.additional_claims ?? {};
+    const keyDigest = createHash('sha256').update(auth.private_key).digest('hex');
+    const material = [
+      'oauth_jwt_bearer', auth.token_url, auth.client_id, auth.subject, auth.audience, keyDigest, auth.algorithm,
+      extra, auth.jwt_headers ?? null,
+    ];
+    const key = TokenCache.cacheKey(tenant, material);
+    const token = await this.tokens.get(key, async () => {
+      // Decision 9: the registered claims are ours; additional_claims cannot replace them.
+      const claims = normaliseTimeClaims({
+        ...extra,
+        iss: auth.client_id,
+        sub: auth.subject,
+        aud: auth.audience,
+        exp: nowSeconds + ASSERTION_LIFETIME_S,
+        iat: nowSeconds,
+      });
+      const assertion = await this.sign(claims, auth.private_key, auth.algorithm, auth.jwt_headers);
+      const res = await requestToken(this.client, auth.token_url, { grant_type: JWT_BEARER_GRANT, assertion });
+      // Spec §5.5: the lifetime comes from token_ttl, not from the token response.
+      return { accessToken: res.accessToken, ttlSeconds: auth.token_ttl - 60 };
+    });
+    return bearer(token, digest(material));
+  }
+
+  private async sign(claims: Record<string, unknown>, key: string, alg: JwtAlgorithm, headers: Record<string, unknown> | undefined): Promise<string> {
+    try {
+      return await signJwt(claims, key, alg, headers);
+    } catch (err) {
+      if (err instanceof JwtSigningError) throw new RuntimeError(422, 'JWT_SIGNING_FAILED', err.message, SCOPE.jwtSigning);
+      throw err;
+    }
+  }
+}

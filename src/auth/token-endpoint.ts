@@ -1,0 +1,61 @@
+import { SCOPE, RuntimeError } from '../runtime/errors.js';
+import { UpstreamError, type UpstreamClient } from '../upstream/client.js';
+import { BlockedDestinationError } from '../upstream/guard.js';
+
+export interface TokenResponse {
+  accessToken: string;
+  expiresIn: number | undefined;
+}
+
+/** A token-endpoint failure as the runtime reports it (502, scope `Authentication (token request)`). */
+function tokenFailure(detail: string, timeout = false): RuntimeError {
+  // Spec §2: a token request that hits the deadline fails like an upstream timeout.
+  const err = timeout
+    ? new RuntimeError(502, 'UPSTREAM_TIMEOUT', detail, SCOPE.downstream)
+    : new RuntimeError(502, 'TOKEN_REQUEST_FAILED', detail, SCOPE.tokenRequest);
+  err.timeout = timeout;
+  return err;
+}
+
+/**
+ * POSTs a form to a token endpoint through the guarded upstream client (decision 11 applies to
+ * `token_url` too, decision 25) and reads `access_token`/`expires_in`. Errors name the status and
+ * the OAuth `error` code only — never the request body (it carries credentials).
+ */
+export async function requestToken(client: UpstreamClient, tokenUrl: string, form: Record<string, string>): Promise<TokenResponse> {
+  const url = client.parseUrl(tokenUrl, 'token_url');
+  let res;
+  try {
+    res = await client.send(
+      {
+        url,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams(form).toString(),
+      },
+      1024 * 1024,
+    );
+  } catch (err) {
+    if (err instanceof BlockedDestinationError) throw err;
+    if (err instanceof UpstreamError) {
+      throw tokenFailure(`token request to ${url.host} failed: ${err.message}`, err.timeout);
+    }
+    throw err;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(res.body.toString('utf8'));
+  } catch {
+    body = undefined;
+  }
+  const obj = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  if (res.status < 200 || res.status >= 300) {
+    const code = typeof obj.error === 'string' && /^[\w.-]{1,64}$/.test(obj.error) ? ` (${obj.error})` : '';
+    throw tokenFailure(`token endpoint ${url.host} answered ${res.status}${code}`);
+  }
+  if (typeof obj.access_token !== 'string' || obj.access_token === '') {
+    throw tokenFailure(`token endpoint ${url.host} answered without an access_token`);
+  }
+  const expiresIn = typeof obj.expires_in === 'number' ? obj.expires_in : typeof obj.expires_in === 'string' && /^\d+$/.test(obj.expires_in) ? Number(obj.expires_in) : undefined;
+  return { accessToken: obj.access_token, expiresIn };
+}
