@@ -3,13 +3,7 @@ import { isIP, type LookupFunction, type Socket } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import type { AddressGuard } from './guard.js';
-import { BlockedDestinationError } from './guard.js';
-
-/** `localhost`, `localhost.`, `*.localhost` (any case). */
-export function isLocalhostName(host: string): boolean {
-  const h = host.toLowerCase().replace(/\.$/, '');
-  return h === 'localhost' || h.endsWith('.localhost');
-}
+import { BlockedDestinationError, isLocalhostName } from './guard.js';
 
 export interface DispatcherOptions {
   guard: AddressGuard;
