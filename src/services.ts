@@ -2,6 +2,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { closeRedis, connectRedis, redisAnswers, type RedisClient } from './redis/connection.js';
+import { ResponseCache } from './upstream/cache/index.js';
 
 /**
  * The composition of long-lived parts one process needs. Route plugins and workers receive this
@@ -16,6 +17,8 @@ export interface Services {
   cacheRedis: RedisClient;
   redisUrls: { state: string; cache: string };
   metrics: Registry;
+  /** HTTP response cache (RFC 9111) in the cache Redis, shared by every process (src/upstream/cache). */
+  responseCache: ResponseCache;
   /** Set by the worker role once its BullMQ workers run; `/readyz` reports it. */
   workersRunning: () => boolean;
   /** Runs registered shutdown steps in reverse order, then closes Redis. */
@@ -49,6 +52,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     cacheRedis,
     redisUrls: { state: stateUrl, cache: cacheUrl },
     metrics,
+    responseCache: new ResponseCache({ redis: cacheRedis, metrics, log, upstreamTimeoutMs: config.upstreamTimeoutMs }),
     workersRunning: () => false,
     onClose(step) {
       closers.push(step);

@@ -1,0 +1,386 @@
+import { performance } from 'node:perf_hooks';
+import CachePolicy from 'http-cache-semantics';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../logger.js';
+import type { RedisClient } from '../../redis/connection.js';
+import { connectorPrefix, flightHash, lockKey, requestHash, type CacheRequest, type CacheScope } from './key.js';
+import { CacheMetrics } from './metrics.js';
+import {
+  CACHEABLE_METHODS,
+  evaluateStorable,
+  hasValidator,
+  normalizeHeaders,
+  sanitizedRequest,
+  varyFields,
+  type HeaderMap,
+  type RawHeaders,
+  type SkipReason,
+} from './policy.js';
+import { applyNotModified, conditionalHeaders } from './revalidate.js';
+import { InProcessFlights, RedisLock } from './single-flight.js';
+import { CacheStore, DEFAULT_REVALIDATION_GRACE_MS, MAX_ENTRY_BODY_BYTES, type LookupResult, type PurgeResult, type StoredEntry } from './store.js';
+
+export type { CacheRequest, CacheScope } from './key.js';
+export type { HeaderMap, RawHeaders, SkipReason } from './policy.js';
+export type { PurgeResult } from './store.js';
+
+/**
+ * The HTTP response cache (decision 10, RFC 9111), shared by every Gatehouse process through the
+ * cache Redis. The runtime pipeline calls `fetch` between the request-body stage and the upstream
+ * call; `doFetch` is the real upstream call. The raw upstream response is what is stored; the
+ * response template runs on every answer, hit or not, so per-user output stays per user.
+ */
+
+export type XCache = 'HIT' | 'MISS' | 'REVALIDATED' | 'BYPASS';
+
+export interface UpstreamAnswer {
+  status: number;
+  headers: RawHeaders;
+  body: Buffer;
+}
+
+export interface CachedFetchInput {
+  scope: CacheScope;
+  /** The fully resolved outgoing request (URL with query, headers with lower-case names, body). */
+  request: CacheRequest;
+  /**
+   * Resolved credential and identity material (auth header/query values, secret-bearing and
+   * user-dependent header values, a stable identity for time-varying credentials such as signed
+   * JWTs). Only hashed into the key.
+   */
+  credentials: readonly string[];
+  /** Values that must never be written to the cache: secret values, tokens, injected header values. */
+  sensitive?: readonly string[];
+  /** The upstream call. `conditional` holds If-None-Match / If-Modified-Since when revalidating. */
+  doFetch: (conditional: HeaderMap) => Promise<UpstreamAnswer>;
+}
+
+export interface CachedFetchResult {
+  /** The upstream answer (MISS, BYPASS) or the stored one (HIT, REVALIDATED): status, lower-case headers, raw body. */
+  response: UpstreamAnswer;
+  xCache: XCache;
+  /** Time spent on the cache: lookups, stores, waiting for another caller's upstream request. */
+  cacheMs: number;
+  /** Time spent in `doFetch` (a revalidation included); 0 when this request made no upstream call. */
+  upstreamMs: number;
+  /** Why a MISS was not stored. */
+  skipped?: SkipReason;
+}
+
+export interface ResponseCacheOptions {
+  redis: RedisClient;
+  metrics: Registry;
+  log: Logger;
+  /** Upstream timeout: the cross-process lock must outlive one upstream call. */
+  upstreamTimeoutMs: number;
+  /** Longest a follower in another process waits for the leader's answer (default 5 s). */
+  maxWaitMs?: number;
+  /** How long a stale entry with a validator stays for revalidation (default 1 h). */
+  revalidationGraceMs?: number;
+  /** How long "this request's answer was not storable" disables coalescing (default 5 s). */
+  passTtlMs?: number;
+}
+
+/** Shorter values occur in ordinary bodies by chance; scanning for them would refuse to cache at random. */
+const MIN_SENSITIVE_LENGTH = 6;
+
+interface Call {
+  input: CachedFetchInput;
+  method: string;
+  headers: HeaderMap;
+  prefix: string;
+  reqHash: string;
+  flight: string;
+}
+
+interface Outcome {
+  result: CachedFetchResult;
+  /** What a coalesced follower may be given: only answers that are (or were just) in the cache. */
+  shared: UpstreamAnswer | undefined;
+}
+
+export class ResponseCache {
+  readonly metrics: CacheMetrics;
+  private readonly store: CacheStore;
+  private readonly lock: RedisLock;
+  private readonly flights = new InProcessFlights<Outcome>();
+  private readonly redis: RedisClient;
+  private readonly log: Logger;
+  private readonly passTtlMs: number;
+
+  constructor(options: ResponseCacheOptions) {
+    this.redis = options.redis;
+    this.log = options.log;
+    this.metrics = new CacheMetrics(options.metrics);
+    this.store = new CacheStore(options.redis, options.revalidationGraceMs ?? DEFAULT_REVALIDATION_GRACE_MS);
+    this.lock = new RedisLock(options.redis, {
+      ttlMs: options.upstreamTimeoutMs + 2000,
+      maxWaitMs: options.maxWaitMs ?? Math.min(5000, options.upstreamTimeoutMs + 1000),
+    });
+    this.passTtlMs = options.passTtlMs ?? 5000;
+  }
+
+  /** Runs `doFetch` without the cache (Test Connection, composite steps): counted as BYPASS. */
+  async bypass(doFetch: () => Promise<UpstreamAnswer>): Promise<CachedFetchResult> {
+    this.metrics.bypass.inc();
+    const t0 = performance.now();
+    const response = await doFetch();
+    return { response, xCache: 'BYPASS', cacheMs: 0, upstreamMs: performance.now() - t0 };
+  }
+
+  async fetch(input: CachedFetchInput): Promise<CachedFetchResult> {
+    const method = input.request.method.toUpperCase();
+    // An unreachable cache Redis must not add latency: ioredis would queue commands until reconnect.
+    if (!CACHEABLE_METHODS.has(method) || this.redis.status !== 'ready') return this.bypass(() => input.doFetch({}));
+
+    const start = performance.now();
+    const headers = lowerCaseKeys(input.request.headers);
+    const reqHash = requestHash(input.scope, input.request, input.credentials);
+    const call: Call = {
+      input,
+      method,
+      headers,
+      prefix: connectorPrefix(input.scope.tenant, input.scope.permalink),
+      reqHash,
+      flight: flightHash(reqHash, headers),
+    };
+
+    let found: LookupResult;
+    try {
+      found = await this.store.lookup(call.prefix, reqHash, headers, call.flight);
+    } catch (err) {
+      this.failed('lookup', err);
+      return this.bypass(() => input.doFetch({}));
+    }
+    const hit = this.freshAnswer(call, found.entry);
+    if (hit !== undefined) {
+      this.metrics.hits.inc();
+      return { response: hit, xCache: 'HIT', cacheMs: performance.now() - start, upstreamMs: 0 };
+    }
+
+    if (found.pass) return this.finish(start, await this.callUpstream(call, found));
+
+    const flight = this.flights.run(call.flight, () => this.lead(call, found));
+    if (flight.leader) return this.finish(start, await flight.promise);
+
+    const outcome = await flight.promise.catch(() => undefined);
+    if (outcome?.shared !== undefined) {
+      this.metrics.coalesced.inc();
+      this.metrics.hits.inc();
+      const shared = outcome.shared;
+      return { response: { status: shared.status, headers: { ...shared.headers }, body: shared.body }, xCache: 'HIT', cacheMs: performance.now() - start, upstreamMs: 0 };
+    }
+    // The leader's answer was not storable (or it failed): this request is not entitled to it.
+    return this.finish(start, await this.callUpstream(call, found));
+  }
+
+  /** Removes every cached response of one connector (all revisions), on every process at once. */
+  async purge(tenant: string, permalink: string): Promise<PurgeResult> {
+    return this.store.purge(connectorPrefix(tenant, permalink));
+  }
+
+  private finish(start: number, outcome: Outcome): CachedFetchResult {
+    const r = outcome.result;
+    return { ...r, cacheMs: Math.max(0, performance.now() - start - r.upstreamMs) };
+  }
+
+  /** The stored answer when it may be served without contacting the upstream. */
+  private freshAnswer(call: Call, entry: StoredEntry | undefined): UpstreamAnswer | undefined {
+    if (entry === undefined) return undefined;
+    const policy = CachePolicy.fromObject(entry.policy);
+    if (!policy.satisfiesWithoutRevalidation(this.sanitized(call, entry))) return undefined;
+    return answerFromEntry(entry, policy);
+  }
+
+  private sanitized(call: Call, entry: StoredEntry): CachePolicy.Request {
+    const vary = varyFields(headerValue(entry.policy.resh.vary));
+    return sanitizedRequest(call.method, call.reqHash, call.headers, vary);
+  }
+
+  /** The in-process leader: takes the cross-process lock, or waits for the process that holds it. */
+  private async lead(call: Call, found: LookupResult): Promise<Outcome> {
+    const key = lockKey(call.prefix, call.flight);
+    let token: string | undefined;
+    try {
+      token = await this.lock.acquire(key);
+      if (token === undefined) {
+        await this.lock.waitForRelease(key);
+        const again = await this.store.lookup(call.prefix, call.reqHash, call.headers, call.flight);
+        const hit = this.freshAnswer(call, again.entry);
+        if (hit !== undefined) {
+          this.metrics.hits.inc();
+          return { result: { response: hit, xCache: 'HIT', cacheMs: 0, upstreamMs: 0 }, shared: hit };
+        }
+        found = again;
+      }
+    } catch (err) {
+      this.failed('lock', err);
+    }
+    try {
+      return await this.callUpstream(call, found);
+    } finally {
+      if (token !== undefined) await this.lock.release(key, token).catch((err: unknown) => this.failed('unlock', err));
+    }
+  }
+
+  /** One upstream request: a revalidation when a stale entry has a validator, else a plain fetch. */
+  private async callUpstream(call: Call, found: LookupResult): Promise<Outcome> {
+    const stale = found.entry;
+    const stalePolicy = stale === undefined ? undefined : CachePolicy.fromObject(stale.policy);
+    const staleHeaders = stale === undefined ? undefined : entryHeaders(stale);
+    const sanitized = stale === undefined ? undefined : this.sanitized(call, stale);
+    const conditional =
+      stalePolicy !== undefined && staleHeaders !== undefined && sanitized !== undefined && hasValidator(staleHeaders)
+        ? conditionalHeaders(stalePolicy, sanitized)
+        : {};
+
+    const t0 = performance.now();
+    const answer = await call.input.doFetch(conditional);
+    const upstreamMs = performance.now() - t0;
+
+    if (answer.status === 304 && stale !== undefined && Object.keys(conditional).length > 0) {
+      const revalidated = await this.revalidated(call, found, stale, stalePolicy!, sanitized!, staleHeaders!, answer, upstreamMs);
+      if (revalidated !== undefined) return revalidated;
+    }
+
+    const headers = normalizeHeaders(answer.headers);
+    let skipped: SkipReason | undefined;
+    let shared: UpstreamAnswer | undefined;
+    const verdict = evaluateStorable(call.method, call.reqHash, call.headers, answer.status, headers);
+    if (!verdict.storable) skipped = verdict.reason;
+    else if (answer.body.length > MAX_ENTRY_BODY_BYTES) skipped = 'too-large';
+    else if (echoesSensitive(answer.body, verdict.headers, call.input.sensitive)) skipped = 'echoes-credential';
+    else {
+      const policy = verdict.policy.toObject();
+      const stored = await this.write(call, found, verdict.vary, policy, headers['cache-control'], answer.body, this.store.storeTtl(verdict.ttlMs, verdict.validator));
+      if (stored) {
+        shared = { status: answer.status, headers: { ...verdict.headers, age: '0' }, body: answer.body };
+        if (found.pass) void this.store.clearPass(call.prefix, call.flight).catch((err: unknown) => this.failed('pass', err));
+      }
+    }
+    if (skipped !== undefined) {
+      this.metrics.skip(skipped);
+      // A stale entry the upstream no longer lets us keep must not be revalidated again.
+      if (stale !== undefined) void this.redis.del(found.key).catch((err: unknown) => this.failed('delete', err));
+      if (!found.pass) void this.store.markPass(call.prefix, call.flight, this.passTtlMs).catch((err: unknown) => this.failed('pass', err));
+    }
+    this.metrics.misses.inc();
+    const result: CachedFetchResult = { response: answer, xCache: 'MISS', cacheMs: 0, upstreamMs };
+    if (skipped !== undefined) result.skipped = skipped;
+    return { result, shared };
+  }
+
+  private async revalidated(
+    call: Call,
+    found: LookupResult,
+    stale: StoredEntry,
+    stalePolicy: CachePolicy,
+    sanitized: CachePolicy.Request,
+    staleHeaders: HeaderMap,
+    answer: UpstreamAnswer,
+    upstreamMs: number,
+  ): Promise<Outcome | undefined> {
+    const status = stale.policy.st;
+    const outcome = applyNotModified(stalePolicy, sanitized, status, staleHeaders, normalizeHeaders(answer.headers), call.method, call.reqHash, call.headers);
+    if (!outcome.validated) return undefined;
+    this.metrics.revalidated.inc();
+    const served: UpstreamAnswer = { status, headers: { ...outcome.headers, age: '0' }, body: stale.body };
+    const verdict = outcome.verdict;
+    if (!outcome.matches) {
+      // A 304 for another validator: serve what we hold (RFC 9111 §4.3.4), but do not update it.
+    } else if (verdict.storable) {
+      // Awaited so that the next request, on any process, sees the new freshness.
+      const ttl = this.store.storeTtl(verdict.ttlMs, verdict.validator);
+      await this.write(call, found, verdict.vary, verdict.policy.toObject(), outcome.headers['cache-control'], stale.body, ttl);
+    } else {
+      this.metrics.skip(verdict.reason);
+      void this.redis.del(found.key).catch((err: unknown) => this.failed('delete', err));
+    }
+    return { result: { response: served, xCache: 'REVALIDATED', cacheMs: 0, upstreamMs }, shared: served };
+  }
+
+  private async write(
+    call: Call,
+    found: LookupResult,
+    vary: readonly string[],
+    policy: CachePolicy.CachePolicyObject,
+    cacheControl: string | undefined,
+    body: Buffer,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const normalised = headerValue(policy.resh['cache-control']);
+    try {
+      await this.store.write({
+        prefix: call.prefix,
+        reqHash: call.reqHash,
+        gen: found.gen,
+        vary,
+        requestHeaders: call.headers,
+        policy,
+        cacheControl: cacheControl !== normalised ? cacheControl : undefined,
+        body,
+        ttlMs,
+      });
+      this.metrics.stores.inc();
+      return true;
+    } catch (err) {
+      this.failed('store', err);
+      return false;
+    }
+  }
+
+  private failed(op: string, err: unknown): void {
+    this.metrics.errors.inc({ op });
+    this.log.warn({ err: { message: (err as Error).message }, op }, 'response cache operation failed');
+  }
+}
+
+function lowerCaseKeys(headers: Record<string, string>): HeaderMap {
+  let lower = true;
+  for (const name in headers) {
+    if (name !== name.toLowerCase()) {
+      lower = false;
+      break;
+    }
+  }
+  if (lower) return headers;
+  const out: HeaderMap = {};
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** The stored response headers as the upstream sent them (the policy may hold a normalised Cache-Control). */
+function entryHeaders(entry: StoredEntry): HeaderMap {
+  const headers: HeaderMap = {};
+  for (const [name, value] of Object.entries(entry.policy.resh)) {
+    const v = headerValue(value);
+    if (v !== undefined) headers[name] = v;
+  }
+  if (entry.cacheControl !== undefined) headers['cache-control'] = entry.cacheControl;
+  return headers;
+}
+
+function answerFromEntry(entry: StoredEntry, policy: CachePolicy): UpstreamAnswer {
+  const headers = entryHeaders(entry);
+  headers.age = String(Math.max(0, Math.round(policy.age())));
+  return { status: entry.policy.st, headers, body: entry.body };
+}
+
+/** True when a value that must stay secret appears in what would be stored (an upstream echoing it). */
+function echoesSensitive(body: Buffer, headers: HeaderMap, sensitive: readonly string[] | undefined): boolean {
+  if (sensitive === undefined || sensitive.length === 0) return false;
+  const headerText = Object.values(headers).join('\n');
+  for (const value of sensitive) {
+    if (value.length < MIN_SENSITIVE_LENGTH) continue;
+    const forms = new Set([value, encodeURIComponent(value)]);
+    for (const form of forms) {
+      if (body.includes(form) || headerText.includes(form)) return true;
+    }
+  }
+  return false;
+}
+

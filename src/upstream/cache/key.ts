@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Cache keys (decision 10). Every key of one connector shares the hash tag `{gc:<tenant>/<permalink>}`
+ * so that, on Redis Cluster, a connector's entries, its generation counter and its locks live in one
+ * slot (multi-key reads and transactions work) and a purge can find them with one SCAN pattern.
+ *
+ *   gh:cache:{gc:T/P}:gen               generation counter; bumped by a purge (see store.ts)
+ *   gh:cache:{gc:T/P}:e:<request hash>  the entry, or — when the response named `Vary` — a variant index
+ *   gh:cache:{gc:T/P}:v:<variant hash>  one entry per value combination of the `Vary`-named headers
+ *   gh:cache:{gc:T/P}:l:<flight hash>   single-flight lock
+ *   gh:cache:{gc:T/P}:p:<flight hash>   "pass" marker: the last answer was not storable
+ *
+ * The request hash covers connector revision, method, fully resolved URL (query included), request
+ * body and the credential material; nothing but tenant and permalink appears in clear.
+ */
+
+export const KEY_PREFIX = 'gh:cache:';
+
+export interface CacheScope {
+  tenant: string;
+  permalink: string;
+  /** Changes with every definition change: a connector update makes old entries unreachable. */
+  revision: string;
+}
+
+export interface CacheRequest {
+  method: string;
+  /** Fully resolved upstream URL, query string included. */
+  url: string;
+  /** Outgoing request headers, lower-case names. */
+  headers: Record<string, string>;
+  body?: Buffer | string | undefined;
+}
+
+export function sha256Hex(value: string | Buffer): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** Length-prefixed so that no two different part lists hash the same input. */
+function hashParts(parts: readonly (string | Buffer)[]): string {
+  const h = createHash('sha256');
+  for (const part of parts) {
+    const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+    h.update(`${bytes.length}:`);
+    h.update(bytes);
+  }
+  return h.digest('hex');
+}
+
+/** Tenant ids and permalinks are not secret, but `{`, `}` and glob characters must not leak into keys. */
+function tagPart(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export function connectorPrefix(tenant: string, permalink: string): string {
+  return `${KEY_PREFIX}{gc:${tagPart(tenant)}/${tagPart(permalink)}}:`;
+}
+
+export function generationKey(prefix: string): string {
+  return `${prefix}gen`;
+}
+
+/**
+ * Hash of everything that selects a stored response apart from `Vary`: revision, method, URL, body,
+ * and the credential material (resolved auth header/query values, secret-bearing headers, any value
+ * that identifies the caller). Different credentials or users → different hash → different entry.
+ */
+export function requestHash(scope: CacheScope, request: CacheRequest, credentials: readonly string[]): string {
+  const body = request.body === undefined ? '' : request.body;
+  return hashParts([
+    'v1',
+    scope.revision,
+    request.method.toUpperCase(),
+    request.url,
+    body,
+    credentials.length.toString(),
+    ...credentials,
+  ]);
+}
+
+export function entryKey(prefix: string, reqHash: string): string {
+  return `${prefix}e:${reqHash}`;
+}
+
+/** Second level of the Vary scheme: the values of the named request headers (absent ≠ empty). */
+export function variantKey(prefix: string, reqHash: string, vary: readonly string[], headers: Record<string, string>): string {
+  const parts: string[] = [reqHash];
+  for (const name of vary) {
+    const value = headers[name];
+    parts.push(name, value === undefined ? '0' : `1${value}`);
+  }
+  return `${prefix}v:${hashParts(parts)}`;
+}
+
+/**
+ * Identity of one exact outgoing request (every header, not only `Vary`-named ones): only identical
+ * requests may share one upstream call, because the response's `Vary` is unknown until it arrives.
+ */
+export function flightHash(reqHash: string, headers: Record<string, string>): string {
+  const names = Object.keys(headers).sort();
+  const parts: string[] = [reqHash];
+  for (const name of names) parts.push(name, headers[name]!);
+  return hashParts(parts);
+}
+
+export function lockKey(prefix: string, flight: string): string {
+  return `${prefix}l:${flight}`;
+}
+
+export function passKey(prefix: string, flight: string): string {
+  return `${prefix}p:${flight}`;
+}
+
+/** SCAN pattern matching every key of one connector (the prefix holds no glob character). */
+export function connectorPattern(prefix: string): string {
+  return `${prefix.replace(/[\\[\]?*]/g, (c) => `\\${c}`)}*`;
+}
