@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import {
+  evaluateStorable,
+  normalizeHeaders,
+  parseCacheControl,
+  policyResponseHeaders,
+  sanitizedRequest,
+  storableHeaders,
+  varyFields,
+} from '../../src/upstream/cache/policy.js';
+import { connectorPattern, connectorPrefix, flightHash, requestHash, variantKey } from '../../src/upstream/cache/key.js';
+
+const reqId = 'a'.repeat(64);
+const verdict = (status: number, headers: Record<string, string>, requestHeaders: Record<string, string> = {}, method = 'GET') =>
+  evaluateStorable(method, reqId, requestHeaders, status, headers);
+
+describe('cache policy (decision 10)', () => {
+  it('parses Cache-Control, including quoted arguments with commas', () => {
+    const cc = parseCacheControl('Public, MAX-AGE=60, no-cache="set-cookie, x-foo", s-maxage = 30');
+    expect(cc.get('public')).toBe(true);
+    expect(cc.get('max-age')).toBe('60');
+    expect(cc.get('no-cache')).toBe('set-cookie, x-foo');
+    expect(cc.get('s-maxage')).toBe('30');
+    expect(parseCacheControl(undefined).size).toBe(0);
+  });
+
+  it('stores explicit freshness: max-age, s-maxage, Expires', () => {
+    const a = verdict(200, { 'cache-control': 'public, max-age=3600' });
+    expect(a.storable && a.ttlMs).toBeGreaterThan(3_590_000);
+    const b = verdict(200, { 'cache-control': 's-maxage=120, max-age=5' });
+    expect(b.storable && b.ttlMs).toBeGreaterThan(110_000);
+    const expires = new Date(Date.now() + 600_000).toUTCString();
+    const c = verdict(200, { expires, date: new Date().toUTCString() });
+    expect(c.storable && c.ttlMs).toBeGreaterThan(590_000);
+  });
+
+  it('stores a response with only a validator (ETag or Last-Modified), with zero freshness', () => {
+    const e = verdict(200, { etag: '"123456789"' });
+    expect(e).toMatchObject({ storable: true, validator: true, ttlMs: 0 });
+    const l = verdict(200, { 'last-modified': new Date(Date.now() - 86_400_000 * 365).toUTCString() });
+    // No heuristic freshness even though Last-Modified is a year old.
+    expect(l).toMatchObject({ storable: true, validator: true, ttlMs: 0 });
+  });
+
+  it('never uses heuristic freshness: a bare 200 is not stored', () => {
+    expect(verdict(200, {})).toEqual({ storable: false, reason: 'no-freshness' });
+    expect(verdict(200, { 'cache-control': 'public' })).toEqual({ storable: false, reason: 'no-freshness' });
+    expect(verdict(200, { 'cache-control': 'immutable' })).toEqual({ storable: false, reason: 'no-freshness' });
+    expect(verdict(200, { expires: 'Thu, 01 Dec 1994 16:00:00 GMT' })).toEqual({ storable: false, reason: 'no-freshness' });
+  });
+
+  it('refuses no-store, no-cache (also Pragma), private, Set-Cookie, Vary: *', () => {
+    expect(verdict(200, { 'cache-control': 'no-store, max-age=60' })).toEqual({ storable: false, reason: 'no-store' });
+    expect(verdict(200, { 'cache-control': 'no-cache, max-age=60', etag: '"x"' })).toEqual({ storable: false, reason: 'no-cache' });
+    expect(verdict(200, { 'cache-control': 'no-cache="set-cookie", max-age=60' })).toEqual({ storable: false, reason: 'no-cache' });
+    expect(verdict(200, { pragma: 'no-cache', etag: '"x"' })).toEqual({ storable: false, reason: 'no-cache' });
+    expect(verdict(200, { 'cache-control': 'private, max-age=60' })).toEqual({ storable: false, reason: 'private' });
+    expect(verdict(200, { 'cache-control': 'private="x-user", max-age=60' })).toEqual({ storable: false, reason: 'private' });
+    expect(verdict(200, { 'cache-control': 'public, max-age=60', 'set-cookie': 'sid=1' })).toEqual({ storable: false, reason: 'set-cookie' });
+    expect(verdict(200, { 'cache-control': 'max-age=60', vary: 'Accept, *' })).toEqual({ storable: false, reason: 'vary-star' });
+  });
+
+  it('only 200, 301 and 308', () => {
+    for (const status of [200, 301, 308]) expect(verdict(status, { 'cache-control': 'max-age=60' }).storable).toBe(true);
+    for (const status of [203, 204, 206, 302, 304, 307, 404, 410, 500]) {
+      expect(verdict(status, { 'cache-control': 'max-age=60' })).toEqual({ storable: false, reason: 'status' });
+    }
+  });
+
+  it('honours a configured request Cache-Control: no-store', () => {
+    expect(verdict(200, { 'cache-control': 'max-age=60' }, { 'cache-control': 'no-store' })).toEqual({ storable: false, reason: 'request-no-store' });
+  });
+
+  it('keeps must-revalidate responses usable while fresh (the library would always revalidate)', () => {
+    expect(policyResponseHeaders({ 'cache-control': 'max-age=60, must-revalidate' })).toEqual({ 'cache-control': 'max-age=60' });
+    expect(policyResponseHeaders({ 'cache-control': 'proxy-revalidate' })).toEqual({});
+    const v = verdict(200, { 'cache-control': 'max-age=60, must-revalidate' });
+    expect(v.storable && v.policy.satisfiesWithoutRevalidation(sanitizedRequest('GET', reqId, {}, []))).toBe(true);
+    const p = verdict(200, { 'cache-control': 'max-age=60, proxy-revalidate' });
+    expect(p.storable && p.ttlMs).toBeGreaterThan(50_000);
+  });
+
+  it('gives the policy no credential: opaque URL, Vary-named values hashed, no Authorization', () => {
+    const headers = { authorization: 'Bearer tok-SECRET', 'accept-language': 'fr', 'x-api-key': 'key-SECRET' };
+    const v = verdict(200, { 'cache-control': 'max-age=60', vary: 'Accept-Language, X-Api-Key, Authorization' }, headers);
+    expect(v.storable).toBe(true);
+    if (!v.storable) return;
+    const text = JSON.stringify(v.policy.toObject());
+    expect(text).not.toContain('SECRET');
+    expect(text).not.toContain('fr"');
+    expect(v.policy.toObject().u).toBe(`/${reqId}`);
+    expect(v.vary).toEqual(['accept-language', 'authorization', 'x-api-key']);
+    // Same values → the policy accepts the request; another value → it does not.
+    expect(v.policy.satisfiesWithoutRevalidation(sanitizedRequest('GET', reqId, headers, v.vary))).toBe(true);
+    expect(v.policy.satisfiesWithoutRevalidation(sanitizedRequest('GET', reqId, { ...headers, 'accept-language': 'de' }, v.vary))).toBe(false);
+  });
+
+  it('strips hop-by-hop and credential-setting response fields before storing', () => {
+    const h = normalizeHeaders({ 'Content-Type': 'application/json', Connection: 'x-hop', 'X-Hop': '1', 'Keep-Alive': 'timeout=5', 'WWW-Thing': ['a', 'b'], 'proxy-authenticate': 'Basic' });
+    expect(storableHeaders(h)).toEqual({ 'content-type': 'application/json', 'www-thing': 'a, b' });
+  });
+
+  it('lists Vary fields sorted and lower-cased', () => {
+    expect(varyFields('Accept-Language,  accept , X-A')).toEqual(['accept', 'accept-language', 'x-a']);
+    expect(varyFields(undefined)).toEqual([]);
+    expect(varyFields('*')).toEqual(['*']);
+  });
+});
+
+describe('cache keys (decision 10)', () => {
+  const scope = { tenant: 'acme', permalink: 'weather', revision: 'r1' };
+  const req = { method: 'GET', url: 'https://api.example.com/x?q=1', headers: {} };
+
+  it('clusters a connector under one hash tag and escapes what could break it', () => {
+    expect(connectorPrefix('acme', 'weather')).toBe('gh:cache:{gc:acme/weather}:');
+    expect(connectorPrefix('a}b{c*', 'p')).toBe('gh:cache:{gc:a%7Db%7Bc%2A/p}:');
+    expect(connectorPattern('gh:cache:{gc:a[b]?/p}:')).toBe('gh:cache:{gc:a\\[b\\]\\?/p}:*');
+  });
+
+  it('changes with revision, method, URL (query included), body and credentials', () => {
+    const base = requestHash(scope, req, ['k1']);
+    expect(requestHash(scope, req, ['k1'])).toBe(base);
+    expect(requestHash({ ...scope, revision: 'r2' }, req, ['k1'])).not.toBe(base);
+    expect(requestHash(scope, { ...req, method: 'HEAD' }, ['k1'])).not.toBe(base);
+    expect(requestHash(scope, { ...req, url: 'https://api.example.com/x?q=2' }, ['k1'])).not.toBe(base);
+    expect(requestHash(scope, { ...req, body: 'x' }, ['k1'])).not.toBe(base);
+    expect(requestHash(scope, req, ['k2'])).not.toBe(base);
+    expect(requestHash(scope, req, [])).not.toBe(base);
+    // Length prefixes: moving a boundary changes the hash.
+    expect(requestHash(scope, req, ['ab', 'c'])).not.toBe(requestHash(scope, req, ['a', 'bc']));
+  });
+
+  it('separates Vary variants, telling an absent header from an empty one', () => {
+    const p = connectorPrefix('acme', 'weather');
+    const a = variantKey(p, 'h', ['accept-language'], { 'accept-language': 'fr' });
+    expect(variantKey(p, 'h', ['accept-language'], { 'accept-language': 'fr' })).toBe(a);
+    expect(variantKey(p, 'h', ['accept-language'], { 'accept-language': 'de' })).not.toBe(a);
+    expect(variantKey(p, 'h', ['accept-language'], {})).not.toBe(variantKey(p, 'h', ['accept-language'], { 'accept-language': '' }));
+  });
+
+  it('never puts a credential in a key in clear', () => {
+    const h = requestHash(scope, { ...req, url: 'https://api.example.com/x?api_key=CANARY-KEY' }, ['Bearer CANARY-TOKEN']);
+    const keys = [connectorPrefix('acme', 'weather') + h, flightHash(h, { authorization: 'Bearer CANARY-TOKEN' })];
+    for (const k of keys) expect(k).not.toMatch(/CANARY/);
+  });
+});
