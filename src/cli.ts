@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, type Role } from './config.js';
 import { serve } from './main.js';
 import { RedisServerMissingError } from './redis/embedded.js';
+import { rotateMasterKeyCommand } from './secrets/rotate.js';
 
 /**
  * `gatehouse <command>` (api.md §1). Each command returns its exit code; output goes to the given
@@ -22,8 +23,9 @@ commands:
   validate [FILE] [--json]          validate a connectors registry file (default ./connectors_registry.json)
   render --template FILE --context FILE [--field F]
                                     render one template with a JSON context
-  rotate-master-key --new-key-file FILE
+  rotate-master-key --new-key-file FILE [--prune]
                                     re-wrap every tenant data key under a new master key
+                                    (--prune, after the restart: drop the old key's wrappings)
 `;
 
 const commands: Record<string, Command> = {
@@ -44,6 +46,8 @@ const commands: Record<string, Command> = {
 export function registerCommand(name: string, command: Command): void {
   commands[name] = command;
 }
+
+registerCommand('rotate-master-key', rotateMasterKeyCommand);
 
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...rest] = argv;

@@ -3,6 +3,12 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { closeRedis, connectRedis, redisAnswers, type RedisClient } from './redis/connection.js';
 import { ResponseCache } from './upstream/cache/index.js';
+import { RegistryStore } from './registry/store.js';
+import { masterKey } from './secrets/crypto.js';
+import { DataKeys } from './secrets/keys.js';
+import { SecretStore } from './secrets/store.js';
+import { ChangeFeed } from './tenants/changes.js';
+import { TenantStore } from './tenants/store.js';
 
 /**
  * The composition of long-lived parts one process needs. Route plugins and workers receive this
@@ -19,6 +25,15 @@ export interface Services {
   metrics: Registry;
   /** HTTP response cache (RFC 9111) in the cache Redis, shared by every process (src/upstream/cache). */
   responseCache: ResponseCache;
+  /** Per-tenant change notifications (pub/sub + revision check) for in-memory views (src/tenants/changes.ts). */
+  changes: ChangeFeed;
+  /** Tenant data keys wrapped by the master key (src/secrets/keys.ts). */
+  dataKeys: DataKeys;
+  tenants: TenantStore;
+  /** Secrets and variables; `resolve()` is the runtime's reader (src/secrets/store.ts). */
+  secrets: SecretStore;
+  /** Connector registry in Redis: manual CRUD, atomic per-link replacement (src/registry/store.ts). */
+  registry: RegistryStore;
   /** Set by the worker role once its BullMQ workers run; `/readyz` reports it. */
   workersRunning: () => boolean;
   /** Runs registered shutdown steps in reverse order, then closes Redis. */
@@ -44,6 +59,10 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   collectDefaultMetrics({ register: metrics, prefix: 'gatehouse_' });
 
   const closers: (() => Promise<void> | void)[] = [];
+  const changes = new ChangeFeed(redis, log);
+  const dataKeys = new DataKeys(redis, masterKey(config.masterKey));
+  const tenants = new TenantStore(redis, dataKeys, changes, { allowHttp: config.upstreamAllowHttp, allowCidrs: config.upstreamAllowCidrs });
+  closers.push(() => changes.close(), () => tenants.close());
   let closing: Promise<void> | undefined;
   const services: Services = {
     config,
@@ -53,6 +72,11 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     redisUrls: { state: stateUrl, cache: cacheUrl },
     metrics,
     responseCache: new ResponseCache({ redis: cacheRedis, metrics, log, upstreamTimeoutMs: config.upstreamTimeoutMs }),
+    changes,
+    dataKeys,
+    tenants,
+    secrets: new SecretStore(redis, dataKeys),
+    registry: new RegistryStore(redis, changes),
     workersRunning: () => false,
     onClose(step) {
       closers.push(step);

@@ -1,0 +1,101 @@
+import { isValidTenantId } from '../tenants/model.js';
+import type { StoredConnector } from './model.js';
+import type { RegistryStore } from './store.js';
+
+export interface ViewEntry<T> {
+  stored: StoredConnector;
+  compiled: T;
+}
+
+export interface RegistryViewOptions {
+  /** Tenants held at most; the oldest is dropped beyond it. */
+  maxTenants?: number;
+  /** Connectors (and remembered misses) held per tenant at most. */
+  maxPerTenant?: number;
+}
+
+interface TenantState<T> {
+  entries: Map<string, Promise<ViewEntry<T> | undefined>>;
+}
+
+/**
+ * The request path's registry: connectors loaded on first use, compiled once per definition
+ * revision and kept in memory. A tenant's entries are dropped when the change feed reports a change
+ * (own writes at once, other processes via pub/sub or the periodic revision check, decision 29)
+ * and reloaded lazily. A compiled connector is reused across reloads while its revision is equal.
+ */
+export class RegistryView<T> {
+  private readonly tenants = new Map<string, TenantState<T>>();
+  /** tenant → permalink → last compiled form, reused while the revision is unchanged. */
+  private readonly compiledMemo = new Map<string, Map<string, { revision: string; compiled: T }>>();
+  private readonly unsubscribe: () => void;
+  private readonly maxTenants: number;
+  private readonly maxPerTenant: number;
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly compile: (stored: StoredConnector) => T,
+    options: RegistryViewOptions = {},
+  ) {
+    this.maxTenants = options.maxTenants ?? 10_000;
+    this.maxPerTenant = options.maxPerTenant ?? 10_000;
+    this.unsubscribe = store.changes.subscribe((tenant) => this.tenants.delete(tenant));
+  }
+
+  get(tenant: string, permalink: string): Promise<ViewEntry<T> | undefined> {
+    if (!isValidTenantId(tenant) || permalink === '' || permalink.length > 255) return Promise.resolve(undefined);
+    let state = this.tenants.get(tenant);
+    if (state === undefined) {
+      state = { entries: new Map() };
+      this.tenants.set(tenant, state);
+      if (this.tenants.size > this.maxTenants) this.evictOldestTenant();
+    }
+    const hit = state.entries.get(permalink);
+    if (hit !== undefined) return hit;
+    const pending = this.load(tenant, permalink, state);
+    if (state.entries.size >= this.maxPerTenant) state.entries.clear();
+    state.entries.set(permalink, pending);
+    return pending;
+  }
+
+  /** Stops listening for changes and drops everything held. */
+  close(): void {
+    this.unsubscribe();
+    this.tenants.clear();
+    this.compiledMemo.clear();
+  }
+
+  private async load(tenant: string, permalink: string, state: TenantState<T>): Promise<ViewEntry<T> | undefined> {
+    try {
+      const { stored, revision } = await this.store.load(tenant, permalink);
+      // A newer revision than this process knew means a change whose message is still on its way:
+      // the feed then drops the tenant's older entries (and this one is already current).
+      this.store.changes.observe(tenant, revision);
+      let memo = this.compiledMemo.get(tenant);
+      if (stored === undefined) {
+        memo?.delete(permalink);
+        return undefined;
+      }
+      const known = memo?.get(permalink);
+      if (known !== undefined && known.revision === stored.revision) return { stored, compiled: known.compiled };
+      const compiled = this.compile(stored);
+      if (memo === undefined) {
+        memo = new Map();
+        this.compiledMemo.set(tenant, memo);
+      }
+      if (memo.size >= this.maxPerTenant) memo.clear();
+      memo.set(permalink, { revision: stored.revision, compiled });
+      return { stored, compiled };
+    } catch (err) {
+      // Failed loads (Redis down, a definition that does not compile) are retried by the next call.
+      if (state.entries.get(permalink) !== undefined) state.entries.delete(permalink);
+      throw err;
+    }
+  }
+
+  private evictOldestTenant(): void {
+    const oldest = this.tenants.keys().next().value as string;
+    this.tenants.delete(oldest);
+    this.compiledMemo.delete(oldest);
+  }
+}
