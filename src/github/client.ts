@@ -1,0 +1,99 @@
+import { createAppAuth } from '@octokit/auth-app';
+import { Octokit } from '@octokit/rest';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { GitHubError, classifyGitHubError } from './errors.js';
+
+/**
+ * Octokit factory: one client per credential. With `GITHUB_TOKEN` every repository is read with
+ * that token; with a GitHub App (`GITHUB_APP_ID` + private key) the repository's installation is
+ * looked up with the app JWT and an installation token (cached and renewed by @octokit/auth-app)
+ * reads it. Without either, only public repositories can be read (GitHub's anonymous limits apply).
+ */
+
+/** GitHub is remote and sometimes slow; a hung call must not pin a sync worker forever. */
+const GITHUB_TIMEOUT_MS = 20_000;
+/** Installations rarely move; re-resolve now and then so an uninstall/reinstall is noticed. */
+const INSTALLATION_TTL_MS = 10 * 60_000;
+
+export type CredentialMode = 'token' | 'app' | 'anonymous';
+
+export interface OctokitProvider {
+  readonly mode: CredentialMode;
+  /** The client that may read `repository` (`owner/repo`). Throws GitHubError. */
+  forRepository(repository: string): Promise<Octokit>;
+  /** Forget cached installation data after GitHub said the credential cannot see the repository. */
+  invalidate(repository: string): void;
+}
+
+export function splitRepository(repository: string): { owner: string; repo: string } {
+  const [owner, repo, extra] = repository.split('/');
+  if (owner === undefined || repo === undefined || extra !== undefined || owner === '' || repo === '') {
+    throw new GitHubError('permanent', `"${repository}" is not owner/repo`, undefined);
+  }
+  return { owner, repo };
+}
+
+export function createOctokitProvider(config: Config, log: Logger): OctokitProvider {
+  const octokitLog = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (message: string) => log.warn({ github: true }, message),
+    error: (message: string) => log.warn({ github: true }, message),
+  };
+  const fetchWithTimeout = (url: string | URL | Request, init?: RequestInit) => {
+    const timeout = AbortSignal.timeout(GITHUB_TIMEOUT_MS);
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return fetch(url, { ...init, signal });
+  };
+  const base = {
+    baseUrl: config.githubApiUrl,
+    userAgent: 'gatehouse',
+    log: octokitLog,
+    request: { fetch: fetchWithTimeout },
+  };
+
+  if (config.githubAppId !== undefined && config.githubAppPrivateKey !== undefined) {
+    const appAuth = { appId: config.githubAppId, privateKey: config.githubAppPrivateKey };
+    const app = new Octokit({ ...base, authStrategy: createAppAuth, auth: appAuth });
+    const installations = new Map<number, Octokit>();
+    const byRepository = new Map<string, { id: number; until: number }>();
+    return {
+      mode: 'app',
+      async forRepository(repository) {
+        const key = repository.toLowerCase();
+        let cached = byRepository.get(key);
+        if (cached === undefined || cached.until < Date.now()) {
+          const { owner, repo } = splitRepository(repository);
+          try {
+            const { data } = await app.rest.apps.getRepoInstallation({ owner, repo });
+            cached = { id: data.id, until: Date.now() + INSTALLATION_TTL_MS };
+            byRepository.set(key, cached);
+          } catch (err) {
+            const e = classifyGitHubError(err, `GET /repos/${repository}/installation`);
+            if (e.kind === 'not-found') {
+              throw new GitHubError('permanent', `the GitHub App ${config.githubAppId} is not installed on ${repository} (install it, or grant it this repository)`, e.status);
+            }
+            throw e;
+          }
+        }
+        let client = installations.get(cached.id);
+        if (client === undefined) {
+          client = new Octokit({ ...base, authStrategy: createAppAuth, auth: { ...appAuth, installationId: cached.id } });
+          installations.set(cached.id, client);
+        }
+        return client;
+      },
+      invalidate(repository) {
+        byRepository.delete(repository.toLowerCase());
+      },
+    };
+  }
+
+  const client = new Octokit({ ...base, ...(config.githubToken !== undefined ? { auth: config.githubToken } : {}) });
+  return {
+    mode: config.githubToken !== undefined ? 'token' : 'anonymous',
+    forRepository: async () => client,
+    invalidate: () => undefined,
+  };
+}

@@ -1,0 +1,21 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { createOctokitProvider, type CredentialMode } from './client.js';
+import { GitHubRepositories } from './repository.js';
+import { GitHubStatuses } from './statuses.js';
+
+export { GitHubError, classifyGitHubError } from './errors.js';
+export type { BranchHead, CommitRelation, RegistryBlob } from './repository.js';
+export { STATUS_CONTEXT, statusDescription, type CommitState, type StatusOutcome } from './statuses.js';
+
+/** The GitHub side of the sync: reading linked repositories and reporting commit statuses. */
+export interface GitHub {
+  mode: CredentialMode;
+  repositories: GitHubRepositories;
+  statuses: GitHubStatuses;
+}
+
+export function createGitHub(config: Config, log: Logger): GitHub {
+  const provider = createOctokitProvider(config, log);
+  return { mode: provider.mode, repositories: new GitHubRepositories(provider), statuses: new GitHubStatuses(provider) };
+}

@@ -1,0 +1,94 @@
+import { GitHubError, classifyGitHubError } from './errors.js';
+import { splitRepository, type OctokitProvider } from './client.js';
+
+/**
+ * Reading a linked repository: the branch head, the registry file at a commit (with its git blob
+ * SHA, so an unchanged file is recognised without parsing it) and the ancestry of two commits.
+ */
+
+export type BranchHead = { sha: string; etag: string | undefined } | { notModified: true };
+
+export interface RegistryBlob {
+  /** Git blob SHA of the file at that commit. */
+  blobSha: string;
+  text: string;
+}
+
+export type CommitRelation = 'ahead' | 'behind' | 'identical' | 'diverged';
+
+export class GitHubRepositories {
+  constructor(private readonly provider: OctokitProvider) {}
+
+  /**
+   * The commit `branch` points at. With the ETag of an earlier answer GitHub may answer 304 (no
+   * rate-limit cost): `{ notModified: true }`. A missing branch or repository is `not-found`.
+   */
+  async branchHead(repository: string, branch: string, etag?: string): Promise<BranchHead> {
+    const { owner, repo } = splitRepository(repository);
+    const octokit = await this.provider.forRepository(repository);
+    try {
+      const res = await octokit.rest.git.getRef({
+        owner,
+        repo,
+        ref: `heads/${branch}`,
+        ...(etag !== undefined ? { headers: { 'if-none-match': etag } } : {}),
+      });
+      if (res.data.object.type !== 'commit') {
+        throw new GitHubError('permanent', `refs/heads/${branch} of ${repository} points at a ${res.data.object.type}, not a commit`, res.status);
+      }
+      return { sha: res.data.object.sha, etag: res.headers.etag };
+    } catch (err) {
+      if ((err as { status?: unknown }).status === 304) return { notModified: true };
+      throw this.fail(err, repository, `GET /repos/${repository}/git/ref/heads/${branch}`);
+    }
+  }
+
+  /** The file at `path` in `commit`, or undefined when the commit has no such file. */
+  async file(repository: string, path: string, commit: string): Promise<RegistryBlob | undefined> {
+    const { owner, repo } = splitRepository(repository);
+    const octokit = await this.provider.forRepository(repository);
+    let data: unknown;
+    try {
+      data = (await octokit.rest.repos.getContent({ owner, repo, path, ref: commit })).data;
+    } catch (err) {
+      const e = this.fail(err, repository, `GET /repos/${repository}/contents/${path}`);
+      if (e.kind === 'not-found') return undefined;
+      throw e;
+    }
+    if (Array.isArray(data)) throw new GitHubError('permanent', `${path} in ${repository} is a directory, not a file`, 200);
+    const entry = data as { type?: string; sha?: string; content?: string; encoding?: string; size?: number };
+    if (entry.type !== 'file' || typeof entry.sha !== 'string') {
+      throw new GitHubError('permanent', `${path} in ${repository} is a ${entry.type ?? 'non-file entry'}, not a file`, 200);
+    }
+    if (entry.encoding === 'base64' && typeof entry.content === 'string') {
+      return { blobSha: entry.sha, text: Buffer.from(entry.content, 'base64').toString('utf8') };
+    }
+    // Above 1 MiB the contents API omits the content; the blobs API serves up to 100 MiB.
+    try {
+      const blob = await octokit.rest.git.getBlob({ owner, repo, file_sha: entry.sha });
+      const text = blob.data.encoding === 'base64' ? Buffer.from(blob.data.content, 'base64').toString('utf8') : blob.data.content;
+      return { blobSha: entry.sha, text };
+    } catch (err) {
+      throw this.fail(err, repository, `GET /repos/${repository}/git/blobs/${entry.sha}`);
+    }
+  }
+
+  /** How `head` relates to `base`: `behind` means head is an ancestor of base (an older commit). */
+  async compare(repository: string, base: string, head: string): Promise<CommitRelation> {
+    const { owner, repo } = splitRepository(repository);
+    const octokit = await this.provider.forRepository(repository);
+    try {
+      // One page of one commit: only `status` matters, not the commit list.
+      const res = await octokit.rest.repos.compareCommitsWithBasehead({ owner, repo, basehead: `${base}...${head}`, per_page: 1 });
+      return res.data.status;
+    } catch (err) {
+      throw this.fail(err, repository, `GET /repos/${repository}/compare`);
+    }
+  }
+
+  private fail(err: unknown, repository: string, what: string): GitHubError {
+    const e = classifyGitHubError(err, what);
+    if (e.kind === 'not-found' || e.status === 401) this.provider.invalidate(repository);
+    return e;
+  }
+}
