@@ -1,0 +1,212 @@
+import { createRequire } from 'node:module';
+import type { Node as JsonNode, ParseError } from 'jsonc-parser';
+
+// jsonc-parser ships a UMD build for require() and an ESM build that Node cannot load (extensionless
+// imports); require() gives the same module under node, tsx and vitest.
+const jsonc = createRequire(import.meta.url)('jsonc-parser') as typeof import('jsonc-parser');
+
+/**
+ * Strict JSON parsing that keeps source positions, so every validation problem can name the line
+ * and column of the offending value (decision 21: 1-based; columns count UTF-16 code units, as
+ * editors do). jsonc-parser is used in strict mode: no comments, no trailing commas.
+ */
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface DuplicateKey {
+  /** Pointer of the property (its value is the one that wins, as with JSON.parse). */
+  path: string;
+  key: string;
+  /** Position of the repeated key token. */
+  position: Position;
+  /** Position of the first occurrence's key. */
+  first: Position;
+}
+
+/** Finds positions for JSON pointers; a document without source answers 0:0. */
+export interface SourceLocator {
+  /** Start of the value at `pointer`, or of the nearest ancestor that exists. */
+  value(pointer: string): Position;
+  /** Start of the property name of the member at `pointer` (falls back to the value). */
+  key(pointer: string): Position;
+  /** Position of the character at `index` (UTF-16, decoded) inside the string value at `pointer`. */
+  inString(pointer: string, index: number): Position;
+}
+
+export const NO_SOURCE: SourceLocator = {
+  value: () => ({ line: 0, column: 0 }),
+  key: () => ({ line: 0, column: 0 }),
+  inString: () => ({ line: 0, column: 0 }),
+};
+
+export type ParseResult =
+  | { ok: true; value: unknown; locator: SourceLocator; duplicateKeys: DuplicateKey[] }
+  | { ok: false; error: { line: number; column: number; message: string } };
+
+const PARSE_MESSAGES: Record<string, string> = {
+  InvalidSymbol: 'unexpected character: JSON allows only objects, arrays, "double-quoted" strings, numbers, true, false and null here',
+  InvalidNumberFormat: 'invalid number (JSON numbers have no leading zeros, "+" sign or trailing dot)',
+  PropertyNameExpected: 'expected a property name in double quotes (trailing commas are not allowed in JSON)',
+  ValueExpected: 'expected a value (an object, array, string, number, true, false or null)',
+  ColonExpected: 'expected ":" after the property name',
+  CommaExpected: 'expected "," between members',
+  CloseBraceExpected: 'expected "}" to close the object',
+  CloseBracketExpected: 'expected "]" to close the array',
+  EndOfFileExpected: 'unexpected content after the end of the JSON document',
+  InvalidCommentToken: 'comments are not allowed in JSON',
+  UnexpectedEndOfComment: 'comments are not allowed in JSON',
+  UnexpectedEndOfString: 'unterminated string: add the closing double quote',
+  UnexpectedEndOfNumber: 'incomplete number',
+  InvalidUnicode: 'invalid \\u escape: it needs four hexadecimal digits',
+  InvalidEscapeCharacter: 'invalid escape sequence in a string (allowed: \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)',
+  InvalidCharacter: 'control character inside a string: write tabs and newlines as \\t and \\n',
+};
+
+export function escapePointerSegment(segment: string | number): string {
+  return String(segment).replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+export function pointer(...segments: (string | number)[]): string {
+  return segments.map((s) => `/${escapePointerSegment(s)}`).join('');
+}
+
+function pointerSegments(ptr: string): string[] {
+  if (ptr === '') return [];
+  return ptr
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+class LineIndex {
+  private readonly starts: number[] = [0];
+  constructor(text: string) {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 10) this.starts.push(i + 1);
+      else if (c === 13 && text.charCodeAt(i + 1) !== 10) this.starts.push(i + 1);
+    }
+  }
+  position(offset: number): Position {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - this.starts[lo]! + 1 };
+  }
+}
+
+/** Parses `text` as strict JSON. A leading byte-order mark is tolerated (editors on Windows add one). */
+export function parseJsonWithPositions(input: string): ParseResult {
+  // Editors do not count the mark as a column, so positions are computed without it.
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  const lines = new LineIndex(text);
+  const errors: ParseError[] = [];
+  const root = jsonc.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (errors.length > 0 || root === undefined) {
+    const first = errors[0];
+    if (first === undefined) return { ok: false, error: { line: 1, column: 1, message: 'the document is empty: expected a JSON object' } };
+    const code = jsonc.printParseErrorCode(first.error);
+    return { ok: false, error: { ...lines.position(first.offset), message: PARSE_MESSAGES[code] ?? `invalid JSON (${code})` } };
+  }
+  const duplicateKeys: DuplicateKey[] = [];
+  const value = toValue(root, '', lines, duplicateKeys);
+  return { ok: true, value, locator: new TreeLocator(text, root, lines), duplicateKeys };
+}
+
+function toValue(node: JsonNode, ptr: string, lines: LineIndex, duplicates: DuplicateKey[]): unknown {
+  switch (node.type) {
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      const seen = new Map<string, JsonNode>();
+      for (const prop of node.children ?? []) {
+        const [keyNode, valueNode] = prop.children ?? [];
+        if (keyNode === undefined) continue;
+        const key = keyNode.value as string;
+        const childPtr = `${ptr}/${escapePointerSegment(key)}`;
+        const earlier = seen.get(key);
+        if (earlier !== undefined) {
+          duplicates.push({ path: childPtr, key, position: lines.position(keyNode.offset), first: lines.position(earlier.offset) });
+        }
+        seen.set(key, keyNode);
+        // defineProperty: a "__proto__" key is data, never the prototype.
+        Object.defineProperty(out, key, {
+          value: valueNode === undefined ? null : toValue(valueNode, childPtr, lines, duplicates),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return out;
+    }
+    case 'array':
+      return (node.children ?? []).map((child, i) => toValue(child, `${ptr}/${i}`, lines, duplicates));
+    default:
+      return node.value;
+  }
+}
+
+class TreeLocator implements SourceLocator {
+  constructor(
+    private readonly text: string,
+    private readonly root: JsonNode,
+    private readonly lines: LineIndex,
+  ) {}
+
+  /** The deepest node along `ptr`, plus the property node when the last step was an object member. */
+  private find(ptr: string): { node: JsonNode; property: JsonNode | undefined; exact: boolean } {
+    let node = this.root;
+    let property: JsonNode | undefined;
+    for (const segment of pointerSegments(ptr)) {
+      let next: JsonNode | undefined;
+      let nextProperty: JsonNode | undefined;
+      if (node.type === 'object') {
+        // The last member with the key wins, as it does for the parsed value.
+        for (const prop of node.children ?? []) {
+          if (prop.children?.[0]?.value === segment) {
+            nextProperty = prop;
+            next = prop.children[1];
+          }
+        }
+      } else if (node.type === 'array' && /^\d+$/.test(segment)) {
+        next = node.children?.[Number(segment)];
+      }
+      if (next === undefined) return { node, property, exact: false };
+      node = next;
+      property = nextProperty;
+    }
+    return { node, property, exact: true };
+  }
+
+  value(ptr: string): Position {
+    return this.lines.position(this.find(ptr).node.offset);
+  }
+
+  key(ptr: string): Position {
+    const found = this.find(ptr);
+    const keyNode = found.exact ? found.property?.children?.[0] : undefined;
+    return this.lines.position((keyNode ?? found.node).offset);
+  }
+
+  inString(ptr: string, index: number): Position {
+    const found = this.find(ptr);
+    if (!found.exact || found.node.type !== 'string') return this.lines.position(found.node.offset);
+    const start = found.node.offset;
+    const end = start + found.node.length - 1;
+    // Walk the raw token (after the opening quote), counting decoded UTF-16 units.
+    let raw = start + 1;
+    let decoded = 0;
+    while (raw < end && decoded < index) {
+      if (this.text.charCodeAt(raw) === 92 /* \ */) raw += this.text.charCodeAt(raw + 1) === 117 /* u */ ? 6 : 2;
+      else raw += 1;
+      decoded += 1;
+    }
+    return this.lines.position(Math.min(raw, end));
+  }
+}
