@@ -48,6 +48,8 @@ export function registerCommand(name: string, command: Command): void {
 }
 
 registerCommand('rotate-master-key', rotateMasterKeyCommand);
+// Loaded on use: validating a file needs neither Redis nor the service's modules.
+registerCommand('validate', async (argv, io) => (await import('./registry/validate-command.js')).validateCommand(argv, io));
 
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...rest] = argv;

@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parseCidrList, type Cidr } from '../config.js';
+import type { Io } from '../cli.js';
+import type { ValidationIssue } from './model.js';
+import { validateRegistryText } from './validate.js';
+
+/**
+ * `gatehouse validate [FILE] [--json]` (api.md §1). Needs neither Redis nor keys: it reads only the
+ * two environment variables the URL rules honour (decision 40), so it runs anywhere — a laptop, a
+ * pre-commit hook, CI.
+ */
+
+const DEFAULT_FILE = 'connectors_registry.json';
+
+/** UPSTREAM_ALLOW_HTTP / UPSTREAM_ALLOW_CIDRS, parsed like src/config.ts does, without the rest of the config. */
+export function urlPolicyFromEnv(env: Record<string, string | undefined>): { allowHttp: boolean; allowCidrs: Cidr[]; problems: string[] } {
+  const problems: string[] = [];
+  const allowCidrs = parseCidrList(env.UPSTREAM_ALLOW_CIDRS ?? '', problems);
+  let allowHttp = false;
+  const raw = (env.UPSTREAM_ALLOW_HTTP ?? '').trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(raw)) allowHttp = true;
+  else if (!['', '0', 'false', 'no', 'off'].includes(raw)) problems.push(`UPSTREAM_ALLOW_HTTP: "${env.UPSTREAM_ALLOW_HTTP}" is not a boolean (use true or false)`);
+  return { allowHttp, allowCidrs, problems };
+}
+
+export async function validateCommand(argv: string[], io: Io, env: Record<string, string | undefined> = process.env): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  if (positionals.length > 1) {
+    io.stderr.write(`gatehouse validate: expected at most one FILE, got ${positionals.length}\n`);
+    return 2;
+  }
+  const file = positionals[0] ?? DEFAULT_FILE;
+  const json = values.json === true;
+
+  const policy = urlPolicyFromEnv(env);
+  if (policy.problems.length > 0) {
+    io.stderr.write(`gatehouse validate: invalid configuration:\n${policy.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    return 1;
+  }
+
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    const message = `cannot read ${file}: ${reason}${positionals.length === 0 && e.code === 'ENOENT' ? ' (pass the registry file as an argument: gatehouse validate path/to/connectors_registry.json)' : ''}`;
+    if (json) io.stdout.write(`${JSON.stringify({ valid: false, errors: [{ path: '', line: 0, column: 0, message }] })}\n`);
+    else io.stderr.write(`gatehouse validate: ${message}\n`);
+    return 1;
+  }
+
+  const result = validateRegistryText(text, { allowHttp: policy.allowHttp, allowCidrs: policy.allowCidrs });
+  const errors: ValidationIssue[] = result.ok ? [] : result.errors;
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ valid: result.ok, errors }, null, 2)}\n`);
+    return result.ok ? 0 : 1;
+  }
+  if (result.ok) {
+    const { connectors, composite_connectors: composites } = result.value;
+    io.stdout.write(`${file}: valid (${plural(connectors.length, 'connector')}, ${plural(composites.length, 'composite connector')})\n`);
+    return 0;
+  }
+  for (const e of errors) io.stdout.write(`${file}:${e.line}:${e.column}: ${e.path}: ${e.message}\n`);
+  io.stderr.write(`${file}: ${plural(errors.length, 'error')}\n`);
+  return 1;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
