@@ -26,6 +26,11 @@ export interface Config {
   adminTokenSource: 'env' | 'file';
   /** Directory for embedded-mode state: generated keys and the private redis-server's data. */
   homeDir: string;
+  /**
+   * Where embedded mode looks for a running Redis before starting its own (GATEHOUSE_EMBEDDED_PROBE,
+   * default 127.0.0.1:6379). Tests point it at a port where nothing listens.
+   */
+  embeddedProbe?: { host: string; port: number };
   githubApiUrl: string;
   githubWebhookSecrets: string[];
   githubToken: string | undefined;
@@ -70,6 +75,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (host.trim() === '') problems.push('HOST: must not be empty (use 0.0.0.0 to listen on every interface)');
 
   const redisUrl = redisUrlVar(env, 'REDIS_URL', problems);
+  const embeddedProbe = probeVar(env, 'GATEHOUSE_EMBEDDED_PROBE', problems);
   const cacheRedisUrl = redisUrlVar(env, 'CACHE_REDIS_URL', problems);
 
   const master = readMasterKey(env, production, homeDir, problems);
@@ -133,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: admin!.token,
     adminTokenSource: admin!.source,
     homeDir,
+    embeddedProbe,
     githubApiUrl,
     githubWebhookSecrets,
     githubToken,
@@ -175,6 +182,17 @@ function boolVar(env: Env, name: string, def: boolean, problems: string[]): bool
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
   problems.push(`${name}: "${raw}" is not a boolean (use true or false)`);
   return def;
+}
+
+function probeVar(env: Env, name: string, problems: string[]): { host: string; port: number } {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return { host: '127.0.0.1', port: 6379 };
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(raw.trim());
+  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+    problems.push(`${name}: "${raw}" is not host:port (e.g. 127.0.0.1:6379)`);
+    return { host: '127.0.0.1', port: 6379 };
+  }
+  return { host: m[1]!, port: Number(m[2]) };
 }
 
 function redisUrlVar(env: Env, name: string, problems: string[]): string | undefined {

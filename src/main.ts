@@ -27,9 +27,10 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
   const log = options.log ?? createLogger(config.logLevel);
   const roles = { api: options.role !== 'worker', worker: options.role !== 'api' };
 
-  const resolved = await resolveRedis(config);
+  const resolved = await resolveRedis(config, config.embeddedProbe);
   if (resolved.embedded !== undefined) {
-    log.info({ port: resolved.embedded.port, dir: `${config.homeDir}/redis` }, 'no Redis at 127.0.0.1:6379: started a private redis-server (embedded mode)');
+    const probe = config.embeddedProbe ?? { host: '127.0.0.1', port: 6379 };
+    log.info({ port: resolved.embedded.port, dir: `${config.homeDir}/redis` }, `no Redis at ${probe.host}:${probe.port}: started a private redis-server (embedded mode)`);
   }
   const services = await createServices({ config, log, stateUrl: resolved.stateUrl, cacheUrl: resolved.cacheUrl });
 
