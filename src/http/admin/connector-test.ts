@@ -1,0 +1,165 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { SessionUser } from '../../auth/session.js';
+import { AppError, BadRequestError, NotFoundError } from '../../errors.js';
+import { compileConnector, type CompiledSimple } from '../../registry/compile.js';
+import type { StoredConnector } from '../../registry/model.js';
+import { validateConnectorText, validateConnectorValue } from '../../registry/validate.js';
+import { execute } from '../../runtime/execute.js';
+import { runtimeFor } from '../../runtime/index.js';
+import type { Services } from '../../services.js';
+
+interface TestBody {
+  connector?: unknown;
+  permalink?: string;
+  request?: {
+    method?: string;
+    queryParams?: Record<string, unknown>;
+    pathParams?: Record<string, unknown>;
+    payload?: unknown;
+    headers?: Record<string, unknown>;
+  };
+  user?: Record<string, unknown>;
+}
+
+const scalarMap = { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } } as const;
+
+const bodySchema = {
+  type: 'object',
+  properties: {
+    connector: { type: ['object', 'string'] },
+    permalink: { type: 'string', minLength: 1, maxLength: 255 },
+    request: {
+      type: 'object',
+      properties: {
+        method: { type: 'string', enum: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] },
+        queryParams: scalarMap,
+        pathParams: scalarMap,
+        payload: {},
+        headers: scalarMap,
+      },
+      additionalProperties: false,
+    },
+    user: {
+      type: 'object',
+      properties: {
+        id: { type: ['string', 'number', 'null'] },
+        email: { type: ['string', 'null'] },
+        first_name: { type: ['string', 'null'] },
+        last_name: { type: ['string', 'null'] },
+        username: { type: ['string', 'null'] },
+        profile_fields: { type: 'object' },
+      },
+    },
+  },
+} as const;
+
+function toSessionUser(u: Record<string, unknown> | undefined): SessionUser | undefined {
+  if (u === undefined) return undefined;
+  const pf = u.profile_fields;
+  return {
+    id: u.id ?? null,
+    email: u.email ?? null,
+    first_name: u.first_name ?? null,
+    last_name: u.last_name ?? null,
+    username: u.username ?? null,
+    profile_fields: typeof pf === 'object' && pf !== null && !Array.isArray(pf) ? (pf as Record<string, unknown>) : {},
+  };
+}
+
+function textMap(m: Record<string, unknown> | undefined): [string, string][] {
+  return Object.entries(m ?? {}).map(([k, v]) => [k, String(v)]);
+}
+
+/**
+ * Test Connection (api.md §5, decision 24): runs the execute pipeline for a saved (`permalink`) or
+ * unsaved (`connector`, validated like Code Mode first) connector, never through the cache, with an
+ * optional stand-in user. Answers 200 `{status, headers, body, timing}` whatever the upstream said,
+ * plus `X-Debug-Request` (spec §17: credential auth fields masked, secret-using fields shown as
+ * their template text, `ignored_overrides`).
+ */
+export const connectorTestRoutes = (services: Services): FastifyPluginAsync =>
+  async (app) => {
+    app.post<{ Params: { tenant: string }; Body: TestBody }>(
+      '/tenants/:tenant/connectors/test',
+      { schema: { body: bodySchema } },
+      async (request, reply) => {
+        const runtime = runtimeFor(services);
+        const { tenant: tenantId } = request.params;
+        const body = request.body;
+        const tenant = await services.tenants.get(tenantId);
+        if (tenant === undefined) throw new NotFoundError('TENANT_NOT_FOUND', `no tenant "${tenantId}"`);
+        if ((body.connector === undefined) === (body.permalink === undefined)) {
+          throw new BadRequestError('INVALID_REQUEST', 'send exactly one of "connector" (an unsaved definition) or "permalink" (a saved connector)');
+        }
+
+        let compiled: CompiledSimple | undefined;
+        let permalink: string;
+        if (body.connector !== undefined) {
+          const options = { allowHttp: services.config.upstreamAllowHttp, allowCidrs: services.config.upstreamAllowCidrs };
+          const result = typeof body.connector === 'string' ? validateConnectorText(body.connector, options) : validateConnectorValue(body.connector, options);
+          if (!result.ok) {
+            if (result.invalidJson !== undefined) {
+              const { line, column, message } = result.invalidJson;
+              throw new BadRequestError('INVALID_JSON', `the connector is not valid JSON: ${message} (line ${line}, column ${column})`, undefined, { line, column });
+            }
+            const details = result.errors.map((e) => ({ path: e.path, message: e.message, line: e.line, column: e.column }));
+            throw new AppError(422, 'VALIDATION_FAILED', `the connector is invalid: ${details[0]?.path || '/'} ${details[0]?.message ?? ''}`, details);
+          }
+          const now = new Date().toISOString();
+          const stored: StoredConnector = {
+            tenant: tenantId,
+            kind: 'connector',
+            definition: result.value,
+            source: 'manual',
+            revision: 'test-connection',
+            created_at: now,
+            updated_at: now,
+          };
+          compiled = compileConnector(stored) as CompiledSimple;
+          permalink = result.value.permalink;
+        } else {
+          permalink = body.permalink!;
+          const entry = await runtime.connectors.get(tenantId, permalink);
+          if (entry === undefined) throw new NotFoundError('CONNECTOR_NOT_FOUND', `tenant "${tenantId}" has no connector "${permalink}"`);
+          if (entry.compiled.kind !== 'connector') {
+            throw new BadRequestError('NOT_TESTABLE', 'composite connectors cannot be run with Test Connection; call their execute endpoint');
+          }
+          compiled = entry.compiled;
+        }
+
+        const req = body.request ?? {};
+        const headers: Record<string, string> = {};
+        for (const [k, v] of textMap(req.headers)) headers[k.toLowerCase()] = v;
+        let payload: Buffer | undefined;
+        if (req.payload !== undefined) {
+          payload = Buffer.from(typeof req.payload === 'string' ? req.payload : JSON.stringify(req.payload), 'utf8');
+          headers['content-type'] ??= 'application/json';
+        }
+        const out = await execute({
+          deps: runtime,
+          requestId: request.id,
+          tenantId,
+          tenant,
+          permalink,
+          kind: 'connector',
+          compiled,
+          test: { user: toSessionUser(body.user) },
+          caller: {
+            method: req.method ?? compiled.method,
+            query: textMap(req.queryParams),
+            headers,
+            body: payload,
+            pathParams: new Map(textMap(req.pathParams)),
+          },
+        });
+        if (out.debugJson !== undefined) reply.header('x-debug-request', out.debugJson);
+        const text = typeof out.body === 'string' ? out.body : out.body.toString('utf8');
+        return {
+          status: out.status,
+          headers: out.headers,
+          body: text,
+          timing: JSON.parse(out.timingJson) as unknown,
+        };
+      },
+    );
+  };

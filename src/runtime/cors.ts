@@ -1,0 +1,35 @@
+import type { RuntimeTenant } from './context.js';
+
+/** Headers a widget may read from an execute answer (cross-origin reads need them exposed). */
+const EXPOSE = 'X-Request-ID, Server-Timing, X-Connector-Timing, X-Cache, Retry-After, Allow';
+
+/**
+ * CORS from the tenant's `allowed_origins` (api.md §3): an exact origin match (or `*`) echoes the
+ * origin; anything else gets no CORS headers, so the browser refuses to hand the answer to the page.
+ */
+export function corsHeaders(tenant: RuntimeTenant | undefined, origin: string | undefined): Record<string, string> {
+  if (origin === undefined || tenant === undefined) return {};
+  const allowed = tenant.allowed_origins;
+  if (!allowed.includes(origin) && !allowed.includes('*')) return {};
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-expose-headers': EXPOSE,
+    'timing-allow-origin': origin,
+    vary: 'Origin',
+  };
+}
+
+/** The answer to a preflight (`OPTIONS` with `Access-Control-Request-Method`). */
+export function preflightHeaders(tenant: RuntimeTenant | undefined, origin: string | undefined, requestedHeaders: string | undefined): Record<string, string> {
+  const base = corsHeaders(tenant, origin);
+  if (base['access-control-allow-origin'] === undefined) return { vary: 'Origin' };
+  // Undeclared caller headers are dropped by the pipeline anyway (decision 2), so any may be sent.
+  const allowHeaders = requestedHeaders !== undefined && /^[A-Za-z0-9!#$%&'*+.^_`|~, -]{1,1000}$/.test(requestedHeaders) ? requestedHeaders : 'Authorization, Content-Type, X-Path-Params';
+  return {
+    ...base,
+    'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS',
+    'access-control-allow-headers': allowHeaders,
+    'access-control-max-age': '600',
+    vary: 'Origin, Access-Control-Request-Headers',
+  };
+}

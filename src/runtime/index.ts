@@ -1,0 +1,79 @@
+import type { Logger } from '../logger.js';
+import type { RedisClient } from '../redis/connection.js';
+import type { Config } from '../config.js';
+import { OutboundAuth } from '../auth/outbound.js';
+import { SessionVerifier } from '../auth/session.js';
+import { TokenCache } from '../auth/token-cache.js';
+import { compileConnector, type CompiledConnector } from '../registry/compile.js';
+import { RegistryView } from '../registry/view.js';
+import type { Services } from '../services.js';
+import { UpstreamClient } from '../upstream/client.js';
+import type { CacheSlot, RuntimeDeps } from './context.js';
+import { RateLimiter } from './rate-limit.js';
+
+export interface RuntimeParts {
+  config: Config;
+  log: Logger;
+  cacheRedis: RedisClient;
+  tenants: RuntimeDeps['tenants'];
+  values: RuntimeDeps['values'];
+  /** The process's registry view, compiling with `compileConnector`. */
+  connectors: { get(tenant: string, permalink: string): Promise<{ stored: import('../registry/model.js').StoredConnector; compiled: CompiledConnector } | undefined> };
+  cache: CacheSlot | undefined;
+  /** Share one client (and its connection pools) with other users, e.g. the cache. */
+  upstream?: UpstreamClient;
+}
+
+export interface Runtime extends RuntimeDeps {
+  rateLimiter: RateLimiter;
+  close(): Promise<void>;
+}
+
+/** The runtime's long-lived parts for one process. */
+export function createRuntime(parts: RuntimeParts): Runtime {
+  const upstream = parts.upstream ?? UpstreamClient.fromConfig(parts.config);
+  const tokens = new TokenCache(parts.cacheRedis, parts.config.masterKey, { lockMs: parts.config.upstreamTimeoutMs + 2000 });
+  return {
+    log: parts.log,
+    upstream,
+    auth: new OutboundAuth(upstream, tokens),
+    sessions: new SessionVerifier(),
+    tenants: parts.tenants,
+    connectors: parts.connectors,
+    values: parts.values,
+    cache: parts.cache,
+    rateLimiter: new RateLimiter(parts.cacheRedis),
+    async close() {
+      if (parts.upstream === undefined) await upstream.close();
+    },
+  };
+}
+
+const perServices = new WeakMap<object, Runtime>();
+
+/**
+ * The runtime of a process, created on first use from its services (the route plugin and Test
+ * Connection share it, and with it the token cache, connection pools and compiled registry view).
+ */
+export function runtimeFor(services: Services): Runtime {
+  let runtime = perServices.get(services);
+  if (runtime === undefined) {
+    const view = new RegistryView<CompiledConnector>(services.registry, compileConnector);
+    runtime = createRuntime({
+      config: services.config,
+      log: services.log,
+      cacheRedis: services.cacheRedis,
+      tenants: services.tenants,
+      values: services.secrets,
+      connectors: view,
+      cache: services.responseCache,
+    });
+    const r = runtime;
+    services.onClose(async () => {
+      view.close();
+      await r.close();
+    });
+    perServices.set(services, runtime);
+  }
+  return runtime;
+}

@@ -1,0 +1,58 @@
+import type { ExecContext, Result } from './context.js';
+import { RuntimeError } from './errors.js';
+import { baseVars } from './render.js';
+import { requireUserIfNeeded } from './stages/anonymous.js';
+import { fetchThroughCache } from './stages/cache.js';
+import { loadConnector } from './stages/load.js';
+import { mergeParams } from './stages/merge.js';
+import { checkMethod } from './stages/method.js';
+import { applyAuth } from './stages/outbound-auth.js';
+import { resolvePathParams } from './stages/path-params.js';
+import { renderRequest } from './stages/render.js';
+import { buildRequestBody } from './stages/request-body.js';
+import { transformResponse } from './stages/response-body.js';
+import { responseHeaders } from './stages/response-headers.js';
+import { resolveValues } from './stages/secrets.js';
+import { resolveUser } from './stages/session.js';
+import { upstreamFailure } from './stages/upstream.js';
+
+/**
+ * The execute pipeline of a simple connector, in the reference's order (spec §2):
+ * load → method → merge → path params → user → anonymous check → secrets/variables → render
+ * (url, headers, query, auth config) → outbound auth → request body → cache → upstream →
+ * response template → response headers.
+ */
+export async function runConnector(ctx: ExecContext): Promise<Result> {
+  try {
+    await loadConnector(ctx);
+    const c = ctx.compiled!;
+    checkMethod(ctx);
+    const plan = mergeParams(ctx, c, ctx.caller.query, ctx.caller.headers);
+    resolvePathParams(ctx);
+    await resolveUser(ctx);
+    requireUserIfNeeded(ctx, c.needsUser);
+    await resolveValues(ctx, c.secretNames, c.variableNames);
+    const vars = baseVars(ctx);
+    const out = await renderRequest(ctx, c, plan, vars);
+    ctx.out = out;
+    await applyAuth(ctx, out);
+    const contentType = ctx.caller.headers['content-type'];
+    await buildRequestBody(ctx, out, vars, ctx.caller.body, contentType);
+    const res = await fetchThroughCache(ctx, out);
+    ctx.upstream = res;
+    const result = await transformResponse(ctx, out, res, vars);
+    ctx.result = responseHeaders(result, res);
+    return ctx.result;
+  } catch (err) {
+    throw toRuntimeError(ctx, err);
+  }
+}
+
+/** Every failure leaves the pipeline as a RuntimeError (unexpected ones as 500 INTERNAL, logged). */
+export function toRuntimeError(ctx: ExecContext, err: unknown): RuntimeError {
+  if (err instanceof RuntimeError) return err;
+  const mapped = upstreamFailure(ctx, err);
+  if (mapped instanceof RuntimeError) return mapped;
+  ctx.deps.log.error({ err, request_id: ctx.requestId, tenant: ctx.tenantId, permalink: ctx.permalink }, 'connector execution failed unexpectedly');
+  return new RuntimeError(500, 'INTERNAL', `unexpected error; quote request id ${ctx.requestId} when reporting it`);
+}

@@ -1,0 +1,59 @@
+import type { ExecContext } from '../context.js';
+import { RuntimeError } from '../errors.js';
+
+const VALID = /^[A-Za-z0-9._~-]{1,200}$/;
+
+/** Spec §8: unreserved characters only, 1–200 long, no `.`/`..` and nothing containing `..`. */
+export function validPathValue(v: string): boolean {
+  return VALID.test(v) && !v.includes('..') && v !== '.';
+}
+
+/** `X-Path-Params: a=1&b=x` (urlencoded). */
+export function parsePathParamsHeader(header: string | string[] | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  const text = Array.isArray(header) ? header.join('&') : header;
+  if (text === undefined || text === '') return out;
+  for (const [k, v] of new URLSearchParams(text)) if (!out.has(k)) out.set(k, v);
+  return out;
+}
+
+/**
+ * Stage 4: values for every `pathParams.X` the URL uses. Row semantics (decisions 3, 27): no value =
+ * the caller must supply it; a value = default; `overridable: false` with a value = pinned (a caller
+ * value is ignored and reported). Missing beats invalid: only when nothing is missing are values
+ * checked. Accepted values are percent-encoded before they reach the URL template.
+ */
+export function resolvePathParams(ctx: ExecContext): void {
+  const c = ctx.compiled!;
+  if (c.pathParamsUndeclared.length > 0) {
+    throw new RuntimeError(400, 'CONNECTOR_MISCONFIGURED', `the URL uses path parameters that are not declared in path_parameters: ${c.pathParamsUndeclared.join(', ')}`);
+  }
+  const given = ctx.caller.pathParams;
+  const values: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const key of c.pathParamsReferenced) {
+    const row = c.pathParamRows.get(key)!;
+    const supplied = given.get(key);
+    if (row.value !== undefined && !row.overridable) {
+      if (supplied !== undefined) ctx.ignored.push({ in: 'path', key });
+      values[key] = row.value;
+    } else if (supplied !== undefined) values[key] = supplied;
+    else if (row.value !== undefined) values[key] = row.value;
+    else missing.push(key);
+  }
+  if (missing.length > 0) {
+    throw new RuntimeError(400, 'MISSING_PATH_PARAMETERS', `missing path parameters: ${missing.join(', ')}`, undefined, missing);
+  }
+  const invalid = Object.keys(values).filter((k) => !validPathValue(values[k]!));
+  if (invalid.length > 0) {
+    throw new RuntimeError(
+      400,
+      'INVALID_PATH_PARAMETERS',
+      `invalid path parameters: ${invalid.join(', ')} (allowed: 1–200 of A–Z a–z 0–9 . _ ~ -, no "..")`,
+      undefined,
+      invalid,
+    );
+  }
+  for (const k of Object.keys(values)) values[k] = encodeURIComponent(values[k]!);
+  ctx.pathParams = values;
+}

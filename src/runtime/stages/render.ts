@@ -1,0 +1,165 @@
+import type { ClaimValue, CompiledAuth, CompiledParam, CompiledRequest } from '../../registry/compile.js';
+import type { ResolvedAuth } from '../../auth/outbound.js';
+import type { Authentication } from '../../registry/model.js';
+import type { ExecContext, OutgoingRequest } from '../context.js';
+import { RuntimeError, SCOPE } from '../errors.js';
+import { renderTemplate } from '../render.js';
+import type { MergePlan } from './merge.js';
+
+const MASK = '**********';
+
+/** RFC 3986 unreserved stay as they are; everything else in keys and values is percent-encoded (spec §7). */
+export function encodeQuery(pairs: [string, string][]): string {
+  return pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+}
+
+export function joinUrl(base: string, pairs: [string, string][]): string {
+  if (pairs.length === 0) return base;
+  const hash = base.indexOf('#');
+  const head = hash === -1 ? base : base.slice(0, hash);
+  const sep = head.includes('?') ? (head.endsWith('?') || head.endsWith('&') ? '' : '&') : '?';
+  return `${head}${sep}${encodeQuery(pairs)}`;
+}
+
+function checkHeaderValue(name: string, value: string): void {
+  if (/[\r\n\0]/.test(value)) {
+    throw new RuntimeError(422, 'TEMPLATE_ERROR', `header ${name}: the rendered value contains a line break or NUL`, SCOPE.template);
+  }
+}
+
+/**
+ * Stage 8: renders the url, header and query templates and the auth config (secrets and variables
+ * are resolved by now). Builds Test Connection's debug view on the way: fields that use
+ * `get_secret` show their template text, credential auth fields are masked (spec §17).
+ */
+export async function renderRequest(ctx: ExecContext, spec: CompiledRequest, plan: MergePlan, vars: Record<string, unknown>, scope: string = SCOPE.template): Promise<OutgoingRequest> {
+  ctx.timing.endSetup();
+  const out: OutgoingRequest = {
+    spec,
+    baseUrl: '',
+    url: undefined,
+    query: [],
+    headers: [],
+    body: undefined,
+    resolvedAuth: undefined,
+    appliedAuth: undefined,
+    sensitive: [...ctx.secrets.values()],
+    credentialMaterial: [],
+    debug: {
+      url: null,
+      method: spec.method,
+      headers: {},
+      query_parameters: {},
+      authentication: maskAuth(spec.authDefinition),
+      request_body: null,
+      response_body: spec.responseBody?.source ?? null,
+      response_content_type: spec.responseContentType ?? null,
+      ignored_overrides: ctx.ignored,
+    },
+  };
+  const one = async (p: CompiledParam, what: string) => renderTemplate(ctx, p.template, vars, `${what} ${p.key}`, scope);
+
+  const rawUrl = await renderTemplate(ctx, spec.url, vars, 'url', scope);
+  for (const q of plan.query) {
+    const value = 'literal' in q ? q.literal : await one(q.param, 'query parameter');
+    out.query.push([q.key, value]);
+    out.debug.query_parameters[q.key] = 'param' in q && q.param.usesSecret ? q.param.template.source : value;
+    if ('param' in q && (q.param.usesSecret || q.param.template.referencesUser)) out.credentialMaterial.push(`q:${q.key}=${value}`);
+  }
+  for (const h of plan.headers) {
+    const value = 'literal' in h ? h.literal : await one(h.param, 'header');
+    checkHeaderValue(h.key, value);
+    out.headers.push([h.key, value]);
+    out.debug.headers[h.key] = 'param' in h && h.param.usesSecret ? h.param.template.source : value;
+    if ('param' in h && h.param.usesSecret) out.credentialMaterial.push(`h:${h.key}=${value}`);
+  }
+  out.debug.url = joinUrl(rawUrl, out.query.map(([k, v]) => [k, out.debug.query_parameters[k] === v ? v : out.debug.query_parameters[k]!]));
+  out.baseUrl = rawUrl;
+  out.url = ctx.deps.upstream.parseUrl(joinUrl(rawUrl, out.query));
+  out.resolvedAuth = await renderAuth(ctx, spec.auth, vars, scope);
+  return out;
+}
+
+async function renderClaims(ctx: ExecContext, claims: [string, ClaimValue][], vars: Record<string, unknown>, scope: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of claims) out[k] = 'template' in v ? await renderTemplate(ctx, v.template, vars, `authentication claim ${k}`, scope) : v.literal;
+  return out;
+}
+
+async function renderAuth(ctx: ExecContext, auth: CompiledAuth, vars: Record<string, unknown>, scope: string): Promise<ResolvedAuth> {
+  const r = (t: Parameters<typeof renderTemplate>[1], field: string) => renderTemplate(ctx, t, vars, `authentication ${field}`, scope);
+  switch (auth.type) {
+    case 'none':
+      return { type: 'none' };
+    case 'api_key':
+      return { type: 'api_key', key: auth.key, value: await r(auth.value, 'value'), in: auth.in };
+    case 'oauth_client_credentials':
+      return {
+        type: 'oauth_client_credentials',
+        client_id: await r(auth.client_id, 'client_id'),
+        client_secret: await r(auth.client_secret, 'client_secret'),
+        token_url: await r(auth.token_url, 'token_url'),
+        scope: auth.scope === undefined ? undefined : await r(auth.scope, 'scope'),
+      };
+    case 'jwt':
+      return {
+        type: 'jwt',
+        private_key: await r(auth.private_key, 'private_key'),
+        algorithm: auth.algorithm,
+        claims: await renderClaims(ctx, auth.claims, vars, scope),
+        jwt_headers: auth.jwt_headers,
+      };
+    case 'oauth_jwt_bearer':
+      return {
+        type: 'oauth_jwt_bearer',
+        client_id: await r(auth.client_id, 'client_id'),
+        private_key: await r(auth.private_key, 'private_key'),
+        token_url: await r(auth.token_url, 'token_url'),
+        subject: await r(auth.subject, 'subject'),
+        audience: await r(auth.audience, 'audience'),
+        token_ttl: auth.token_ttl,
+        algorithm: auth.algorithm,
+        additional_claims: await renderClaims(ctx, auth.additional_claims, vars, scope),
+        jwt_headers: auth.jwt_headers,
+      };
+  }
+}
+
+/**
+ * The authentication block of `X-Debug-Request`: built from the definition, never from resolved
+ * values. Credential fields are masked; other fields are shown as configured (a secret reference
+ * stays its template text, so no secret value can appear).
+ */
+export function maskAuth(auth: Authentication): unknown {
+  switch (auth.type) {
+    case 'none':
+      return { type: 'none' };
+    case 'api_key':
+      return { type: 'api_key', config: { key: auth.config.key, value: MASK, in: auth.config.in } };
+    case 'oauth_client_credentials':
+      return {
+        type: 'oauth_client_credentials',
+        config: { client_id: auth.config.client_id, client_secret: MASK, token_url: auth.config.token_url, ...(auth.config.scope ? { scope: auth.config.scope } : {}) },
+      };
+    case 'jwt':
+      return {
+        type: 'jwt',
+        config: { private_key: MASK, algorithm: auth.config.algorithm ?? 'RS256', claims: MASK, ...(auth.config.jwt_headers ? { jwt_headers: auth.config.jwt_headers } : {}) },
+      };
+    case 'oauth_jwt_bearer':
+      return {
+        type: 'oauth_jwt_bearer',
+        config: {
+          client_id: auth.config.client_id,
+          private_key: MASK,
+          token_url: auth.config.token_url,
+          subject: auth.config.subject,
+          audience: auth.config.audience,
+          token_ttl: auth.config.token_ttl ?? 3600,
+          algorithm: auth.config.algorithm ?? 'RS256',
+          ...(auth.config.additional_claims ? { additional_claims: MASK } : {}),
+          ...(auth.config.jwt_headers ? { jwt_headers: auth.config.jwt_headers } : {}),
+        },
+      };
+  }
+}

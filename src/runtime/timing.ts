@@ -1,0 +1,119 @@
+import { performance } from 'node:perf_hooks';
+
+/**
+ * Spec §17 performance headers. `Server-Timing` for browser dev tools; `X-Connector-Timing` as JSON:
+ * `{request_id, total_ms, internal_ms, external_ms, breakdown: {setup_ms, transform_ms, cache_ms,
+ * http_request_ms}, cache_hit, external_host?, timeout?, error?}` (+ `steps` for composites).
+ */
+
+export type CacheOutcome = 'HIT' | 'MISS' | 'REVALIDATED' | 'BYPASS';
+
+const CACHE_DESC: Record<CacheOutcome, string> = {
+  HIT: 'Cache Hit',
+  REVALIDATED: 'Cache Revalidated',
+  MISS: 'Cache Miss',
+  BYPASS: 'Cache Bypass',
+};
+
+export interface StepTiming {
+  name: string;
+  index: number;
+  total_ms: number;
+  external_ms: number;
+  status?: number;
+  external_host?: string;
+}
+
+const r1 = (n: number) => Math.round(n * 10) / 10;
+
+export class Timing {
+  readonly start = performance.now();
+  setupMs = 0;
+  transformMs = 0;
+  cacheMs = 0;
+  httpMs = 0;
+  /** Where the setup phase ends (first template render). */
+  private setupOpen = true;
+  externalHost: string | undefined;
+  timeout = false;
+  error: string | undefined;
+  steps: StepTiming[] | undefined;
+
+  /** Closes the setup phase: everything from the start until now counts as setup. */
+  endSetup(): void {
+    if (this.setupOpen) {
+      this.setupMs = performance.now() - this.start;
+      this.setupOpen = false;
+    }
+  }
+
+  /** Times `fn` into one of the buckets. */
+  async measure<T>(bucket: 'transform' | 'cache' | 'http', fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.add(bucket, performance.now() - t0);
+    }
+  }
+
+  measureSync<T>(bucket: 'transform', fn: () => T): T {
+    const t0 = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.add(bucket, performance.now() - t0);
+    }
+  }
+
+  add(bucket: 'transform' | 'cache' | 'http', ms: number): void {
+    if (bucket === 'transform') this.transformMs += ms;
+    else if (bucket === 'cache') this.cacheMs += ms;
+    else this.httpMs += ms;
+  }
+
+  headers(requestId: string, cache: CacheOutcome): { serverTiming: string; connectorTiming: string } {
+    this.endSetup();
+    const total = performance.now() - this.start;
+    const external = this.httpMs;
+    const parts = [`setup;dur=${r1(this.setupMs)};desc="Setup"`, `transform;dur=${r1(this.transformMs)};desc="Template"`, `cache;dur=${r1(this.cacheMs)};desc="${CACHE_DESC[cache]}"`];
+    if (this.steps !== undefined) {
+      for (const s of this.steps) parts.push(`step.${serverTimingToken(s.name)};dur=${r1(s.total_ms)};desc="Step: ${quoted(s.name)}"`);
+    }
+    if (this.externalHost !== undefined || external > 0) {
+      parts.push(`external;dur=${r1(external)};desc="${this.timeout ? 'Timeout' : quoted(this.externalHost ?? 'upstream')}"`);
+    }
+    parts.push(`total;dur=${r1(total)};desc="Total"`);
+    const json: Record<string, unknown> = {
+      request_id: requestId,
+      total_ms: r1(total),
+      internal_ms: r1(Math.max(0, total - external)),
+      external_ms: r1(external),
+      breakdown: { setup_ms: r1(this.setupMs), transform_ms: r1(this.transformMs), cache_ms: r1(this.cacheMs), http_request_ms: r1(this.httpMs) },
+      cache_hit: cache === 'HIT' || cache === 'REVALIDATED',
+    };
+    if (this.externalHost !== undefined) json.external_host = this.externalHost;
+    if (this.timeout) json.timeout = true;
+    if (this.error !== undefined) json.error = this.error;
+    if (this.steps !== undefined) json.steps = this.steps.map((s) => ({ ...s, total_ms: r1(s.total_ms), external_ms: r1(s.external_ms) }));
+    return { serverTiming: parts.join(', '), connectorTiming: asciiJson(json) };
+  }
+}
+
+/** Decision 22: host, with `:port` only when it is not the scheme's default (URL.host already does that). */
+export function externalHost(url: URL): string {
+  return url.host;
+}
+
+function serverTimingToken(name: string): string {
+  return name.replace(/[^A-Za-z0-9!#$%&'*+.^_`|~-]/g, '_');
+}
+
+function quoted(text: string): string {
+  return text.replace(/["\\]/g, '').replace(/[^\x20-\x7e]/g, '?');
+}
+
+/** JSON that is safe as an HTTP header value: non-ASCII escaped as \uXXXX. */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
