@@ -63,8 +63,8 @@ describe('response cache module', () => {
     ['set-cookie', { 'cache-control': 'public, max-age=60', 'set-cookie': 'sid=CANARY-COOKIE; HttpOnly' }],
     ['no-freshness', {}],
     ['status', { 'cache-control': 'max-age=60' }, 404],
-  ] as const)('%s → never stored, every request reaches the upstream', async (reason, headers, status = 200) => {
-    upstream.route('/n', answer(status, headers as Record<string, string>));
+  ] as [string, Record<string, string>, number?][])('%s → never stored, every request reaches the upstream', async (reason, headers, status = 200) => {
+    upstream.route('/n', answer(status, headers));
     const before = await counter(a.metrics, 'gatehouse_cache_store_skips_total', { reason });
     for (let i = 0; i < 3; i++) {
       const r = await get(a, { path: '/n' });
@@ -92,7 +92,8 @@ describe('response cache module', () => {
     upstream.route('/e', (req, res) => {
       if (req.headers['if-none-match'] === '"v1"') {
         res.writeHead(304, { etag: '"v1"' });
-        return res.end();
+        res.end();
+        return;
       }
       version++;
       res.writeHead(200, { 'content-type': 'application/json', etag: '"v1"' });
@@ -116,7 +117,8 @@ describe('response cache module', () => {
     upstream.route('/lm', (req, res) => {
       if (!changed && req.headers['if-modified-since'] === lm) {
         res.writeHead(304, {});
-        return res.end();
+        res.end();
+        return;
       }
       res.writeHead(200, { 'content-type': 'text/plain', 'last-modified': changed ? 'Thu, 22 Oct 2015 07:28:00 GMT' : lm });
       res.end(changed ? 'new' : 'old');
@@ -140,7 +142,8 @@ describe('response cache module', () => {
     upstream.route('/e2', (req, res) => {
       if (req.headers['if-none-match'] === '"a"') {
         res.writeHead(304, { etag: '"a"', 'cache-control': 'max-age=60' });
-        return res.end();
+        res.end();
+        return;
       }
       res.writeHead(200, { etag: '"a"' });
       res.end('body');
@@ -158,7 +161,8 @@ describe('response cache module', () => {
     upstream.route('/e3', (req, res) => {
       if (req.headers['if-none-match'] === '"a"') {
         res.writeHead(304, { etag: '"a"', 'cache-control': 'no-store' });
-        return res.end();
+        res.end();
+        return;
       }
       phase++;
       res.writeHead(200, { etag: '"a"' });
@@ -186,7 +190,8 @@ describe('response cache module', () => {
     upstream.route('/mr', (req, res) => {
       if (req.headers['if-none-match'] === '"m"') {
         res.writeHead(304, { etag: '"m"' });
-        return res.end();
+        res.end();
+        return;
       }
       res.writeHead(200, { etag: '"m"', 'cache-control': 'max-age=1, must-revalidate' });
       res.end('x');

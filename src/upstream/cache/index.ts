@@ -3,7 +3,8 @@ import CachePolicy from 'http-cache-semantics';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../logger.js';
 import type { RedisClient } from '../../redis/connection.js';
-import { connectorPrefix, flightHash, lockKey, requestHash, type CacheRequest, type CacheScope } from './key.js';
+import { connectorPrefix, exactRequestHash, lockKey, requestHash, type CacheRequest, type CacheScope } from './key.js';
+import { MemoryTier } from './memory.js';
 import { CacheMetrics } from './metrics.js';
 import {
   CACHEABLE_METHODS,
@@ -79,6 +80,10 @@ export interface ResponseCacheOptions {
   revalidationGraceMs?: number;
   /** How long "this request's answer was not storable" disables coalescing (default 5 s). */
   passTtlMs?: number;
+  /** Longest a process serves a fresh entry from memory without reading Redis (default 1 s; 0 = off). */
+  memoryTtlMs?: number;
+  /** Memory tier size bound, in body bytes (default 32 MiB). */
+  memoryMaxBytes?: number;
 }
 
 /** Shorter values occur in ordinary bodies by chance; scanning for them would refuse to cache at random. */
@@ -91,6 +96,8 @@ interface Call {
   prefix: string;
   reqHash: string;
   flight: string;
+  /** Local purge count of the connector when the call began: a purge since then forbids remembering. */
+  purges: number;
 }
 
 interface Outcome {
@@ -107,6 +114,8 @@ export class ResponseCache {
   private readonly redis: RedisClient;
   private readonly log: Logger;
   private readonly passTtlMs: number;
+  private readonly memory: MemoryTier;
+  private readonly localPurges = new Map<string, number>();
 
   constructor(options: ResponseCacheOptions) {
     this.redis = options.redis;
@@ -118,6 +127,7 @@ export class ResponseCache {
       maxWaitMs: options.maxWaitMs ?? Math.min(5000, options.upstreamTimeoutMs + 1000),
     });
     this.passTtlMs = options.passTtlMs ?? 5000;
+    this.memory = new MemoryTier(options.memoryTtlMs ?? 1000, options.memoryMaxBytes ?? 32 * 1024 * 1024);
   }
 
   /** Runs `doFetch` without the cache (Test Connection, composite steps): counted as BYPASS. */
@@ -135,15 +145,24 @@ export class ResponseCache {
 
     const start = performance.now();
     const headers = lowerCaseKeys(input.request.headers);
+    const exact = exactRequestHash(input.scope, input.request, input.credentials, headers);
+    if (this.memory.enabled) {
+      const now = Date.now();
+      const kept = this.memory.get(exact, now);
+      if (kept !== undefined) {
+        this.metrics.hits.inc();
+        this.metrics.memoryHits.inc();
+        const answered: UpstreamAnswer = {
+          status: kept.status,
+          headers: { ...kept.headers, age: String(Math.round(kept.age + (now - kept.at) / 1000)) },
+          body: kept.body,
+        };
+        return { response: answered, xCache: 'HIT', cacheMs: performance.now() - start, upstreamMs: 0 };
+      }
+    }
     const reqHash = requestHash(input.scope, input.request, input.credentials);
-    const call: Call = {
-      input,
-      method,
-      headers,
-      prefix: connectorPrefix(input.scope.tenant, input.scope.permalink),
-      reqHash,
-      flight: flightHash(reqHash, headers),
-    };
+    const prefix = connectorPrefix(input.scope.tenant, input.scope.permalink);
+    const call: Call = { input, method, headers, prefix, reqHash, flight: exact, purges: this.localPurges.get(prefix) ?? 0 };
 
     let found: LookupResult;
     try {
@@ -176,7 +195,11 @@ export class ResponseCache {
 
   /** Removes every cached response of one connector (all revisions), on every process at once. */
   async purge(tenant: string, permalink: string): Promise<PurgeResult> {
-    return this.store.purge(connectorPrefix(tenant, permalink));
+    const prefix = connectorPrefix(tenant, permalink);
+    // Calls already running for this connector must not put what they read or store back into memory.
+    this.localPurges.set(prefix, (this.localPurges.get(prefix) ?? 0) + 1);
+    this.memory.dropPrefix(prefix);
+    return this.store.purge(prefix);
   }
 
   private finish(start: number, outcome: Outcome): CachedFetchResult {
@@ -189,7 +212,18 @@ export class ResponseCache {
     if (entry === undefined) return undefined;
     const policy = CachePolicy.fromObject(entry.policy);
     if (!policy.satisfiesWithoutRevalidation(this.sanitized(call, entry))) return undefined;
-    return answerFromEntry(entry, policy);
+    const answered = answerFromEntry(entry, policy);
+    this.remember(call, policy, answered);
+    return answered;
+  }
+
+  /** Keeps a fresh answer in the memory tier for this exact request (never longer than its freshness). */
+  private remember(call: Call, policy: CachePolicy, answered: UpstreamAnswer): void {
+    if (!this.memory.enabled || (this.localPurges.get(call.prefix) ?? 0) !== call.purges) return;
+    const age = policy.age();
+    const freshMs = (policy.maxAge() - age) * 1000;
+    const { age: _ignored, ...headers } = answered.headers as HeaderMap;
+    this.memory.set(call.flight, { prefix: call.prefix, status: answered.status, headers, body: answered.body, age }, Date.now(), freshMs);
   }
 
   private sanitized(call: Call, entry: StoredEntry): CachePolicy.Request {
@@ -255,6 +289,9 @@ export class ResponseCache {
       const stored = await this.write(call, found, verdict.vary, policy, headers['cache-control'], answer.body, this.store.storeTtl(verdict.ttlMs, verdict.validator));
       if (stored) {
         shared = { status: answer.status, headers: { ...verdict.headers, age: '0' }, body: answer.body };
+        if (verdict.policy.satisfiesWithoutRevalidation(sanitizedRequest(call.method, call.reqHash, call.headers, verdict.vary))) {
+          this.remember(call, verdict.policy, shared);
+        }
         if (found.pass) void this.store.clearPass(call.prefix, call.flight).catch((err: unknown) => this.failed('pass', err));
       }
     }
@@ -291,7 +328,11 @@ export class ResponseCache {
     } else if (verdict.storable) {
       // Awaited so that the next request, on any process, sees the new freshness.
       const ttl = this.store.storeTtl(verdict.ttlMs, verdict.validator);
-      await this.write(call, found, verdict.vary, verdict.policy.toObject(), outcome.headers['cache-control'], stale.body, ttl);
+      if (await this.write(call, found, verdict.vary, verdict.policy.toObject(), outcome.headers['cache-control'], stale.body, ttl)) {
+        if (verdict.policy.satisfiesWithoutRevalidation(sanitizedRequest(call.method, call.reqHash, call.headers, verdict.vary))) {
+          this.remember(call, verdict.policy, served);
+        }
+      }
     } else {
       this.metrics.skip(verdict.reason);
       void this.redis.del(found.key).catch((err: unknown) => this.failed('delete', err));

@@ -94,12 +94,13 @@ export function variantKey(prefix: string, reqHash: string, vary: readonly strin
 }
 
 /**
- * Identity of one exact outgoing request (every header, not only `Vary`-named ones): only identical
- * requests may share one upstream call, because the response's `Vary` is unknown until it arrives.
+ * Identity of one exact outgoing request: the scope, everything `requestHash` covers, and every
+ * header (not only `Vary`-named ones). Only identical requests may share one upstream call, because
+ * the response's `Vary` is unknown until it arrives; the per-process memory tier is keyed by it too.
  */
-export function flightHash(reqHash: string, headers: Record<string, string>): string {
+export function exactRequestHash(scope: CacheScope, request: CacheRequest, credentials: readonly string[], headers: Record<string, string>): string {
   const names = Object.keys(headers).sort();
-  const parts: string[] = [reqHash];
+  const parts: (string | Buffer)[] = ['x1', scope.tenant, scope.permalink, scope.revision, request.method.toUpperCase(), request.url, request.body ?? '', credentials.length.toString(), ...credentials];
   for (const name of names) parts.push(name, headers[name]!);
   return hashParts(parts);
 }

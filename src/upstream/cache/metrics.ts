@@ -4,6 +4,7 @@ import { SKIP_REASONS, type SkipReason } from './policy.js';
 /** Prometheus counters of the response cache, registered once per process on `services.metrics`. */
 export class CacheMetrics {
   readonly hits: Counter;
+  readonly memoryHits: Counter;
   readonly misses: Counter;
   readonly revalidated: Counter;
   readonly bypass: Counter;
@@ -15,6 +16,7 @@ export class CacheMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     this.hits = new Counter({ name: 'gatehouse_cache_hits_total', help: 'Executions answered from the response cache without an upstream request', registers });
+    this.memoryHits = new Counter({ name: 'gatehouse_cache_memory_hits_total', help: 'Hits answered from the per-process memory tier (a subset of gatehouse_cache_hits_total)', registers });
     this.misses = new Counter({ name: 'gatehouse_cache_misses_total', help: 'Cache lookups that ended in an upstream request (stored or not)', registers });
     this.revalidated = new Counter({ name: 'gatehouse_cache_revalidated_total', help: 'Stale entries served after the upstream answered 304', registers });
     this.bypass = new Counter({ name: 'gatehouse_cache_bypass_total', help: 'Executions that did not consult the cache (method, Test Connection, cache Redis unavailable)', registers });
