@@ -18,6 +18,8 @@ export async function buildApp(services: Services, options: AppOptions = { roles
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     bodyLimit: 1024 * 1024,
+    // Permalinks may be 255 characters (spec §20); fastify's default (100) would answer 414.
+    maxParamLength: 1024,
     trustProxy: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
