@@ -146,9 +146,9 @@ function templatedHostProblems(
   for (const [i, part] of parts.entries()) {
     if (part.kind === 'tag') {
       if (part.tag.kind !== 'expr') {
-        problems.push({ index: part.tag.start, message: `"${part.tag.inner.trim() === '' ? '{% %}' : abbreviate(sourceOf(part.tag))}" cannot be used in the host: the host may only come from ${HOST_FORM}` });
-        everyTagHasFallback = false;
-        continue;
+        // One report per host: an {% if %} brings its {% endif %} along.
+        problems.push({ index: part.tag.start, message: `"${abbreviate(sourceOf(part.tag))}" cannot be used in the host: the host may only come from ${HOST_FORM}` });
+        return problems;
       }
       const expr = parseHostExpression(part.tag);
       if (!expr.ok) {
@@ -225,6 +225,8 @@ function parseHostExpression(tag: Tag): HostExpression {
     return reject(`the host may only come from ${HOST_FORM}`);
   }
   if (t[2]?.type !== 'string' || t[3]?.value !== ')') {
+    // get_variable(name) is a template error in every field; the template engine reports it there.
+    if (t.slice(2).some((tok) => tok.value === ')') && t[2]?.type !== 'string') return { ok: true, variable: '', fallback: undefined };
     return reject("get_variable() needs a quoted literal name, e.g. get_variable('portal_host')", t[2]?.start ?? tag.start);
   }
   const variable = t[2].value;
@@ -347,5 +349,5 @@ function describeChar(ch: string): string {
   if (code < 0x20 || code === 0x7f) return `the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
   if (code > 0x7f) return `the non-ASCII character "${ch}"`;
   if (ch === ' ') return 'a space';
-  return `the character "${ch}"`;
+  return `the character ${JSON.stringify(ch)}`;
 }
