@@ -1,0 +1,211 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flushTestRedis, testRedisClient } from '../support/redis.js';
+import { startTestService, testConfig, type TestService } from '../support/service.js';
+import { adminClient, HS256_SECRET } from './support.js';
+
+describe('tenants API', () => {
+  let svc: TestService;
+  let call: ReturnType<typeof adminClient>;
+  beforeAll(async () => {
+    await flushTestRedis();
+    svc = await startTestService();
+    call = adminClient(svc.url);
+  });
+  afterAll(async () => svc.close());
+
+  it('PUT creates (201) then replaces (200) a tenant; the HS256 secret is never returned', async () => {
+    const created = await call('PUT', '/tenants/acme', {
+      name: 'Acme Inc',
+      session: { alg: 'HS256', secret: HS256_SECRET },
+      allowed_origins: ['https://app.acme.example', 'http://localhost:3000'],
+      rate_limit_per_minute: 600,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({
+      id: 'acme',
+      name: 'Acme Inc',
+      session: { alg: 'HS256' },
+      allowed_origins: ['https://app.acme.example', 'http://localhost:3000'],
+      rate_limit_per_minute: 600,
+      created_at: expect.any(String),
+      updated_at: created.body.created_at,
+    });
+    expect(created.text).not.toContain(HS256_SECRET);
+
+    const updated = await call('PUT', '/tenants/acme', { name: 'Acme', session: { jwks_url: 'https://login.acme.example/.well-known/jwks.json' } });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({
+      id: 'acme',
+      name: 'Acme',
+      session: { jwks_url: 'https://login.acme.example/.well-known/jwks.json' },
+      allowed_origins: [],
+      rate_limit_per_minute: null,
+      created_at: created.body.created_at,
+    });
+    expect(updated.body.updated_at >= created.body.updated_at).toBe(true);
+  });
+
+  it('GET /tenants lists every tenant as {items}, sorted by id', async () => {
+    await call('PUT', '/tenants/beta', { name: 'Beta' });
+    await call('PUT', '/tenants/0-first', { name: 'First', session: null });
+    const list = await call('GET', '/tenants');
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((t: { id: string }) => t.id)).toEqual(['0-first', 'acme', 'beta']);
+    expect(list.body.items[0]).toEqual(expect.objectContaining({ id: '0-first', session: null, allowed_origins: [] }));
+  });
+
+  it('GET /tenants/{tenant} reads one; unknown → 404 TENANT_NOT_FOUND', async () => {
+    const one = await call('GET', '/tenants/beta');
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ id: 'beta', name: 'Beta', session: null });
+    const missing = await call('GET', '/tenants/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ error: { code: 'TENANT_NOT_FOUND', message: 'no tenant "nope"' } });
+    expect((await call('GET', '/tenants/Not_Valid')).status).toBe(404);
+  });
+
+  it('keeps the stored HS256 secret when a PUT sends {alg} without secret', async () => {
+    await call('PUT', '/tenants/keep', { name: 'Keep', session: { alg: 'HS256', secret: HS256_SECRET } });
+    const again = await call('PUT', '/tenants/keep', { name: 'Keep 2', session: { alg: 'HS256' }, allowed_origins: ['https://x.example'] });
+    expect(again.status).toBe(200);
+    const tenant = await svc.services.tenants.get('keep');
+    expect(tenant).toEqual({ id: 'keep', name: 'Keep 2', session: { alg: 'HS256', secret: HS256_SECRET }, allowed_origins: ['https://x.example'] });
+  });
+
+  it('requires the secret for a tenant without one', async () => {
+    const res = await call('PUT', '/tenants/nosecret', { name: 'No secret', session: { alg: 'HS256' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'INVALID_REQUEST', details: [{ path: '/body/session/secret', message: 'is required' }] });
+    expect((await call('GET', '/tenants/nosecret')).status).toBe(404);
+  });
+
+  it('rejects invalid tenant ids with 400 INVALID_TENANT_ID', async () => {
+    for (const id of ['Acme', 'a_b', '-lead', 'a'.repeat(64), 'caf%C3%A9', 'a.b']) {
+      const res = await call('PUT', `/tenants/${id}`, { name: 'x' });
+      expect(res.status, id).toBe(400);
+      expect(res.body.error.code, id).toBe('INVALID_TENANT_ID');
+    }
+    expect((await call('PUT', `/tenants/${'a'.repeat(63)}`, { name: 'longest' })).status).toBe(201);
+  });
+
+  it('validates the settings and reports every problem with its path', async () => {
+    const res = await call('PUT', '/tenants/bad', {
+      name: '  ',
+      session: { alg: 'HS256', secret: 'short' },
+      allowed_origins: ['https://ok.example', 'https://ok.example', 'https://x.example/', 'ftp://x.example', 'not a url', 'https://u:p@x.example', 'HTTPS://UPPER.example'],
+      rate_limit_per_minute: 0,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('INVALID_REQUEST');
+    expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual([
+      '/body/name',
+      '/body/session/secret',
+      '/body/allowed_origins/1',
+      '/body/allowed_origins/2',
+      '/body/allowed_origins/3',
+      '/body/allowed_origins/4',
+      '/body/allowed_origins/5',
+      '/body/allowed_origins/6',
+      '/body/rate_limit_per_minute',
+    ]);
+    expect(res.body.error.details[3].message).toContain('"https://x.example"');
+    expect(res.text).not.toContain('short"');
+    expect((await call('GET', '/tenants/bad')).status).toBe(404);
+  });
+
+  it('rejects wrong types and unknown fields (schema) with 400 INVALID_REQUEST', async () => {
+    for (const body of [
+      {},
+      { name: 5 },
+      { name: 'x', allowed_origins: 'https://x.example' },
+      { name: 'x', allowed_origin: ['https://x.example'] },
+      { name: 'x', session: { alg: 'RS256' } },
+      { name: 'x', session: { alg: 'HS256', secret: HS256_SECRET, jwks_url: 'https://x.example' } },
+      { name: 'x', rate_limit_per_minute: '10' },
+      { name: 'x', rate_limit_per_minute: 1.5 },
+    ]) {
+      const res = await call('PUT', '/tenants/schema', body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_REQUEST');
+    }
+  });
+
+  it('answers malformed JSON with 400 INVALID_JSON and its position, never quoting the body', async () => {
+    const res = await call('PUT', '/tenants/json', `{\n  "name": "x",\n  "session": {"alg": "HS256", "secret": ${HS256_SECRET}}\n}`, { raw: true });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'INVALID_JSON', line: 3, column: 41 });
+    expect(res.text).not.toContain(HS256_SECRET);
+    const empty = await call('PUT', '/tenants/json', '', { raw: true });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error).toMatchObject({ code: 'INVALID_JSON', line: 1, column: 1 });
+  });
+
+  it('checks jwks_url: https, no credentials, no private literal hosts', async () => {
+    const bad = ['http://login.example/jwks', 'https://u:p@login.example/jwks', 'https://127.0.0.1/jwks', 'https://10.0.0.1/jwks', 'https://localhost/jwks', 'https://[::1]/jwks', 'nope'];
+    for (const url of bad) {
+      const res = await call('PUT', '/tenants/jwks', { name: 'J', session: { jwks_url: url } });
+      expect(res.status, url).toBe(400);
+      expect(res.body.error.details[0].path).toBe('/body/session/jwks_url');
+    }
+    expect((await call('PUT', '/tenants/jwks', { name: 'J', session: { jwks_url: 'https://login.example/jwks' } })).status).toBe(201);
+  });
+
+  it('allows http and loopback jwks URLs when the operator allows them', async () => {
+    const other = await startTestService({ config: testConfig({ UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8' }) });
+    try {
+      const res = await adminClient(other.url)('PUT', '/tenants/local', { name: 'L', session: { jwks_url: 'http://127.0.0.1:9999/jwks' } });
+      expect(res.status).toBe(201);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('stores the HS256 secret encrypted only', async () => {
+    const redis = testRedisClient();
+    try {
+      const fields = await redis.hgetall('gh:{t:keep}:tenant');
+      expect(Object.keys(fields).sort()).toEqual(['created_at', 'doc', 'session_secret']);
+      expect(fields.session_secret).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(JSON.stringify(fields)).not.toContain(HS256_SECRET);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('TenantStore.get: the runtime view, refreshed at once after a write in this process', async () => {
+    const tenants = svc.services.tenants;
+    await call('PUT', '/tenants/rt', { name: 'RT', allowed_origins: ['https://a.example'] });
+    expect(await tenants.get('rt')).toEqual({ id: 'rt', name: 'RT', session: undefined, allowed_origins: ['https://a.example'] });
+    await call('PUT', '/tenants/rt', { name: 'RT', allowed_origins: ['https://b.example'], rate_limit_per_minute: 5, session: { alg: 'HS256', secret: HS256_SECRET } });
+    expect(await tenants.get('rt')).toEqual({
+      id: 'rt',
+      name: 'RT',
+      session: { alg: 'HS256', secret: HS256_SECRET },
+      allowed_origins: ['https://b.example'],
+      rate_limit_per_minute: 5,
+    });
+    expect(await tenants.get('unknown-tenant')).toBeUndefined();
+    expect(await tenants.get('Bad Id')).toBeUndefined();
+  });
+
+  it('TenantStore.get in another process sees a write within one second', async () => {
+    const other = await startTestService({ config: svc.config });
+    try {
+      expect((await other.services.tenants.get('rt'))?.allowed_origins).toEqual(['https://b.example']);
+      const written = Date.now();
+      await call('PUT', '/tenants/rt', { name: 'RT', allowed_origins: ['https://c.example'] });
+      let seenAt = 0;
+      while (Date.now() - written < 2000) {
+        if ((await other.services.tenants.get('rt'))?.allowed_origins[0] === 'https://c.example') {
+          seenAt = Date.now();
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(seenAt).toBeGreaterThan(0);
+      expect(seenAt - written).toBeLessThan(1000);
+    } finally {
+      await other.close();
+    }
+  });
+});
