@@ -1,0 +1,323 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { flushTestRedis } from '../support/redis.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { startHarness, type Harness } from './harness.js';
+
+const CANARY = 'canary-SECRET-7f3a9c1e55';
+
+describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
+  let h: Harness;
+  let up: TestUpstream;
+
+  beforeAll(async () => {
+    await flushTestRedis();
+    up = await startUpstream();
+    h = await startHarness();
+    await h.createTenant('acme');
+    await h.createTenant('other');
+    await h.putSecret('acme', 'api_key', CANARY);
+    await h.putVariable('acme', 'region', 'eu');
+    const u = up.url;
+    await h.createConnector('acme', {
+      name: 'Echo',
+      url: `${u}/echo`,
+      method: 'GET',
+      headers: [
+        { key: 'Accept', value: 'application/json', overridable: true },
+        { key: 'X-Tenant-ID', value: '{{ tenant_id }}', overridable: false },
+        { key: 'X-Region', value: "{{ get_variable('region') }}", overridable: false },
+      ],
+      query_parameters: [
+        { key: 'limit', value: '20', overridable: true },
+        { key: 'visibility', value: 'public', overridable: false },
+      ],
+      authentication: { type: 'api_key', config: { key: 'X-API-Key', value: "{{ get_secret('api_key') }}", in: 'header' } },
+    });
+    await h.createConnector('acme', {
+      name: 'Whoami',
+      url: `${u}/users/{{ user.id }}/profile`,
+      query_parameters: [
+        { key: 'email', value: '{{ user.email }}', overridable: false },
+        { key: 'department', value: '{{ user.profile_fields.by_id(42) }}', overridable: false },
+      ],
+    });
+    await h.createConnector('acme', { name: 'Public', url: `${u}/public`, query_parameters: [{ key: 'q', value: 'x', overridable: true }] });
+    await h.createConnector('acme', { name: 'Passthrough', url: `${u}/post`, method: 'POST' });
+    await h.createConnector('acme', {
+      name: 'Templated Body',
+      url: `${u}/post`,
+      method: 'POST',
+      request_body: '{"tenant": "{{ tenant_id }}", "order": {{ (body_text | from_json).order.id }}, "raw": "{{ body_raw is none }}", "who": "{{ user.email }}"}',
+    });
+    await h.createConnector('acme', {
+      name: 'Body None',
+      url: `${u}/post`,
+      method: 'POST',
+      request_body: '{{ body_text }}|{{ body_raw }}',
+    });
+    await h.createConnector('acme', {
+      name: 'Reshape',
+      url: `${u}/items`,
+      response_body:
+        '{% if response.status_code == 200 %}{% set data = response.body | from_json %}{{ data["items"] | map(attribute="id") | list | tojson }}{% else %}{"error": true, "status": {{ response.status_code }}, "ct": "{{ response.headers["content-type"] }}"}{% endif %}',
+      response_content_type: 'application/json',
+    });
+    await h.createConnector('acme', { name: 'Binary', url: `${u}/binary`, response_body: '{{ response.body is none }}' });
+    await h.createConnector('acme', { name: 'Broken Response', url: `${u}/items`, response_body: '{{ response.body | from_json }}' });
+    await h.createConnector('acme', { name: 'Redirect', url: `${u}/redirect` });
+    up.route('/items', (req, res) => {
+      const status = Number(req.query.get('status') ?? '200');
+      res.writeHead(status, { 'content-type': status === 200 ? 'application/json' : 'text/plain', 'set-cookie': 'up=1', 'x-upstream': 'yes' });
+      res.end(status === 200 ? JSON.stringify({ items: [{ id: 'a' }, { id: 'b' }] }) : 'upstream says no');
+    });
+    // The upstream behind "echo" must not echo: the canary test looks for the secret in our answers.
+    up.route('/echo', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    up.route('/binary', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(Buffer.from([0xff, 0xfe, 0x00, 0x80]));
+    });
+    up.route('/redirect', (_req, res) => {
+      res.writeHead(302, { location: 'https://elsewhere.example/next' });
+      res.end();
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+    await up.close();
+  });
+  beforeEach(() => {
+    up.requests.length = 0;
+  });
+  const last = () => up.requests[up.requests.length - 1]!;
+
+  it('§2.1 stage order: merged params, template variables, secrets and auth all reach one upstream request', async () => {
+    const r = await h.exec('echo', { query: '?limit=5&q=hello', headers: { accept: 'text/plain' } });
+    expect(r.status).toBe(200);
+    const seen = last();
+    expect(seen.query.get('limit')).toBe('5');
+    expect(seen.query.get('visibility')).toBe('public');
+    expect(seen.query.get('q')).toBe('hello');
+    expect(seen.headers['x-tenant-id']).toBe('acme');
+    expect(seen.headers['x-region']).toBe('eu');
+    expect(seen.headers['x-api-key']).toBe(CANARY);
+    expect(seen.headers.accept).toBe('text/plain');
+  });
+
+  it('§2.2 only GET and HEAD consult the cache: POST answers X-Cache BYPASS, GET MISS', async () => {
+    expect((await h.exec('passthrough', { method: 'POST', body: '{}' })).headers.get('x-cache')).toBe('BYPASS');
+    expect((await h.exec('public')).headers.get('x-cache')).toBe('MISS');
+  });
+
+  it('§2.4 session-derived values cannot be supplied or altered by the browser', async () => {
+    const token = await h.session();
+    const r = await h.exec('whoami', { token, query: '?email=evil@example.com&department=Admin' });
+    expect(r.status).toBe(200);
+    expect(last().path).toBe('/users/user-42/profile');
+    expect(last().query.getAll('email')).toEqual(['jo@example.com']);
+    expect(last().query.getAll('department')).toEqual(['Sales']);
+  });
+
+  it('§7.3 a non-overridable value cannot be changed; an overridable one falls back to its configured value', async () => {
+    await h.exec('echo', { query: '?visibility=private' });
+    expect(last().query.getAll('visibility')).toEqual(['public']);
+    expect(last().query.get('limit')).toBe('20');
+    expect(last().headers.accept).toBe('application/json');
+    await h.exec('echo', { headers: { 'x-tenant-id': 'other' } });
+    expect(last().headers['x-tenant-id']).toBe('acme');
+  });
+
+  it('§7.4 query values are percent-encoded (spaces, =, &, quotes, brackets)', async () => {
+    await h.exec('public', { query: `?q=${encodeURIComponent(`a b=c&d"e'`)}&${encodeURIComponent('module[]')}=groups` });
+    expect(last().url).toContain('q=a%20b%3Dc%26d%22e');
+    expect(last().query.get('q')).toBe(`a b=c&d"e'`);
+    expect(last().query.get('module[]')).toBe('groups');
+  });
+
+  it('§7.5 / §3.3 undeclared caller query parameters are appended upstream', async () => {
+    await h.exec('public', { query: '?city=London&city=Paris' });
+    expect(last().query.getAll('city')).toEqual(['London', 'Paris']);
+  });
+
+  it('no undeclared caller header reaches the upstream (Cookie, Authorization, Host, X-Forwarded-For …)', async () => {
+    await h.exec('echo', {
+      headers: { cookie: 'sid=1', 'x-forwarded-for': '10.0.0.1', 'x-custom': 'nope', 'x-api-key': 'caller-key', origin: 'https://widgets.example', 'x-path-params': 'a=1' },
+    });
+    const names = last().rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase()).sort();
+    expect(names).toEqual(['accept', 'connection', 'host', 'x-api-key', 'x-region', 'x-tenant-id'].sort());
+    expect(last().headers['x-api-key']).toBe(CANARY);
+    expect(last().headers.host).toBe(new URL(up.url).host);
+  });
+
+  it('no caller value is ever rendered as a template (query, header, path, body)', async () => {
+    const evil = "{{ get_secret('api_key') }}{{ 7*7 }}";
+    const r = await h.exec('echo', { query: `?limit=${encodeURIComponent(evil)}&extra=${encodeURIComponent(evil)}`, headers: { accept: evil } });
+    expect(r.status).toBe(200);
+    expect(last().query.get('limit')).toBe(evil);
+    expect(last().query.get('extra')).toBe(evil);
+    expect(last().headers.accept).toBe(evil);
+    const b = await h.exec('passthrough', { method: 'POST', body: evil, headers: { 'content-type': 'text/plain' } });
+    expect(b.status).toBe(200);
+    expect(last().body.toString()).toBe(evil);
+    expect(JSON.stringify(up.requests.map((x) => [x.url, x.headers, x.body.toString()])).split(CANARY).length - 1).toBe(1);
+  });
+
+  it('§9.1 an empty request_body forwards the client body byte for byte with its Content-Type', async () => {
+    const body = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x20, 0xc3, 0xa9, 0x7d, 0x0a]);
+    await h.exec('passthrough', { method: 'POST', body, headers: { 'content-type': 'application/vnd.x+json; charset=utf-8' } });
+    expect(last().body.equals(body)).toBe(true);
+    expect(last().headers['content-type']).toBe('application/vnd.x+json; charset=utf-8');
+  });
+
+  it('a request_body template renders from body_text and is sent as application/json (decision 32)', async () => {
+    const token = await h.session();
+    const r = await h.exec('templated-body', { method: 'POST', token, body: JSON.stringify({ order: { id: 17 } }), headers: { 'content-type': 'text/plain' } });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(last().body.toString())).toEqual({ tenant: 'acme', order: 17, raw: 'False', who: 'jo@example.com' });
+    expect(last().headers['content-type']).toBe('application/json');
+  });
+
+  it('§9.2 body_text and body_raw are None without a body', async () => {
+    await h.exec('body-none', { method: 'POST' });
+    expect(last().body.toString()).toBe('None|None');
+  });
+
+  it('a request template error is 422 TEMPLATE_ERROR, scope Configuration (template rendering), before any upstream traffic', async () => {
+    const r = await h.exec('templated-body', { method: 'POST', body: 'not json' });
+    expect(r.status).toBe(422);
+    expect(r.json).toMatchObject({ success: false, errors: { code: 'TEMPLATE_ERROR', scope: 'Configuration (template rendering)' } });
+    expect(up.requests).toHaveLength(0);
+  });
+
+  it('§10.1 a blank response template passes the upstream body and Content-Type through', async () => {
+    const r = await h.exec('public');
+    expect(r.headers.get('content-type')).toBe('application/json');
+    expect(r.json.path).toBe('/public');
+  });
+
+  it('§10.2 the response template runs on every status; the upstream status passes through (decision 5)', async () => {
+    const ok = await h.exec('reshape');
+    expect(ok.status).toBe(200);
+    expect(ok.text).toBe('["a", "b"]');
+    expect(ok.headers.get('content-type')).toBe('application/json');
+    const bad = await h.exec('reshape', { query: '?status=503' });
+    expect(bad.status).toBe(503);
+    expect(bad.text).toBe('{"error": true, "status": 503, "ct": "text/plain"}');
+  });
+
+  it('§10.2 a response render error is 422 with scope Configuration (response template rendering)', async () => {
+    const r = await h.exec('broken-response', { query: '?status=500' });
+    expect(r.status).toBe(422);
+    expect(r.json).toMatchObject({ errors: { code: 'TEMPLATE_ERROR', scope: 'Configuration (response template rendering)' } });
+  });
+
+  it('§10.3 response.headers keys are lower-case; response.body is None for non-UTF-8', async () => {
+    expect((await h.exec('binary')).text).toBe('True');
+  });
+
+  it('upstream Set-Cookie never reaches the caller; a 3xx is handed back with its Location (decision 25)', async () => {
+    const r = await h.exec('reshape', { query: '?status=404' });
+    expect(r.headers.get('set-cookie')).toBeNull();
+    const redirect = await fetch(`${h.url}/t/acme/connectors/redirect/execute`, { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('location')).toBe('https://elsewhere.example/next');
+  });
+
+  it('§13.1 user.* and tenant_id come from the verified session; profile_fields.by_id works', async () => {
+    const r = await h.exec('whoami', { token: await h.session() });
+    expect(r.status).toBe(200);
+    expect(last().query.get('department')).toBe('Sales');
+  });
+
+  it('§13.2 an anonymous caller of a connector using user.* is rejected with 401 AUTHENTICATION_REQUIRED before any upstream call', async () => {
+    const r = await h.exec('whoami');
+    expect(r.status).toBe(401);
+    expect(r.json).toMatchObject({ success: false, errors: { code: 'AUTHENTICATION_REQUIRED' } });
+    expect(up.requests).toHaveLength(0);
+  });
+
+  it('a present but invalid or foreign-tenant session is 401 INVALID_SESSION, never anonymous', async () => {
+    const foreign = await h.session({ tid: 'other' });
+    expect((await h.exec('public', { token: foreign })).json.errors.code).toBe('INVALID_SESSION');
+    expect((await h.exec('public', { token: 'a.b.c' })).status).toBe(401);
+    expect(up.requests).toHaveLength(0);
+  });
+
+  it('§4.7 a method other than the configured one → 405 METHOD_NOT_ALLOWED with Allow', async () => {
+    const r = await h.exec('public', { method: 'POST', body: '{}' });
+    expect(r.status).toBe(405);
+    expect(r.headers.get('allow')).toBe('GET');
+    expect(r.json.errors.code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('unknown permalink or tenant → 404 CONNECTOR_NOT_FOUND; another tenant cannot call it (§1.2)', async () => {
+    expect((await h.exec('nope')).json).toMatchObject({ success: false, errors: { code: 'CONNECTOR_NOT_FOUND' } });
+    expect((await h.exec('public', { tenant: 'other' })).status).toBe(404);
+    expect((await h.exec('public', { tenant: 'no-such-tenant' })).status).toBe(404);
+  });
+
+  it('a body over 1 MiB → 413 PAYLOAD_TOO_LARGE in the runtime envelope', async () => {
+    const r = await h.exec('passthrough', { method: 'POST', body: Buffer.alloc(1024 * 1024 + 1, 97), headers: { 'content-type': 'text/plain' } });
+    expect(r.status).toBe(413);
+    expect(r.json).toMatchObject({ success: false, errors: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(r.headers.get('x-request-id')).toBe(r.json.request_id);
+  });
+
+  it('§17.1 every response, errors included, carries X-Request-ID, Server-Timing, X-Connector-Timing and X-Cache', async () => {
+    for (const r of [await h.exec('public'), await h.exec('nope'), await h.exec('whoami'), await h.exec('public', { method: 'DELETE' })]) {
+      expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(r.headers.get('x-cache')).toMatch(/^(HIT|MISS|REVALIDATED|BYPASS)$/);
+      expect(r.headers.get('server-timing')).toMatch(/setup;dur=[\d.]+;desc="Setup", transform;dur=[\d.]+;desc="Template", cache;dur=[\d.]+;desc="Cache [A-Za-z]+".*total;dur=[\d.]+;desc="Total"/);
+      const t = JSON.parse(r.headers.get('x-connector-timing')!);
+      expect(t.request_id).toBe(r.headers.get('x-request-id'));
+      expect(Object.keys(t.breakdown).sort()).toEqual(['cache_ms', 'http_request_ms', 'setup_ms', 'transform_ms']);
+      expect(typeof t.total_ms).toBe('number');
+      expect(typeof t.internal_ms).toBe('number');
+      expect(typeof t.external_ms).toBe('number');
+      expect(typeof t.cache_hit).toBe('boolean');
+    }
+    const ok = await h.exec('public');
+    const t = JSON.parse(ok.headers.get('x-connector-timing')!);
+    expect(t.external_host).toBe(new URL(up.url).host);
+    expect(ok.headers.get('server-timing')).toContain(`external;dur=`);
+    expect(ok.headers.get('server-timing')).toContain(`desc="${new URL(up.url).host}"`);
+  });
+
+  it('CORS follows the tenant allowed_origins (preflight and actual request)', async () => {
+    const pre = await fetch(`${h.url}/t/acme/connectors/public/execute`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://widgets.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization, x-path-params' },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('https://widgets.example');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('authorization, x-path-params');
+    const denied = await fetch(`${h.url}/t/acme/connectors/public/execute`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+    const ok = await h.exec('public', { headers: { origin: 'https://widgets.example' } });
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://widgets.example');
+    expect(ok.headers.get('access-control-expose-headers')).toContain('X-Connector-Timing');
+    const err = await h.exec('nope', { headers: { origin: 'https://widgets.example' } });
+    expect(err.headers.get('access-control-allow-origin')).toBe('https://widgets.example');
+    expect((await h.exec('public', { headers: { origin: 'https://evil.example' } })).headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('HEAD connectors answer without a body', async () => {
+    await h.createConnector('acme', { name: 'Head Probe', url: `${up.url}/public`, method: 'HEAD' });
+    const r = await h.exec('head-probe', { method: 'HEAD' });
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('');
+    expect(last().method).toBe('HEAD');
+  });
+
+  it('the canary secret never appears in a response body, response header or log line', async () => {
+    const responses = [await h.exec('echo'), await h.exec('echo', { query: '?limit=bad' }), await h.exec('reshape', { query: '?status=500' })];
+    for (const r of responses) {
+      expect(r.text).not.toContain(CANARY);
+      expect([...r.headers.entries()].flat().join('\n')).not.toContain(CANARY);
+    }
+    expect(h.logs.length).toBeGreaterThan(0);
+    expect(h.logs.join('\n')).not.toContain(CANARY);
+  });
+});
