@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+/** Configuration errors name the variable and the problem (issue 2 §2), in-process and through the binary. */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function serve(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-config-'));
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(root, 'bin', 'gatehouse.js'), 'serve'],
+      { cwd: dir, timeout: 20_000, env: { PATH: process.env.PATH ?? '', HOME: dir, GATEHOUSE_HOME: join(dir, 'home'), LOG_LEVEL: 'silent', ...env } },
+      (err, _stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr }),
+    );
+  });
+}
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig({ GATEHOUSE_HOME: mkdtempSync(join(tmpdir(), 'gh-config-')), ...env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('configuration errors', () => {
+  it('NODE_ENV=production without GATEHOUSE_MASTER_KEY refuses to start, naming the variable (real binary)', async () => {
+    const r = await serve({ NODE_ENV: 'production', GATEHOUSE_ADMIN_TOKEN: 'a'.repeat(32), REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('GATEHOUSE_MASTER_KEY: required when NODE_ENV=production');
+    expect(r.stderr).toContain('openssl rand -base64 32');
+  });
+
+  it('reports every bad variable at once, each by name (real binary)', async () => {
+    const r = await serve({ PORT: 'eighty', UPSTREAM_ALLOW_HTTP: 'maybe', GATEHOUSE_EMBEDDED_PROBE: 'nowhere' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/PORT: "eighty" is not a whole number/);
+    expect(r.stderr).toMatch(/UPSTREAM_ALLOW_HTTP: "maybe" is not a boolean/);
+    expect(r.stderr).toMatch(/GATEHOUSE_EMBEDDED_PROBE: "nowhere" is not host:port/);
+  });
+
+  it.each([
+    [{ GATEHOUSE_MASTER_KEY: 'c2hvcnQ=' }, /^GATEHOUSE_MASTER_KEY: must be base64 of exactly 32 bytes/],
+    [{ GATEHOUSE_ADMIN_TOKEN: 'short' }, /^GATEHOUSE_ADMIN_TOKEN: must be at least 16 characters/],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, /^REDIS_URL: /],
+    [{ UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8,300.1.1.1/8' }, /^UPSTREAM_ALLOW_CIDRS: "300\.1\.1\.1\/8" is not a CIDR/],
+    [{ UPSTREAM_TIMEOUT_MS: '0' }, /^UPSTREAM_TIMEOUT_MS: 0 is out of range/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: "loud" is not one of/],
+    [{ GATEHOUSE_EMBEDDED_PROBE: '127.0.0.1:0' }, /^GATEHOUSE_EMBEDDED_PROBE: /],
+  ])('%j is rejected by name', (env, message) => {
+    const found = problems(env);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(message);
+  });
+
+  it('parses GATEHOUSE_EMBEDDED_PROBE (default 127.0.0.1:6379)', () => {
+    const home = mkdtempSync(join(tmpdir(), 'gh-config-'));
+    expect(loadConfig({ GATEHOUSE_HOME: home }).embeddedProbe).toEqual({ host: '127.0.0.1', port: 6379 });
+    expect(loadConfig({ GATEHOUSE_HOME: home, GATEHOUSE_EMBEDDED_PROBE: '127.0.0.1:16379' }).embeddedProbe).toEqual({ host: '127.0.0.1', port: 16379 });
+    expect(loadConfig({ GATEHOUSE_HOME: home, GATEHOUSE_EMBEDDED_PROBE: '[::1]:6380' }).embeddedProbe).toEqual({ host: '::1', port: 6380 });
+  });
+});
