@@ -72,8 +72,10 @@ export class OutboundAuth {
       case 'jwt': {
         const claims = normaliseTimeClaims(auth.claims);
         const jwt = await this.sign(claims, auth.private_key, auth.algorithm, auth.jwt_headers);
-        // A JWT is per request; the digest is of the signing identity, not the token.
-        return { headers: [['Authorization', `Bearer ${jwt}`]], query: [], credentialDigest: digest(['jwt', auth.private_key, auth.algorithm, claims.sub ?? null, claims.iss ?? null, claims.aud ?? null]) };
+        // A JWT is per request; the digest is of the signing identity and every claim that does not
+        // merely change with time, so two users (any per-user claim) never share a cache entry.
+        const { exp: _e, iat: _i, nbf: _n, jti: _j, ...stable } = claims;
+        return { headers: [['Authorization', `Bearer ${jwt}`]], query: [], credentialDigest: digest(['jwt', auth.private_key, auth.algorithm, stable, auth.jwt_headers ?? null]) };
       }
       case 'oauth_client_credentials':
         return this.clientCredentials(tenant, auth);

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { corsHeaders, preflightHeaders } from '../../src/runtime/cors.js';
+import { compositeScope, errorEnvelope, RuntimeError } from '../../src/runtime/errors.js';
+import { RateLimiter } from '../../src/runtime/rate-limit.js';
+import { parsePathParamsHeader, validPathValue } from '../../src/runtime/stages/path-params.js';
+import { asciiJson, externalHost, Timing } from '../../src/runtime/timing.js';
+import { flushTestRedis, testRedisClient } from '../support/redis.js';
+
+describe('runtime building blocks', () => {
+  let redis: Redis;
+  beforeAll(async () => {
+    await flushTestRedis();
+    redis = testRedisClient();
+  });
+  afterAll(() => redis.disconnect());
+
+  it('error envelope: {success:false, errors:{code, detail, scope?, params?}, request_id}', () => {
+    expect(errorEnvelope(new RuntimeError(400, 'MISSING_PATH_PARAMETERS', 'missing', undefined, ['a']), 'rid')).toEqual({
+      success: false,
+      errors: { code: 'MISSING_PATH_PARAMETERS', detail: 'missing', params: ['a'] },
+      request_id: 'rid',
+    });
+    expect(compositeScope('fetch-user', 1, 'Downstream (HTTP error)')).toBe("Composite step 'fetch-user' (index 1): Downstream (HTTP error)");
+  });
+
+  it('X-Connector-Timing has the §17 fields; total ≈ internal + external', async () => {
+    const t = new Timing();
+    t.endSetup();
+    t.add('transform', 1.25);
+    await t.measure('http', () => new Promise((r) => setTimeout(r, 20)));
+    t.externalHost = 'api.example.com:8443';
+    const { serverTiming, connectorTiming } = t.headers('rid', 'MISS');
+    const json = JSON.parse(connectorTiming);
+    expect(Object.keys(json)).toEqual(['request_id', 'total_ms', 'internal_ms', 'external_ms', 'breakdown', 'cache_hit', 'external_host']);
+    expect(json.external_ms).toBeGreaterThanOrEqual(19);
+    expect(json.breakdown.transform_ms).toBe(1.3);
+    expect(Math.abs(json.total_ms - json.internal_ms - json.external_ms)).toBeLessThan(0.2);
+    expect(serverTiming).toMatch(/^setup;dur=[\d.]+;desc="Setup", transform;dur=1\.3;desc="Template", cache;dur=0;desc="Cache Miss", external;dur=[\d.]+;desc="api\.example\.com:8443", total;dur=[\d.]+;desc="Total"$/);
+    expect(JSON.parse(new Timing().headers('r', 'HIT').connectorTiming).cache_hit).toBe(true);
+  });
+
+  it('external_host carries :port only when it is not the default (decision 22)', () => {
+    expect(externalHost(new URL('https://api.example.com:443/x'))).toBe('api.example.com');
+    expect(externalHost(new URL('https://api.example.com:8443/x'))).toBe('api.example.com:8443');
+    expect(externalHost(new URL('http://127.0.0.1:80/x'))).toBe('127.0.0.1');
+  });
+
+  it('header JSON is ASCII', () => {
+    expect(asciiJson({ a: 'é✓' })).toBe('{"a":"\\u00e9\\u2713"}');
+  });
+
+  it('path parameter values and the X-Path-Params header', () => {
+    for (const ok of ['42', 'user-42', 'USER_42', 'my.handle', 'a~b']) expect(validPathValue(ok)).toBe(true);
+    for (const bad of ['', ' ', 'a/b', 'a?b', '..', '.', 'x..y', '%20', 'a#b', 'x'.repeat(201)]) expect(validPathValue(bad)).toBe(false);
+    expect([...parsePathParamsHeader('user_id=42&post_slug=hello-world&user_id=43')]).toEqual([['user_id', '42'], ['post_slug', 'hello-world']]);
+    expect(parsePathParamsHeader(undefined).size).toBe(0);
+  });
+
+  it('CORS: exact origin or *; nothing for others', () => {
+    const tenant = { id: 't', session: undefined, allowed_origins: ['https://a.example'] };
+    expect(corsHeaders(tenant, 'https://a.example')['access-control-allow-origin']).toBe('https://a.example');
+    expect(corsHeaders(tenant, 'https://b.example')).toEqual({});
+    expect(corsHeaders({ ...tenant, allowed_origins: ['*'] }, 'https://b.example')['access-control-allow-origin']).toBe('https://b.example');
+    expect(preflightHeaders(tenant, 'https://a.example', 'x\r\ny')['access-control-allow-headers']).toBe('Authorization, Content-Type, X-Path-Params');
+  });
+
+  it('rate limiter: off without a limit; counts per tenant per minute', async () => {
+    const { connectRedis } = await import('../../src/redis/connection.js');
+    const { testRedisUrl } = await import('../support/redis.js');
+    const client = connectRedis(testRedisUrl(), { connectionName: 'rl-test' });
+    await new Promise((r) => client.once('ready', r));
+    const rl = new RateLimiter(client);
+    expect(await rl.check('t', undefined)).toBeUndefined();
+    const msLeft = 60_000 - (Date.now() % 60_000);
+    if (msLeft < 2000) await new Promise((r) => setTimeout(r, msLeft + 50));
+    for (let i = 0; i < 3; i++) expect(await rl.check('t', 3)).toBeUndefined();
+    const retry = await rl.check('t', 3);
+    expect(retry).toBeGreaterThanOrEqual(1);
+    expect(retry).toBeLessThanOrEqual(60);
+    expect(await rl.check('u', 3)).toBeUndefined();
+    client.disconnect();
+  });
+});
