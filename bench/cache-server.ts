@@ -116,7 +116,10 @@ async function startExecute(services: Awaited<ReturnType<typeof createServices>>
     if (created.status === 409) created = await fetch(`${base}/admin/v1/tenants/bench/connectors/${permalink}`, { method: 'PUT', headers: admin, body: JSON.stringify(connector) });
     if (!created.ok) throw new Error(`creating the bench connector ${permalink} failed: ${created.status} ${await created.text()}`);
   }
-  return { execute: `${base}/t/bench/connectors/weather/execute`, 'execute+template': `${base}/t/bench/connectors/weather-template/execute` };
+  const execute = `${base}/t/bench/connectors/weather/execute`;
+  const probe = await fetch(execute);
+  if (probe.status === 404 && (await probe.text()).includes('no route')) return {};
+  return { execute, 'execute+template': `${base}/t/bench/connectors/weather-template/execute` };
 }
 
 main().catch((err: unknown) => {

@@ -425,6 +425,33 @@ describe('response cache module', () => {
     }
   });
 
+  it('memory tier: repeated hits skip Redis; a purge elsewhere reaches this process within a second', async () => {
+    upstream.route('/mem', answer(200, { 'cache-control': 'max-age=60' }, 'm1'));
+    await get(a, { path: '/mem' });
+    const before = await counter(b.metrics, 'gatehouse_cache_memory_hits_total');
+    expect((await get(b, { path: '/mem' })).xCache).toBe('HIT'); // from Redis, now remembered
+    const fromMemory = await get(b, { path: '/mem' });
+    expect(fromMemory.xCache).toBe('HIT');
+    expect(fromMemory.response.body.toString()).toBe('m1');
+    expect(await counter(b.metrics, 'gatehouse_cache_memory_hits_total')).toBe(before + 1);
+    await a.cache.purge('acme', 'weather');
+    expect((await get(a, { path: '/mem' })).xCache).toBe('MISS'); // the purging process: at once
+    await sleep(1050);
+    upstream.route('/mem', answer(200, { 'cache-control': 'max-age=60' }, 'm2'));
+    await a.cache.purge('acme', 'weather');
+    const r = await get(b, { path: '/mem' });
+    expect(r.xCache).toBe('MISS');
+    expect(r.response.body.toString()).toBe('m2');
+  });
+
+  it('memory tier never outlives freshness, and keeps per-request identity (headers included)', async () => {
+    upstream.route('/mf', answer(200, { 'cache-control': 'max-age=1' }, 'short'));
+    await get(a, { path: '/mf' });
+    expect((await get(a, { path: '/mf', headers: { 'x-extra': '1' } })).xCache).toBe('HIT'); // Redis, not Vary-split
+    await sleep(1050);
+    expect((await get(a, { path: '/mf' })).xCache).toBe('MISS');
+  });
+
   it('nothing secret reaches the cache Redis: keys and values scanned for canaries', async () => {
     upstream.route('/k', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=60', vary: 'Authorization, X-Api-Key', etag: '"e"' });
