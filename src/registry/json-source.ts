@@ -102,62 +102,74 @@ class LineIndex {
   }
 }
 
-/** Parses `text` as strict JSON. A leading byte-order mark is tolerated (editors on Windows add one). */
+/**
+ * Parses `text` as strict JSON. A leading byte-order mark is tolerated (editors on Windows add one).
+ * The happy path is cheap: one streaming pass (syntax errors, repeated keys) and JSON.parse for the
+ * value; the positions tree is only built when a problem has to be located.
+ */
 export function parseJsonWithPositions(input: string): ParseResult {
   // Editors do not count the mark as a column, so positions are computed without it.
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   const lines = new LineIndex(text);
   const errors: ParseError[] = [];
-  const root = jsonc.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  if (errors.length > 0 || root === undefined) {
+  const duplicateOffsets: { path: (string | number)[]; key: string; offset: number; first: number }[] = [];
+  const objects: Map<string, number>[] = [];
+  jsonc.visit(
+    text,
+    {
+      onObjectBegin: () => {
+        objects.push(new Map());
+      },
+      onObjectEnd: () => {
+        objects.pop();
+      },
+      onObjectProperty: (key, offset, _length, _line, _column, pathSupplier) => {
+        const seen = objects[objects.length - 1];
+        if (seen === undefined) return;
+        const first = seen.get(key);
+        if (first !== undefined) duplicateOffsets.push({ path: [...pathSupplier(), key], key, offset, first });
+        seen.set(key, offset);
+      },
+      onError: (error, offset, length) => {
+        errors.push({ error, offset, length });
+      },
+    },
+    { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
+  );
+  if (errors.length > 0 || text.trim() === '') {
     const first = errors[0];
     if (first === undefined) return { ok: false, error: { line: 1, column: 1, message: 'the document is empty: expected a JSON object' } };
     const code = jsonc.printParseErrorCode(first.error);
     return { ok: false, error: { ...lines.position(first.offset), message: PARSE_MESSAGES[code] ?? `invalid JSON (${code})` } };
   }
-  const duplicateKeys: DuplicateKey[] = [];
-  const value = toValue(root, '', lines, duplicateKeys);
-  return { ok: true, value, locator: new TreeLocator(text, root, lines), duplicateKeys };
-}
-
-function toValue(node: JsonNode, ptr: string, lines: LineIndex, duplicates: DuplicateKey[]): unknown {
-  switch (node.type) {
-    case 'object': {
-      const out: Record<string, unknown> = {};
-      const seen = new Map<string, JsonNode>();
-      for (const prop of node.children ?? []) {
-        const [keyNode, valueNode] = prop.children ?? [];
-        if (keyNode === undefined) continue;
-        const key = keyNode.value as string;
-        const childPtr = `${ptr}/${escapePointerSegment(key)}`;
-        const earlier = seen.get(key);
-        if (earlier !== undefined) {
-          duplicates.push({ path: childPtr, key, position: lines.position(keyNode.offset), first: lines.position(earlier.offset) });
-        }
-        seen.set(key, keyNode);
-        // defineProperty: a "__proto__" key is data, never the prototype.
-        Object.defineProperty(out, key, {
-          value: valueNode === undefined ? null : toValue(valueNode, childPtr, lines, duplicates),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      }
-      return out;
-    }
-    case 'array':
-      return (node.children ?? []).map((child, i) => toValue(child, `${ptr}/${i}`, lines, duplicates));
-    default:
-      return node.value;
+  let value: unknown;
+  try {
+    // JSON.parse defines "__proto__" as an own data property, never as the prototype.
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, error: { line: 1, column: 1, message: (err as Error).message } };
   }
+  const duplicateKeys: DuplicateKey[] = duplicateOffsets.map((d) => ({
+    path: pointer(...d.path),
+    key: d.key,
+    position: lines.position(d.offset),
+    first: lines.position(d.first),
+  }));
+  return { ok: true, value, locator: new TreeLocator(text, lines), duplicateKeys };
 }
 
 class TreeLocator implements SourceLocator {
+  private tree: JsonNode | undefined;
+
   constructor(
     private readonly text: string,
-    private readonly root: JsonNode,
     private readonly lines: LineIndex,
   ) {}
+
+  private get root(): JsonNode {
+    this.tree ??= jsonc.parseTree(this.text, [], { disallowComments: true, allowTrailingComma: false })!;
+    return this.tree;
+  }
 
   /** The deepest node along `ptr`, plus the property node when the last step was an object member. */
   private find(ptr: string): { node: JsonNode; property: JsonNode | undefined; exact: boolean } {

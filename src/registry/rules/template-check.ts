@@ -27,7 +27,22 @@ interface NunjucksParseError {
 
 const parser = (nunjucks as unknown as { parser: { parse(src: string): unknown } }).parser;
 
-export function checkTemplate(source: string, _field: TemplateField): TemplateCheck {
+const cache = new Map<string, TemplateCheck>();
+const CACHE_LIMIT = 5000;
+
+/** Results are memoised by (field, source): registry files repeat templates across connectors. */
+export function checkTemplate(source: string, field: TemplateField): TemplateCheck {
+  const key = `${field}\u0000${source}`;
+  let result = cache.get(key);
+  if (result === undefined) {
+    result = checkUncached(source, field);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(key, result);
+  }
+  return result;
+}
+
+function checkUncached(source: string, _field: TemplateField): TemplateCheck {
   if (!source.includes('{')) return { ok: true, secretNames: [], variableNames: [] };
   try {
     parser.parse(source);

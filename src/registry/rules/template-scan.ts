@@ -30,7 +30,22 @@ const OPEN: Record<string, { kind: 'expr' | 'stmt' | 'comment'; close: string }>
   '{#': { kind: 'comment', close: '#}' },
 };
 
+// Rules scan the same field several times, and registry files repeat templates across connectors.
+const cache = new Map<string, Scan>();
+const CACHE_LIMIT = 5000;
+
+/** Scans are immutable and memoised by source. */
 export function scanTemplate(source: string): Scan {
+  let scan = cache.get(source);
+  if (scan === undefined) {
+    scan = scanUncached(source);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(source, scan);
+  }
+  return scan;
+}
+
+function scanUncached(source: string): Scan {
   const segments: Segment[] = [];
   let pos = 0;
   let textStart = 0;
@@ -38,6 +53,9 @@ export function scanTemplate(source: string): Scan {
     if (end > textStart) segments.push({ kind: 'text', start: textStart, end, text: source.slice(textStart, end) });
   };
   while (pos < source.length) {
+    const brace = source.indexOf('{', pos);
+    if (brace === -1) break;
+    pos = brace;
     const open = OPEN[source.slice(pos, pos + 2)];
     if (open === undefined) {
       pos += 1;
@@ -103,13 +121,16 @@ function stringEnd(source: string, start: number): number {
 }
 
 const OPERATORS = ['**', '//', '==', '!=', '<=', '>=', '~'];
+const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
+const NUMBER = /\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const SPACE = /\s/;
 
 function tokenize(inner: string, base: number): Token[] | undefined {
   const tokens: Token[] = [];
   let i = 0;
   while (i < inner.length) {
     const c = inner[i]!;
-    if (/\s/.test(c)) {
+    if (SPACE.test(c)) {
       i += 1;
       continue;
     }
@@ -120,13 +141,15 @@ function tokenize(inner: string, base: number): Token[] | undefined {
       i = end;
       continue;
     }
-    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(inner.slice(i));
+    NAME.lastIndex = i;
+    const name = NAME.exec(inner);
     if (name !== null) {
       tokens.push({ type: 'name', value: name[0], start: base + i, end: base + i + name[0].length });
       i += name[0].length;
       continue;
     }
-    const num = /^\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(inner.slice(i));
+    NUMBER.lastIndex = i;
+    const num = NUMBER.exec(inner);
     if (num !== null) {
       tokens.push({ type: 'number', value: num[0], start: base + i, end: base + i + num[0].length });
       i += num[0].length;
