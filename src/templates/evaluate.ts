@@ -1,0 +1,663 @@
+import { EvalError, TemplateError } from './errors.js';
+import { escape, escapeHtml } from './escape.js';
+import { FILTERS } from './filters/index.js';
+import { GLOBALS, RESERVED } from './functions.js';
+import { SliceValue, getattr, getitem } from './lookup.js';
+import { add, compare, concat, floordiv, mod, mul, neg, pos, pow, sub, truediv } from './ops.js';
+import { FloatLiteral, type Node } from './parse.js';
+import { Frame, Out, State } from './state.js';
+import { TESTS } from './tests.js';
+import {
+  MISSING, Markup, MissingRef, Namespace, PyDict, PyFunction, PyTuple, TemplateObject, Undefined, iterate, mkFloat,
+  dictItems, isDict, repr, str, truthy, typeName, type CallArgs,
+} from './values.js';
+
+/**
+ * The evaluator. The AST is turned once into a tree of closures (compile once, run many; no
+ * parsing or tree walking on the request path), each closure implementing the node's Jinja2 3.1
+ * semantics over the value model in values.ts. Nothing here ever calls nunjucks' compiler/runtime.
+ */
+
+export type Expr = (s: State, f: Frame) => unknown;
+export type Stmt = (s: State, f: Frame, out: Out) => void;
+
+const hasOwn = Object.prototype.hasOwnProperty;
+const EMPTY_KWARGS: Map<string, unknown> = new Map();
+
+function relocate(e: unknown, node: Node): never {
+  if (e instanceof TemplateError) throw e;
+  if (e instanceof EvalError) throw new TemplateError(e.kind, e.message, node.lineno + 1, node.colno + 1);
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    throw new TemplateError('limit', 'maximum recursion depth exceeded', node.lineno + 1, node.colno + 1);
+  }
+  throw e;
+}
+
+function guard(node: Node, fn: Expr): Expr {
+  return (s, f) => {
+    try {
+      return fn(s, f);
+    } catch (e) {
+      return relocate(e, node);
+    }
+  };
+}
+
+export function lookupName(s: State, f: Frame, name: string): unknown {
+  for (let fr: Frame | null = f; fr !== null; fr = fr.parent) {
+    const vars = fr.vars;
+    if (vars !== null) {
+      const v = vars.get(name);
+      if (v !== undefined) return v;
+    }
+  }
+  const reserved = RESERVED.get(name);
+  if (reserved !== undefined) return reserved;
+  if (hasOwn.call(s.vars, name)) {
+    const v = s.vars[name];
+    return v === undefined ? null : v;
+  }
+  const g = GLOBALS.get(name);
+  if (g !== undefined) return g;
+  return new Undefined(name);
+}
+
+/** What `{{ value }}` prints. */
+export function toOutput(v: unknown, autoescape: boolean): string {
+  if (typeof v === 'string') return autoescape ? escapeHtml(v) : v;
+  if (v instanceof Markup) return v.s;
+  if (v instanceof MissingRef) return v.text;
+  return autoescape ? escapeHtml(str(v)) : str(v);
+}
+
+// ------------------------------------------------------------------ loop object
+
+export class LoopContext extends TemplateObject {
+  readonly typeName = 'LoopContext';
+  index0 = 0;
+  private lastChanged: unknown = MISSING;
+  constructor(
+    readonly items: unknown[],
+    readonly depth0: number,
+    readonly recurse: ((iterable: unknown) => unknown) | null,
+  ) {
+    super();
+  }
+  getAttr(name: string): unknown {
+    const i = this.index0;
+    const n = this.items.length;
+    switch (name) {
+      case 'index': return i + 1;
+      case 'index0': return i;
+      case 'revindex': return n - i;
+      case 'revindex0': return n - i - 1;
+      case 'first': return i === 0;
+      case 'last': return i === n - 1;
+      case 'length': return n;
+      case 'depth': return this.depth0 + 1;
+      case 'depth0': return this.depth0;
+      case 'previtem': return i > 0 ? this.items[i - 1] : new Undefined('previtem', this, 'there is no previous item');
+      case 'nextitem': return i < n - 1 ? this.items[i + 1] : new Undefined('nextitem', this, 'there is no next item');
+      case 'cycle':
+        return new PyFunction('cycle', (c) => {
+          if (c.args.length === 0) throw new EvalError('no items for cycling given');
+          return c.args[i % c.args.length];
+        }, '<bound method LoopContext.cycle>');
+      case 'changed':
+        return new PyFunction('changed', (c) => {
+          const value = PyTuple.of2(c.args);
+          if (this.lastChanged === MISSING || !eqTuple(this.lastChanged, value)) {
+            this.lastChanged = value;
+            return true;
+          }
+          return false;
+        }, '<bound method LoopContext.changed>');
+    }
+    return MISSING;
+  }
+  repr(): string {
+    return `<LoopContext ${this.index0 + 1}/${this.items.length}>`;
+  }
+}
+
+function eqTuple(a: unknown, b: unknown): boolean {
+  return repr(a) === repr(b);
+}
+
+// ------------------------------------------------------------------ expressions
+
+export function compileExpr(node: Node): Expr {
+  switch (node.typename) {
+    case 'Const': {
+      const v = node.value instanceof FloatLiteral ? mkFloat(node.value.value) : node.value;
+      return () => v;
+    }
+    case 'Name': {
+      const name: string = node.name;
+      return (s, f) => lookupName(s, f, name);
+    }
+    case 'Tuple': {
+      const items = (node.items as Node[]).map(compileExpr);
+      return (s, f) => PyTuple.of2(items.map((e) => e(s, f)));
+    }
+    case 'List': {
+      const items = (node.items as Node[]).map(compileExpr);
+      return (s, f) => items.map((e) => e(s, f));
+    }
+    case 'Dict': {
+      const pairs = (node.items as Node[]).map((p) => [compileExpr(p.key), compileExpr(p.value)] as const);
+      return guard(node, (s, f) => {
+        const d = new PyDict();
+        for (const [k, v] of pairs) d.set(k(s, f), v(s, f));
+        return d;
+      });
+    }
+    case 'Getattr': {
+      const target = compileExpr(node.target);
+      const attr: string = node.attr;
+      return guard(node, (s, f) => getattr(target(s, f), attr));
+    }
+    case 'Getitem': {
+      const target = compileExpr(node.target);
+      const arg: Node = node.arg;
+      if (arg.typename === 'Slice') {
+        const [a, b, c] = [arg.start, arg.stop, arg.step].map((n: Node | null) => (n ? compileExpr(n) : () => null));
+        return guard(node, (s, f) => getitem(target(s, f), new SliceValue(a!(s, f), b!(s, f), c!(s, f))));
+      }
+      const key = compileExpr(arg);
+      return guard(node, (s, f) => getitem(target(s, f), key(s, f)));
+    }
+    case 'Call':
+      return compileCall(node, null);
+    case 'Filter':
+      return compileFilter(node, null);
+    case 'Test':
+      return compileTest(node);
+    case 'CondExpr': {
+      const test = compileExpr(node.test);
+      const a = compileExpr(node.expr1);
+      const line = node.lineno + 1;
+      const b: Expr = node.expr2
+        ? compileExpr(node.expr2)
+        : () => new Undefined(undefined, MISSING, `the inline if-expression on line ${line} evaluated to false and no else section was defined.`);
+      return (s, f) => (truthy(test(s, f)) ? a(s, f) : b(s, f));
+    }
+    case 'And': {
+      const l = compileExpr(node.left);
+      const r = compileExpr(node.right);
+      return (s, f) => {
+        const v = l(s, f);
+        return truthy(v) ? r(s, f) : v;
+      };
+    }
+    case 'Or': {
+      const l = compileExpr(node.left);
+      const r = compileExpr(node.right);
+      return (s, f) => {
+        const v = l(s, f);
+        return truthy(v) ? v : r(s, f);
+      };
+    }
+    case 'Not': {
+      const t = compileExpr(node.target);
+      return (s, f) => !truthy(t(s, f));
+    }
+    case 'Compare': {
+      const first = compileExpr(node.expr);
+      const ops = (node.ops as Node[]).map((o) => [o.op as string, compileExpr(o.expr)] as const);
+      return guard(node, (s, f) => {
+        let left = first(s, f);
+        for (const [op, e] of ops) {
+          const right = e(s, f);
+          if (!compare(op, left, right)) return false;
+          left = right;
+        }
+        return true;
+      });
+    }
+    case 'Add': return binary(node, add);
+    case 'Sub': return binary(node, sub);
+    case 'Mul': return binary(node, mul);
+    case 'Div': return binary(node, truediv);
+    case 'FloorDiv': return binary(node, floordiv);
+    case 'Mod': return binary(node, mod);
+    case 'Pow': return binary(node, pow);
+    case 'Concat': {
+      const l = compileExpr(node.left);
+      const r = compileExpr(node.right);
+      return guard(node, (s, f) => concat(l(s, f), r(s, f), s.autoescape, str));
+    }
+    case 'Neg': {
+      const t = compileExpr(node.target);
+      return guard(node, (s, f) => neg(t(s, f)));
+    }
+    case 'Pos': {
+      const t = compileExpr(node.target);
+      return guard(node, (s, f) => pos(t(s, f)));
+    }
+    case 'Slice':
+      throw new TemplateError('syntax', 'a slice is only valid inside [ ]', node.lineno + 1, node.colno + 1);
+  }
+  throw new TemplateError('syntax', `unsupported expression '${node.typename}'`, node.lineno + 1, node.colno + 1);
+}
+
+function binary(node: Node, op: (a: unknown, b: unknown) => unknown): Expr {
+  const l = compileExpr(node.left);
+  const r = compileExpr(node.right);
+  return guard(node, (s, f) => op(l(s, f), r(s, f)));
+}
+
+interface ArgCode {
+  args: Expr[];
+  kwargs: [string, Expr][];
+  dynArgs: Expr | null;
+  dynKwargs: Expr | null;
+}
+
+function compileArgs(node: Node): ArgCode {
+  return {
+    args: (node.args as Node[]).map(compileExpr),
+    kwargs: (node.kwargs as Node[]).map((k) => [k.key as string, compileExpr(k.value)]),
+    dynArgs: node.dynArgs ? compileExpr(node.dynArgs) : null,
+    dynKwargs: node.dynKwargs ? compileExpr(node.dynKwargs) : null,
+  };
+}
+
+function evalArgs(code: ArgCode, s: State, f: Frame, extra: Map<string, unknown> | null): CallArgs {
+  const args = code.args.length === 0 ? [] : code.args.map((e) => e(s, f));
+  if (code.dynArgs) for (const x of iterate(code.dynArgs(s, f))) args.push(x);
+  let kwargs = EMPTY_KWARGS;
+  if (code.kwargs.length > 0 || code.dynKwargs || extra) {
+    kwargs = new Map();
+    for (const [k, e] of code.kwargs) kwargs.set(k, e(s, f));
+    if (code.dynKwargs) {
+      const d = code.dynKwargs(s, f);
+      if (!isDict(d)) throw new EvalError(`argument after ** must be a mapping, not ${typeName(d)}`);
+      for (const t of dictItems(d)) {
+        if (typeof t[0] !== 'string') throw new EvalError('keywords must be strings');
+        if (kwargs.has(t[0])) throw new EvalError(`got multiple values for keyword argument '${t[0]}'`);
+        kwargs.set(t[0], t[1]);
+      }
+    }
+    if (extra) for (const [k, v] of extra) kwargs.set(k, v);
+  }
+  return { args, kwargs };
+}
+
+export function callValue(callee: unknown, call: CallArgs, s: State): unknown {
+  if (callee instanceof PyFunction) return callee.impl(call, s);
+  if (callee instanceof LoopContext) {
+    if (!callee.recurse) throw new EvalError('The loop must be marked as recursive to be called recursively (for … in … recursive).');
+    if (call.args.length !== 1 || call.kwargs.size > 0) throw new EvalError('loop() takes exactly one argument, the items to loop over');
+    return callee.recurse(call.args[0]);
+  }
+  if (callee instanceof Undefined) callee.fail();
+  throw new EvalError(`'${typeName(callee)}' object is not callable`);
+}
+
+function compileCall(node: Node, extra: ((s: State, f: Frame) => Map<string, unknown>) | null): Expr {
+  const callee = compileExpr(node.callee);
+  const code = compileArgs(node);
+  const line = node.callee.lineno + 1;
+  const column = node.callee.colno + 1;
+  return guard(node, (s, f) => {
+    const fn = callee(s, f);
+    const call = evalArgs(code, s, f, extra ? extra(s, f) : null);
+    s.step();
+    s.callLine = line;
+    s.callColumn = column;
+    return callValue(fn, call, s);
+  });
+}
+
+/** A filter chain; `hole` supplies the value for a chain without a target (filter/set blocks). */
+function compileFilter(node: Node, hole: Expr | null): Expr {
+  const target: Expr = node.target ? compileFilter(node.target, hole) : hole!;
+  if (node.typename !== 'Filter') return compileExpr(node);
+  const impl = FILTERS[node.name as string];
+  if (!impl) throw new TemplateError('syntax', `No filter named '${node.name}'.`, node.lineno + 1, node.colno + 1);
+  const code = compileArgs(node);
+  return guard(node, (s, f) => {
+    const value = target(s, f);
+    const call = evalArgs(code, s, f, null);
+    return impl(s, value, call.args, call.kwargs);
+  });
+}
+
+function compileTest(node: Node): Expr {
+  const target = compileExpr(node.target);
+  const impl = TESTS[node.name as string];
+  if (!impl) throw new TemplateError('syntax', `No test named '${node.name}'.`, node.lineno + 1, node.colno + 1);
+  const code = compileArgs(node);
+  return guard(node, (s, f) => {
+    const value = target(s, f);
+    const call = evalArgs(code, s, f, null);
+    return impl(s, value, call.args, call.kwargs);
+  });
+}
+
+// ------------------------------------------------------------------ assignment
+
+type Assigner = (s: State, f: Frame, value: unknown) => void;
+
+function compileAssign(target: Node): Assigner {
+  if (target.typename === 'Name') {
+    const name: string = target.name;
+    return (_s, f, v) => f.set(name, v);
+  }
+  if (target.typename === 'NSRef') {
+    const name: string = target.name;
+    const attr: string = target.attr;
+    return (s, f, v) => {
+      const ns = lookupName(s, f, name);
+      if (!(ns instanceof Namespace)) throw new EvalError("can't assign attribute on non-namespace object");
+      ns.attrs.set(attr, v);
+    };
+  }
+  if (target.typename === 'Tuple') {
+    const parts = (target.items as Node[]).map(compileAssign);
+    return (s, f, v) => {
+      if (v instanceof Undefined) v.fail();
+      const items = iterate(v);
+      if (items.length > parts.length) throw new EvalError(`too many values to unpack (expected ${parts.length})`);
+      if (items.length < parts.length) throw new EvalError(`not enough values to unpack (expected ${parts.length}, got ${items.length})`);
+      parts.forEach((p, i) => p(s, f, items[i]));
+    };
+  }
+  throw new TemplateError('syntax', `can't assign to ${target.typename}`, target.lineno + 1, target.colno + 1);
+}
+
+// ------------------------------------------------------------------ statements
+
+function compileBody(body: Node | null | undefined): Stmt {
+  if (!body) return () => undefined;
+  const stmts = (body.children as Node[]).map(compileStmt);
+  if (stmts.length === 1) return stmts[0]!;
+  return (s, f, out) => {
+    for (const st of stmts) st(s, f, out);
+  };
+}
+
+function guardStmt(node: Node, fn: Stmt): Stmt {
+  return (s, f, out) => {
+    try {
+      fn(s, f, out);
+    } catch (e) {
+      relocate(e, node);
+    }
+  };
+}
+
+function captured(s: State, text: string): string | Markup {
+  return s.autoescape ? new Markup(text) : text;
+}
+
+/** Names a macro body reads that switch on Jinja2's special parameters. */
+function usesName(body: Node, name: string): boolean {
+  let hit = false;
+  const walk = (n: unknown): void => {
+    if (hit || n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) {
+      for (const x of n) walk(x);
+      return;
+    }
+    const node = n as Node;
+    if (typeof node.typename !== 'string') return;
+    if (node.typename === 'Name' && node.name === name) {
+      hit = true;
+      return;
+    }
+    if (node.typename === 'Macro') return; // a nested macro has its own
+    for (const k of Object.keys(node)) if (k !== 'lineno' && k !== 'colno') walk(node[k]);
+  };
+  walk(body);
+  return hit;
+}
+
+interface MacroSpec {
+  name: string;
+  params: string[];
+  defaults: Expr[];
+  body: Stmt;
+  catchVarargs: boolean;
+  catchKwargs: boolean;
+  usesCaller: boolean;
+}
+
+function makeMacro(spec: MacroSpec, defFrame: Frame, isCaller: boolean): PyFunction {
+  const nParams = spec.params.length;
+  const firstDefault = nParams - spec.defaults.length;
+  return new PyFunction(
+    spec.name,
+    (call, rt) => {
+      const s = rt as State;
+      const kwargs = new Map(call.kwargs);
+      const frame = new Frame(defFrame);
+      let caller: unknown = MISSING;
+      if (kwargs.has('caller') && !spec.params.includes('caller')) {
+        caller = kwargs.get('caller');
+        kwargs.delete('caller');
+        if (!spec.usesCaller) throw new EvalError(`macro '${spec.name}' was invoked with two values for the special caller argument. This is most likely a bug.`);
+      }
+      if (call.args.length > nParams && !spec.catchVarargs) {
+        throw new EvalError(`macro '${spec.name}' takes not more than ${nParams} argument(s)`);
+      }
+      for (let i = 0; i < nParams; i++) {
+        const p = spec.params[i]!;
+        let v: unknown;
+        if (i < call.args.length) {
+          if (kwargs.has(p)) throw new EvalError(`macro '${spec.name}' got multiple values for argument '${p}'`);
+          v = call.args[i];
+        } else if (kwargs.has(p)) {
+          v = kwargs.get(p);
+          kwargs.delete(p);
+        } else if (i >= firstDefault) {
+          v = spec.defaults[i - firstDefault]!(s, frame);
+        } else {
+          v = new Undefined(p, MISSING, `parameter '${p}' was not provided`);
+        }
+        frame.set(p, v);
+      }
+      if (kwargs.size > 0 && !spec.catchKwargs) {
+        throw new EvalError(`macro '${spec.name}' takes no keyword argument '${kwargs.keys().next().value}'`);
+      }
+      if (spec.catchVarargs) frame.set('varargs', PyTuple.of2(call.args.slice(nParams)));
+      if (spec.catchKwargs) frame.set('kwargs', PyDict.from(kwargs));
+      if (!isCaller && spec.usesCaller) frame.set('caller', caller === MISSING ? new Undefined('caller', MISSING, 'No caller defined') : caller);
+      s.enter();
+      try {
+        const out = new Out();
+        spec.body(s, frame, out);
+        return captured(s, out.toString());
+      } finally {
+        s.leave();
+      }
+    },
+    `<Macro '${spec.name}'>`,
+  );
+}
+
+function macroSpec(name: string, node: Node): MacroSpec {
+  const params = (node.args as Node[]).map((a) => a.name as string);
+  return {
+    name,
+    params,
+    defaults: (node.defaults as Node[]).map(compileExpr),
+    body: compileBody(node.body),
+    catchVarargs: usesName(node.body, 'varargs'),
+    catchKwargs: usesName(node.body, 'kwargs'),
+    usesCaller: usesName(node.body, 'caller'),
+  };
+}
+
+export function compileStmt(node: Node): Stmt {
+  switch (node.typename) {
+    case 'Output':
+      return compileOutput(node);
+    case 'If': {
+      const branches = [node, ...(node.elifs as Node[])].map((b) => [compileExpr(b.test), compileBody(b.body)] as const);
+      const else_ = compileBody(node.else_);
+      return (s, f, out) => {
+        for (const [test, body] of branches) {
+          if (truthy(test(s, f))) return body(s, f, out);
+        }
+        else_(s, f, out);
+      };
+    }
+    case 'For':
+      return compileFor(node);
+    case 'Assign': {
+      const value = compileExpr(node.value);
+      const assign = compileAssign(node.target);
+      return guardStmt(node, (s, f) => assign(s, f, value(s, f)));
+    }
+    case 'AssignBlock': {
+      const body = compileBody(node.body);
+      const assign = compileAssign(node.target);
+      const holeName = '\u0000block';
+      const hole: Expr = (_s, f) => f.vars!.get(holeName);
+      const filter = node.filter ? compileFilter(node.filter, hole) : null;
+      return guardStmt(node, (s, f, _out) => {
+        const buf = new Out();
+        body(s, new Frame(f), buf);
+        let value: unknown = captured(s, buf.toString());
+        if (filter) {
+          const tmp = new Frame(f);
+          tmp.set(holeName, value);
+          value = filter(s, tmp);
+        }
+        assign(s, f, value);
+      });
+    }
+    case 'Macro': {
+      const spec = macroSpec(node.name, node);
+      const name: string = node.name;
+      return (_s, f) => f.set(name, makeMacro(spec, f, false));
+    }
+    case 'CallBlock': {
+      const spec = macroSpec('caller', node);
+      const call = compileCall(node.call, (_s, f) => new Map([['caller', makeMacro(spec, f, true)]]));
+      return guardStmt(node, (s, f, out) => out.push(toOutput(call(s, f), s.autoescape)));
+    }
+    case 'FilterBlock': {
+      const body = compileBody(node.body);
+      const holeName = '\u0000block';
+      const filter = compileFilter(node.filter, (_s, f) => f.vars!.get(holeName));
+      return guardStmt(node, (s, f, out) => {
+        const buf = new Out();
+        const inner = new Frame(f);
+        body(s, inner, buf);
+        const tmp = new Frame(f);
+        tmp.set(holeName, captured(s, buf.toString()));
+        out.push(toOutput(filter(s, tmp), s.autoescape));
+      });
+    }
+    case 'With': {
+      const values = (node.values as Node[]).map(compileExpr);
+      const targets = (node.targets as Node[]).map(compileAssign);
+      const body = compileBody(node.body);
+      return guardStmt(node, (s, f, out) => {
+        const vs = values.map((v) => v(s, f));
+        const inner = new Frame(f);
+        targets.forEach((t, i) => t(s, inner, vs[i]));
+        body(s, inner, out);
+      });
+    }
+    case 'Autoescape': {
+      const value = compileExpr(node.value);
+      const body = compileBody(node.body);
+      return (s, f, out) => {
+        const saved = s.autoescape;
+        s.autoescape = truthy(value(s, f));
+        try {
+          body(s, new Frame(f), out);
+        } finally {
+          s.autoescape = saved;
+        }
+      };
+    }
+    case 'Block': {
+      const body = compileBody(node.body);
+      return (s, f, out) => body(s, new Frame(f), out);
+    }
+    case 'NodeList':
+    case 'Root':
+      return compileBody(node);
+  }
+  throw new TemplateError('syntax', `unsupported statement '${node.typename}'`, node.lineno + 1, node.colno + 1);
+}
+
+function compileOutput(node: Node): Stmt {
+  const items = node.nodes as Node[];
+  const parts: (string | Expr)[] = items.map((n) => (n.typename === 'TemplateData' ? (n.value as string) : compileExpr(n)));
+  const start: number = node.start;
+  const end: number = node.end;
+  if (parts.length === 1 && typeof parts[0] === 'string') {
+    const text = parts[0];
+    return (_s, _f, out) => out.push(text);
+  }
+  if (parts.length === 1) {
+    const e = parts[0] as Expr;
+    return guardStmt(node, (s, f, out) => {
+      const v = e(s, f);
+      // decision 28: an unknown secret/variable leaves the original `{{ … }}` text in place
+      if (v instanceof MissingRef && start >= 0) out.push(s.source.slice(start, end));
+      else out.push(toOutput(v, s.autoescape));
+    });
+  }
+  return guardStmt(node, (s, f, out) => {
+    for (const p of parts) out.push(typeof p === 'string' ? p : toOutput(p(s, f), s.autoescape));
+  });
+}
+
+function compileFor(node: Node): Stmt {
+  const iter = compileExpr(node.iter);
+  const assign = compileAssign(node.target);
+  const test = node.test ? compileExpr(node.test) : null;
+  const body = compileBody(node.body);
+  const else_ = node.else_ ? compileBody(node.else_) : null;
+  const recursive: boolean = node.recursive;
+
+  const run = (s: State, f: Frame, out: Out, iterable: unknown, depth0: number): void => {
+    if (iterable === null || iterable === undefined) throw new EvalError("'NoneType' object is not iterable");
+    let items = iterate(iterable);
+    if (test) {
+      const kept: unknown[] = [];
+      for (const item of items) {
+        s.step();
+        const fr = new Frame(f);
+        assign(s, fr, item);
+        if (truthy(test(s, fr))) kept.push(item);
+      }
+      items = kept;
+    }
+    if (items.length === 0) {
+      if (else_) else_(s, new Frame(f), out);
+      return;
+    }
+    const recurse = recursive
+      ? (inner: unknown) => {
+          s.enter();
+          try {
+            const buf = new Out();
+            run(s, f, buf, inner, depth0 + 1);
+            return captured(s, buf.toString());
+          } finally {
+            s.leave();
+          }
+        }
+      : null;
+    const loop = new LoopContext(items, depth0, recurse);
+    for (let i = 0; i < items.length; i++) {
+      s.step();
+      const fr = new Frame(f);
+      assign(s, fr, items[i]);
+      fr.set('loop', loop);
+      loop.index0 = i;
+      body(s, fr, out);
+    }
+  };
+  return guardStmt(node, (s, f, out) => run(s, f, out, iter(s, f), 0));
+}
+
+export { escape };

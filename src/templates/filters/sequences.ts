@@ -1,0 +1,263 @@
+import { EvalError } from '../errors.js';
+import { escape, softStr } from '../escape.js';
+import { getattr } from '../lookup.js';
+import { add } from '../ops.js';
+import type { State } from '../state.js';
+import {
+  DictView, GroupTuple, Markup, PyDict, PyGenerator, PyTuple, Undefined, asString, dictItems, eq, hashKey, isDict,
+  iterate, len, lt, str, strChars, toJsNumber, truthy, typeName, PyRange, MISSING,
+} from '../values.js';
+import { keyCompare, makeAttrGetter, makeMultiAttrGetter, params, pyCompare, type FilterFn } from './support.js';
+
+/** Filters over sequences and mappings (Jinja2 3.1 sync variants). */
+
+type Registry = { filters: Record<string, FilterFn>; tests: Record<string, FilterFn> };
+let registry: Registry | null = null;
+/** Set by filters/index.ts so map()/select() can call other filters and tests by name. */
+export function setRegistry(r: Registry): void {
+  registry = r;
+}
+
+function callFilter(s: State, name: unknown, value: unknown, args: unknown[], kwargs: Map<string, unknown>): unknown {
+  const f = registry!.filters[str(name)];
+  if (!f) throw new EvalError(`No filter named '${str(name)}'.`);
+  return f(s, value, args, kwargs);
+}
+
+function callTest(s: State, name: unknown, value: unknown, args: unknown[], kwargs: Map<string, unknown>): boolean {
+  const t = registry!.tests[str(name)];
+  if (!t) throw new EvalError(`No test named '${str(name)}'.`);
+  return truthy(t(s, value, args, kwargs));
+}
+
+function items(s: State, v: unknown): unknown[] {
+  const out = iterate(v);
+  s.step(out.length);
+  return out;
+}
+
+function isTrue(v: unknown): boolean {
+  return truthy(v);
+}
+
+function selectOrReject(s: State, value: unknown, args: unknown[], kwargs: Map<string, unknown>, keep: boolean, lookupAttr: boolean, label: string): PyGenerator {
+  if (!truthy(value)) return new PyGenerator([], label);
+  let trans: (x: unknown) => unknown = (x) => x;
+  let off = 0;
+  if (lookupAttr) {
+    if (args.length < 1) throw new EvalError('Missing parameter for attribute name');
+    trans = makeAttrGetter(args[0]);
+    off = 1;
+  }
+  let test: (x: unknown) => boolean;
+  if (args.length > off) {
+    const name = args[off];
+    const rest = args.slice(off + 1);
+    test = (x) => callTest(s, name, x, rest, kwargs);
+  } else test = isTrue;
+  const out = items(s, value).filter((item) => test(trans(item)) === keep);
+  return new PyGenerator(out, label);
+}
+
+function minMax(s: State, v: unknown, args: unknown[], kwargs: Map<string, unknown>, fname: 'min' | 'max'): unknown {
+  const [caseSensitive, attribute] = params(fname, args, kwargs, [['case_sensitive', false], ['attribute', null]]);
+  const xs = items(s, v);
+  if (xs.length === 0) return new Undefined(undefined, MISSING, 'No aggregated item, sequence was empty.');
+  const key = makeAttrGetter(attribute, { ignoreCase: !truthy(caseSensitive) });
+  let best = xs[0];
+  let bestKey = key(best);
+  for (const x of xs.slice(1)) {
+    const k = key(x);
+    if (fname === 'min' ? lt(k, bestKey) : lt(bestKey, k)) {
+      best = x;
+      bestKey = k;
+    }
+  }
+  return best;
+}
+
+export const sequenceFilters: Record<string, FilterFn> = {
+  length: (_s, v) => len(v),
+  count: (_s, v) => len(v),
+  list: (s, v) => [...items(s, v)],
+  first: (s, v) => {
+    const xs = v instanceof PyGenerator ? v.take() : items(s, v);
+    return xs.length > 0 ? xs[0] : new Undefined(undefined, MISSING, 'No first item, sequence was empty.');
+  },
+  last: (s, v) => {
+    if (v instanceof PyGenerator) throw new EvalError("'generator' object is not reversible");
+    const xs = items(s, v);
+    return xs.length > 0 ? xs[xs.length - 1] : new Undefined(undefined, MISSING, 'No last item, sequence was empty.');
+  },
+  random: (s, v) => {
+    const xs = v instanceof PyGenerator ? (() => { throw new EvalError("object of type 'generator' has no len()"); })() : items(s, v);
+    return xs.length > 0 ? xs[Math.floor(Math.random() * xs.length)] : new Undefined(undefined, MISSING, 'No random item, sequence was empty.');
+  },
+  reverse: (s, v) => {
+    const str_ = asString(v);
+    if (str_ !== undefined) {
+      const r = strChars(str_).reverse().join('');
+      return v instanceof Markup ? new Markup(r) : r;
+    }
+    if (v instanceof Undefined) return new PyGenerator([], 'list_reverseiterator');
+    return new PyGenerator([...items(s, v)].reverse(), `${typeName(v)}_reverseiterator`);
+  },
+  join: (s, v, args, kwargs) => {
+    const [d, attribute] = params('join', args, kwargs, [['d', ''], ['attribute', null]]);
+    let xs = items(s, v);
+    if (attribute !== null) {
+      const get = makeAttrGetter(attribute);
+      xs = xs.map(get);
+    }
+    if (!s.autoescape) return xs.map((x) => str(x)).join(str(d));
+    if (!(d instanceof Markup)) {
+      const anyMarkup = xs.some((x) => x instanceof Markup);
+      if (anyMarkup) return new Markup(xs.map((x) => escape(x).s).join(escape(d).s));
+      return xs.map((x) => str(x)).join(str(d));
+    }
+    return new Markup(xs.map((x) => escape(softStr(x)).s).join(d.s));
+  },
+  sort: (s, v, args, kwargs) => {
+    const [reverse, caseSensitive, attribute] = params('sort', args, kwargs, [['reverse', false], ['case_sensitive', false], ['attribute', null]]);
+    const key = makeMultiAttrGetter(attribute, { ignoreCase: !truthy(caseSensitive) });
+    const xs = items(s, v);
+    const keyed = xs.map((x) => [key(x), x] as const);
+    const dir = truthy(reverse) ? -1 : 1;
+    keyed.sort((a, b) => dir * keyCompare(a[0], b[0]));
+    return keyed.map((k) => k[1]);
+  },
+  dictsort: (s, v, args, kwargs) => {
+    const [caseSensitive, by, reverse] = params('dictsort', args, kwargs, [['case_sensitive', false], ['by', 'key'], ['reverse', false]]);
+    const pos = str(by) === 'key' ? 0 : str(by) === 'value' ? 1 : -1;
+    if (pos < 0) throw new EvalError('You can only sort by either "key" or "value"');
+    if (!isDict(v)) throw new EvalError(`'${typeName(v)}' object has no attribute 'items'`);
+    const pairs = dictItems(v);
+    s.step(pairs.length);
+    const ci = !truthy(caseSensitive);
+    const dir = truthy(reverse) ? -1 : 1;
+    return pairs.sort((a, b) => {
+      let x = a[pos];
+      let y = b[pos];
+      if (ci) {
+        if (typeof x === 'string') x = x.toLowerCase();
+        if (typeof y === 'string') y = y.toLowerCase();
+      }
+      return dir * pyCompare(x, y);
+    });
+  },
+  items: (_s, v) => {
+    if (v instanceof Undefined) return new PyGenerator([], 'do_items');
+    if (!isDict(v)) throw new EvalError('Can only get item pairs from a mapping.');
+    return new PyGenerator(dictItems(v), 'do_items');
+  },
+  unique: (s, v, args, kwargs) => {
+    const [caseSensitive, attribute] = params('unique', args, kwargs, [['case_sensitive', false], ['attribute', null]]);
+    const key = makeAttrGetter(attribute, { ignoreCase: !truthy(caseSensitive) });
+    const seen = new Set<unknown>();
+    const out: unknown[] = [];
+    for (const x of items(s, v)) {
+      const k = hashKey(key(x));
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(x);
+      }
+    }
+    return new PyGenerator(out, 'sync_do_unique');
+  },
+  min: (s, v, args, kwargs) => minMax(s, v, args, kwargs, 'min'),
+  max: (s, v, args, kwargs) => minMax(s, v, args, kwargs, 'max'),
+  sum: (s, v, args, kwargs) => {
+    const [attribute, start] = params('sum', args, kwargs, [['attribute', null], ['start', 0]]);
+    let xs = items(s, v);
+    if (attribute !== null) xs = xs.map(makeAttrGetter(attribute));
+    let acc = start;
+    for (const x of xs) acc = add(acc, x);
+    return acc;
+  },
+  groupby: (s, v, args, kwargs) => {
+    const [attribute, dflt, caseSensitive] = params('groupby', args, kwargs, [['attribute'], ['default', null], ['case_sensitive', false]]);
+    const ci = !truthy(caseSensitive);
+    const key = makeAttrGetter(attribute, { ignoreCase: ci, default: dflt });
+    const outKey = makeAttrGetter(attribute, { default: dflt });
+    const keyed = items(s, v).map((x) => [key(x), x] as const);
+    keyed.sort((a, b) => pyCompare(a[0], b[0]));
+    const groups: GroupTuple[] = [];
+    for (const [k, x] of keyed) {
+      const last = groups[groups.length - 1];
+      if (last && eq(last[0], k)) (last[1] as unknown[]).push(x);
+      else groups.push(GroupTuple.make(k, [x]));
+    }
+    if (ci) for (const g of groups) g[0] = outKey((g[1] as unknown[])[0]);
+    return groups;
+  },
+  batch: (s, v, args, kwargs) => {
+    const [linecount, fillWith] = params('batch', args, kwargs, [['linecount'], ['fill_with', null]]);
+    const n = toJsNumber(linecount);
+    if (n <= 0) throw new EvalError('batch size must be positive');
+    const out: unknown[][] = [];
+    let tmp: unknown[] = [];
+    for (const x of items(s, v)) {
+      if (tmp.length === n) {
+        out.push(tmp);
+        tmp = [];
+      }
+      tmp.push(x);
+    }
+    if (tmp.length > 0) {
+      if (fillWith !== null && tmp.length < n) while (tmp.length < n) tmp.push(fillWith);
+      out.push(tmp);
+    }
+    return new PyGenerator(out, 'do_batch');
+  },
+  slice: (s, v, args, kwargs) => {
+    const [slices, fillWith] = params('slice', args, kwargs, [['slices'], ['fill_with', null]]);
+    const seq = items(s, v);
+    const n = toJsNumber(slices);
+    if (n <= 0) throw new EvalError('integer division or modulo by zero');
+    const per = Math.floor(seq.length / n);
+    const extra = seq.length % n;
+    let offset = 0;
+    const out: unknown[][] = [];
+    for (let i = 0; i < n; i++) {
+      const start = offset + i * per;
+      if (i < extra) offset++;
+      const end = offset + (i + 1) * per;
+      const tmp = seq.slice(start, end);
+      if (fillWith !== null && i >= extra) tmp.push(fillWith);
+      out.push(tmp);
+    }
+    return new PyGenerator(out, 'sync_do_slice');
+  },
+  map: (s, v, args, kwargs) => {
+    if (!truthy(v)) return new PyGenerator([], 'sync_do_map');
+    let fn: (x: unknown) => unknown;
+    if (args.length === 0 && kwargs.has('attribute')) {
+      const kw = new Map(kwargs);
+      const attribute = kw.get('attribute');
+      kw.delete('attribute');
+      const dflt = kw.has('default') ? kw.get('default') : null;
+      kw.delete('default');
+      if (kw.size > 0) throw new EvalError(`Unexpected keyword argument '${kw.keys().next().value}'`);
+      fn = makeAttrGetter(attribute, { default: dflt });
+    } else {
+      if (args.length === 0) throw new EvalError('map requires a filter argument');
+      const name = args[0];
+      const rest = args.slice(1);
+      fn = (x) => callFilter(s, name, x, rest, kwargs);
+    }
+    return new PyGenerator(items(s, v).map(fn), 'sync_do_map');
+  },
+  select: (s, v, a, k) => selectOrReject(s, v, a, k, true, false, 'select_or_reject'),
+  reject: (s, v, a, k) => selectOrReject(s, v, a, k, false, false, 'select_or_reject'),
+  selectattr: (s, v, a, k) => selectOrReject(s, v, a, k, true, true, 'select_or_reject'),
+  rejectattr: (s, v, a, k) => selectOrReject(s, v, a, k, false, true, 'select_or_reject'),
+  attr: (_s, v, args, kwargs) => {
+    const [name] = params('attr', args, kwargs, [['name']]);
+    const n = str(name);
+    // do_attr: attribute only, no item fallback; the sandbox refuses unsafe names.
+    if (isDict(v) && !['get', 'keys', 'values', 'items', 'copy'].includes(n) && !/^__.*__$/.test(n)) return new Undefined(n, v);
+    return getattr(v, n);
+  },
+};
+
+export { DictView, PyTuple, PyRange };

@@ -1,0 +1,196 @@
+import { analyze, isAutoescapeField, type TemplateField } from './analyze.js';
+import { EvalError, TemplateError } from './errors.js';
+import { compileStmt, type Stmt } from './evaluate.js';
+import { signJwt } from './jwt.js';
+import { normalizeSource } from './lexer.js';
+import { LIMITS } from './limits.js';
+import { parseTemplate } from './parse.js';
+import { Frame, Out, State, type JwtContext } from './state.js';
+import { MISSING, PyBytes, TemplateObject, PyFunction, dictGet, isDict, asString, str, type DictLike } from './values.js';
+
+/**
+ * Public contract of the template engine (team PLAN.md, "Templates (A)"). Everything else in this
+ * folder is internal.
+ */
+
+export type { TemplateField } from './analyze.js';
+export { TEMPLATE_FIELDS, isAutoescapeField } from './analyze.js';
+export { TemplateError, JwtSigningError, type TemplateErrorKind } from './errors.js';
+
+export interface CompiledTemplate {
+  readonly source: string;
+  readonly field: TemplateField;
+  /** No template syntax: render() returns source. */
+  readonly isLiteral: boolean;
+  /** Reads `user` (decision 4). */
+  readonly referencesUser: boolean;
+  /** Literal args of get_secret(...). */
+  readonly secretNames: readonly string[];
+  /** Literal args of get_variable(...). */
+  readonly variableNames: readonly string[];
+  /** Keys read as `pathParams.<key>` / `pathParams['<key>']` (additive to the contract). */
+  readonly pathParamNames: readonly string[];
+  /** Calls jwt_encode (jose signs asynchronously). */
+  readonly usesAsync: boolean;
+  /** Output is HTML-escaped (request/response bodies, decision 28). */
+  readonly autoescape: boolean;
+  /** Throws TemplateError; not for usesAsync templates. */
+  render(ctx: RenderContext): string;
+  renderAsync(ctx: RenderContext): Promise<string>;
+}
+
+export interface RenderContext {
+  /** Plain JSON-like data: user, tenant_id, pathParams, body_text, response, steps, request … */
+  vars: Record<string, unknown>;
+  /** Resolved beforehand from secretNames; a missing name leaves the literal expression. */
+  secrets?: ReadonlyMap<string, string>;
+  variables?: ReadonlyMap<string, string>;
+  /** Unix seconds, frozen per request. */
+  now?: number;
+}
+
+const MAX_JWT_PASSES = 8;
+
+class Compiled implements CompiledTemplate {
+  readonly isLiteral: boolean;
+  readonly referencesUser: boolean;
+  readonly secretNames: readonly string[];
+  readonly variableNames: readonly string[];
+  readonly pathParamNames: readonly string[];
+  readonly usesAsync: boolean;
+  readonly autoescape: boolean;
+  private readonly program: Stmt | null;
+  private readonly normalized: string;
+
+  constructor(
+    readonly source: string,
+    readonly field: TemplateField,
+  ) {
+    this.normalized = normalizeSource(source);
+    this.autoescape = isAutoescapeField(field);
+    const root = parseTemplate(source);
+    const facts = analyze(root, field);
+    this.referencesUser = facts.referencesUser;
+    this.secretNames = Object.freeze(facts.secretNames);
+    this.variableNames = Object.freeze(facts.variableNames);
+    this.pathParamNames = Object.freeze(facts.pathParamNames);
+    this.usesAsync = facts.usesAsync;
+    this.isLiteral = this.normalized === source && !/\{[{%#]/.test(source);
+    this.program = this.isLiteral ? null : compileStmt(root);
+  }
+
+  render(ctx: RenderContext): string {
+    if (this.program === null) return this.source;
+    if (this.usesAsync) {
+      throw new TemplateError('runtime', 'this template calls jwt_encode(), which signs asynchronously: use renderAsync()', 1, 1);
+    }
+    return this.run(ctx, ctx.now ?? Date.now() / 1000, null);
+  }
+
+  async renderAsync(ctx: RenderContext): Promise<string> {
+    if (!this.usesAsync) return this.render(ctx);
+    // `now` is frozen so every pass renders the same claims and the memoised signatures match.
+    const now = ctx.now ?? Date.now() / 1000;
+    const jwt: JwtContext = { signed: new Map(), pending: new Map() };
+    for (let pass = 0; pass < MAX_JWT_PASSES; pass++) {
+      jwt.pending.clear();
+      let output: string | undefined;
+      let failure: unknown;
+      try {
+        output = this.run(ctx, now, jwt);
+      } catch (err) {
+        failure = err;
+      }
+      if (jwt.pending.size === 0) {
+        if (failure !== undefined) throw failure;
+        return output!;
+      }
+      // A pass that still needed signatures ran on placeholders; its output/error is discarded.
+      const pending = [...jwt.pending];
+      const signed = await Promise.all(pending.map(([, req]) => signJwt(req)));
+      pending.forEach(([key], i) => jwt.signed.set(key, signed[i]!));
+    }
+    throw new TemplateError('limit', `jwt_encode() calls are nested more than ${MAX_JWT_PASSES} deep`, 1, 1);
+  }
+
+  private run(ctx: RenderContext, now: number, jwt: JwtContext | null): string {
+    const state = new State(ctx.vars ?? {}, ctx.secrets, ctx.variables, now, this.autoescape, jwt);
+    state.source = this.normalized;
+    const out = new Out();
+    try {
+      this.program!(state, new Frame(null), out);
+    } catch (err) {
+      throw asTemplateError(err);
+    }
+    const text = out.toString();
+    if (text.length > LIMITS.maxOutput / 4 && Buffer.byteLength(text) > LIMITS.maxOutput) {
+      throw new TemplateError('limit', `template output is too large (limit ${LIMITS.maxOutput} bytes)`, 1, 1);
+    }
+    return text;
+  }
+}
+
+function asTemplateError(err: unknown): TemplateError {
+  if (err instanceof TemplateError) return err;
+  if (err instanceof EvalError) return new TemplateError(err.kind, err.message, 1, 1);
+  if (err instanceof RangeError) return new TemplateError('limit', 'maximum recursion depth exceeded', 1, 1);
+  const message = err instanceof Error ? err.message : String(err);
+  return new TemplateError('runtime', `internal template error: ${message}`, 1, 1);
+}
+
+// ------------------------------------------------------------------ compile once (bounded memo)
+
+const MEMO_LIMIT = 5000;
+const memo = new Map<string, CompiledTemplate>();
+
+/** Parses, checks and prepares a template; memoised by (field, source). Throws TemplateError. */
+export function compileTemplate(source: string, field: TemplateField): CompiledTemplate {
+  if (typeof source !== 'string') throw new TypeError('compileTemplate: source must be a string');
+  const key = field + '\u0000' + source;
+  const hit = memo.get(key);
+  if (hit !== undefined) {
+    // refresh recency
+    memo.delete(key);
+    memo.set(key, hit);
+    return hit;
+  }
+  const compiled = new Compiled(source, field);
+  memo.set(key, compiled);
+  if (memo.size > MEMO_LIMIT) memo.delete(memo.keys().next().value as string);
+  return compiled;
+}
+
+// ------------------------------------------------------------------ context value helpers
+
+/** body_raw / request.body_raw: renders as Python bytes (`b'…'`). */
+export function bytesValue(buf: Uint8Array): unknown {
+  return new PyBytes(Uint8Array.from(buf));
+}
+
+class ProfileFields extends TemplateObject {
+  readonly typeName = 'ProfileFields';
+  constructor(private readonly map: Record<string, unknown>) {
+    super();
+  }
+  getAttr(name: string): unknown {
+    if (name !== 'by_id') return MISSING;
+    return new PyFunction(
+      'by_id',
+      (call) => {
+        if (call.args.length !== 1 || call.kwargs.size > 0) throw new EvalError('by_id() takes exactly one argument, the profile field id');
+        const id = asString(call.args[0]) ?? str(call.args[0]);
+        const v = dictGet(this.map as DictLike, id);
+        return v === MISSING ? null : v;
+      },
+      '<bound method ProfileFields.by_id>',
+    );
+  }
+  repr(): string {
+    return `<ProfileFields ${Object.keys(this.map).length} fields>`;
+  }
+}
+
+/** user.profile_fields: `.by_id(42)` reads the field with id "42" (None when the user lacks it). */
+export function profileFields(map: Record<string, unknown>): unknown {
+  return new ProfileFields(isDict(map) ? map : {});
+}

@@ -1,0 +1,35 @@
+import { EvalError } from './errors.js';
+
+/**
+ * Resource limits (decision 12). A render has a step budget (loop iterations, calls, items a filter
+ * walks) and a wall-clock deadline checked every few thousand steps, so `range(10**9)`-style loops,
+ * `'x' * 10**9` and runaway recursion end with a `limit` TemplateError well under a second.
+ */
+export const LIMITS = {
+  /** Final output of one render (decision 12). */
+  maxOutput: 1024 * 1024,
+  /** Any intermediate string; above the 10 MiB upstream cap so a whole response body still fits. */
+  maxString: 16 * 1024 * 1024,
+  /** Items in one list built by an operator (`[0] * n`, `a + b`). */
+  maxItems: 1_000_000,
+  /** Bits of an int built by `**` or `*`. */
+  maxIntBits: 4096,
+  /** Steps per render. */
+  maxSteps: 2_000_000,
+  /** Wall-clock budget per render, in ms (checked every `deadlineEvery` steps). */
+  maxMillis: 500,
+  deadlineEvery: 4096,
+  /** Nesting of macro calls, recursive loops and caller() (Python's own limit is ~1000 frames). */
+  maxDepth: 100,
+
+  checkString(n: number): void {
+    if (n > this.maxString) throw new EvalError(`string result is too large (${n} characters; limit ${this.maxString})`, 'limit');
+  },
+  checkItems(n: number): void {
+    if (n > this.maxItems) throw new EvalError(`list result is too large (${n} items; limit ${this.maxItems})`, 'limit');
+  },
+  checkIntBits(v: bigint): void {
+    const bits = (v < 0n ? -v : v).toString(2).length;
+    if (bits > this.maxIntBits) throw new EvalError(`integer result is too large (limit ${this.maxIntBits} bits)`, 'limit');
+  },
+};

@@ -1,0 +1,92 @@
+import { EvalError } from './errors.js';
+import { LIMITS } from './limits.js';
+import type { Runtime } from './values.js';
+
+/** One variable scope: the template's top level, a loop iteration, a macro call, a `with` block. */
+export class Frame {
+  vars: Map<string, unknown> | null = null;
+  constructor(readonly parent: Frame | null) {}
+  set(name: string, value: unknown): void {
+    (this.vars ??= new Map()).set(name, value);
+  }
+}
+
+/** An output buffer with the output cap applied as it grows. */
+export class Out {
+  parts: string[] = [];
+  length = 0;
+  push(s: string): void {
+    this.length += s.length;
+    if (this.length > LIMITS.maxOutput) {
+      throw new EvalError(`template output is too large (limit ${LIMITS.maxOutput} bytes)`, 'limit');
+    }
+    this.parts.push(s);
+  }
+  toString(): string {
+    return this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
+  }
+}
+
+/** What jwt_encode needs from the render: signatures already computed and the ones still missing. */
+export interface JwtContext {
+  signed: Map<string, string>;
+  pending: Map<string, JwtRequest>;
+}
+
+export interface JwtRequest {
+  payload: string; // the JSON payload exactly as PyJWT would serialise it
+  key: string;
+  algorithm: string;
+  header: Record<string, unknown>;
+  line: number;
+  column: number;
+}
+
+/** Per-render state: the context, the budgets and the autoescape mode in force. */
+export class State implements Runtime {
+  steps = 0;
+  private nextDeadlineCheck = LIMITS.deadlineEvery;
+  private readonly started = performance.now();
+  depth = 0;
+  /** The normalised template source, for decision 28's "leave the original expression". */
+  source = '';
+  /** Position of the call being evaluated (jwt_encode reports signing errors there). */
+  callLine = 1;
+  callColumn = 1;
+
+  constructor(
+    readonly vars: Record<string, unknown>,
+    readonly secrets: ReadonlyMap<string, string> | undefined,
+    readonly variables: ReadonlyMap<string, string> | undefined,
+    readonly now: number,
+    public autoescape: boolean,
+    readonly jwt: JwtContext | null,
+  ) {}
+
+  step(n = 1): void {
+    this.steps += n;
+    if (this.steps >= this.nextDeadlineCheck) {
+      if (this.steps > LIMITS.maxSteps) {
+        throw new EvalError(`template ran too long (more than ${LIMITS.maxSteps} steps); reduce the loops or the data it walks`, 'limit');
+      }
+      if (performance.now() - this.started > LIMITS.maxMillis) {
+        throw new EvalError(`template ran too long (more than ${LIMITS.maxMillis} ms)`, 'limit');
+      }
+      this.nextDeadlineCheck = this.steps + LIMITS.deadlineEvery;
+    }
+  }
+
+  checkSize(n: number): void {
+    LIMITS.checkString(n);
+  }
+
+  enter(): void {
+    if (++this.depth > LIMITS.maxDepth) {
+      throw new EvalError(`maximum recursion depth exceeded (${LIMITS.maxDepth} nested macro calls or recursive loops)`, 'limit');
+    }
+  }
+
+  leave(): void {
+    this.depth--;
+  }
+}
