@@ -4,11 +4,14 @@
  * `Cache-Control: public, max-age=3600`, and on separate ports:
  *   bare    — a bare fastify route returning the same bytes from memory
  *   module  — a fastify route answering through ResponseCache.fetch (a hit: the cache module alone)
+ *   nginx   — nginx `proxy_cache` in front of the same upstream (when Debian's nginx is installed;
+ *             one worker process, like the one Node process)
  *   execute — the real Gatehouse app: GET /t/bench/connectors/weather/execute (passthrough) and
  *             …/weather-template/execute (a response template on every hit); only once the runtime exists
  * Prints one JSON line with the URLs, then serves until SIGTERM.
  */
-import { mkdtempSync, existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +19,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { startRedisServer } from '../src/redis/embedded.js';
+import { freePort, startRedisServer } from '../src/redis/embedded.js';
 import { createServices } from '../src/services.js';
 import { UpstreamClient } from '../src/upstream/client.js';
 
@@ -72,6 +75,8 @@ async function main(): Promise<void> {
     module: `${await moduleApp.listen({ port: 0, host: '127.0.0.1' })}/cached`,
   };
 
+  const nginx = await startNginx(home, upstreamUrl);
+  if (nginx !== undefined) urls.nginx = nginx.url;
   Object.assign(urls, await startExecute(services, config.adminToken, upstreamUrl));
 
   process.stdout.write(`${JSON.stringify(urls)}\n`);
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
     await Promise.allSettled([bare.close(), moduleApp.close(), client.close()]);
     await services.close();
     upstream.close();
+    nginx?.child.kill('SIGTERM');
     await redis?.stop();
     process.exit(0);
   };
@@ -120,6 +126,53 @@ async function startExecute(services: Awaited<ReturnType<typeof createServices>>
   const probe = await fetch(execute);
   if (probe.status === 404 && (await probe.text()).includes('no route')) return {};
   return { execute, 'execute+template': `${base}/t/bench/connectors/weather-template/execute` };
+}
+
+/** nginx with proxy_cache, if the binary exists (`apt-get install nginx-light`); undefined otherwise. */
+async function startNginx(home: string, upstreamUrl: string): Promise<{ url: string; child: ChildProcess } | undefined> {
+  if (spawnSync('nginx', ['-v'], { stdio: 'ignore' }).status !== 0) return undefined;
+  const dir = join(home, 'nginx');
+  mkdirSync(join(dir, 'cache'), { recursive: true });
+  const port = await freePort();
+  const upstreamHost = new URL(upstreamUrl).host;
+  const asRoot = process.getuid?.() === 0 ? 'user root;' : '';
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `${asRoot}
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/t1; proxy_temp_path ${dir}/t2; fastcgi_temp_path ${dir}/t3; uwsgi_temp_path ${dir}/t4; scgi_temp_path ${dir}/t5;
+  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=bench:10m max_size=100m inactive=60m use_temp_path=off;
+  upstream origin { server ${upstreamHost}; keepalive 16; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache bench;
+      add_header X-Cache $upstream_cache_status;
+    }
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/weather?location=New%20York`)).ok) return { url: `http://127.0.0.1:${port}/weather?location=New%20York`, child };
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  return undefined;
 }
 
 main().catch((err: unknown) => {
