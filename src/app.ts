@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { adminErrorBody, adminErrorHandler } from './http/error-handler.js';
 import { adminRoutes } from './http/admin/index.js';
 import { opsRoutes } from './http/ops.js';
+import { webhookRoutes } from './http/webhooks.js';
 import type { Services } from './services.js';
 
 export interface AppOptions {
@@ -36,6 +37,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
   await app.register(opsRoutes(services, options.roles));
   if (options.roles.api) {
     await app.register(adminRoutes(services), { prefix: '/admin/v1' });
+    await app.register(webhookRoutes(services));
   }
   return app;
 }

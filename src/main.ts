@@ -4,6 +4,7 @@ import { loadConfig, type Config, type Role } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { resolveRedis, type EmbeddedRedis } from './redis/embedded.js';
 import { createServices, type Services } from './services.js';
+import { startSyncWorkers } from '../workers/sync-worker.js';
 
 export interface RunningService {
   app: FastifyInstance | undefined;
@@ -33,6 +34,8 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
     log.info({ port: resolved.embedded.port, dir: `${config.homeDir}/redis` }, `no Redis at ${probe.host}:${probe.port}: started a private redis-server (embedded mode)`);
   }
   const services = await createServices({ config, log, stateUrl: resolved.stateUrl, cacheUrl: resolved.cacheUrl });
+  // Worker processes run the sync queues; services.close() stops them gracefully (jobs finish first).
+  if (roles.worker) await startSyncWorkers(services);
 
   let app: FastifyInstance | undefined;
   let address: string | undefined;

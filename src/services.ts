@@ -9,6 +9,7 @@ import { DataKeys } from './secrets/keys.js';
 import { SecretStore } from './secrets/store.js';
 import { ChangeFeed } from './tenants/changes.js';
 import { TenantStore } from './tenants/store.js';
+import { SyncService } from './sync/service.js';
 
 /**
  * The composition of long-lived parts one process needs. Route plugins and workers receive this
@@ -34,6 +35,8 @@ export interface Services {
   secrets: SecretStore;
   /** Connector registry in Redis: manual CRUD, atomic per-link replacement (src/registry/store.ts). */
   registry: RegistryStore;
+  /** GitOps sync: repository links, triggers, history, queues (src/sync/service.ts; workers in workers/). */
+  sync: SyncService;
   /** Set by the worker role once its BullMQ workers run; `/readyz` reports it. */
   workersRunning: () => boolean;
   /** Runs registered shutdown steps in reverse order, then closes Redis. */
@@ -77,6 +80,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     tenants,
     secrets: new SecretStore(redis, dataKeys),
     registry: new RegistryStore(redis, changes),
+    sync: new SyncService({ config, log, redis, tenants, metrics, stateUrl, registry: () => services.registry }),
     workersRunning: () => false,
     onClose(step) {
       closers.push(step);
@@ -96,6 +100,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
       return closing;
     },
   };
+  closers.push(() => services.sync.close());
   return services;
 }
 

@@ -6,6 +6,9 @@ import { adminAuth, auditAdminWrite } from './auth.js';
 import { cacheAdminRoutes } from './cache.js';
 import { connectorRoutes } from './connectors.js';
 import { registerOpenApi } from './openapi.js';
+import { queueRoutes } from './queues.js';
+import { repositoryRoutes } from './repositories.js';
+import { syncRoutes } from './syncs.js';
 import { secretRoutes } from './secrets.js';
 import { tenantRoutes } from './tenants.js';
 
@@ -25,6 +28,9 @@ export const adminRoutes = (services: Services): FastifyPluginAsync =>
     await app.register(tenantRoutes(services));
     await app.register(secretRoutes(services));
     await app.register(connectorRoutes(services));
+    await app.register(repositoryRoutes(services));
+    await app.register(syncRoutes(services));
+    await app.register(queueRoutes(services));
   };
 
 /**

@@ -1,0 +1,110 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { NotFoundError } from '../../errors.js';
+import type { Services } from '../../services.js';
+import { MAX_QUERY_LIMIT } from '../../sync/history.js';
+import { SYNC_STATES, type SyncState } from '../../sync/model.js';
+import { ERROR_RESPONSES } from './openapi.js';
+
+/** Sync history (api.md §5): `GET /syncs?tenant=&repository=&state=&limit=`, `GET /syncs/{id}`. */
+
+const position = { type: 'integer', description: '1-based; 0 when the problem has no place in the file' } as const;
+
+export const syncRecordSchema = {
+  type: 'object',
+  required: ['id', 'tenant', 'repository', 'branch', 'sha', 'trigger', 'state', 'created_at', 'finished_at', 'duration_ms', 'plan', 'errors'],
+  properties: {
+    id: { type: 'string' },
+    tenant: { type: 'string' },
+    repository: { type: 'string', description: 'owner/repo' },
+    branch: { type: 'string' },
+    sha: { type: ['string', 'null'], description: 'the commit evaluated (the branch head when the sync ran); while queued, the pushed commit if known' },
+    trigger: { type: 'string', enum: ['push', 'reconcile', 'manual', 'link'] },
+    state: { type: 'string', enum: [...SYNC_STATES] },
+    delivery_id: { type: 'string' },
+    pusher: { type: 'string' },
+    created_at: { type: 'string', format: 'date-time' },
+    started_at: { type: 'string', format: 'date-time' },
+    finished_at: { type: ['string', 'null'], format: 'date-time' },
+    duration_ms: { type: ['integer', 'null'] },
+    plan: {
+      type: 'object',
+      required: ['created', 'updated', 'deleted'],
+      properties: {
+        created: { type: 'array', items: { type: 'string' } },
+        updated: { type: 'array', items: { type: 'string' } },
+        deleted: { type: 'array', items: { type: 'string' } },
+      },
+    },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['path', 'line', 'column', 'message'],
+        properties: { permalink: { type: 'string' }, path: { type: 'string' }, line: position, column: position, message: { type: 'string' } },
+      },
+    },
+    attempts: { type: 'integer', description: 'attempts started so far (retries after GitHub or Redis trouble)' },
+    last_error: { type: 'string', description: 'why the last attempt did not finish (a retry is pending), or why the sync was superseded' },
+    commit_status: {
+      type: 'object',
+      description: 'the commit status reported to GitHub (context gatehouse/connectors)',
+      properties: {
+        state: { type: 'string', enum: ['success', 'failure', 'error'] },
+        description: { type: 'string' },
+        result: { type: 'string', enum: ['pending', 'posted', 'not_permitted', 'failed'] },
+        message: { type: 'string' },
+      },
+    },
+  },
+} as const;
+
+export const syncRoutes = (services: Services): FastifyPluginAsync =>
+  async (app) => {
+    app.get<{ Querystring: { tenant?: string; repository?: string; state?: SyncState; limit?: number } }>(
+      '/syncs',
+      {
+        schema: {
+          summary: 'Sync history, newest first',
+          tags: ['syncs'],
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              tenant: { type: 'string', minLength: 1 },
+              repository: { type: 'string', minLength: 3, description: 'owner/repo' },
+              state: { type: 'string', enum: [...SYNC_STATES] },
+              limit: { type: 'integer', minimum: 1, maximum: MAX_QUERY_LIMIT, default: 50 },
+            },
+          },
+          response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: syncRecordSchema } } }, ...ERROR_RESPONSES },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        const items = await services.sync.history.query({
+          limit: q.limit ?? 50,
+          ...(q.tenant !== undefined ? { tenant: q.tenant } : {}),
+          ...(q.repository !== undefined ? { repository: q.repository } : {}),
+          ...(q.state !== undefined ? { state: q.state } : {}),
+        });
+        return { items };
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/syncs/:id',
+      {
+        schema: {
+          summary: 'One sync record',
+          tags: ['syncs'],
+          params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+          response: { 200: syncRecordSchema, ...ERROR_RESPONSES },
+        },
+      },
+      async (request) => {
+        const record = await services.sync.history.get(request.params.id);
+        if (record === undefined) throw new NotFoundError('SYNC_NOT_FOUND', `no sync "${request.params.id}" (records older than the last 100 of a link are dropped)`);
+        return record;
+      },
+    );
+  };

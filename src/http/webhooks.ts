@@ -1,0 +1,103 @@
+import { Webhooks } from '@octokit/webhooks';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, BadRequestError } from '../errors.js';
+import type { Services } from '../services.js';
+import { syncKeys } from '../sync/keys.js';
+
+/**
+ * `POST /webhooks/github` (api.md §4). The body is kept raw: the signature covers the exact bytes
+ * GitHub sent. A delivery is verified (X-Hub-Signature-256 against every configured secret, so a
+ * secret can be rotated), de-duplicated by X-GitHub-Delivery, and answered at once — a push to a
+ * linked branch only queues syncs (202 `{queued: n}`); everything else accepted is 200
+ * `{queued: 0}`. A delivery rejected with 401 is not remembered (decision 36): GitHub redelivers
+ * it with the same id once the secret is fixed.
+ */
+
+/** GitHub caps webhook payloads at 25 MB. */
+export const WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
+/** GitHub lets operators redeliver deliveries of the last 3 days; remember ids a little longer. */
+const DELIVERY_TTL_S = 4 * 24 * 3600;
+const ZERO_SHA = /^0{40}$/;
+
+interface PushPayload {
+  ref?: unknown;
+  after?: unknown;
+  repository?: { full_name?: unknown };
+  pusher?: { name?: unknown };
+}
+
+export const webhookRoutes = (services: Services): FastifyPluginAsync =>
+  async (app) => {
+    const verifiers = services.config.githubWebhookSecrets.map((secret) => new Webhooks({ secret }));
+    const raw = { parseAs: 'buffer' as const, bodyLimit: WEBHOOK_BODY_LIMIT };
+    // Encapsulated: only this plugin's routes keep raw bodies.
+    app.removeContentTypeParser(['application/json', 'application/x-www-form-urlencoded']);
+    app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], raw, (_request, body, done) => done(null, body));
+
+    app.post('/webhooks/github', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request: FastifyRequest, reply: FastifyReply) => {
+      if (verifiers.length === 0) {
+        throw new AppError(503, 'WEBHOOKS_NOT_CONFIGURED', 'GitHub webhooks are refused: GITHUB_WEBHOOK_SECRET is not set, so deliveries cannot be verified (set it to the secret configured on the GitHub webhook)');
+      }
+      const body = request.body instanceof Buffer ? request.body.toString('utf8') : '';
+      const signature = headerOf(request, 'x-hub-signature-256');
+      if (signature === undefined) {
+        throw new AppError(401, 'INVALID_SIGNATURE', 'missing X-Hub-Signature-256: give the GitHub webhook a secret equal to GITHUB_WEBHOOK_SECRET');
+      }
+      let verified = false;
+      for (const v of verifiers) {
+        if (body !== '' && (await v.verify(body, signature).catch(() => false))) {
+          verified = true;
+          break;
+        }
+      }
+      if (!verified) throw new AppError(401, 'INVALID_SIGNATURE', 'X-Hub-Signature-256 does not match the payload for any configured webhook secret');
+
+      const event = headerOf(request, 'x-github-event');
+      const deliveryId = headerOf(request, 'x-github-delivery');
+      if (event === undefined || deliveryId === undefined || deliveryId.length > 200) {
+        throw new BadRequestError('INVALID_DELIVERY', 'a GitHub delivery carries X-GitHub-Event and X-GitHub-Delivery headers');
+      }
+      const seenKey = syncKeys.delivery(deliveryId);
+      if ((await services.redis.set(seenKey, event, 'EX', DELIVERY_TTL_S, 'NX')) === null) {
+        return reply.code(200).send({ queued: 0, duplicate: true });
+      }
+      try {
+        if (event !== 'push') return reply.code(200).send({ queued: 0 });
+        const push = parsePayload(body, request.headers['content-type']) as PushPayload;
+        const ref = typeof push.ref === 'string' ? push.ref : '';
+        const repository = typeof push.repository?.full_name === 'string' ? push.repository.full_name : undefined;
+        if (!ref.startsWith('refs/heads/') || repository === undefined) return reply.code(200).send({ queued: 0 });
+        const after = typeof push.after === 'string' && /^[0-9a-f]{40}$/.test(push.after) && !ZERO_SHA.test(push.after) ? push.after : undefined;
+        const queued = await services.sync.onPush({
+          repository,
+          branch: ref.slice('refs/heads/'.length),
+          sha: after,
+          deliveryId,
+          pusher: typeof push.pusher?.name === 'string' ? push.pusher.name : undefined,
+        });
+        return reply.code(queued > 0 ? 202 : 200).send({ queued });
+      } catch (err) {
+        // Not handled: GitHub may redeliver it, and then it must not be taken for a duplicate.
+        await services.redis.del(seenKey).catch(() => undefined);
+        throw err;
+      }
+    });
+  };
+
+function headerOf(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s === '' ? undefined : s;
+}
+
+function parsePayload(body: string, contentType: string | undefined): unknown {
+  let json = body;
+  if (contentType?.startsWith('application/x-www-form-urlencoded')) {
+    json = new URLSearchParams(body).get('payload') ?? '';
+  }
+  try {
+    return JSON.parse(json);
+  } catch {
+    throw new BadRequestError('INVALID_PAYLOAD', 'the delivery payload is not JSON');
+  }
+}

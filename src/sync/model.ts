@@ -1,0 +1,91 @@
+/**
+ * The sync domain's shapes: repository links, sync records (api.md §5) and job payloads.
+ */
+
+export type SyncTrigger = 'push' | 'reconcile' | 'manual' | 'link';
+export type SyncState = 'queued' | 'running' | 'succeeded' | 'failed' | 'superseded' | 'unchanged';
+export const SYNC_STATES: readonly SyncState[] = ['queued', 'running', 'succeeded', 'failed', 'superseded', 'unchanged'];
+export const TERMINAL_STATES: ReadonlySet<SyncState> = new Set(['succeeded', 'failed', 'superseded', 'unchanged']);
+
+export const DEFAULT_REGISTRY_PATH = 'connectors_registry.json';
+
+/** One tenant's subscription to a repository branch (decision 39). */
+export interface RepositoryLink {
+  tenant: string;
+  /** `owner/repo` as given when linking (decision 34); identity is case-insensitive, like GitHub's. */
+  repository: string;
+  branch: string;
+  path: string;
+  created_at: string;
+  updated_at: string;
+  /** What is live: the commit and registry blob of the last successful sync (null: nothing applied yet). */
+  applied: { commit: string; blob: string | null; at: string } | null;
+  /** Branch head the last completed sync looked at (the reconciler compares against it). */
+  checked_head: string | null;
+}
+
+export interface SyncPlan {
+  created: string[];
+  updated: string[];
+  deleted: string[];
+}
+
+export interface SyncError {
+  permalink?: string;
+  path: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** What became of the commit status report (an extension of the api.md record). */
+export interface CommitStatusReport {
+  state: 'success' | 'failure' | 'error';
+  description: string;
+  result: 'pending' | 'posted' | 'not_permitted' | 'failed';
+  message?: string;
+}
+
+/** api.md §5 sync record, plus `attempts`, `last_error` and `commit_status` (documented extensions). */
+export interface SyncRecord {
+  id: string;
+  tenant: string;
+  repository: string;
+  branch: string;
+  /** The commit evaluated (the branch head when the sync ran); while queued, the pushed commit if known. */
+  sha: string | null;
+  trigger: SyncTrigger;
+  state: SyncState;
+  delivery_id?: string;
+  pusher?: string;
+  created_at: string;
+  started_at?: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  plan: SyncPlan;
+  errors: SyncError[];
+  attempts: number;
+  /** Why the last attempt failed when a retry is pending. */
+  last_error?: string;
+  commit_status?: CommitStatusReport;
+}
+
+/** Job data carries identifiers only: never file content, tokens or secrets. */
+export interface SyncJobData {
+  tenant: string;
+  /** Lower-cased `owner/repo`: the link's identity. */
+  repoKey: string;
+  syncId: string;
+}
+
+export interface StatusJobData {
+  tenant: string;
+  repoKey: string;
+  syncId: string;
+}
+
+export const emptyPlan = (): SyncPlan => ({ created: [], updated: [], deleted: [] });
+
+export function repoKeyOf(repository: string): string {
+  return repository.toLowerCase();
+}

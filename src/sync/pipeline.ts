@@ -1,0 +1,59 @@
+import type { GitHub } from '../github/index.js';
+import type { RegistryStore } from '../registry/store.js';
+import type { ValidationOptions } from '../registry/validate.js';
+import type { LinkStore, StoredLink } from './links.js';
+import type { SyncError, SyncPlan, SyncRecord } from './model.js';
+import { activate } from './stages/activate.js';
+import { checkHead } from './stages/check-head.js';
+import { fetchRegistry } from './stages/fetch-registry.js';
+import { freshness } from './stages/freshness.js';
+import { resolveHead } from './stages/resolve-head.js';
+import { validateRegistry } from './stages/validate.js';
+
+/**
+ * One sync of one tenant link, stage by stage (each stage is its own file under stages/):
+ *   resolve the branch head → check the API is not behind the push → fetch the registry file →
+ *   unchanged / superseded? → validate (schema, rules, templates) → activate atomically.
+ * A stage ends the sync early by returning an outcome, failing it with SyncFailure, or asking for
+ * a retry (SyncRetry, GitHubError retryable / rate-limited).
+ */
+
+export interface PipelineDeps {
+  github: GitHub;
+  registry: RegistryStore;
+  links: LinkStore;
+  validation: ValidationOptions;
+  /** Attempts during which a head older than the pushed commit is treated as GitHub lag. */
+  staleAttempts: number;
+}
+
+export type SyncOutcome =
+  | { state: 'succeeded'; sha: string; blob: string | null; plan: SyncPlan; live: number }
+  | { state: 'unchanged'; sha: string }
+  | { state: 'superseded'; sha: string | null; reason: string }
+  | { state: 'failed'; sha: string | null; errors: SyncError[]; status: 'failure' | 'error' };
+
+/** What the pipeline learnt before it stopped (the head is reported even when a later stage fails). */
+export interface Progress {
+  head: string | null;
+}
+
+export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: SyncRecord, attempt: number, progress: Progress): Promise<SyncOutcome> {
+  const force = record.trigger === 'manual' || record.trigger === 'link';
+  const head = await resolveHead(deps.github, link);
+  progress.head = head;
+  await checkHead(deps.github, link, head, record.sha, attempt, deps.staleAttempts);
+  const file = await fetchRegistry(deps.github, link, head);
+  const blob = file?.blobSha ?? null;
+  const fresh = await freshness(deps.github, link, head, blob, record.sha, force);
+  if (fresh.verdict === 'unchanged') return { state: 'unchanged', sha: head };
+  if (fresh.verdict === 'superseded') return { state: 'superseded', sha: head, reason: fresh.reason };
+  const content = validateRegistry(file, head, deps.validation);
+  // The link may have been removed or re-pointed while GitHub answered: then this result is moot.
+  const current = await deps.links.get(link.tenant, link.repository);
+  if (current === undefined || current.generation !== link.generation) {
+    return { state: 'superseded', sha: head, reason: current === undefined ? 'the repository was unlinked' : 'the link was changed to another branch or path' };
+  }
+  const plan = await activate(deps.registry, link, head, file, content);
+  return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length };
+}

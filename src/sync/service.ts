@@ -1,0 +1,226 @@
+import type { Registry } from 'prom-client';
+import type { Config } from '../config.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
+import { createGitHub, type GitHub } from '../github/index.js';
+import type { Logger } from '../logger.js';
+import type { RedisClient } from '../redis/connection.js';
+import { REPOSITORY_PATTERN, type RegistryStore } from '../registry/store.js';
+import type { TenantStore } from '../tenants/store.js';
+import { SyncCoordinator } from './coordinator.js';
+import { GitHubGate } from './github-gate.js';
+import { SyncHistory } from './history.js';
+import { syncKeys } from './keys.js';
+import { LinkStore, type StoredLink } from './links.js';
+import { DEFAULT_REGISTRY_PATH, repoKeyOf, type RepositoryLink, type SyncRecord } from './model.js';
+import { syncMetrics, type SyncMetrics } from './processor.js';
+import { createQueues, DEFAULT_RETRY, type RetrySettings, type SyncQueues } from './queues.js';
+
+/**
+ * The sync domain as the rest of the process sees it: repository links, triggers (push, manual,
+ * link), history and queue inspection. Workers (workers/sync-worker.ts) process what this queues.
+ */
+
+export interface SyncSettings {
+  /** Sync jobs: attempts and first backoff for GitHub 5xx / network / Redis trouble. */
+  retry: RetrySettings;
+  /** Commit status jobs. */
+  statusRetry: RetrySettings;
+  /** Attempts during which a branch head older than the pushed commit counts as GitHub lag. */
+  staleAttempts: number;
+  /** How long an unlink waits for a running sync of the link before removing its connectors. */
+  unlinkWaitMs: number;
+}
+
+export const DEFAULT_SYNC_SETTINGS: SyncSettings = {
+  retry: DEFAULT_RETRY,
+  statusRetry: { attempts: 5, backoffMs: 5000 },
+  staleAttempts: 3,
+  unlinkWaitMs: 15_000,
+};
+
+export interface LinkView {
+  tenant: string;
+  repository: string;
+  branch: string;
+  path: string;
+  created_at: string;
+  updated_at: string;
+  applied_commit: string | null;
+  last_sync: SyncRecord | null;
+}
+
+const BRANCH_MAX = 255;
+
+export class RepositoryNotLinkedError extends NotFoundError {
+  constructor(tenant: string, repository: string) {
+    super('REPOSITORY_NOT_LINKED', `tenant "${tenant}" has no link to repository ${repository}`);
+  }
+}
+
+export class SyncService {
+  readonly github: GitHub;
+  readonly links: LinkStore;
+  readonly history: SyncHistory;
+  readonly queues: SyncQueues;
+  readonly coordinator: SyncCoordinator;
+  readonly gate: GitHubGate;
+  readonly metrics: SyncMetrics;
+  readonly settings: SyncSettings;
+
+  constructor(
+    private readonly deps: {
+      config: Config;
+      log: Logger;
+      redis: RedisClient;
+      /** A getter: the services object creates the registry store beside this service. */
+      registry: () => RegistryStore;
+      tenants: TenantStore;
+      metrics: Registry;
+      stateUrl: string;
+    },
+    settings: Partial<SyncSettings> = {},
+  ) {
+    this.settings = {
+      ...DEFAULT_SYNC_SETTINGS,
+      ...settings,
+      retry: { ...(settings.retry ?? DEFAULT_SYNC_SETTINGS.retry) },
+      statusRetry: { ...(settings.statusRetry ?? DEFAULT_SYNC_SETTINGS.statusRetry) },
+    };
+    this.github = createGitHub(deps.config, deps.log);
+    this.links = new LinkStore(deps.redis);
+    this.history = new SyncHistory(deps.redis);
+    this.queues = createQueues(deps.stateUrl);
+    this.gate = new GitHubGate(deps.redis);
+    this.metrics = syncMetrics(deps.metrics);
+    // The coordinator reads `settings.retry` when it adds a job, so tests may tune it afterwards.
+    this.coordinator = new SyncCoordinator(deps.redis, this.history, this.queues, this.settings.retry, deps.log);
+  }
+
+  /** Tunes retries and waits (tests use short ones); applies to jobs queued from now on. */
+  configure(settings: Partial<SyncSettings>): void {
+    if (settings.retry !== undefined) Object.assign(this.settings.retry, settings.retry);
+    if (settings.statusRetry !== undefined) Object.assign(this.settings.statusRetry, settings.statusRetry);
+    if (settings.staleAttempts !== undefined) this.settings.staleAttempts = settings.staleAttempts;
+    if (settings.unlinkWaitMs !== undefined) this.settings.unlinkWaitMs = settings.unlinkWaitMs;
+  }
+
+  /** Links (or re-points) a repository and queues its first sync (decision 39). */
+  async link(tenant: string, repository: string, input: { branch: string; path?: string }): Promise<{ created: boolean; link: StoredLink; syncId: string }> {
+    checkRepository(repository);
+    const branch = checkBranch(input.branch);
+    const path = checkPath(input.path ?? DEFAULT_REGISTRY_PATH);
+    await this.deps.tenants.require(tenant);
+    const { status, link } = await this.links.put(tenant, repository, branch, path);
+    const { syncId } = await this.coordinator.trigger({ tenant, repository: link.repository, repoKey: repoKeyOf(repository), branch, trigger: 'link' });
+    return { created: status === 'created', link, syncId };
+  }
+
+  /**
+   * Unlinks and removes every connector of the link (decision 19/39). A sync of the link that is
+   * running now is waited for, so it cannot bring connectors back after they were removed.
+   */
+  async unlink(tenant: string, repository: string): Promise<{ deleted: string[] }> {
+    await this.deps.tenants.require(tenant);
+    const link = await this.links.get(tenant, repository);
+    if (link === undefined) throw new RepositoryNotLinkedError(tenant, repository);
+    await this.links.remove(tenant, repository);
+    const repoKey = repoKeyOf(repository);
+    const deadline = Date.now() + this.settings.unlinkWaitMs;
+    while ((await this.coordinator.linkState(tenant, repoKey)).running !== undefined && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { deleted } = await this.deps.registry().removeLink(tenant, link.repository);
+    await this.deps.redis.del(syncKeys.headEtag(repoKey, link.branch));
+    return { deleted };
+  }
+
+  /** Manual resync (202): re-applies the branch head even when the file did not change. */
+  async resync(tenant: string, repository: string): Promise<string> {
+    await this.deps.tenants.require(tenant);
+    const link = await this.links.get(tenant, repository);
+    if (link === undefined) throw new RepositoryNotLinkedError(tenant, repository);
+    const { syncId } = await this.coordinator.trigger({ tenant, repository: link.repository, repoKey: repoKeyOf(repository), branch: link.branch, trigger: 'manual' });
+    return syncId;
+  }
+
+  /** A verified push delivery: queue a sync for every tenant link of that repository and branch. */
+  async onPush(push: { repository: string; branch: string; sha: string | undefined; deliveryId: string; pusher: string | undefined }): Promise<number> {
+    const repoKey = repoKeyOf(push.repository);
+    const entries = (await this.links.linksOfRepository(repoKey)).filter((e) => e.branch === push.branch);
+    await Promise.all(entries.map((e) => this.coordinator.trigger({
+      tenant: e.tenant,
+      repository: e.repository,
+      repoKey,
+      branch: e.branch,
+      trigger: 'push',
+      ...(push.sha !== undefined ? { sha: push.sha } : {}),
+      deliveryId: push.deliveryId,
+      ...(push.pusher !== undefined ? { pusher: push.pusher } : {}),
+    })));
+    return entries.length;
+  }
+
+  async listLinks(tenant: string): Promise<LinkView[]> {
+    await this.deps.tenants.require(tenant);
+    const links = await this.links.list(tenant);
+    return Promise.all(links.map(async (l) => ({ ...view(l), last_sync: await this.lastSync(tenant, l.repository) })));
+  }
+
+  async lastSync(tenant: string, repository: string): Promise<SyncRecord | null> {
+    const [id] = await this.deps.redis.zrevrange(syncKeys.linkSyncs(tenant, repoKeyOf(repository)), 0, 0);
+    return id === undefined ? null : ((await this.history.getIn(tenant, id)) ?? null);
+  }
+
+  /** Job counts per queue and state (api.md §5 `GET /queues`). */
+  async queueCounts(): Promise<{ name: string; counts: Record<string, number>; workers: number }[]> {
+    return Promise.all(this.queues.all().map(async (q) => ({
+      name: q.name,
+      counts: await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'paused'),
+      workers: (await q.getWorkers()).length,
+    })));
+  }
+
+  async close(): Promise<void> {
+    await this.queues.close();
+  }
+}
+
+function view(l: RepositoryLink): Omit<LinkView, 'last_sync'> {
+  return {
+    tenant: l.tenant,
+    repository: l.repository,
+    branch: l.branch,
+    path: l.path,
+    created_at: l.created_at,
+    updated_at: l.updated_at,
+    applied_commit: l.applied?.commit ?? null,
+  };
+}
+
+export function checkRepository(repository: string): void {
+  if (!REPOSITORY_PATTERN.test(repository) || repository.split('/').some((p) => p === '.' || p === '..')) {
+    throw new BadRequestError('INVALID_REPOSITORY', `"${repository.slice(0, 200)}" is not a GitHub repository name: use owner/repo`);
+  }
+}
+
+/** Git's ref-name rules (git check-ref-format), minus what GitHub never creates anyway. */
+function checkBranch(branch: unknown): string {
+  if (typeof branch !== 'string' || branch === '' || branch.length > BRANCH_MAX) {
+    throw new BadRequestError('INVALID_BRANCH', `branch must be a non-empty string of at most ${BRANCH_MAX} characters`);
+  }
+  const bad = /[\x00-\x20\x7f~^:?*[\\]/.test(branch) || branch.startsWith('/') || branch.endsWith('/') || branch.endsWith('.') || branch.endsWith('.lock') ||
+    branch.includes('..') || branch.includes('//') || branch.includes('@{') || branch === '@' || branch.split('/').some((s) => s.startsWith('.'));
+  if (bad) throw new BadRequestError('INVALID_BRANCH', `"${branch.slice(0, 100)}" is not a valid git branch name`);
+  return branch.replace(/^refs\/heads\//, '');
+}
+
+function checkPath(path: unknown): string {
+  if (typeof path !== 'string' || path === '' || path.length > 1024) {
+    throw new BadRequestError('INVALID_PATH', 'path must be a non-empty repository-relative file path');
+  }
+  const segments = path.split('/');
+  if (path.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..') || /[\x00-\x1f\x7f]/.test(path)) {
+    throw new BadRequestError('INVALID_PATH', `"${path.slice(0, 200)}" is not a repository-relative file path (no leading "/", no "." or ".." segments)`);
+  }
+  return path;
+}

@@ -1,0 +1,46 @@
+import { parseJsonWithPositions } from '../../registry/json-source.js';
+import type { RegistryFile } from '../../registry/model.js';
+import { RegistryCollisionError, type RegistryStore } from '../../registry/store.js';
+import type { RegistryBlob } from '../../github/index.js';
+import type { SyncError, SyncPlan } from '../model.js';
+import type { StoredLink } from '../links.js';
+import { SyncFailure } from './failure.js';
+
+/**
+ * Stage 6: make the file's set the link's live set in one atomic step (decisions 16, 17, 19).
+ * A permalink owned by a manual connector or another link fails the whole file; each collision
+ * is reported at the entry of the file that claims it.
+ */
+export async function activate(registry: RegistryStore, link: StoredLink, head: string, file: RegistryBlob | undefined, content: RegistryFile): Promise<SyncPlan> {
+  try {
+    return await registry.replaceLink(link.tenant, link.repository, {
+      connectors: content.connectors,
+      composites: content.composite_connectors,
+      commitSha: head,
+    });
+  } catch (err) {
+    if (!(err instanceof RegistryCollisionError)) throw err;
+    throw new SyncFailure('failure', collisionErrors(err, file, content), head);
+  }
+}
+
+function collisionErrors(err: RegistryCollisionError, file: RegistryBlob | undefined, content: RegistryFile): SyncError[] {
+  const parsed = file === undefined ? undefined : parseJsonWithPositions(file.text);
+  const raw = parsed?.ok === true ? (parsed.value as Record<string, unknown>) : {};
+  return err.collisions.map((c) => {
+    const owner = c.owner.source === 'manual'
+      ? 'a manual connector of this tenant (rename the connector in the file, or delete the manual one)'
+      : `a connector synced from ${c.owner.repository} (permalinks are unique per tenant)`;
+    let path = '';
+    for (const [section, list] of [['connectors', content.connectors], ['composite_connectors', content.composite_connectors]] as const) {
+      const i = list.findIndex((d) => d.permalink === c.permalink);
+      if (i >= 0) {
+        const entry = (raw[section] as Record<string, unknown>[] | undefined)?.[i];
+        path = `/${section}/${i}/${entry !== undefined && 'permalink' in entry ? 'permalink' : 'name'}`;
+        break;
+      }
+    }
+    const at = parsed?.ok === true && path !== '' ? parsed.locator.value(path) : { line: 0, column: 0 };
+    return { permalink: c.permalink, path, line: at.line, column: at.column, message: `permalink "${c.permalink}" is already used by ${owner}` };
+  });
+}

@@ -1,0 +1,119 @@
+import { Worker, type Job } from 'bullmq';
+import { closeRedis, connectRedis } from '../src/redis/connection.js';
+import type { Services } from '../src/services.js';
+import { QUEUE_PREFIX } from '../src/sync/keys.js';
+import type { StatusJobData, SyncJobData } from '../src/sync/model.js';
+import { createSyncProcessor, onSyncJobFailed, type ProcessorDeps } from '../src/sync/processor.js';
+import { QUEUE_NAMES, statusJobOptions } from '../src/sync/queues.js';
+import { Reconciler } from '../src/sync/reconciler.js';
+import { createStatusProcessor } from '../src/sync/status-processor.js';
+
+/**
+ * BullMQ workers of the sync (started by `gatehouse serve --role worker|all`): `sync` (the
+ * pipeline), `status` (commit statuses) and `reconcile` (the job scheduler's periodic re-check).
+ * `close()` stops taking jobs and waits for the running ones — a SIGTERM never cuts a sync in
+ * half; a SIGKILL leaves the job to BullMQ's stalled-job check, which hands it to another worker.
+ */
+
+export interface SyncWorkerOptions {
+  /** Links synced in parallel by this process (one sync per link at a time regardless). */
+  concurrency?: number;
+  /** How long a job's lock lasts without renewal: a dead worker's job is retried after about this. */
+  lockDurationMs?: number;
+  /** How often workers look for stalled jobs (those whose worker died). */
+  stalledIntervalMs?: number;
+  /** Stalls before a job is failed rather than retried. */
+  maxStalledCount?: number;
+  /** Register the reconcile job scheduler (default true; RECONCILE_INTERVAL_S=0 disables it). */
+  reconcile?: boolean;
+}
+
+export interface SyncWorkers {
+  workers: Worker[];
+  reconciler: Reconciler;
+  close(): Promise<void>;
+}
+
+export const RECONCILE_SCHEDULER_ID = 'reconcile-linked-branches';
+
+export async function startSyncWorkers(services: Services, options: SyncWorkerOptions = {}): Promise<SyncWorkers> {
+  const { sync, config, log } = services;
+  // Workers block on Redis (BRPOPLPUSH-style waits): their connection must never give up on a command.
+  const connection = connectRedis(services.redisUrls.state, { connectionName: 'gatehouse:workers', maxRetriesPerRequest: null });
+  connection.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'worker redis connection error'));
+  const common = {
+    connection,
+    prefix: QUEUE_PREFIX,
+    ...(options.lockDurationMs !== undefined ? { lockDuration: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs !== undefined ? { stalledInterval: options.stalledIntervalMs } : {}),
+    ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
+  };
+
+  const deps: ProcessorDeps = {
+    github: sync.github,
+    registry: services.registry,
+    links: sync.links,
+    validation: { allowHttp: config.upstreamAllowHttp, allowCidrs: config.upstreamAllowCidrs },
+    staleAttempts: sync.settings.staleAttempts,
+    coordinator: sync.coordinator,
+    history: sync.history,
+    gate: sync.gate,
+    queues: sync.queues,
+    log,
+    metrics: sync.metrics,
+    statusJobOptions: statusJobOptions(sync.settings.statusRetry),
+  };
+
+  const syncWorker = new Worker<SyncJobData, string>(QUEUE_NAMES.sync, createSyncProcessor(deps), { ...common, concurrency: options.concurrency ?? 4 });
+  syncWorker.on('failed', (job: Job<SyncJobData> | undefined, err: Error) => {
+    onSyncJobFailed(deps, job, err).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not record a failed sync job'));
+  });
+  const statusWorker = new Worker<StatusJobData, string>(
+    QUEUE_NAMES.status,
+    createStatusProcessor({ github: sync.github, history: sync.history, gate: sync.gate, log }),
+    { ...common, concurrency: 4 },
+  );
+  const reconciler = new Reconciler({
+    redis: services.redis,
+    github: sync.github,
+    links: sync.links,
+    coordinator: sync.coordinator,
+    history: sync.history,
+    queues: sync.queues,
+    gate: sync.gate,
+    log,
+  });
+  // One reconciliation at a time: a slow pass must not overlap the next tick.
+  const reconcileWorker = new Worker(QUEUE_NAMES.reconcile, async () => JSON.stringify(await reconciler.run()), { ...common, concurrency: 1 });
+  const workers = [syncWorker, statusWorker, reconcileWorker];
+  for (const w of workers) {
+    w.on('error', (err: Error) => log.warn({ err: { message: err.message }, queue: w.name }, 'worker error'));
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+  if (options.reconcile !== false && config.reconcileIntervalS > 0) {
+    await sync.queues.reconcile.upsertJobScheduler(
+      RECONCILE_SCHEDULER_ID,
+      { every: config.reconcileIntervalS * 1000 },
+      { name: 'reconcile', data: {}, opts: { removeOnComplete: 50, removeOnFail: 50 } },
+    );
+  } else if (options.reconcile !== false) {
+    await sync.queues.reconcile.removeJobScheduler(RECONCILE_SCHEDULER_ID);
+  }
+
+  let closed = false;
+  services.workersRunning = () => !closed && workers.every((w) => w.isRunning());
+  log.info({ queues: workers.map((w) => w.name), reconcile_interval_s: config.reconcileIntervalS, github: sync.github.mode }, 'sync workers started');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      closed = true;
+      await Promise.all(workers.map((w) => w.close()));
+      await closeRedis(connection);
+    })();
+    return closing;
+  };
+  services.onClose(close);
+  return { workers, reconciler, close };
+}
