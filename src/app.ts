@@ -3,6 +3,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { adminErrorBody, adminErrorHandler } from './http/error-handler.js';
 import { adminRoutes } from './http/admin/index.js';
 import { opsRoutes } from './http/ops.js';
+import { runtimeRoutes } from './http/runtime.js';
+import { runtimeFor } from './runtime/index.js';
 import { webhookRoutes } from './http/webhooks.js';
 import type { Services } from './services.js';
 
@@ -37,6 +39,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
   await app.register(opsRoutes(services, options.roles));
   if (options.roles.api) {
     await app.register(adminRoutes(services), { prefix: '/admin/v1' });
+    await app.register(runtimeRoutes(runtimeFor(services)));
     await app.register(webhookRoutes(services));
   }
   return app;

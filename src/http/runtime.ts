@@ -101,7 +101,8 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
         },
       });
       reply.code(out.status).headers({ ...out.headers, ...cors });
-      return reply.send(request.method === 'HEAD' ? undefined : out.body);
+      // A Buffer keeps the Content-Type exactly as configured (fastify would append a charset to strings).
+      return reply.send(request.method === 'HEAD' ? undefined : typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body);
     };
 
     app.route<{ Params: Params }>({ method: METHODS, url: '/t/:tenant/connectors/:permalink/execute', exposeHeadRoute: false, handler: handler('connector') });

@@ -24,6 +24,7 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
       method: 'GET',
       headers: [
         { key: 'Accept', value: 'application/json', overridable: true },
+        { key: 'X-Fields', value: 'name,capital,population', overridable: true },
         { key: 'X-Tenant-ID', value: '{{ tenant_id }}', overridable: false },
         { key: 'X-Region', value: "{{ get_variable('region') }}", overridable: false },
       ],
@@ -124,8 +125,9 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     await h.exec('echo', { query: '?visibility=private' });
     expect(last().query.getAll('visibility')).toEqual(['public']);
     expect(last().query.get('limit')).toBe('20');
-    expect(last().headers.accept).toBe('application/json');
-    await h.exec('echo', { headers: { 'x-tenant-id': 'other' } });
+    expect(last().headers['x-fields']).toBe('name,capital,population');
+    await h.exec('echo', { headers: { 'x-tenant-id': 'other', 'x-fields': 'name' } });
+    expect(last().headers['x-fields']).toBe('name');
     expect(last().headers['x-tenant-id']).toBe('acme');
   });
 
@@ -146,7 +148,7 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
       headers: { cookie: 'sid=1', 'x-forwarded-for': '10.0.0.1', 'x-custom': 'nope', 'x-api-key': 'caller-key', origin: 'https://widgets.example', 'x-path-params': 'a=1' },
     });
     const names = last().rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase()).sort();
-    expect(names).toEqual(['accept', 'connection', 'host', 'x-api-key', 'x-region', 'x-tenant-id'].sort());
+    expect(names).toEqual(['accept', 'connection', 'host', 'x-api-key', 'x-fields', 'x-region', 'x-tenant-id'].sort());
     expect(last().headers['x-api-key']).toBe(CANARY);
     expect(last().headers.host).toBe(new URL(up.url).host);
   });

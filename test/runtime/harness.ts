@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
 import { buildApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
-import type { CompositeDefinition, ConnectorDefinition } from '../../src/registry/model.js';
+import type { CompositeDefinition } from '../../src/registry/model.js';
 import { createServices, type Services } from '../../src/services.js';
 import type { FastifyInstance } from 'fastify';
 import { testRedisUrl } from '../support/redis.js';
@@ -25,7 +25,7 @@ export interface Harness {
   createTenant(id: string, extra?: Record<string, unknown>): Promise<void>;
   putSecret(tenant: string, name: string, value: string): Promise<void>;
   putVariable(tenant: string, name: string, value: string): Promise<void>;
-  createConnector(tenant: string, def: Partial<ConnectorDefinition> & { name: string; url: string }): Promise<void>;
+  createConnector(tenant: string, def: Record<string, unknown> & { name: string; url: string }): Promise<void>;
   linkComposite(tenant: string, composites: CompositeDefinition[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { Services } from '../../services.js';
 import { adminAuth, auditAdminWrite } from './auth.js';
 import { cacheAdminRoutes } from './cache.js';
 import { connectorRoutes } from './connectors.js';
+import { connectorTestRoutes } from './connector-test.js';
 import { registerOpenApi } from './openapi.js';
 import { queueRoutes } from './queues.js';
 import { repositoryRoutes } from './repositories.js';
@@ -28,6 +29,7 @@ export const adminRoutes = (services: Services): FastifyPluginAsync =>
     await app.register(tenantRoutes(services));
     await app.register(secretRoutes(services));
     await app.register(connectorRoutes(services));
+    await app.register(connectorTestRoutes(services));
     await app.register(repositoryRoutes(services));
     await app.register(syncRoutes(services));
     await app.register(queueRoutes(services));
