@@ -74,6 +74,7 @@ describe('gatehouse validate (real binary)', () => {
       ['/connectors/13/url', at(text, ' world'), /contains a space/],
       ['/connectors/13/name', at(text, '"name": "Duplicate key"'), /duplicate key "name"/],
       ['/connectors/14/authentication/type', at(text, '"basic"'), /unknown authentication type/],
+      ['/connectors/15/response_body', at(text, "get_secret('token')"), /get_secret\(\) is not available in response body templates/],
       ['/composite_connectors/0/steps/0/request_body', at(text, 'steps.orders'), /no step "orders"/],
       ['/composite_connectors/0/steps/1/name', at(text, '"contact"', 1), /duplicate step name/],
     ];
@@ -100,7 +101,7 @@ describe('gatehouse validate (real binary)', () => {
     expect(bad.code).toBe(1);
     const body = JSON.parse(bad.stdout) as { valid: boolean; errors: Record<string, unknown>[] };
     expect(body.valid).toBe(false);
-    expect(body.errors.length).toBe(20);
+    expect(body.errors.length).toBe(21);
     for (const e of body.errors) {
       expect(Object.keys(e).sort()).toEqual(expect.arrayContaining(['column', 'line', 'message', 'path']));
       expect(Object.keys(e).every((k) => ['path', 'line', 'column', 'message', 'permalink'].includes(k))).toBe(true);

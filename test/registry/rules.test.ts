@@ -110,13 +110,13 @@ describe('semantic rules', () => {
       const text = registry([connector({ url: 'https://api.example.com/{{ pathParams[name] }}' })]);
       expectOnly(text, '/connectors/0/url', at(text, 'pathParams'), /refer to path parameters by a literal name/);
     });
-    it('rejects pathParams outside the url', () => {
+    it('rejects pathParams outside the url (availability matrix)', () => {
       const text = registry([connector({ headers: [{ key: 'X-Id', value: '{{ pathParams.id }}' }] })]);
-      expectOnly(text, '/connectors/0/headers/0/value', at(text, 'pathParams'), /pathParams is only available in the url, not in the header value/);
+      expectOnly(text, '/connectors/0/headers/0/value', at(text, 'pathParams'), /'pathParams' is not available in header templates; it can be used in the connector URL/);
     });
-    it('rejects pathParams in composite steps', () => {
+    it('rejects pathParams in composite steps (availability matrix)', () => {
       const text = registry([], [{ name: 'C', steps: [{ name: 'a', url: 'https://api.example.com/{{ pathParams.id }}' }] }]);
-      expectOnly(text, '/composite_connectors/0/steps/0/url', at(text, 'pathParams'), /composite connectors have no path parameters/);
+      expectOnly(text, '/composite_connectors/0/steps/0/url', at(text, 'pathParams'), /'pathParams' is not available in composite step URL templates/);
     });
     it('rejects traversal defaults and a pin without a value (decision 27)', () => {
       const text = registry([connector({ url: 'https://api.example.com/{{ pathParams.a }}/{{ pathParams.b }}', path_parameters: [{ key: 'a', value: '..' }, { key: 'b', overridable: false }] })]);
@@ -198,6 +198,62 @@ describe('semantic rules', () => {
       expect(errors).toHaveLength(1);
       expect(errors[0]).toMatchObject({ path: '/connectors/0/headers/0/value', line: at(text, 'get_secret(name)').line });
       expect(errors[0]!.message).toMatch(/quoted literal name/);
+    });
+  });
+
+  describe('availability matrix (decision 6: spec §15 and §21 enforced at save time)', () => {
+    const fnOf = (tpl: string) => tpl.match(/(get_secret|get_variable|jwt_encode|now|body_text|response|steps|request)/)![1]!;
+    // [field, template, allowed]
+    const connectorCases: [string, string, boolean][] = [
+      ['headers', "{{ get_secret('a') }}", true],
+      ['headers', "{{ get_variable('a') }}", true],
+      ['headers', "{{ jwt_encode({'sub': user.email}, get_secret('k'), 'HS256') }}", true],
+      ['headers', '{{ body_text }}', false],
+      ['headers', '{{ response.status_code }}', false],
+      ['query_parameters', "{{ get_secret('a') }}", true],
+      ['query_parameters', '{{ now() }}', true],
+      ['query_parameters', '{{ steps.a.body }}', false],
+      ['request_body', '{{ body_text }}', true],
+      ['request_body', "{{ jwt_encode({'a': 1}, 'k', 'HS256') }}", true],
+      ['request_body', "{{ get_secret('a') }}", false],
+      ['request_body', "{{ get_variable('a') }}", false],
+      ['response_body', '{{ response.body }}{{ now() }}{{ user.id }}{{ tenant_id }}', true],
+      ['response_body', "{{ get_secret('a') }}", false],
+      ['response_body', "{{ get_variable('a') }}", false],
+      ['response_body', "{{ jwt_encode({'a': 1}, 'k', 'HS256') }}", false],
+      ['response_body', '{{ body_text }}', false],
+      ['response_body', '{{ request.body_text }}', false],
+    ];
+    it.each(connectorCases)('connector %s: %s → allowed %s', (field, template, allowed) => {
+      const value = field === 'headers' || field === 'query_parameters' ? [{ key: 'X-A', value: template }] : template;
+      const text = registry([connector({ [field]: value })]);
+      if (allowed) return expectValid(text);
+      const path = field === 'headers' || field === 'query_parameters' ? `/connectors/0/${field}/0/value` : `/connectors/0/${field}`;
+      expectOnly(text, path, at(text, fnOf(template), 0), new RegExp(`${fnOf(template)}.{0,3} is not available in`));
+    });
+
+    const stepCases: [string, string, boolean][] = [
+      ['url', "https://api.example.com/{{ get_variable('v') }}/{{ steps.a.status_code }}?e={{ request.query_parameters.e }}", true],
+      ['headers', "{{ get_secret('a') }}{{ steps.a.body }}", true],
+      ['request_body', "{{ get_variable('a') }}{{ request.body_text }}{{ jwt_encode({'a': 1}, 'k', 'HS256') }}", true],
+      ['request_body', "{{ get_secret('a') }}", false],
+      ['request_body', '{{ body_text }}', false],
+      ['response_body', "{{ get_variable('a') }}{{ response.body }}{{ steps.a.body }}", true],
+      ['response_body', "{{ jwt_encode({'a': 1}, 'k', 'HS256') }}", false],
+      ['response_body', "{{ get_secret('a') }}", false],
+    ];
+    it.each(stepCases)('composite step %s: %s → allowed %s', (field, template, allowed) => {
+      const value = field === 'headers' ? [{ key: 'X-A', value: template }] : template;
+      const steps = [{ name: 'a', url: 'https://api.example.com/a' }, { name: 'b', url: 'https://api.example.com/b', [field]: value }];
+      const text = registry([], [{ name: 'C', steps }]);
+      if (allowed) return expectValid(text);
+      const path = field === 'headers' ? '/composite_connectors/0/steps/1/headers/0/value' : `/composite_connectors/0/steps/1/${field}`;
+      expectOnly(text, path, at(text, fnOf(template), 0), new RegExp(`${fnOf(template)}.{0,3} is not available in composite step`));
+    });
+
+    it('reports get_secret in a url once, with the URL rule\'s message', () => {
+      const text = registry([connector({ url: "https://api.example.com/{{ get_secret('k') }}" })]);
+      expectOnly(text, '/connectors/0/url', at(text, 'get_secret'), /get_secret\(\) cannot be used in a URL/);
     });
   });
 

@@ -1,28 +1,16 @@
-import { templatedFields } from './fields.js';
 import { scanTemplate, variableReferences } from './template-scan.js';
 import { isRecord, type Rule } from './types.js';
 
 /**
  * Path parameters (spec §8, decisions 3 and 27): every `pathParams.X` in the url is declared in
  * path_parameters and every declared key is used in the url; a default value is a valid path
- * segment; `overridable: false` only makes sense with a value to pin. pathParams exist only in a
- * simple connector's url.
+ * segment; `overridable: false` only makes sense with a value to pin.
  */
 export const pathParametersRule: Rule = (doc, _options, report) => {
   for (const target of doc.targets) {
-    const fields = templatedFields(target);
-    if (target.kind === 'step') {
-      for (const f of fields) {
-        for (const ref of variableReferences(scanTemplate(f.source), 'pathParams')) {
-          report({
-            path: f.path,
-            at: { index: ref.start },
-            message: 'composite connectors have no path parameters: pass the value as a query parameter (request.query_parameters) or in the request body (request.body_text)',
-          });
-        }
-      }
-      continue;
-    }
+    // pathParams outside a connector's url is an availability error of the template engine.
+    if (target.kind === 'step') continue;
+    const url = target.value.url;
     const declared = new Map<string, number>();
     const rows = target.value.path_parameters;
     if (Array.isArray(rows)) {
@@ -31,29 +19,23 @@ export const pathParametersRule: Rule = (doc, _options, report) => {
       });
     }
     const used = new Set<string>();
-    for (const f of fields) {
-      const refs = variableReferences(scanTemplate(f.source), 'pathParams');
-      for (const ref of refs) {
-        if (f.label !== 'url') {
-          report({ path: f.path, at: { index: ref.start }, message: `pathParams is only available in the url, not in the ${f.label}: use the value in the url path, or pass it as a query parameter` });
-          continue;
-        }
-        if (ref.member === undefined) {
-          report({ path: f.path, at: { index: ref.start }, message: 'refer to path parameters by a literal name, e.g. {{ pathParams.idea_id }} or {{ pathParams[\'idea-id\'] }}, so they can be checked against path_parameters' });
-          continue;
-        }
-        used.add(ref.member);
-        if (!declared.has(ref.member)) {
-          report({
-            path: f.path,
-            at: { index: ref.start },
-            message: `the url uses pathParams.${ref.member} but path_parameters does not declare it: add {"key": "${ref.member}"} to path_parameters`,
-          });
-        }
+    const urlPath = `${target.path}/url`;
+    for (const ref of typeof url === 'string' ? variableReferences(scanTemplate(url), 'pathParams') : []) {
+      if (ref.member === undefined) {
+        report({ path: urlPath, at: { index: ref.start }, message: 'refer to path parameters by a literal name, e.g. {{ pathParams.idea_id }} or {{ pathParams[\'idea-id\'] }}, so they can be checked against path_parameters' });
+        continue;
+      }
+      used.add(ref.member);
+      if (!declared.has(ref.member)) {
+        report({
+          path: urlPath,
+          at: { index: ref.start },
+          message: `the url uses pathParams.${ref.member} but path_parameters does not declare it: add {"key": "${ref.member}"} to path_parameters`,
+        });
       }
     }
     if (!Array.isArray(rows)) continue;
-    const urlIsString = typeof target.value.url === 'string';
+    const urlIsString = typeof url === 'string';
     rows.forEach((row, i) => {
       if (!isRecord(row)) return;
       const rowPath = `${target.path}/path_parameters/${i}`;

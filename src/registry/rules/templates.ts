@@ -18,11 +18,12 @@ export const templatesRule: Rule = (doc, _options, report) => {
       if (!result.ok) {
         // get_secret in a URL already has its own, more specific message from the URL rule.
         if (result.kind === 'availability' && (f.label === 'url' || f.label === 'authentication token_url') && /get_secret/.test(result.message)) continue;
-        const what = result.kind === 'syntax' ? 'template syntax error' : result.kind === 'availability' ? `not available in the ${f.label}` : 'template error';
+        // Availability messages already say what is not available where, and where it can be used.
+        const prefix = result.kind === 'syntax' ? 'template syntax error: ' : result.kind === 'availability' ? '' : 'template error: ';
         report({
           path: f.path,
           at: { index: indexOfLineColumn(f.source, result.line, result.column) },
-          message: `${what}: ${result.message}`,
+          message: `${prefix}${result.message}`,
         });
         continue;
       }
