@@ -225,6 +225,9 @@ export function compileExpr(node: Node): Expr {
     case 'Concat': {
       const l = compileExpr(node.left);
       const r = compileExpr(node.right);
+      // Jinja2's optimizer folds a `~` of constants into a plain str at compile time, so
+      // `'<i>' ~ ('<b>'|safe)` is not Markup and is escaped on output; mirror that.
+      if (isConstant(node.left) && isConstant(node.right)) return guard(node, (s, f) => concat(l(s, f), r(s, f), false, str));
       return guard(node, (s, f) => concat(l(s, f), r(s, f), s.autoescape, str));
     }
     case 'Neg': {
@@ -239,6 +242,34 @@ export function compileExpr(node: Node): Expr {
       throw new TemplateError('syntax', 'a slice is only valid inside [ ]', node.lineno + 1, node.colno + 1);
   }
   throw new TemplateError('syntax', `unsupported expression '${node.typename}'`, node.lineno + 1, node.colno + 1);
+}
+
+/** Filters Jinja2 cannot fold at compile time (they need the render context). */
+const CONTEXT_FILTERS = new Set(['map', 'select', 'reject', 'selectattr', 'rejectattr', 'random']);
+
+/** Whether Jinja2's optimizer would fold this expression to a constant. */
+function isConstant(node: Node | null): boolean {
+  if (!node) return true;
+  switch (node.typename) {
+    case 'Const':
+      return true;
+    case 'List':
+    case 'Tuple':
+      return (node.items as Node[]).every(isConstant);
+    case 'Dict':
+      return (node.items as Node[]).every((p) => isConstant(p.key) && isConstant(p.value));
+    case 'Filter':
+      return (
+        node.target !== null && !CONTEXT_FILTERS.has(node.name) && isConstant(node.target) &&
+        (node.args as Node[]).every(isConstant) && (node.kwargs as Node[]).every((k) => isConstant(k.value)) &&
+        !node.dynArgs && !node.dynKwargs
+      );
+    case 'Concat': case 'Add': case 'Sub': case 'Mul': case 'Div': case 'FloorDiv': case 'Mod': case 'Pow':
+      return isConstant(node.left) && isConstant(node.right);
+    case 'Neg': case 'Pos': case 'Not':
+      return isConstant(node.target);
+  }
+  return false;
 }
 
 function binary(node: Node, op: (a: unknown, b: unknown) => unknown): Expr {

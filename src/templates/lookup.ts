@@ -3,7 +3,7 @@ import { escape } from './escape.js';
 import { strFormat } from './format.js';
 import { LIMITS } from './limits.js';
 import {
-  DictView, GroupTuple, MISSING, Markup, Namespace, PyBytes, PyDict, PyFunction, PyGenerator, PyRange, PyTuple, TemplateObject,
+  DictView, GroupTuple, MISSING, PyFloat, isFloat as isFloatValue, Markup, Namespace, PyBytes, PyDict, PyFunction, PyGenerator, PyRange, PyTuple, TemplateObject,
   Undefined, asString, dictGet, eq, hashKey, isDict, isInt, isPlainObject, strChars, strLen, toJsNumber, typeName,
   type CallArgs, type DictLike, type Runtime, str, dictKeys, dictValues, dictItems, hasAstral,
 } from './values.js';
@@ -201,6 +201,16 @@ export function bind(fname: string, call: CallArgs, params: [string, unknown?][]
 
 function attribute(obj: unknown, name: string): unknown {
   if (typeof obj === 'string' || obj instanceof Markup) return strMethod(obj, name);
+  if (isInt(obj) || typeof obj === 'boolean') {
+    const n = typeof obj === 'boolean' ? (obj ? 1 : 0) : obj;
+    if (name === 'real' || name === 'numerator') return n;
+    if (name === 'imag') return 0;
+    if (name === 'denominator') return 1;
+  }
+  if (isFloatValue(obj)) {
+    if (name === 'real') return obj;
+    if (name === 'imag') return new PyFloat(0);
+  }
   if (obj instanceof GroupTuple && (name === 'grouper' || name === 'list')) return obj[name === 'grouper' ? 0 : 1];
   if (obj instanceof PyTuple) return seqMethod(obj, name, 'tuple');
   if (Array.isArray(obj)) {

@@ -1,0 +1,404 @@
+"""The golden corpus: templates + contexts rendered by real Jinja2 (render_golden.py).
+
+Each case: id, template, optional context (JSON data), field (default response_body, which
+autoescapes; header/url/query/auth do not), secrets, variables, now, bytes ({name: text} passed
+as Python bytes / bytesValue). Ids are stable: docs/templates.md and the test name them.
+"""
+import json
+
+CASES = []
+_counters = {}
+
+
+def add(group, template, context=None, id=None, **kw):
+    _counters[group] = _counters.get(group, 0) + 1
+    case = {"id": id or f"{group}-{_counters[group]:03d}", "template": template}
+    if context is not None:
+        case["context"] = context
+    case.update(kw)
+    CASES.append(case)
+
+
+def hdr(group, template, context=None, **kw):
+    add(group, template, context, field="header", **kw)
+
+
+# ---------------------------------------------------------------- reference examples (spec §9, §10, §14, §15, §21)
+USER = {"id": 42, "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "username": "ada",
+        "profile_fields": {"42": "Engineering", "7": "Berlin"}}
+ANON = {"id": None, "email": None, "first_name": None, "last_name": None, "username": None, "profile_fields": {}}
+ORDER = json.dumps({"order": {"id": "ord-1", "total": 99.5, "items": [{"sku": "a", "qty": 2}]}})
+
+add("ref", '{ "tenant_id": "{{ tenant_id }}", "user_email": "{{ user.email }}", "original_payload": "{{ body_text }}" }',
+    {"tenant_id": "acme", "user": USER, "body_text": '{"name": "Monstera", "size": "M"}'}, field="request_body")
+add("ref", '{ "tenant_id": "{{ tenant_id }}", "order_id": "{{ (body_text | from_json).order.id }}", "order_total": {{ (body_text | from_json).order.total }} }',
+    {"tenant_id": "acme", "body_text": ORDER}, field="request_body")
+add("ref", "{{ body_text | from_json }}", {"body_text": ORDER}, field="request_body")
+add("ref", "{{ body_text }}|{{ body_raw }}", {"body_text": None, "body_raw": None}, field="request_body")
+add("ref", "{{ body_text | default('', true) }}|{{ body_raw }}", {"body_text": "x y"}, bytes={"body_raw": "x y"}, field="request_body")
+add("ref", "{{ body_raw }}", bytes={"body_raw": "it's \"q\"\n"}, field="request_body")
+add("ref", "{{ user.email }}", {"user": USER})
+add("ref", "{{ user.profile_fields.by_id(42) }}", {"user": USER})
+add("ref", "{{ user.profile_fields.by_id(7) }}/{{ user.profile_fields.by_id(8) }}", {"user": USER}, field="query")
+add("ref", "{{ user.email }}|{{ user.id }}|{{ user.email | default('') }}", {"user": ANON})
+add("ref", "{{ user.first_name | default('guest', true) }}", {"user": ANON})
+add("ref", "{{ (body_text | from_json).order.id }}", {"body_text": ORDER}, field="request_body")
+hdr("ref", "{{ get_secret('api_key') }}", secrets={"api_key": "k-123"})
+hdr("ref", "Bearer {{ get_secret('my_token') }}", secrets={"my_token": "t&<ok>"})
+hdr("ref", "Bearer {{ get_secret('nope') }}", id="ref-missing-secret")
+add("ref", "https://{{ get_variable('portal_host') }}/api/v2", field="url", variables={"portal_host": "portal.example.com"})
+add("ref", "https://{{ get_variable('portal_host') | default('app.example.com', true) }}/api/v2", field="url")
+add("ref", "https://{{ get_variable('portal_host') | default('app.example.com', true) }}/api/v2", field="url", variables={"portal_host": "p.example.com"})
+add("ref", "{{ get_variable('instance_url') }}/services/data", field="url", variables={"instance_url": "https://x.my.salesforce.com"})
+add("ref", "https://api.example.com/users/{{ user.id }}/profile", {"user": USER}, field="url")
+add("ref", "https://api.example.com/ideas/{{ pathParams.idea_id }}/endorsements", {"pathParams": {"idea_id": "42"}}, field="url")
+hdr("ref", "{{ jwt_encode({'sub': user.email, 'exp': now(3600)}, get_secret('jwt_secret'), 'HS256') }}", {"user": USER},
+    secrets={"jwt_secret": "s3cr3t"}, now=1700000000)
+hdr("ref", "{{ jwt_encode({'sub': user.email, 'exp': now(3600)}, get_secret('jwt_secret'), 'HS256', {'kid': 'my-key-id'}) }}",
+    {"user": USER}, secrets={"jwt_secret": "s3cr3t"}, now=1700000000)
+add("ref", "{% set data = response.body | from_json %}{{ data.results[0].name }}",
+    {"response": {"body": '{"results": [{"name": "Widget"}]}', "status_code": 200, "headers": {"content-type": "application/json"}}})
+add("ref", '{% if response.status_code >= 400 %}{ "error": true, "upstream_status": {{ response.status_code }} }{% endif %}',
+    {"response": {"body": "oops", "status_code": 503, "headers": {}}})
+add("ref", '{% if response.status_code >= 400 %}{ "error": true, "upstream_status": {{ response.status_code }} }{% endif %}',
+    {"response": {"body": "{}", "status_code": 200, "headers": {}}})
+add("ref", "{{ response.headers['content-type'] }}", {"response": {"body": "", "status_code": 200, "headers": {"content-type": "text/html; charset=utf-8"}}})
+add("ref", "{{ now() }} {{ now(3600) }} {{ now(-60) }}", now=1700000000)
+add("ref", "{{ (steps.contact.body | from_json).id }}", {"steps": {"contact": {"body": '{"id": 17, "name": "x"}', "status_code": 200, "headers": {}}}}, field="composite_query")
+add("ref", "{{ steps['fetch-user'].status_code }}", {"steps": {"fetch-user": {"body": "", "status_code": 201, "headers": {}}}}, field="composite_url")
+add("ref", "{{ (request.body_text | from_json).q if request.body_text else '' }}", {"request": {"body_text": None, "body_raw": None, "headers": {"Content-Type": "application/json"}, "query_parameters": {}}}, field="composite_request_body")
+add("ref", "{{ (request.body_text | from_json).q if request.body_text else '' }}", {"request": {"body_text": '{"q": "w<x"}', "body_raw": None, "headers": {}, "query_parameters": {}}}, field="composite_request_body")
+add("ref", "{{ request.query_parameters.page }}|{{ request.query_parameters.missing }}", {"request": {"body_text": None, "headers": {}, "query_parameters": {"page": "2"}}}, field="composite_url")
+
+CONTENTFUL = json.dumps({"items": [{"sys": {"id": "entry-001"}, "fields": {"title": "Widget Docs"}},
+                                   {"sys": {"id": "entry-002"}, "fields": {"title": "Getting Started"}}]})
+add("recipe", """{%- set data = response.body | from_json -%}
+{%- set ns = namespace(items=[]) -%}
+{%- for entry in data['items'] -%}
+  {%- set ns.items = ns.items + [{'id': entry.sys.id, 'title': entry.fields.title}] -%}
+{%- endfor -%}
+{{ ns.items | json_encode }}""", {"response": {"body": CONTENTFUL, "status_code": 200, "headers": {}}}, id="recipe-reshape")
+ASSETS = json.dumps({"items": [
+    {"sys": {"id": "entry-001"}, "fields": {"title": "First Post", "image": {"sys": {"id": "asset-1"}}}},
+    {"sys": {"id": "entry-002"}, "fields": {"title": "Second Post", "image": {"sys": {"id": "asset-2"}}}}],
+    "includes": {"Asset": [{"sys": {"id": "asset-2"}, "fields": {"file": {"url": "//images.ctfassets.net/def.jpg"}}},
+                           {"sys": {"id": "asset-1"}, "fields": {"file": {"url": "//images.ctfassets.net/abc.jpg"}}}]}})
+add("recipe", """{%- set data = response.body | from_json -%}
+{%- set ns = namespace(items=[]) -%}
+{%- for entry in data['items'] -%}
+  {%- set matching = data.includes.Asset | selectattr('sys.id', 'equalto', entry.fields.image.sys.id) | list -%}
+  {%- set url = 'https:' ~ matching[0]['fields']['file']['url'] if matching else '' -%}
+  {%- set ns.items = ns.items + [{'id': entry.sys.id, 'title': entry.fields.title, 'imageUrl': url}] -%}
+{%- endfor -%}
+{{ ns.items | json_encode }}""", {"response": {"body": ASSETS, "status_code": 200, "headers": {}}}, id="recipe-assets")
+PUBLISHED = json.dumps({"items": [{"id": "a", "title": "Alpha", "published": True}, {"id": "b", "title": "Beta", "published": False},
+                                  {"id": "c", "title": "Gamma", "published": True}]})
+add("recipe", """{%- set data = response.body | from_json -%}
+{%- set ns = namespace(items=[]) -%}
+{%- for item in data['items'] if item.published -%}
+  {%- set ns.items = ns.items + [{'id': item.id, 'title': item.title}] -%}
+{%- endfor -%}
+{{ ns.items | json_encode }}""", {"response": {"body": PUBLISHED, "status_code": 200, "headers": {}}}, id="recipe-filter")
+add("recipe", """{%- set data = response.body | from_json -%}
+{{ data['items'] | selectattr('published') | map(attribute='title') | list | tojson }}""", {"response": {"body": PUBLISHED, "status_code": 200, "headers": {}}})
+add("recipe", "{% set data = response.body | from_json %}{{ data.items | length }}", {"response": {"body": PUBLISHED, "status_code": 200, "headers": {}}}, id="recipe-items-method")
+add("recipe", "{% set data = response.body | from_json %}{{ data['items'] | length }}", {"response": {"body": PUBLISHED, "status_code": 200, "headers": {}}})
+add("recipe", "{% set data = response.body | from_json %}{{ data.keys() | list }}", {"response": {"body": PUBLISHED, "status_code": 200, "headers": {}}})
+add("recipe", "{% set result = [] %}{% for x in [1, 2] %}{% set result = result + [x] %}{% endfor %}{{ result }}", id="recipe-loop-scoped")
+add("recipe", "{{ ''.__class__ }}", id="recipe-sandbox-class")
+COUNTRIES = json.dumps([{"name": n, "population": p} for n, p in
+                        [("A", 5), ("B", 50), ("C", 15), ("D", 40), ("E", 1), ("F", 30), ("G", 20)]])
+add("recipe", """{%- set countries = response.body | from_json | sort(attribute='population', reverse=true) -%}
+{%- set top = countries[:5] -%}
+{{ {'count': top | length, 'names': top | map(attribute='name') | list, 'largest': top[0]} | tojson }}""",
+    {"response": {"body": COUNTRIES, "status_code": 200, "headers": {}}}, id="recipe-schoolkeep")
+GROUPS = json.dumps({"categories": [{"id": 1, "name": "Public <A>", "slug": "pub-a", "is_public": True},
+                                    {"id": 2, "name": "Secret", "slug": "sec", "is_public": False},
+                                    {"id": 3, "name": "O'Brien \"B\"", "slug": "pub-b", "is_public": True}]})
+FILTER_TPL = """{%- if response.status_code == 200 -%}
+{%- set tree = response.body | from_json -%}
+[{%- for group in tree.categories if group.is_public -%}
+{"id": {{ group.id }}, "name": {{ group.name | tojson }}, "slug": {{ group.slug | tojson }}}{% if not loop.last %},{% endif %}
+{%- endfor -%}]
+{%- else -%}
+{ "error": true, "status": {{ response.status_code }} }
+{%- endif -%}"""
+add("recipe", FILTER_TPL, {"response": {"body": GROUPS, "status_code": 200, "headers": {}}}, id="recipe-groups")
+add("recipe", FILTER_TPL, {"response": {"body": "<html>bad gateway</html>", "status_code": 502, "headers": {}}}, id="recipe-groups-error")
+add("recipe", "{% set matching = items | selectattr('id', 'equalto', 'b') | list %}{{ matching[0]['url'] if matching else '' }}",
+    {"items": [{"id": "a", "url": "https://a"}, {"id": "b", "url": "https://b?x=1&y=2"}]})
+add("recipe", "{% set matching = items | selectattr('id', 'equalto', 'z') | list %}[{{ matching[0]['url'] if matching else '' }}]",
+    {"items": [{"id": "a", "url": "https://a"}]})
+add("recipe", '{"name": "{{ data.name }}"}', {"data": {"name": "Tom \"T\" & <Jerry>"}})
+add("recipe", '{"name": {{ data.name | tojson }}}', {"data": {"name": "Tom \"T\" & <Jerry>"}})
+add("recipe", "{{ response.body | from_json | json_encode }}", {"response": {"body": '{"b": 1, "a": [1.0, 2.5, null, true], "c": "\\u00e9<"}', "status_code": 200, "headers": {}}})
+add("recipe", "{{ (response.body | from_json).id }} {{ (response.body | from_json).big }}", {"response": {"body": '{"id": 1234567890123456789, "big": 10.0}', "status_code": 200, "headers": {}}})
+add("recipe", "{{ response.body | from_json }}", {"response": {"body": "not json", "status_code": 200, "headers": {}}}, id="recipe-bad-json")
+
+# ---------------------------------------------------------------- literals and printing
+for t in ["{{ 42 }}", "{{ -7 }}", "{{ 3.0 }}", "{{ 2.5 }}", "{{ 1e3 }}", "{{ 1.5e-7 }}", "{{ 0.1 + 0.2 }}", "{{ 1_000_000 }}",
+          "{{ 0x1F }}", "{{ 0o17 }}", "{{ 0b101 }}", "{{ 10 ** 20 }}", "{{ 2 ** 64 }}", "{{ 1e16 }}", "{{ 1e15 }}", "{{ 0.0001 }}",
+          "{{ 0.00001 }}", "{{ 123456789.125 }}", "{{ -0.0 }}", "{{ 1/3 }}", "{{ 2/3 }}", "{{ 100 / 7 }}",
+          "{{ true }} {{ True }} {{ false }} {{ none }} {{ None }}", "{{ 'single' }} {{ \"double\" }}", "{{ 'a' 'b' \"c\" }}",
+          "{{ 'tab\\tnew\\nline' }}", "{{ 'x\\x41\\u00e9\\\\' }}", "{{ 'unknown \\d escape' }}", "{{ [1, 2, 3] }}", "{{ [] }}",
+          "{{ (1, 2) }}", "{{ (1,) }}", "{{ () }}", "{{ {} }}", "{{ {'a': 1, 'b': [1, 2]} }}", "{{ {1: 'one', 2.5: 'x', none: 0} }}",
+          "{{ ['it\\'s', \"q\\\"uote\", 'both\\'\"'] }}", "{{ [none, true, 1.0, 'é'] }}", "{{ 1, 2 }}", "{{ {'a': {'b': {'c': 1}}} }}",
+          "{{ [[1, [2, [3]]]] }}", "{{ (1, (2, 3)) }}", "{{ 'ünï©ødé ✓' }}", "{{ '\\u2028' }}", "{{ [1, 'a'] ~ '' }}"]:
+    add("lit", t)
+add("lit", "{{ x }}|{{ y }}|{{ z }}", {"x": 1.5, "y": 10, "z": "s"})
+# Context numbers beyond 2**53 cannot survive JSON.parse on the TypeScript side; exact big ints come from from_json.
+add("lit", "{{ nested }}", {"nested": {"list": [1, {"k": None}], "t": True, "s": "it's"}})
+
+# ---------------------------------------------------------------- operators
+for t in ["{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 // -2 }} {{ 7.5 // 2 }}", "{{ 7 % 3 }} {{ -7 % 3 }} {{ 7 % -3 }} {{ 7.5 % 2 }} {{ -7.5 % 2 }}",
+          "{{ 2 ** 10 }} {{ 2 ** -1 }} {{ 2.0 ** 3 }} {{ (-8) ** 2 }}", "{{ 1 + 2 * 3 - 4 / 2 }}", "{{ (1 + 2) * 3 }}",
+          "{{ 'ab' + 'cd' }} {{ 'ab' * 3 }} {{ 3 * 'x' }}", "{{ [1] + [2, 3] }} {{ [0] * 3 }} {{ (1,) + (2,) }}",
+          "{{ 1 ~ 2 ~ 'x' ~ none ~ true }}", "{{ 'a' ~ [1] }}", "{{ -(3) }} {{ +3 }} {{ - -3 }}", "{{ 10 - 2 - 3 }}",
+          "{{ 2 ** 3 ** 2 }}", "{{ -2 ** 2 }}", "{{ 1 + true }}", "{{ 10 / 4 }} {{ 10 / 5 }} {{ 1e300 * 10 }}",
+          "{{ 0.1 * 3 }}", "{{ 9007199254740993 + 1 }}", "{{ 123456789012345678901234567890 * 3 }}", "{{ 5 // 0 }}",
+          "{{ 5 / 0 }}", "{{ 5 % 0 }}", "{{ 'a' + 1 }}", "{{ 1 + 'a' }}", "{{ [1] + (2,) }}", "{{ 'a' - 'b' }}", "{{ -'a' }}",
+          "{{ 'x' * 2.0 }}", "{{ none + 1 }}", "{{ 1 == 1.0 }} {{ 1 == true }} {{ 'a' == 'a' }} {{ [1,2] == [1,2] }} {{ (1,2) == [1,2] }}",
+          "{{ {'a': 1} == {'a': 1.0} }} {{ none == none }} {{ none == 0 }}", "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 < 3 > 2 }}",
+          "{{ 'a' < 'b' }} {{ 'B' < 'a' }} {{ [1, 2] < [1, 3] }} {{ (1, 2) < (1, 2, 0) }}", "{{ 1 < 'a' }}", "{{ none < 1 }}",
+          "{{ 1 <= 1 }} {{ 2 >= 3 }} {{ 1 != 2 }} {{ 1.5 >= 1 }}", "{{ 'b' in 'abc' }} {{ 2 in [1, 2] }} {{ 'k' in {'k': 1} }} {{ 3 not in [1] }}",
+          "{{ 1 in 'abc' }}", "{{ 'x' in none }}", "{{ 1 and 2 }} {{ 0 and 2 }} {{ 0 or 'x' }} {{ '' or [] }} {{ none or 0 }}",
+          "{{ not 0 }} {{ not [] }} {{ not 'a' }} {{ not none }}", "{{ 'yes' if [] else 'no' }} {{ 'yes' if {} else 'no' }} {{ 'yes' if 0.0 else 'no' }} {{ 'yes' if ' ' else 'no' }}",
+          "{{ 'a' if false }}|", "{{ 'a' if false else 'b' if true else 'c' }}", "{{ 1 if 2 > 1 else 0 }}",
+          "{{ (1, 2)[0] }} {{ [1, 2, 3][-1] }} {{ 'abc'[1] }} {{ 'abc'[-1] }}", "{{ [1, 2][5] }}|{{ 'ab'[9] }}",
+          "{{ 'hello'[1:3] }} {{ 'hello'[::-1] }} {{ 'hello'[::2] }} {{ [1,2,3,4][1:] }} {{ [1,2,3,4][:-1] }} {{ [1,2,3,4][-2:] }}",
+          "{{ [1,2,3,4,5][::2] }} {{ [1,2,3,4,5][4:1:-1] }} {{ (1,2,3)[1:] }} {{ range(10)[2:5] | list }}",
+          "{{ l.1 }} {{ l.0 }}", "{{ 'x' ~ 1.0 }}", "{{ 2 * 0.5 }} {{ 3 - 1.0 }}", "{{ 1e2 == 100 }}"]:
+    add("op", t, {"l": ["a", "b"]} if "l." in t else None)
+
+# ---------------------------------------------------------------- variables, attributes, undefined
+for t, ctx in [("{{ missing }}|", {}), ("{{ missing.attr }}", {}), ("{{ d.missing }}|{{ d['missing'] }}", {"d": {"a": 1}}),
+               ("{{ d.missing.deeper }}", {"d": {"a": 1}}), ("{{ d.a }} {{ d['a'] }} {{ d.get('a') }} {{ d.get('z') }} {{ d.get('z', 5) }}", {"d": {"a": 1}}),
+               ("{{ d.items }}", {"d": {"items": [1]}}), ("{{ d['items'] }}", {"d": {"items": [1]}}), ("{{ d.values() | list }}", {"d": {"x": 1, "y": 2}}),
+               ("{{ d.keys() | list }} {{ d.items() | list }}", {"d": {"x": 1, "y": [2]}}), ("{{ d.items() }}", {"d": {"x": 1}}),
+               ("{{ l[0].name }} {{ l[1]['name'] }}", {"l": [{"name": "a"}, {"name": "b"}]}), ("{{ s.upper() }} {{ s.lower() }}", {"s": "MiXed"}),
+               ("{{ missing | default('dflt') }} {{ none | default('x') }} {{ '' | default('e', true) }} {{ 0 | d('z', boolean=true) }}", {}),
+               ("{{ missing is defined }} {{ x is defined }} {{ missing is undefined }}", {"x": None}),
+               ("{% for x in missing %}{{ x }}{% else %}empty{% endfor %}", {}), ("{{ missing | length }} {{ missing | list }}", {}),
+               ("{{ missing + 1 }}", {}), ("{{ missing ~ 'x' }}", {}), ("{{ missing() }}", {}), ("{{ x.y.z }}", {"x": {"y": None}}),
+               ("{{ n.real }}", {"n": 5}), ("{{ d.constructor }}|{{ d.prototype }}|{{ d.toString }}|{{ d.hasOwnProperty }}", {"d": {"a": 1}}),
+               ("{{ d.constructor }}", {"d": {"constructor": "Ferrari"}}), ("{{ d.__typename }}", {"d": {"__typename": "User"}}),
+               ("{{ d._private }}", {"d": {"_private": 1}}), ("{{ l.length }}|{{ s.length }}", {"l": [1], "s": "ab"}),
+               ("{{ l['0'] }}|", {"l": [1]}), ("{{ d[0] }} {{ d['0'] }}", {"d": {"0": "zero"}}), ("{{ d[none] }}|", {"d": {"a": 1}}),
+               ("{{ d[[1]] }}|", {"d": {"a": 1}}), ("{{ {(1, 2): 'tuple-key'}[(1, 2)] }}", {}), ("{{ {1: 'a'}[1.0] }} {{ {1: 'a'}[true] }}", {})]:
+    add("var", t, ctx)
+
+# ---------------------------------------------------------------- statements
+for t, ctx in [
+    ("{% if x %}yes{% elif y %}maybe{% else %}no{% endif %}", {"x": 0, "y": "1"}),
+    ("{% if x %}yes{% elif y %}maybe{% else %}no{% endif %}", {"x": 0, "y": ""}),
+    ("{% if [] %}a{% endif %}{% if [0] %}b{% endif %}{% if {} %}c{% endif %}{% if none %}d{% endif %}", {}),
+    ("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}", {"d": {"a": 1, "b": 2}}),
+    ("{% for k in d %}{{ k }}{% endfor %}", {"d": {"x": 1, "y": 2}}),
+    ("{% for c in 'héllo' %}[{{ c }}]{% endfor %}", {}),
+    ("{% for a, b in [(1, 2), (3, 4)] %}{{ a + b }} {% endfor %}", {}),
+    ("{% for a, (b, c) in [(1, (2, 3))] %}{{ a }}{{ b }}{{ c }}{% endfor %}", {}),
+    ("{% for x in [1, 2, 3] %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.revindex0 }}/{{ loop.first }}/{{ loop.last }}/{{ loop.length }} {% endfor %}", {}),
+    ("{% for x in 'abc' %}{{ loop.cycle('odd', 'even') }} {% endfor %}", {}),
+    ("{% for x in [1, 2, 3] %}{{ loop.previtem }}-{{ loop.nextitem }} {% endfor %}", {}),
+    ("{% for x in [1, 1, 2, 2, 3] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}", {}),
+    ("{% for x in [1, 2, 3, 4] if x is even %}{{ x }}:{{ loop.index }}/{{ loop.length }} {% endfor %}", {}),
+    ("{% for x in [] %}a{% else %}empty{% endfor %}", {}),
+    ("{% for x in [1] if false %}a{% else %}filtered-empty{% endfor %}", {}),
+    ("{% for x in [[1, [2]], [3]] recursive %}[{% if x is iterable %}{{ loop(x) }}{% else %}{{ x }}:{{ loop.depth }}{% endif %}]{% endfor %}", {}),
+    ("{% for item in tree recursive %}{{ item.name }}{% if item.children %}({{ loop(item.children) }}){% endif %}{% endfor %}",
+     {"tree": [{"name": "a", "children": [{"name": "b", "children": []}, {"name": "c"}]}, {"name": "d"}]}),
+    ("{% for x in [1, 2] %}{% for y in 'ab' %}{{ loop.index }}{{ x }}{{ y }} {% endfor %}{{ loop.index }}|{% endfor %}", {}),
+    ("{% for x in none %}{% endfor %}", {}),
+    ("{% for x in 42 %}{% endfor %}", {}),
+    ("{% for a, b in [1, 2] %}{% endfor %}", {}),
+    ("{% for a, b in [(1, 2, 3)] %}{% endfor %}", {}),
+    ("{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{{ x }}{% endfor %}{{ x }}", {}),
+    ("{% set x = 1 %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}", {}),
+    ("{% set a, b = 1, 2 %}{{ a }}{{ b }}", {}),
+    ("{% set a, b = [3, 4] %}{{ a }}{{ b }}", {}),
+    ("{% set t = 1, 2 %}{{ t }}", {}),
+    ("{% set x %}captured <b>{{ 1 + 1 }}</b>{% endset %}{{ x }}|{{ x | length }}", {}),
+    ("{% set x | upper | trim %}  shout {% endset %}[{{ x }}]", {}),
+    ("{% set ns = namespace(count=0) %}{% for i in range(3) %}{% set ns.count = ns.count + i %}{% endfor %}{{ ns.count }}", {}),
+    ("{% set ns = namespace() %}{% set ns.a = 1 %}{{ ns.a }} {{ ns.b }}|", {}),
+    ("{% set ns = namespace({'a': 1}, b=2) %}{{ ns.a }}{{ ns.b }} {{ ns }}", {}),
+    ("{% set d = {} %}{% set d.x = 1 %}", {}),
+    ("{% with a = 1, b = 2 %}{{ a + b }}{% endwith %}{{ a }}|", {}),
+    ("{% with x = 5 %}{% set y = x * 2 %}{{ y }}{% endwith %}{{ y }}|", {}),
+    ("{% macro greet(name, greeting='Hello') %}{{ greeting }}, {{ name }}!{% endmacro %}{{ greet('Ada') }} {{ greet('Bob', greeting='Hi') }} {{ greet(greeting='Yo', name='C') }}", {}),
+    ("{% macro m(a, b) %}[{{ a }}|{{ b }}]{% endmacro %}{{ m(1) }}", {}),
+    ("{% macro m() %}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1, 2, x=3) }}", {}),
+    ("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}", {}),
+    ("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(b=2) }}", {}),
+    ("{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('p') %}inner & {{ 1 + 1 }}{% endcall %}", {}),
+    ("{% macro list(items) %}{% for i in items %}{{ caller(i) }}{% endfor %}{% endmacro %}{% call(x) list([1, 2]) %}<{{ x }}>{% endcall %}", {}),
+    ("{% macro rec(n) %}{{ n }}{% if n > 0 %}{{ rec(n - 1) }}{% endif %}{% endmacro %}{{ rec(3) }}", {}),
+    ("{% macro m() %}<b>{% endmacro %}{{ m() }}{{ m() | length }}", {}),
+    ("{% filter upper %}hello {{ name }}{% endfilter %}", {"name": "<you>"}),
+    ("{% filter replace('a', 'o') | upper %}banana{% endfilter %}", {}),
+    ("{% raw %}{{ not rendered }} {% if %}{% endraw %}", {}),
+    ("a {# comment #} b {#- trimmed -#} c", {}),
+    ("{% for x in [1, 2] -%}\n  {{ x }}\n{%- endfor %}", {}),
+    ("  {{- 'x' -}}  \n y", {}),
+    ("a\n{% if true %}\nb\n{% endif %}\nc\n", {}),
+    ("line1\r\nline2\r\n", {}),
+    ("{% autoescape false %}{{ '<b>' }}{% endautoescape %}{{ '<b>' }}", {}),
+    ("{% autoescape true %}{{ '<i>' }}{% endautoescape %}", {}),
+    ("{% block content %}block {{ 1 }}{% endblock %}", {}),
+    ("{% print 'printed', 1 %}", {}),
+    ("{% set x = 'outer' %}{% macro m() %}{{ x }}{% endmacro %}{{ m() }}", {}),
+    ("{% for i in range(3) %}{{ i }}{% endfor %} {{ range(2, 10, 3) | list }} {{ range(5, 0, -2) | list }}", {}),
+    ("{{ range(10**9) }}", {}),
+    ("{{ range(0) | list }} {{ range(3) }}", {}),
+    ("{% set j = joiner(', ') %}{% for x in [1, 2, 3] %}{{ j() }}{{ x }}{% endfor %}", {}),
+    ("{% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }}{{ c.next() }}{{ c.current }}", {}),
+    ("{{ dict(a=1, b=2) }} {{ dict([('x', 1)]) }}", {}),
+]:
+    add("stmt", t, ctx)
+
+# ---------------------------------------------------------------- tests
+for t in ["{{ 3 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }} {{ 9 is divisibleby(4) }}",
+          "{{ none is none }} {{ 0 is none }} {{ true is boolean }} {{ 1 is boolean }} {{ false is false }} {{ true is true }}",
+          "{{ 1 is integer }} {{ 1.0 is integer }} {{ 1.0 is float }} {{ true is integer }} {{ 1 is number }} {{ 'x' is number }}",
+          "{{ 'a' is string }} {{ 1 is string }} {{ {} is mapping }} {{ [] is mapping }} {{ [] is sequence }} {{ 'x' is sequence }} {{ 1 is sequence }}",
+          "{{ [] is iterable }} {{ 1 is iterable }} {{ 'abc' is lower }} {{ 'ABC' is upper }} {{ 'aB' is lower }}",
+          "{{ 1 is eq 1 }} {{ 1 is equalto 2 }} {{ 1 is ne 2 }} {{ 2 is gt 1 }} {{ 2 is ge 2 }} {{ 1 is lt 2 }} {{ 1 is le 0 }}",
+          "{{ 2 is greaterthan 1 }} {{ 1 is lessthan 2 }} {{ 1 is == 1 }} {{ 2 is in [1, 2] }} {{ 'a' is in 'abc' }}",
+          "{{ none is sameas none }} {{ true is sameas true }} {{ 1 is not none }} {{ 2 is not odd }}",
+          "{{ 'upper' is filter }} {{ 'nope' is filter }} {{ 'odd' is test }} {{ 'x' is escaped }} {{ ('x' | e) is escaped }}",
+          "{{ range is callable }} {{ 1 is callable }} {{ x is defined and x > 1 }}",
+          "{{ 1 is odd or 2 is odd }}", "{{ 1 is nonexistent_test }}", "{{ x is divisibleby 3 }}", "{{ 'a' is divisibleby 3 }}"]:
+    add("test", t, {"x": 5} if "x is defined" in t else None)
+
+# ---------------------------------------------------------------- filters
+PEOPLE = [{"name": "bob", "age": 30, "city": "Berlin"}, {"name": "Alice", "age": 25, "city": "berlin"},
+          {"name": "carol", "age": 35, "city": "Paris"}, {"name": "dave", "age": 25}]
+for t, ctx in [
+    ("{{ 'hello world' | upper }} {{ 'HeLLo' | lower }} {{ 'hello WORLD' | capitalize }} {{ 'hello wORLD-foo (bar) [baz' | title }}", None),
+    ("{{ \"it's a o'neil\" | title }} {{ 'x'|title }}", None),
+    ("{{ '  pad  ' | trim }}|{{ 'xxaxx' | trim('x') }}|{{ none | trim }}", None),
+    ("[{{ 'ab' | center(6) }}] [{{ 'abc' | center(6) }}] [{{ 'x' | center }}]", None),
+    ("{{ 'aaa' | replace('a', 'b') }} {{ 'aaa' | replace('a', 'b', 2) }} {{ '<a>' | replace('<', '[') }}", None),
+    ("{{ 'hello' | replace('l', '<') }}", None),
+    ("{{ 'The quick brown fox jumps' | truncate(12) }}|{{ 'The quick brown fox jumps' | truncate(12, true) }}|{{ 'short' | truncate(3, end='…', leeway=0) }}", None),
+    ("{{ 'a b c d e f g h i j k l m n o p' | truncate(9) }}|{{ 'abcdefghijklmnop' | truncate(9, killwords=false, leeway=0) }}", None),
+    ("{{ 'one two  three, four' | wordcount }} {{ '' | wordcount }}", None),
+    ("{{ '<p>Hello <b>World</b>&amp;  more</p>' | striptags }}", None),
+    ("{{ 'a\nb\n\nc' | indent }}|{{ 'a\nb' | indent(2, first=true) }}|{{ 'a\n\nb' | indent('> ', blank=true) }}", None),
+    ("{{ 'The quick brown fox jumps over the lazy dog' | wordwrap(10) }}", None),
+    ("{{ '%s is %d years' | format('Ada', 36) }} {{ '%(a)s-%(b)s' | format(a=1, b=2) }} {{ '%.2f%%' | format(12.345) }}", None),
+    ("{{ '%5s|%-5s|%05d|%+d|%x|%X|%o|%e|%g|%r' | format('a', 'b', 42, 7, 255, 255, 8, 12345.678, 0.0001234, 'q') }}", None),
+    ("{{ '%s' | format(none) }} {{ '%s %s' | format(1) }}", None),
+    ("{{ 'x' | string }} {{ 1 | string }} {{ [1] | string }} {{ none | string }}", None),
+    ("{{ '<b>' | safe }} {{ '<b>' | e }} {{ '<b>' | escape }} {{ ('<b>' | safe) | forceescape }} {{ ('<b>' | e) | e }}", None),
+    ("{{ 'a b&c/d?e=é' | urlencode }} {{ {'a': 'x y', 'b': 'é&'} | urlencode }} {{ [('k', 1), ('l', 'a/b')] | urlencode }}", None),
+    ("{{ {'class': 'x', 'id': none, 'data-v': '<\"q\">'} | xmlattr }}|{{ {'a': 1} | xmlattr(false) }}", None),
+    ("{{ 100 | filesizeformat }} {{ 1 | filesizeformat }} {{ 1500 | filesizeformat }} {{ 1048576 | filesizeformat(true) }} {{ 1e12 | filesizeformat }}", None),
+    ("{{ 'Visit https://example.com/a?b=1 or www.example.org now' | urlize }}", None),
+    ("{{ [3, 1, 2] | sort }} {{ [3, 1, 2] | sort(reverse=true) }} {{ ['b', 'A', 'c'] | sort }} {{ ['b', 'A', 'c'] | sort(case_sensitive=true) }}", None),
+    ("{{ people | sort(attribute='age') | map(attribute='name') | join(',') }}", {"people": PEOPLE}),
+    ("{{ people | sort(attribute='age,name') | map(attribute='name') | join(',') }}", {"people": PEOPLE}),
+    ("{{ people | sort(attribute='name', reverse=true) | map(attribute='name') | list }}", {"people": PEOPLE}),
+    ("{{ {'b': 1, 'a': 2, 'C': 0} | dictsort }} {{ {'b': 1, 'a': 2} | dictsort(by='value') }} {{ {'b': 1, 'a': 2} | dictsort(reverse=true) }}", None),
+    ("{% for k, v in {'b': 1, 'a': 2} | dictsort %}{{ k }}{{ v }}{% endfor %}", None),
+    ("{% for k, v in {'x': 1, 'y': 2} | items %}{{ k }}{{ v }}{% endfor %}{% for k, v in missing | items %}never{% endfor %}", None),
+    ("{{ [1, 2, 2, 3, 1] | unique | list }} {{ ['a', 'A', 'b'] | unique | list }} {{ ['a', 'A', 'b'] | unique(case_sensitive=true) | list }}", None),
+    ("{{ people | unique(attribute='age') | map(attribute='name') | list }}", {"people": PEOPLE}),
+    ("{{ [3, 1, 2] | min }} {{ [3, 1, 2] | max }} {{ ['b', 'A', 'c'] | max }} {{ [] | max }}|{{ people | max(attribute='age') }}", {"people": PEOPLE}),
+    ("{{ [1, 2, 3] | sum }} {{ [1.5, 2] | sum }} {{ people | sum(attribute='age') }} {{ [[1], [2]] | sum(start=[]) }}", {"people": PEOPLE}),
+    ("{% for g in people | groupby('age') %}{{ g.grouper }}:{{ g.list | map(attribute='name') | join('+') }} {% endfor %}", {"people": PEOPLE}),
+    ("{% for city, items in people | groupby('city', default='nowhere') %}{{ city }}={{ items | length }} {% endfor %}", {"people": PEOPLE}),
+    ("{% for city, items in people | groupby('city', default='nowhere', case_sensitive=true) %}{{ city }}={{ items | length }} {% endfor %}", {"people": PEOPLE}),
+    ("{{ people | groupby('age') | first }}", {"people": PEOPLE[:2]}),
+    ("{{ [1, 2, 3, 4, 5] | batch(2) | list }} {{ [1, 2, 3] | batch(2, 'x') | list }}", None),
+    ("{{ [1, 2, 3, 4, 5] | slice(2) | list }} {{ [1, 2, 3, 4] | slice(3, 0) | list }}", None),
+    ("{{ ['a', 'b'] | map('upper') | list }} {{ [1.5, 2.7] | map('round') | list }} {{ ['1', '2'] | map('int') | sum }}", None),
+    ("{{ people | map(attribute='city', default='?') | list }} {{ people | map(attribute='name') | map('upper') | join(' ') }}", {"people": PEOPLE}),
+    ("{{ ['x', 'y'] | map('replace', 'x', 'z') | list }} {{ [[1, 2], [3]] | map('length') | list }}", None),
+    ("{{ [1, 2, 3, 4] | select('odd') | list }} {{ [1, 2, 3, 4] | reject('odd') | list }} {{ [0, 1, '', 'a', none] | select | list }}", None),
+    ("{{ [1, 5, 10] | select('gt', 3) | list }} {{ [1, 5, 10] | select('divisibleby', 5) | list }} {{ ['a', 'b'] | select('in', 'abc') | list }}", None),
+    ("{{ people | selectattr('age', 'equalto', 25) | map(attribute='name') | list }}", {"people": PEOPLE}),
+    ("{{ people | selectattr('city') | map(attribute='name') | list }} {{ people | rejectattr('city') | map(attribute='name') | list }}", {"people": PEOPLE}),
+    ("{{ people | selectattr('age', '>=', 30) | list | length }} {{ people | rejectattr('age', 'lt', 30) | map(attribute='name') | join }}", {"people": PEOPLE}),
+    ("{{ people | selectattr('city', 'none') | list }}|{{ people | selectattr('city', 'defined') | list | length }}", {"people": PEOPLE}),
+    ("{{ [1, 2, 3] | select('odd') }}", None),
+    ("{{ [1, 2, 3] | select('odd') | last }}", None),
+    ("{{ [1, 2, 3] | select('odd') | first }} {{ [1, 2, 3] | select('odd') | length }}", None),
+    ("{{ [1, 2, 3] | first }} {{ [1, 2, 3] | last }} {{ [] | first }}|{{ 'abc' | first }}{{ 'abc' | last }} {{ {'a': 1, 'b': 2} | first }}", None),
+    ("{{ [1, 2, 3] | length }} {{ 'héllo' | length }} {{ {'a': 1} | count }} {{ '' | length }}", None),
+    ("{{ 'abc' | list }} {{ {'a': 1, 'b': 2} | list }} {{ range(3) | list }} {{ (1, 2) | list }}", None),
+    ("{{ [1, 2, 3] | reverse | list }} {{ 'abc' | reverse }} {{ (1, 2) | reverse | list }}", None),
+    ("{{ [1, 2, 3] | join }} {{ [1, 2, 3] | join('-') }} {{ people | join(', ', attribute='name') }}", {"people": PEOPLE}),
+    ("{{ ['<a>', '<b>' | safe] | join(', ') }} {{ ['<a>', 'b'] | join('<br>') }}", None),
+    ("{{ '42' | int }} {{ '4.7' | int }} {{ 'x' | int }} {{ 'x' | int(7) }} {{ '0x1A' | int(0, 16) }} {{ 'ff' | int(base=16) }} {{ 3.99 | int }} {{ none | int }} {{ true | int }}", None),
+    ("{{ ' 12 ' | int }} {{ '1_000' | int }} {{ '-5' | int }} {{ '12345678901234567890' | int }}", None),
+    ("{{ '3.5' | float }} {{ 3 | float }} {{ 'x' | float }} {{ 'x' | float(1.5) }} {{ '1e3' | float }} {{ none | float }} {{ ' 2 ' | float }}", None),
+    ("{{ -3 | abs }} {{ (-3) | abs }} {{ -2.5 | abs }} {{ 2.5 | round }} {{ 3.5 | round }} {{ 2.675 | round(2) }} {{ 42 | round }}", None),
+    ("{{ 3.14159 | round(2) }} {{ 3.14159 | round(2, 'floor') }} {{ 3.14159 | round(1, 'ceil') }} {{ 1234 | round(-2) }} {{ 0.5 | round }}", None),
+    ("{{ 2.5 | round(method='banker') }}", None),
+    ("{{ {'b': [1, 2], 'a': 'x<y>&\\'z'} | tojson }} {{ 'é' | tojson }} {{ none | tojson }} {{ 1.0 | tojson }}", None),
+    ("{{ {'a': [1, {'b': 2}]} | tojson(indent=2) }}", None),
+    ("{{ [1, 'two', none, true, 3.5] | json_encode }} {{ {'z': 1, 'a': 'é<'} | json_encode }} {{ 'x' | json_encode }}", None),
+    ("{{ '{\"a\": [1, 2.0, {\"b\": null}], \"c\": \"d\"}' | from_json }}", None),
+    ("{{ ('{\"n\": 12345678901234567890123}' | from_json).n + 1 }}", None),
+    ("{{ ('[1.5, 2.0, 3, -0.0, 1e2, 1E-7]' | from_json) }}", None),
+    ("{{ '{\"b\": 1, \"10\": 2, \"a\": 3}' | from_json | list }}", None),
+    ("{{ 'NaN' | from_json }} {{ '[Infinity, -Infinity]' | from_json }}", None),
+    ("{{ '{\"a\": 1,}' | from_json }}", None),
+    ("{{ none | from_json }}", None),
+    ("{{ 'hello' | base64_encode }} {{ 'héllo ✓' | base64_encode }} {{ 'aGVsbG8=' | base64_decode }} {{ 'aMOpbGxvIOKckw==' | base64_decode }}", None),
+    ("{{ 'not base64!' | base64_decode }}", None),
+    ("{{ {'b': 1, 'a': [1, 2]} | pprint }} {{ 'x' | pprint }}", None),
+    ("{{ d | attr('a') }}|{{ d | attr('items') }}", {"d": {"a": 1}}),
+    ("{{ x | attr('__class__') }}", {"x": "s"}),
+    ("{{ 'abc' | nonexistent }}", None),
+    ("{{ [1, 2] | map('nonexistent') | list }}", None),
+    ("{{ 'x' | center(width=5) }}|{{ [1] | join(d='+') }}", None),
+]:
+    add("filter", t, ctx)
+
+# ---------------------------------------------------------------- str / dict / list methods
+for t in ["{{ 'a,b,,c'.split(',') }} {{ ' a  b '.split() }} {{ 'a b c'.split(' ', 1) }} {{ 'a,b,c'.rsplit(',', 1) }}",
+          "{{ 'Hello'.startswith('He') }} {{ 'Hello'.endswith(('x', 'lo')) }} {{ 'Hello'.find('l') }} {{ 'Hello'.rfind('l') }} {{ 'Hello'.find('z') }}",
+          "{{ 'hello'.replace('l', 'L') }} {{ 'hello'.replace('l', 'L', 1) }} {{ 'hello'.count('l') }} {{ 'hello'.index('e') }}",
+          "{{ '  x '.strip() }}|{{ 'xxhixx'.strip('x') }}|{{ '  x '.lstrip() }}|{{ '  x '.rstrip() }}",
+          "{{ 'hello world'.title() }} {{ 'hello'.capitalize() }} {{ 'Hello'.swapcase() }} {{ 'abc'.upper() }}",
+          "{{ '42'.isdigit() }} {{ 'abc'.isalpha() }} {{ 'ab1'.isalnum() }} {{ ' '.isspace() }} {{ 'abc'.islower() }} {{ 'ABC'.isupper() }} {{ ''.isdigit() }}",
+          "{{ '-'.join(['a', 'b']) }} {{ ', '.join('xyz') }} {{ 'ab'.center(6, '*') }} {{ 'ab'.ljust(4, '.') }} {{ 'ab'.rjust(4) }} {{ '42'.zfill(5) }} {{ '-42'.zfill(5) }}",
+          "{{ 'a=b=c'.partition('=') }} {{ 'a=b=c'.rpartition('=') }} {{ 'abc'.partition('x') }}",
+          "{{ 'prefix-body'.removeprefix('prefix-') }} {{ 'body.txt'.removesuffix('.txt') }}",
+          "{{ 'a\nb\r\nc'.splitlines() }} {{ 'a\nb'.splitlines(true) }}",
+          "{{ '{} and {}'.format('x', 'y') }} {{ '{0}{1}{0}'.format('a', 'b') }} {{ '{name}!'.format(name='Ada') }}",
+          "{{ '{:>8}|{:<4}|{:^7}|{:*^7}'.format('r', 'l', 'c', 'c') }}",
+          "{{ '{:.3f} {:,} {:08.2f} {:+d} {:x} {:o} {:b} {:e} {:.1%}'.format(3.14159, 1234567, 3.14159, 5, 255, 8, 5, 12345.678, 0.256) }}",
+          "{{ '{0[a]} {0[b][0]}'.format({'a': 1, 'b': [2]}) }} {{ '{!r} {!s}'.format('q', 'q') }}",
+          "{{ '{0.__class__}'.format('x') }}",
+          "{{ '{} {}'.format('x') }}",
+          "{{ 'é'.encode('utf-8') }} {{ 'abc'.encode() }}",
+          "{{ [1, 2, 1].count(1) }} {{ [1, 2, 3].index(2) }} {{ (1, 2).count(2) }} {{ [1, 2].copy() }}",
+          "{{ {'a': 1}.copy() }} {{ {'a': 1}.get('a') }} {{ {'a': 1}.items() | list }}",
+          "{{ 'x'.nonexistent }}|", "{{ 'abc'.upper }}", "{{ [1].__len__() }}"]:
+    add("method", t)
+
+# ---------------------------------------------------------------- autoescape on/off (decision 28)
+for field in ("response_body", "header"):
+    for t in ["{{ '<b>&\"\\'' }}", "{{ ['<'] }}", "{{ {'k': '<v>'} }}", "{{ '<i>' ~ ('<b>' | safe) }}", "{{ ('<b>' | safe) ~ '<i>' }}",
+              "{{ '<b>' | safe + '<i>' }}", "{{ ('<b>' | safe) | upper }}", "{{ ('%s<br>' | safe) % '<x>' }}", "{{ ('a<b' | e).replace('a', '<') }}",
+              "{% set x %}<p>{{ '<' }}</p>{% endset %}{{ x }}", "{% macro m() %}<{{ '&' }}>{% endmacro %}{{ m() }}",
+              "{{ ['<a>', '<b>'] | join('&') }}", "{{ 'a&b' | replace('&', '<&>') }}", "{{ '<x>' | urlencode }}", "{{ none }}{{ true }}",
+              "{{ '<' | tojson }}", "{{ {'a': '<'} | json_encode }}", "{{ '<b>' | striptags }}", "{{ '<b>' | title }}",
+              "{{ 'a<b' | truncate(1, end='<>', leeway=0) }}"]:
+        add("esc-" + field.split("_")[0], t, field=field)
+add("esc-header", "Bearer {{ get_secret('t') }}", field="header", secrets={"t": "a&b<c>\"d'"})
+add("esc-header", "{{ get_secret('t') }}:{{ get_variable('v') }}", field="auth", secrets={"t": "x"}, variables={"v": "y&z"})
+add("esc-header", "key={{ get_secret('missing') }}", field="query", id="esc-header-missing-in-query")
+add("esc-header", "{{ user.email }}&{{ user.username }}", {"user": {"email": "a+b@x.io", "username": "a&b"}}, field="query")
+
+# ---------------------------------------------------------------- errors (any error counts as a match)
+for t in ["{{ }}", "{{ 1 + }}", "{% if x %}unterminated", "{% for x in y %}", "{% endfor %}", "{{ 'unterminated }}", "{% nope %}",
+          "{% elseif x %}", "{% switch x %}{% endswitch %}", "{{ x | }}", "{{ [1, 2 }}", "{{ {'a' 1} }}", "{% set %}", "{% for in x %}{% endfor %}",
+          "{% macro %}{% endmacro %}", "{{ x y }}", "{% if %}{% endif %}", "{{ 1 + 2 }", "{% raw %}never closed", "{# open comment",
+          "{% include 'other.html' %}", "{% extends 'base.html' %}", "{% import 'forms.html' as forms %}", "{% from 'f.html' import x %}",
+          "{% break %}", "{% do x.append(1) %}", "{{ a is is b }}", "{{ foo(a=1, 2) }}", "{% set 1 = 2 %}", "{% macro m(a=1, b) %}{% endmacro %}",
+          "{{ x.1.a }}", "{% call m %}{% endcall %}", "{{ 'a' === 'a' }}"]:
+    add("err", t, {"x": [[0, {"a": 1}]]} if "x.1" in t else None)
