@@ -79,7 +79,7 @@ describe('gatehouse validate (real binary)', () => {
       ['/composite_connectors/0/steps/1/name', at(text, '"contact"', 1), /duplicate step name/],
     ];
     for (const [path, position, message] of expected) {
-      const match = reported.find((e) => e.path === path && message.test(e.message));
+      const match = reported.find((e) => e.path === path && message.test(e.message ?? ""));
       expect(match, `${path} ${message}`).toBeDefined();
       expect(match!.line).toBe(position.line);
       if (position.column !== -1) expect(match!.column).toBe(position.column);
