@@ -1,4 +1,4 @@
-import { compileTemplate, type CompiledTemplate, type TemplateField } from '../templates/index.js';
+import { compileTemplate as compileChecked, TemplateError, type CompiledTemplate, type TemplateField } from '../templates/index.js';
 import type {
   Authentication,
   CompositeDefinition,
@@ -105,6 +105,35 @@ export interface CompiledComposite {
 }
 
 export type CompiledConnector = CompiledSimple | CompiledComposite;
+
+/**
+ * A template that does not compile (a definition stored before a rule existed, or written past the
+ * validator) must not make the whole connector unloadable: it compiles to a template whose render
+ * fails with the compile error, so the caller gets 422 TEMPLATE_ERROR naming it.
+ */
+function compileTemplate(source: string, field: TemplateField): CompiledTemplate {
+  try {
+    return compileChecked(source, field);
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    const fail = (): never => {
+      throw err;
+    };
+    return {
+      source,
+      field,
+      isLiteral: false,
+      referencesUser: false,
+      secretNames: [],
+      variableNames: [],
+      pathParamNames: [],
+      usesAsync: false,
+      autoescape: false,
+      render: fail,
+      renderAsync: async () => fail(),
+    };
+  }
+}
 
 type Fields = {
   url: TemplateField;
@@ -236,7 +265,8 @@ export function compileConnector(stored: StoredConnector): CompiledConnector {
   for (const p of def.path_parameters ?? []) {
     rows.set(p.key, { key: p.key, value: p.value, overridable: p.overridable !== false });
   }
-  const referenced = referencedPathParams(def.url);
+  // The template's own analysis; the regex covers a URL whose template failed to compile.
+  const referenced = req.url.pathParamNames.length > 0 ? [...req.url.pathParamNames] : referencedPathParams(def.url);
   return {
     ...req,
     kind: 'connector',

@@ -6,6 +6,12 @@ import { flushTestRedis } from '../support/redis.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { startHarness, type Harness } from './harness.js';
 
+/** Forgets cached OAuth tokens (the cache Redis is the state Redis in tests: never flush it). */
+async function dropTokens(h: Harness): Promise<void> {
+  const keys = await h.services.cacheRedis.keys('gh:{t:acme}:token:*');
+  if (keys.length > 0) await h.services.cacheRedis.del(...keys);
+}
+
 describe('outbound authentication through the pipeline (spec §5, decision 8)', () => {
   let h: Harness;
   let h2: Harness;
@@ -75,7 +81,7 @@ describe('outbound authentication through the pipeline (spec §5, decision 8)', 
 
   it('§5.3 OAuth client credentials: token from a real authorization server, Bearer on the upstream, cached', async () => {
     oauth.tokenRequests.length = 0;
-    await h.services.cacheRedis.flushdb();
+    await dropTokens(h);
     const r = await h.exec('resource');
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ ok: true, client: 'svc' });
@@ -87,8 +93,7 @@ describe('outbound authentication through the pipeline (spec §5, decision 8)', 
   it('20 concurrent first calls → exactly one token request, across two app instances sharing Redis', async () => {
     oauth.tokenRequests.length = 0;
     oauth.setTokenDelay(200);
-    const keys = await h.services.cacheRedis.keys('gh:{t:acme}:token:*');
-    if (keys.length > 0) await h.services.cacheRedis.del(...keys);
+    await dropTokens(h);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? h : h2).exec('resource')));
     oauth.setTokenDelay(0);
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
@@ -138,7 +143,7 @@ describe('outbound authentication through the pipeline (spec §5, decision 8)', 
 
   it('a token endpoint failure → 502 TOKEN_REQUEST_FAILED, scope Authentication (token request)', async () => {
     await h.putSecret('acme', 'client_secret', 'wrong-secret-now');
-    await h.services.cacheRedis.flushdb();
+    await dropTokens(h);
     const r = await h.exec('resource');
     await h.putSecret('acme', 'client_secret', 'client-secret-value-1');
     expect(r.status).toBe(502);

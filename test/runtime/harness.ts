@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
 import { buildApp } from '../../src/app.js';
@@ -9,6 +10,8 @@ import { testRedisUrl } from '../support/redis.js';
 import { TEST_ADMIN_TOKEN, testConfig } from '../support/service.js';
 
 export const SESSION_SECRET = 'acme-session-secret-0123456789abcdef';
+/** One master key for every harness of a test file: two instances must read each other's secrets. */
+const MASTER_KEY = randomBytes(32).toString('base64');
 
 /** The real app on the test Redis, with every log line captured (to prove secrets never reach logs). */
 export interface Harness {
@@ -38,7 +41,7 @@ export async function startHarness(env: Record<string, string | undefined> = {})
       cb();
     },
   });
-  const config = testConfig({ UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8', LOG_LEVEL: 'debug', ...env });
+  const config = testConfig({ GATEHOUSE_MASTER_KEY: MASTER_KEY, UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8', LOG_LEVEL: 'debug', ...env });
   const log = createLogger('debug', sink);
   const redisUrl = testRedisUrl();
   const services = await createServices({ config, log, stateUrl: redisUrl, cacheUrl: redisUrl });

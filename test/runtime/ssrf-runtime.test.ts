@@ -80,8 +80,8 @@ describe('SSRF guard through the pipeline (decisions 11, 25, 26)', () => {
     const ok = await open.exec('secure');
     expect(ok.status).toBe(200);
     expect(ok.json.path).toBe('/secure');
-    await open.createConnector('acme', { name: 'Plain Host', url: "http://{{ get_variable('h') }}/x" });
-    await open.putVariable('acme', 'h', `127.0.0.1:${port()}`);
+    await open.createConnector('acme', { name: 'Plain Host', url: "{{ get_variable('origin') }}/x" });
+    await open.putVariable('acme', 'origin', up.url);
     const plain = await open.exec('plain-host');
     expect(plain.status).toBe(422);
     expect(plain.json.errors.code).toBe('BLOCKED_DESTINATION');

@@ -18,7 +18,7 @@ describe('Test Connection and X-Debug-Request (spec §17, decision 24)', () => {
     ],
     query_parameters: [{ key: 'units', value: 'metric', overridable: false }],
     authentication: { type: 'api_key', config: { key: 'key', value: "{{ get_secret('tok') }}", in: 'query' } },
-    response_body: '{{ response.body }}',
+    response_body: '{{ response.body | safe }}',
     response_content_type: 'application/json',
   });
 
@@ -60,7 +60,7 @@ describe('Test Connection and X-Debug-Request (spec §17, decision 24)', () => {
       query_parameters: { units: 'metric', q: 'London' },
       authentication: { type: 'api_key', config: { key: 'key', value: '**********', in: 'query' } },
       request_body: null,
-      response_body: '{{ response.body }}',
+      response_body: '{{ response.body | safe }}',
       response_content_type: 'application/json',
       ignored_overrides: [{ in: 'query', key: 'units' }],
     });
