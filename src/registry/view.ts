@@ -16,7 +16,12 @@ export interface RegistryViewOptions {
 
 interface TenantState<T> {
   entries: Map<string, Promise<ViewEntry<T> | undefined>>;
+  /** Set for a tenant without any registry state: not tracked by the feed, so its misses expire. */
+  expiresAt?: number;
 }
+
+/** How long a tenant without registry state is remembered as empty (decision 29: ≤ 1 s). */
+const EMPTY_TTL_MS = 1000;
 
 /**
  * The request path's registry: connectors loaded on first use, compiled once per definition
@@ -45,6 +50,10 @@ export class RegistryView<T> {
   get(tenant: string, permalink: string): Promise<ViewEntry<T> | undefined> {
     if (!isValidTenantId(tenant) || permalink === '' || permalink.length > 255) return Promise.resolve(undefined);
     let state = this.tenants.get(tenant);
+    if (state !== undefined && state.expiresAt !== undefined && state.expiresAt <= Date.now()) {
+      this.tenants.delete(tenant);
+      state = undefined;
+    }
     if (state === undefined) {
       state = { entries: new Map() };
       this.tenants.set(tenant, state);
@@ -68,9 +77,15 @@ export class RegistryView<T> {
   private async load(tenant: string, permalink: string, state: TenantState<T>): Promise<ViewEntry<T> | undefined> {
     try {
       const { stored, revision } = await this.store.load(tenant, permalink);
-      // A newer revision than this process knew means a change whose message is still on its way:
-      // the feed then drops the tenant's older entries (and this one is already current).
-      this.store.changes.observe(tenant, revision);
+      if (revision === 0) {
+        // No registry state ever written for this id (any caller may send any id): tracking it
+        // would cost a revision check per interval, so the miss expires instead.
+        state.expiresAt ??= Date.now() + EMPTY_TTL_MS;
+      } else {
+        // A newer revision than this process knew means a change whose message is still on its
+        // way: the feed then drops the tenant's older entries (and this one is already current).
+        this.store.changes.observe(tenant, revision);
+      }
       let memo = this.compiledMemo.get(tenant);
       if (stored === undefined) {
         memo?.delete(permalink);

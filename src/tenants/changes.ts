@@ -74,6 +74,11 @@ export class ChangeFeed {
     }
   }
 
+  /** Number of tenants whose revision the periodic check reads. */
+  get tracked(): number {
+    return this.known.size;
+  }
+
   /** Reads the current revision of each tenant (one command each, sent together). */
   async revisions(tenants: string[]): Promise<number[]> {
     const values = await Promise.all(tenants.map((t) => this.redis.get(stateKeys.revision(t))));

@@ -44,7 +44,12 @@ export class TenantNotFoundError extends AppError {
 
 interface CacheSlot {
   value: Promise<Tenant | undefined>;
+  /** Misses of tenants without any state are not tracked by the feed (see get()); they expire instead. */
+  expiresAt?: number;
 }
+
+/** How long an unknown tenant is remembered as unknown (decision 29: others' writes visible within 1 s). */
+const MISS_TTL_MS = 1000;
 
 /**
  * Tenants and their settings. Admin reads go to Redis; the runtime's `get()` is served from an
@@ -138,11 +143,14 @@ export class TenantStore {
     if (!isValidTenantId(id)) return Promise.resolve(undefined);
     this.unsubscribe ??= this.feed.subscribe((tenant) => this.cache.delete(tenant));
     const hit = this.cache.get(id);
-    if (hit !== undefined) return hit.value;
+    if (hit !== undefined && (hit.expiresAt === undefined || hit.expiresAt > Date.now())) return hit.value;
     const slot: CacheSlot = { value: Promise.resolve(undefined) };
     slot.value = this.load(id).then(
       ({ tenant, revision }) => {
-        this.feed.observe(id, revision);
+        // Tracking a tenant costs a revision check per interval, so ids that name nothing (a caller
+        // may send any) are not tracked: the miss is kept briefly and looked up again.
+        if (tenant === undefined && revision === 0) slot.expiresAt = Date.now() + MISS_TTL_MS;
+        else this.feed.observe(id, revision);
         return tenant;
       },
       (err: unknown) => {
@@ -150,6 +158,7 @@ export class TenantStore {
         throw err;
       },
     );
+    this.cache.delete(id);
     this.cache.set(id, slot);
     if (this.cache.size > this.maxCached) this.cache.delete(this.cache.keys().next().value as string);
     return slot.value;

@@ -188,6 +188,14 @@ describe('tenants API', () => {
     expect(await tenants.get('Bad Id')).toBeUndefined();
   });
 
+  it('TenantStore.get does not track unknown ids, and sees a tenant created later', async () => {
+    const tracked = svc.services.changes.tracked;
+    for (let i = 0; i < 100; i++) expect(await svc.services.tenants.get(`nobody-${i}`)).toBeUndefined();
+    expect(svc.services.changes.tracked).toBe(tracked);
+    await call('PUT', '/tenants/nobody-5', { name: 'Now somebody' });
+    expect((await svc.services.tenants.get('nobody-5'))?.name).toBe('Now somebody');
+  });
+
   it('TenantStore.get in another process sees a write within one second', async () => {
     const other = await startTestService({ config: svc.config });
     try {

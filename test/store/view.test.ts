@@ -132,6 +132,29 @@ describe('RegistryView', () => {
     expect(await waitFor(async () => (await p.view.get('acme', 'does-not-exist')) !== undefined, 1000)).toBeLessThan(1000);
   });
 
+  it('does not track ids without state; a miss expires within one second even without a message', async () => {
+    const p = make({ pollIntervalMs: 60_000 });
+    const raw = new Redis(testRedisUrl());
+    try {
+      const trackedBefore = p.feed.tracked;
+      for (let i = 0; i < 200; i++) expect(await p.view.get(`random-${i}`, 'x')).toBeUndefined();
+      expect(p.feed.tracked).toBe(trackedBefore);
+      // Written straight into Redis: no message, and the id was not tracked.
+      const c = connector('x');
+      await raw
+        .multi()
+        .hset('gh:{t:random-7}:cmeta', 'x', ['manual', '', definitionRevision(c), 'connector', 't', 't', ''].join('\n'))
+        .hset('gh:{t:random-7}:cdefs', 'x', canonicalJson(c))
+        .incr('gh:{t:random-7}:rev')
+        .exec();
+      const took = await waitFor(async () => (await p.view.get('random-7', 'x')) !== undefined, 2000);
+      expect(took).toBeLessThanOrEqual(1000);
+      expect(p.feed.tracked).toBe(trackedBefore + 1);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('a compile failure is reported to the caller and retried on the next call', async () => {
     let fail = true;
     const p = make({
