@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, connectorJson, startCapturedService, type CapturedService } from '../admin/support.js';
 import { flushTestRedis, testRedisUrl } from '../support/redis.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 const CANARY = 'canary-7Hq2-secret-value-x9Zk4';
 const SESSION_CANARY = 'session-canary-Lw8m-0123456789abcdefghij';
@@ -64,12 +65,17 @@ async function dumpRedis(): Promise<string[]> {
 
 describe('a secret value appears nowhere but in the resolver result', () => {
   let svc: CapturedService;
+  let upstream: TestUpstream;
   const responses: string[] = [];
   beforeAll(async () => {
     await flushTestRedis();
-    svc = await startCapturedService({ level: 'trace' });
+    upstream = await startUpstream();
+    svc = await startCapturedService({ level: 'trace', env: { UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8' } });
   });
-  afterAll(async () => svc.close());
+  afterAll(async () => {
+    await svc.close();
+    await upstream.close();
+  });
 
   it('goes through every route and error path, then finds no trace of the canary', async () => {
     const raw = adminClient(svc.url);
@@ -109,6 +115,30 @@ describe('a secret value appears nowhere but in the resolver result', () => {
     expect((await call('POST', '/tenants/acme/connectors', JSON.stringify(literal), { raw: true })).status).toBe(422);
     await call('GET', '/tenants/acme/connectors');
     await call('GET', '/tenants/acme/connectors/uses-secret');
+
+    // The runtime uses the secret upstream (through a cached GET) and in Test Connection.
+    upstream.route('/data', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=600' });
+      res.end('{"ok": true}');
+    });
+    const live = connectorJson({
+      name: 'Live',
+      url: `${upstream.url}/data`,
+      headers: [{ key: 'X-Other', value: "{{ get_secret('second') }}", overridable: false }],
+      authentication: { type: 'api_key', config: { key: 'X-Key', value: "{{ get_secret('api_token') }}", in: 'header' } },
+    });
+    expect((await call('POST', '/tenants/acme/connectors', JSON.stringify(live), { raw: true })).status).toBe(201);
+    for (const expectedCache of ['MISS', 'HIT']) {
+      const res = await fetch(`${svc.url}/t/acme/connectors/live/execute`);
+      const text = await res.text();
+      responses.push(`${res.status} ${JSON.stringify([...res.headers])} ${text}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-cache')).toBe(expectedCache);
+    }
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0]!.headers['x-key']).toBe(CANARY);
+    expect((await call('POST', '/tenants/acme/connectors/test', { permalink: 'live', request: {} })).status).toBe(200);
+    expect(upstream.requests[1]!.headers['x-other']).toBe(`${CANARY}-2`);
 
     // The runtime's readers get the values, in memory only.
     const resolved = await svc.services.secrets.resolve('acme', ['api_token', 'second'], []);
