@@ -10,6 +10,8 @@ import { createServices, type Services } from '../../src/services.js';
 import { testRedisUrl } from './redis.js';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+/** One master key per test process: app instances sharing a Redis must read each other's sealed data. */
+const TEST_MASTER_KEY = randomBytes(32).toString('base64');
 
 /** A Config for tests: private Redis, fixed admin token, a fresh master key, loopback upstreams allowed. */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
@@ -17,7 +19,7 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
     NODE_ENV: 'test',
     GATEHOUSE_HOME: mkdtempSync(join(tmpdir(), 'gatehouse-home-')),
     REDIS_URL: testRedisUrl(),
-    GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64'),
+    GATEHOUSE_MASTER_KEY: TEST_MASTER_KEY,
     GATEHOUSE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,

@@ -71,7 +71,9 @@ export async function renderRequest(ctx: ExecContext, spec: CompiledRequest, pla
     checkHeaderValue(h.key, value);
     out.headers.push([h.key, value]);
     out.debug.headers[h.key] = 'param' in h && h.param.usesSecret ? h.param.template.source : value;
-    if ('param' in h && h.param.usesSecret) out.credentialMaterial.push(`h:${h.key}=${value}`);
+    // Any templated header value (user, secret, variable, time) is part of the cache key: two users
+    // whose requests differ only in such a header must never share an entry (decision 10).
+    if ('param' in h && !h.param.template.isLiteral) out.credentialMaterial.push(`h:${h.key.toLowerCase()}=${value}`);
   }
   out.debug.url = joinUrl(rawUrl, out.query.map(([k, v]) => [k, out.debug.query_parameters[k] === v ? v : out.debug.query_parameters[k]!]));
   out.baseUrl = rawUrl;
