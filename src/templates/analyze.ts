@@ -1,3 +1,4 @@
+import { nullProto } from './values.js';
 import { TemplateError } from './errors.js';
 import type { Node } from './parse.js';
 import { FILTER_NAMES } from './filters/names.js';
@@ -62,7 +63,7 @@ const WHERE: Record<Feature, string> = {
 };
 
 /** Context names and the feature each one needs. */
-const NAME_FEATURE: Record<string, Feature> = {
+const NAME_FEATURE: Record<string, Feature> = nullProto({
   get_secret: 'get_secret',
   get_variable: 'get_variable',
   jwt_encode: 'jwt_encode',
@@ -73,7 +74,7 @@ const NAME_FEATURE: Record<string, Feature> = {
   pathParams: 'pathParams',
   steps: 'steps',
   request: 'request',
-};
+});
 
 export interface Analysis {
   referencesUser: boolean;

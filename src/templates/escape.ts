@@ -1,10 +1,10 @@
-import { Markup, str } from './values.js';
+import { Markup, str, nullProto } from './values.js';
 
 /**
  * markupsafe semantics: `escape()` turns a value into safe Markup (Markup passes through), a
  * Markup operation escapes its non-Markup operands. Same five replacements as markupsafe.
  */
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+const HTML_ESCAPES: Record<string, string> = nullProto({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' });
 const HTML_RE = /[&<>"']/g;
 
 export function escapeHtml(s: string): string {

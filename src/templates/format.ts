@@ -1,7 +1,7 @@
 import { EvalError } from './errors.js';
 import { escape } from './escape.js';
 import { toFixedPy } from './decimal.js';
-import { LIMITS } from './limits.js';
+import { LIMITS, repeatStr } from './limits.js';
 import {
   Markup, PyFloat, PyTuple, Undefined, asString, floatRepr, intStr, isDict, isFloat, isInt, repr, str, toBigInt,
   toJsNumber, typeName, dictGet, MISSING, strChars, strLen,
@@ -173,14 +173,14 @@ function percentOne(v: unknown, type: string, flags: string, width: number, prec
   }
   const n = strLen(body);
   if (n >= width) return body;
-  if (left) return body + ' '.repeat(width - n);
+  if (left) return body + repeatStr(' ', width - n);
   if (zero && numeric) {
     const sign = /^[-+ ]/.test(body) ? body[0]! : '';
     const rest = sign ? body.slice(1) : body;
     const prefix = /^0[xXo]/.test(rest) ? rest.slice(0, 2) : '';
     return sign + prefix + rest.slice(prefix.length).padStart(width - sign.length - prefix.length, '0');
   }
-  return ' '.repeat(width - n) + body;
+  return repeatStr(' ', width - n) + body;
 }
 
 function padNumber(digits: string, prec: number): string {
@@ -264,13 +264,13 @@ export function formatSpec(v: unknown, spec: string): string {
   const n = strLen(body);
   if (n >= width) return body;
   const pad = width - n;
-  if (align === '<') return body + fill.repeat(pad);
-  if (align === '>') return fill.repeat(pad) + body;
-  if (align === '^') return fill.repeat(Math.floor(pad / 2)) + body + fill.repeat(pad - Math.floor(pad / 2));
+  if (align === '<') return body + repeatStr(fill, pad);
+  if (align === '>') return repeatStr(fill, pad) + body;
+  if (align === '^') return repeatStr(fill, Math.floor(pad / 2)) + body + repeatStr(fill, pad - Math.floor(pad / 2));
   const signCh = /^[-+ ]/.test(body) ? body[0]! : '';
   const rest = signCh ? body.slice(1) : body;
   const prefix = /^0[xXob]/.test(rest) ? rest.slice(0, 2) : '';
-  return signCh + prefix + fill.repeat(pad) + rest.slice(prefix.length);
+  return signCh + prefix + repeatStr(fill, pad) + rest.slice(prefix.length);
 }
 
 export interface FieldAccess {

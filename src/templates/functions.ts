@@ -120,7 +120,8 @@ const LOREM = 'a ac accumsan ad adipiscing aenean aliquam aliquet amet ante apte
 
 const lipsum = fn('lipsum', (c, s) => {
   const [n, html, min, max] = bind('lipsum', c, [['n', 5], ['html', true], ['min', 20], ['max', 100]]);
-  const count = Math.min(toJsNumber(n), 100);
+  const count = toJsNumber(n);
+  if (count > 1000) throw new EvalError('lipsum(): at most 1000 paragraphs', 'limit');
   const lo = toJsNumber(min);
   const hi = Math.max(lo, toJsNumber(max));
   const paras: string[] = [];
@@ -175,21 +176,21 @@ const jwtEncode = fn('jwt_encode', (c, s) => {
     throw new EvalError(`jwt_encode: the key must be a string, not ${typeName(key)}`);
   }
   let alg = str(algorithm);
-  const header: Record<string, unknown> = { typ: 'JWT', alg };
+  // A Map, then Object.fromEntries: header names from the template are data, never prototype keys.
+  const header = new Map<string, unknown>([['typ', 'JWT'], ['alg', alg]]);
   if (headers !== null && headers !== undefined) {
     if (!isDict(headers)) throw new EvalError('jwt_encode: headers must be a dict');
     const kid = dictGet(headers, 'kid');
     if (kid !== MISSING && typeof kid !== 'string') throw new EvalError('Key ID header parameter must be a string');
-    for (const [k, v] of dictItems(headers)) header[str(k)] = toPlain(v);
+    for (const [k, v] of dictItems(headers)) header.set(str(k), toPlain(v));
     const hAlg = dictGet(headers, 'alg');
     if (hAlg !== MISSING && hAlg !== null && hAlg !== '') alg = str(hAlg);
-    header.alg = alg;
+    header.set('alg', alg);
   }
-  if (!header.typ) delete header.typ;
+  if (!header.get('typ')) header.delete('typ');
   if (!JWT_ALGORITHMS.has(alg)) throw new EvalError(`jwt_encode: algorithm '${alg}' is not supported`);
   const body = dumps(payload, { itemSep: ',', keySep: ':' });
-  const sorted: Record<string, unknown> = {};
-  for (const k of Object.keys(header).sort()) sorted[k] = header[k];
+  const sorted = Object.fromEntries([...header].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
   const memoKey = createHash('sha256').update(JSON.stringify([body, keyText, alg, sorted])).digest('base64');
   const done = s.jwt?.signed.get(memoKey);
   if (done !== undefined) return done;

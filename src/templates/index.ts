@@ -1,4 +1,4 @@
-import { analyze, isAutoescapeField, type TemplateField } from './analyze.js';
+import { TEMPLATE_FIELDS, analyze, isAutoescapeField, type TemplateField } from './analyze.js';
 import { EvalError, TemplateError } from './errors.js';
 import { compileStmt, type Stmt } from './evaluate.js';
 import { signJwt } from './jwt.js';
@@ -69,14 +69,14 @@ class Compiled implements CompiledTemplate {
     this.normalized = normalizeSource(source);
     this.autoescape = isAutoescapeField(field);
     const root = parseTemplate(source);
-    const facts = analyze(root, field);
+    const facts = guardDepth(() => analyze(root, field));
     this.referencesUser = facts.referencesUser;
     this.secretNames = Object.freeze(facts.secretNames);
     this.variableNames = Object.freeze(facts.variableNames);
     this.pathParamNames = Object.freeze(facts.pathParamNames);
     this.usesAsync = facts.usesAsync;
     this.isLiteral = this.normalized === source && !/\{[{%#]/.test(source);
-    this.program = this.isLiteral ? null : compileStmt(root);
+    this.program = this.isLiteral ? null : guardDepth(() => compileStmt(root));
   }
 
   render(ctx: RenderContext): string {
@@ -130,6 +130,16 @@ class Compiled implements CompiledTemplate {
   }
 }
 
+/** Deeply nested source can exhaust the JS stack while it is checked or compiled. */
+function guardDepth<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RangeError) throw new TemplateError('limit', 'template is nested too deeply', 1, 1);
+    throw err;
+  }
+}
+
 function asTemplateError(err: unknown): TemplateError {
   if (err instanceof TemplateError) return err;
   if (err instanceof EvalError) return new TemplateError(err.kind, err.message, 1, 1);
@@ -141,11 +151,13 @@ function asTemplateError(err: unknown): TemplateError {
 // ------------------------------------------------------------------ compile once (bounded memo)
 
 const MEMO_LIMIT = 5000;
+const FIELDS: ReadonlySet<string> = new Set(TEMPLATE_FIELDS);
 const memo = new Map<string, CompiledTemplate>();
 
 /** Parses, checks and prepares a template; memoised by (field, source). Throws TemplateError. */
 export function compileTemplate(source: string, field: TemplateField): CompiledTemplate {
   if (typeof source !== 'string') throw new TypeError('compileTemplate: source must be a string');
+  if (!FIELDS.has(field)) throw new TypeError(`compileTemplate: unknown template field ${JSON.stringify(field)}`);
   const key = field + '\u0000' + source;
   const hit = memo.get(key);
   if (hit !== undefined) {

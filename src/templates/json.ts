@@ -1,8 +1,7 @@
+import { repeatStr } from './limits.js';
 import { EvalError } from './errors.js';
-import {
-  Markup, PyDict, PyFloat, PyTuple, Undefined, compareStrings, dictGet, floatRepr, intStr, isDict, isFloat, isInt,
-  MISSING, typeName, type DictLike,
-} from './values.js';
+import {  Markup, PyDict, PyFloat, PyTuple, Undefined, compareStrings, dictGet, floatRepr, intStr, isDict, isFloat, isInt,
+  MISSING, typeName, type DictLike, nullProto } from './values.js';
 
 /**
  * JSON in and out with Python's rules.
@@ -221,7 +220,7 @@ export interface DumpOptions {
   ensureAscii?: boolean;
 }
 
-const ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+const ESCAPES: Record<string, string> = nullProto({ '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' });
 
 export function jsonString(s: string, ensureAscii = true): string {
   const re = ensureAscii ? /[\\"]|[^ -~]/g : /[\\"\x00-\x1f]/g;
@@ -283,8 +282,8 @@ export function dumps(value: unknown, opts: DumpOptions = {}): string {
     if (typeof v === 'bigint') return v.toString();
     if (v instanceof PyFloat) return floatJson(v.v);
     if (v instanceof Markup) return jsonString(v.s, ensureAscii);
-    const nl = indent !== null ? '\n' + indent.repeat(level + 1) : '';
-    const close = indent !== null ? '\n' + indent.repeat(level) : '';
+    const nl = indent !== null ? '\n' + repeatStr(indent, level + 1) : '';
+    const close = indent !== null ? '\n' + repeatStr(indent, level) : '';
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
       return '[' + nl + v.map((x) => enc(x, level + 1)).join(itemSep + nl) + close + ']';

@@ -1,3 +1,4 @@
+import { nullProto } from './values.js';
 import nunjucks from 'nunjucks';
 import { TemplateError } from './errors.js';
 
@@ -54,7 +55,7 @@ for (const [k, v] of Object.entries(T)) {
   if (lexer[`TOKEN_${k}`] !== v) throw new Error(`nunjucks token ${k} is no longer '${v}'`);
 }
 
-const PUNCT: Record<string, string> = {
+const PUNCT: Record<string, string> = nullProto({
   '(': T.LEFT_PAREN,
   ')': T.RIGHT_PAREN,
   '[': T.LEFT_BRACKET,
@@ -65,7 +66,7 @@ const PUNCT: Record<string, string> = {
   ':': T.COLON,
   '~': T.TILDE,
   '|': T.PIPE,
-};
+});
 
 // Jinja2 lexer.py: float_re / integer_re (case-insensitive), operators longest first.
 const FLOAT_RE = /(?:\d+_)*\d+(?:(?:\.(?:\d+_)*\d+)?e[+-]?(?:\d+_)*\d+|\.(?:\d+_)*\d+)/iy;

@@ -33,3 +33,10 @@ export const LIMITS = {
     if (bits > this.maxIntBits) throw new EvalError(`integer result is too large (limit ${this.maxIntBits} bits)`, 'limit');
   },
 };
+
+/** String.prototype.repeat with the string limit applied first (widths and fills come from templates). */
+export function repeatStr(s: string, n: number): string {
+  if (n <= 0) return '';
+  LIMITS.checkString(s.length * n);
+  return s.repeat(n);
+}

@@ -1,7 +1,7 @@
 import { EvalError } from './errors.js';
 import { escape } from './escape.js';
 import { strFormat } from './format.js';
-import { LIMITS } from './limits.js';
+import { LIMITS, repeatStr } from './limits.js';
 import {
   DictView, GroupTuple, MISSING, PyFloat, isFloat as isFloatValue, Markup, Namespace, PyBytes, PyDict, PyFunction, PyGenerator, PyRange, PyTuple, TemplateObject,
   Undefined, asString, dictGet, eq, hashKey, isDict, isInt, isPlainObject, strChars, strLen, toJsNumber, typeName,
@@ -384,7 +384,7 @@ export function pyCenter(s: string, width: number, fill = ' '): string {
   if (width <= n) return s;
   const pad = width - n;
   const left = Math.floor(pad / 2) + (pad & width & 1);
-  return fill.repeat(left) + s + fill.repeat(pad - left);
+  return repeatStr(fill, left) + s + repeatStr(fill, pad - left);
 }
 
 function strIndexRange(c: CallArgs, fname: string, s: string): [string, number, number] {
@@ -531,7 +531,7 @@ function strMethod(obj: string | Markup, name: string): unknown {
         const n = strLen(s);
         if (w <= n) return obj;
         if (name === 'center') return wrap(pyCenter(s, w, f));
-        return wrap(name === 'ljust' ? s + f.repeat(w - n) : f.repeat(w - n) + s);
+        return wrap(name === 'ljust' ? s + repeatStr(f, w - n) : repeatStr(f, w - n) + s);
       });
     case 'zfill':
       return m((c) => {
@@ -541,7 +541,7 @@ function strMethod(obj: string | Markup, name: string): unknown {
         const n = strLen(s);
         if (w <= n) return obj;
         const sign = s[0] === '+' || s[0] === '-' ? s[0] : '';
-        return wrap(sign + '0'.repeat(w - n) + s.slice(sign.length));
+        return wrap(sign + repeatStr('0', w - n) + s.slice(sign.length));
       });
     case 'partition':
     case 'rpartition':
@@ -570,7 +570,7 @@ function strMethod(obj: string | Markup, name: string): unknown {
         for (const ch of s) {
           if (ch === '\t') {
             const k = t > 0 ? t - (col % t) : 0;
-            out += ' '.repeat(k);
+            out += repeatStr(' ', k);
             col += k;
           } else {
             out += ch;

@@ -1,6 +1,6 @@
 import { EvalError } from './errors.js';
 import { escape } from './escape.js';
-import { LIMITS } from './limits.js';
+import { LIMITS, repeatStr } from './limits.js';
 import { formatPercent } from './format.js';
 import {
   DictView, Markup, PyBytes, PyDict, PyFloat, PyGenerator, PyRange, PyTuple, Undefined, asString, compareStrings, dictHas, eq, hashKey,
@@ -100,7 +100,7 @@ export function mul(a: unknown, b: unknown): unknown {
     if (typeof a === 'string' || a instanceof Markup) {
       const s = asString(a)!;
       LIMITS.checkString(s.length * n);
-      return a instanceof Markup ? new Markup(s.repeat(n)) : s.repeat(n);
+      return a instanceof Markup ? new Markup(repeatStr(s, n)) : repeatStr(s, n);
     }
     if (Array.isArray(a)) {
       LIMITS.checkItems(a.length * n);

@@ -1,3 +1,4 @@
+import { nullProto } from './values.js';
 import nunjucks from 'nunjucks';
 import { TemplateError } from './errors.js';
 import { JinjaTokenizer, T, normalizeSource, type Token } from './lexer.js';
@@ -80,7 +81,7 @@ const STATEMENT_TAGS = new Set([
   'for', 'if', 'block', 'extends', 'print', 'macro', 'include', 'from', 'import', 'set', 'with', 'autoescape',
   'call', 'filter', 'raw',
 ]);
-const COMPARE_OPS: Record<string, string> = { '==': 'eq', '!=': 'ne', '<': 'lt', '<=': 'lteq', '>': 'gt', '>=': 'gteq' };
+const COMPARE_OPS: Record<string, string> = nullProto({ '==': 'eq', '!=': 'ne', '<': 'lt', '<=': 'lteq', '>': 'gt', '>=': 'gteq' });
 const TEST_ARG_START = new Set<string>([T.SYMBOL, T.STRING, T.INT, T.FLOAT, T.LEFT_PAREN, T.LEFT_BRACKET, T.LEFT_CURLY]);
 
 function describe(tok: Token | null | undefined): string {

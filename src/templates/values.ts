@@ -16,6 +16,11 @@ import { EvalError } from './errors.js';
  * generators, dict views, the loop object. Nothing else is reachable.
  */
 
+/** A lookup table without a prototype: dynamic keys such as 'constructor' never hit Object.prototype. */
+export function nullProto<T>(entries: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, entries);
+}
+
 export class PyFloat {
   constructor(readonly v: number) {}
 }
@@ -400,7 +405,7 @@ export function str(v: unknown): string {
   return repr(v);
 }
 
-const REPR_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const REPR_ESCAPES: Record<string, string> = nullProto({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' });
 // Python's str.isprintable(): everything but categories Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs other than ' '.
 const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
 

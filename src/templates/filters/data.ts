@@ -1,3 +1,4 @@
+import { repeatStr } from '../limits.js';
 import { EvalError } from '../errors.js';
 import { dumps, htmlsafeJsonDumps, parseJson } from '../json.js';
 import {
@@ -15,7 +16,7 @@ import { params, type FilterFn } from './support.js';
 function indentArg(v: unknown): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
-  if (isInt(v)) return ' '.repeat(Math.max(0, toJsNumber(v)));
+  if (isInt(v)) return repeatStr(' ', Math.max(0, toJsNumber(v)));
   throw new EvalError(`indent must be an int or a str, not ${typeName(v)}`);
 }
 
@@ -94,13 +95,13 @@ export function pformat(v: unknown): string {
         const last = i === items.length - 1;
         return kr + ': ' + fmt(y, indent + 1 + kr.length + 2, last ? allowance + 1 : 1);
       });
-      return '{' + parts.join(',\n' + ' '.repeat(indent + 1)) + '}';
+      return '{' + parts.join(',\n' + repeatStr(' ', indent + 1)) + '}';
     }
     if (Array.isArray(x)) {
       if (x.length === 0) return rep;
       const [open, close] = x instanceof PyTuple ? ['(', x.length === 1 ? ',)' : ')'] : ['[', ']'];
       const parts = x.map((y, i) => fmt(y, indent + 1, i === x.length - 1 ? allowance + 1 : 1));
-      return open + parts.join(',\n' + ' '.repeat(indent + 1)) + close;
+      return open + parts.join(',\n' + repeatStr(' ', indent + 1)) + close;
     }
     return rep;
   };

@@ -1,5 +1,6 @@
 import { EvalError } from '../errors.js';
 import { escape, softStr } from '../escape.js';
+import { LIMITS } from '../limits.js';
 import { getattr } from '../lookup.js';
 import { add } from '../ops.js';
 import type { State } from '../state.js';
@@ -194,6 +195,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
     const [linecount, fillWith] = params('batch', args, kwargs, [['linecount'], ['fill_with', null]]);
     const n = toJsNumber(linecount);
     if (n <= 0) throw new EvalError('batch size must be positive');
+    if (fillWith !== null) LIMITS.checkItems(n);
     const out: unknown[][] = [];
     let tmp: unknown[] = [];
     for (const x of items(s, v)) {
@@ -214,6 +216,8 @@ export const sequenceFilters: Record<string, FilterFn> = {
     const seq = items(s, v);
     const n = toJsNumber(slices);
     if (n <= 0) throw new EvalError('integer division or modulo by zero');
+    LIMITS.checkItems(n);
+    s.step(n);
     const per = Math.floor(seq.length / n);
     const extra = seq.length % n;
     let offset = 0;

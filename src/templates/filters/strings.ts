@@ -2,12 +2,10 @@ import { EvalError } from '../errors.js';
 import { escape, escapeHtml, softStr } from '../escape.js';
 import { formatPercent } from '../format.js';
 import { toFixedPy } from '../decimal.js';
-import { LIMITS } from '../limits.js';
+import { LIMITS, repeatStr } from '../limits.js';
 import { pyCapitalize, pyCenter, pyReplace, pySplit } from '../lookup.js';
-import {
-  Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDict, isInt, isNumber, str, strChars, strLen,
-  toJsNumber, typeName, iterate, MISSING,
-} from '../values.js';
+import {  Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDict, isInt, isNumber, str, strChars, strLen,
+  toJsNumber, typeName, iterate, MISSING, nullProto } from '../values.js';
 import { params, type FilterFn } from './support.js';
 
 /** String filters of Jinja2 3.1 (filters.py), with markupsafe behaviour for Markup inputs. */
@@ -94,7 +92,7 @@ export const stringFilters: Record<string, FilterFn> = {
   },
   indent: (_s, v, args, kwargs) => {
     const [width, first, blank] = params('indent', args, kwargs, [['width', 4], ['first', false], ['blank', false]]);
-    const ind = typeof width === 'string' ? width : ' '.repeat(toJsNumber(width));
+    const ind = typeof width === 'string' ? width : repeatStr(' ', toJsNumber(width));
     const isMarkup = v instanceof Markup;
     const s = (isMarkup ? (v as Markup).s : str(v)) + '\n';
     const lines = splitlines(s);
@@ -212,7 +210,7 @@ function splitlines(s: string): string[] {
   return out;
 }
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+const ENTITIES: Record<string, string> = nullProto({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' });
 
 function unescapeHtml(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-zA-Z]+);/g, (m, e: string) => {
