@@ -1,5 +1,5 @@
 import { functionCalls, scanTemplate } from './template-scan.js';
-import { isRecord, type Rule, type Target } from './types.js';
+import { isRecord, own, type Rule, type Target } from './types.js';
 
 /**
  * Authentication settings beyond their shape (decisions 7 and 9): credential fields reference a
@@ -37,7 +37,7 @@ export const authenticationRule: Rule = (doc, _options, report) => {
     const auth = authOf(target);
     if (auth === undefined) continue;
     const { type, config, path } = auth;
-    for (const key of CREDENTIAL_FIELDS[type] ?? []) {
+    for (const key of own(CREDENTIAL_FIELDS, type) ?? []) {
       const value = config[key];
       if (typeof value !== 'string' || value === '') continue;
       if (functionCalls(scanTemplate(value), 'get_secret').length === 0) {
@@ -50,7 +50,7 @@ export const authenticationRule: Rule = (doc, _options, report) => {
     }
     if (type === 'oauth_jwt_bearer' && isRecord(config.additional_claims)) {
       for (const claim of Object.keys(config.additional_claims)) {
-        const why = ASSERTION_CLAIMS[claim];
+        const why = own(ASSERTION_CLAIMS, claim);
         if (why !== undefined) {
           report({ path: `${path}/additional_claims/${claim}`, at: 'key', message: `"${claim}" cannot be set in additional_claims: ${why}; remove it` });
         }

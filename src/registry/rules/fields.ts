@@ -1,6 +1,6 @@
 import { pointer } from '../json-source.js';
 import type { TemplateField } from './template-check.js';
-import { isRecord, type Target } from './types.js';
+import { isRecord, own, type Target } from './types.js';
 
 /**
  * Where the templates of a connector or step live, and which availability column (spec §15, §21)
@@ -52,12 +52,12 @@ export function templatedFields(target: Target): TemplatedField[] {
   if (isRecord(auth) && typeof auth.type === 'string' && isRecord(auth.config)) {
     const config = auth.config;
     const configPath = `${target.path}/authentication/config`;
-    for (const key of AUTH_TEMPLATED_KEYS[auth.type] ?? []) {
+    for (const key of own(AUTH_TEMPLATED_KEYS, auth.type) ?? []) {
       if (typeof config[key] === 'string') {
         out.push({ path: `${configPath}/${key}`, source: config[key], field: fieldFor(target, 'auth'), label: `authentication ${key}` });
       }
     }
-    for (const key of AUTH_TEMPLATED_OBJECTS[auth.type] ?? []) {
+    for (const key of own(AUTH_TEMPLATED_OBJECTS, auth.type) ?? []) {
       const obj = config[key];
       if (!isRecord(obj)) continue;
       for (const [claim, value] of Object.entries(obj)) {

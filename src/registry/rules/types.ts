@@ -42,3 +42,8 @@ export interface RegistryDoc {
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** `table[key]` for tables indexed by document data: a key like "constructor" or "__proto__" is never found. */
+export function own<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
