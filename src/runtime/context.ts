@@ -29,6 +29,8 @@ export interface RuntimeTenant {
 
 /** The cache stage's contract, satisfied by `ResponseCache` (src/upstream/cache). */
 export interface CacheSlot {
+  /** Counts an execution that skipped the cache (the BYPASS counter of /metrics). */
+  noteBypass?(): void;
   fetch(input: {
     scope: { tenant: string; permalink: string; revision: string };
     request: { method: string; url: string; headers: Record<string, string>; body?: Buffer | string | undefined };

@@ -12,6 +12,7 @@ export async function fetchThroughCache(ctx: ExecContext, out: OutgoingRequest):
   const method = out.spec.method;
   if (cache === undefined || ctx.test !== undefined || ctx.compiled === undefined || (method !== 'GET' && method !== 'HEAD')) {
     ctx.xCache = 'BYPASS';
+    cache?.noteBypass?.();
     return callUpstream(ctx, out);
   }
   ctx.xCache = 'MISS';

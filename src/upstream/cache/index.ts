@@ -130,9 +130,14 @@ export class ResponseCache {
     this.memory = new MemoryTier(options.memoryTtlMs ?? 1000, options.memoryMaxBytes ?? 32 * 1024 * 1024);
   }
 
-  /** Runs `doFetch` without the cache (Test Connection, composite steps): counted as BYPASS. */
-  async bypass(doFetch: () => Promise<UpstreamAnswer>): Promise<CachedFetchResult> {
+  /** Counts an execution the runtime sent past the cache (other methods, Test Connection, composite steps). */
+  noteBypass(): void {
     this.metrics.bypass.inc();
+  }
+
+  /** Runs `doFetch` without the cache: counted as BYPASS. */
+  async bypass(doFetch: () => Promise<UpstreamAnswer>): Promise<CachedFetchResult> {
+    this.noteBypass();
     const t0 = performance.now();
     const response = await doFetch();
     return { response, xCache: 'BYPASS', cacheMs: 0, upstreamMs: performance.now() - t0 };
