@@ -12,6 +12,7 @@ import { repositoryRoutes } from './repositories.js';
 import { syncRoutes } from './syncs.js';
 import { secretRoutes } from './secrets.js';
 import { tenantRoutes } from './tenants.js';
+import { templateRoutes } from './templates.js';
 
 /**
  * `/admin/v1` (api.md §5). Every route below is behind the operator token; each route family lives
@@ -33,6 +34,7 @@ export const adminRoutes = (services: Services): FastifyPluginAsync =>
     await app.register(repositoryRoutes(services));
     await app.register(syncRoutes(services));
     await app.register(queueRoutes(services));
+    await app.register(templateRoutes(services));
   };
 
 /**
