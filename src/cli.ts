@@ -50,6 +50,7 @@ export function registerCommand(name: string, command: Command): void {
 registerCommand('rotate-master-key', rotateMasterKeyCommand);
 // Loaded on use: validating a file needs neither Redis nor the service's modules.
 registerCommand('validate', async (argv, io) => (await import('./registry/validate-command.js')).validateCommand(argv, io));
+registerCommand('render', async (argv, io) => (await import('./templates/render-command.js')).renderCommand(argv, io));
 
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...rest] = argv;
