@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, type Role } from './config.js';
-import { serve } from './main.js';
 import { RedisServerMissingError } from './redis/embedded.js';
 import { rotateMasterKeyCommand } from './secrets/rotate.js';
 
@@ -36,6 +35,8 @@ const commands: Record<string, Command> = {
       io.stderr.write(`gatehouse serve: --role must be api, worker or all (got "${role}")\n`);
       return 2;
     }
+    // Loaded on use, so `gatehouse validate` does not pay for the whole service's modules.
+    const { serve } = await import('./main.js');
     await serve({ role, handleSignals: true });
     // The process now lives on the server's event loop until a signal stops it.
     return new Promise<number>(() => undefined);
