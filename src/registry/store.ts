@@ -349,7 +349,7 @@ export class RegistryStore {
     }
     const args: (string | number)[] = [repository, new Date().toISOString(), content.commitSha, tenant, CHANGES_CHANNEL, items.length];
     for (const [permalink, kind, definition] of items) {
-      args.push(permalink, kind, definitionRevision(definition), canonicalJson(definition));
+      args.push(permalink, kind, definitionRevision(definition), JSON.stringify(definition));
     }
     return this.runReplace(tenant, args);
   }
@@ -384,7 +384,9 @@ export class RegistryStore {
     definition: ConnectorDefinition | CompositeDefinition,
     mode: 'create' | 'upsert' | 'update',
   ): Promise<{ created: boolean; changed: boolean; stored: StoredConnector }> {
-    const json = canonicalJson(definition);
+    // Stored in the validator's field order (name first), so Code Mode shows it as written; the
+    // revision is computed from the canonical form, so key order never counts as a change.
+    const json = JSON.stringify(definition);
     const [status, a, b] = (await this.writeManualScript(
       [stateKeys.connectorMeta(tenant), stateKeys.connectorDefs(tenant), stateKeys.revision(tenant)],
       [permalink, kind, definitionRevision(definition), json, new Date().toISOString(), tenant, CHANGES_CHANNEL, mode],
