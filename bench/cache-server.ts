@@ -112,7 +112,7 @@ async function startExecute(services: Awaited<ReturnType<typeof createServices>>
       url: `${upstreamUrl}/weather`,
       method: 'GET',
       query_parameters: [{ key: 'location', value: 'New York', overridable: true }],
-      response_body: '{% set data = response.body | from_json %}{{ data.items | tojson }}',
+      response_body: "{% set data = response.body | from_json %}{{ data['items'] | tojson }}",
       response_content_type: 'application/json',
     },
   ];
