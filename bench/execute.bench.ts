@@ -11,7 +11,7 @@
  * execute − direct. Gatehouse runs with LOG_LEVEL=warn (per-request info logs are an operator choice).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +72,9 @@ async function gatehouseRole(): Promise<void> {
 
 function start(roleName: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', here, roleName], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // BENCH_PROFILE=dir writes a V8 CPU profile of the Gatehouse process there (for hunting overhead).
+    const prof = roleName === 'gatehouse' && process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+    const child = spawn(process.execPath, [...prof, '--import', 'tsx', here, roleName], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -86,16 +88,33 @@ function start(roleName: string, env: Record<string, string>): Promise<{ child: 
 interface Measured {
   p50: number;
   p99: number;
+  mean: number;
   rps: number;
   errors: number;
   non2xx: number;
+  /** CPU time (user + system) the serving process spent per request, in µs: robust on a busy machine. */
+  cpuUs: number;
 }
 
-async function load(url: string, connections: number, duration: number, headers: Record<string, string> = {}): Promise<Measured> {
+/** utime + stime of a process in ms (Linux /proc; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function load(url: string, connections: number, duration: number, pid: number | undefined, method: 'GET' | 'POST' = 'GET'): Promise<Measured> {
   // Warm-up: connection pools, JIT, token/compile caches.
-  await autocannon({ url, connections, duration: 2, headers });
-  const r = await autocannon({ url, connections, duration, headers });
-  return { p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.average, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+  await autocannon({ url, connections, duration: 2, method });
+  const cpu0 = cpuMs(pid);
+  const r = await autocannon({ url, connections, duration, method });
+  const cpu = cpuMs(pid) - cpu0;
+  const total = r.requests.total || 1;
+  return { p50: r.latency.p50, p99: r.latency.p99, mean: r.latency.average, rps: r.requests.average, errors: r.errors + r.timeouts, non2xx: r.non2xx, cpuUs: (cpu * 1000) / total };
 }
 
 async function main(): Promise<void> {
@@ -133,36 +152,54 @@ async function main(): Promise<void> {
       headers: [{ key: 'Accept', value: 'application/json', overridable: true }, { key: 'X-Tenant', value: '{{ tenant_id }}', overridable: false }],
       query_parameters: [{ key: 'limit', value: '20', overridable: true }],
     });
+    // The same connector as POST: never consults the cache (X-Cache BYPASS), to show the cache's share.
+    await admin('POST', '/tenants/bench/connectors', {
+      name: 'Echo Post',
+      method: 'POST',
+      url: `${upstreamUrl}/echo`,
+      headers: [{ key: 'Accept', value: 'application/json', overridable: true }, { key: 'X-Tenant', value: '{{ tenant_id }}', overridable: false }],
+      query_parameters: [{ key: 'limit', value: '20', overridable: true }],
+    });
     const check = await fetch(`${ghUrl}/t/bench/connectors/echo/execute?q=1`);
     if (check.status !== 200) throw new Error(`execute answered ${check.status}: ${await check.text()}`);
     const xcache = check.headers.get('x-cache');
 
     const results: Record<string, Measured> = {};
-    results.bare = await load(`http://127.0.0.1:${bare.port}/bare`, connections, duration);
-    results.direct = await load(`http://127.0.0.1:${bare.port}/direct`, connections, duration);
-    results.execute = await load(`${ghUrl}/t/bench/connectors/echo/execute?q=1`, connections, duration);
+    results.bare = await load(`http://127.0.0.1:${bare.port}/bare`, connections, duration, bare.child.pid);
+    results.direct = await load(`http://127.0.0.1:${bare.port}/direct`, connections, duration, bare.child.pid);
+    results.execute = await load(`${ghUrl}/t/bench/connectors/echo/execute?q=1`, connections, duration, gh.child.pid);
+    results['exec-post'] = await load(`${ghUrl}/t/bench/connectors/echo-post/execute?q=1`, connections, duration, gh.child.pid, 'POST');
 
     const f = (n: number) => n.toFixed(2);
     console.log(`\nexecute benchmark: ${connections} connections, ${duration} s per target, node ${process.version} (X-Cache of execute: ${xcache})\n`);
-    console.log('target    p50 ms   p99 ms   req/s     errors  non-2xx');
+    console.log('target    p50 ms   p99 ms  mean ms   req/s   CPU µs/req  errors  non-2xx');
     for (const [name, m] of Object.entries(results)) {
-      console.log(`${name.padEnd(9)} ${f(m.p50).padStart(6)}   ${f(m.p99).padStart(6)}   ${Math.round(m.rps).toString().padStart(7)}   ${String(m.errors).padStart(6)}  ${String(m.non2xx).padStart(7)}`);
+      console.log(
+        `${name.padEnd(9)} ${f(m.p50).padStart(6)}   ${f(m.p99).padStart(6)}   ${f(m.mean).padStart(6)}  ${Math.round(m.rps).toString().padStart(6)}   ${Math.round(m.cpuUs).toString().padStart(9)}  ${String(m.errors).padStart(6)}  ${String(m.non2xx).padStart(7)}`,
+      );
     }
     const e = results.execute!;
     const d = results.direct!;
     const b = results.bare!;
-    console.log(`\nadded by Gatehouse vs direct undici proxy: p50 +${f(e.p50 - d.p50)} ms, p99 +${f(e.p99 - d.p99)} ms, rps ratio ${(e.rps / d.rps).toFixed(2)}`);
+    console.log(`\nadded by Gatehouse vs direct undici proxy: p50 +${f(e.p50 - d.p50)} ms, p99 +${f(e.p99 - d.p99)} ms, mean +${f(e.mean - d.mean)} ms, rps ratio ${(e.rps / d.rps).toFixed(2)}, CPU +${Math.round(e.cpuUs - d.cpuUs)} µs/request`);
     console.log(`vs bare fastify route:                     p50 +${f(e.p50 - b.p50)} ms, p99 +${f(e.p99 - b.p99)} ms, rps ratio ${(e.rps / b.rps).toFixed(2)}`);
+    const p = results['exec-post']!;
+    console.log(`POST (no cache lookup) vs direct:          p50 +${f(p.p50 - d.p50)} ms, p99 +${f(p.p99 - d.p99)} ms, rps ratio ${(p.rps / d.rps).toFixed(2)}`);
     console.log(`goal: added p50 ≤ 1 ms on a cache miss → ${e.p50 - d.p50 <= 1 ? 'met' : 'NOT met'}`);
   } finally {
-    for (const c of children) c.kill('SIGTERM');
+    for (const c of children) c.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 500));
     await redis.stop();
   }
 }
 
 if (role === 'upstream') void upstreamRole();
 else if (role === 'bare') void bareRole();
-else if (role === 'gatehouse') void gatehouseRole();
+else if (role === 'gatehouse') {
+  // SIGINT ends the process normally, so a --cpu-prof profile gets written.
+  process.once('SIGINT', () => process.exit(0));
+  void gatehouseRole();
+}
 else
   main().catch((err: unknown) => {
     console.error(err);

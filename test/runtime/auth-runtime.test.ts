@@ -141,6 +141,26 @@ describe('outbound authentication through the pipeline (spec §5, decision 8)', 
     expect(oauth.assertions[0]!.payload.exp! - oauth.assertions[0]!.payload.iat!).toBe(180);
   });
 
+  it('§5.6 auth config strings are templates: jwt_encode, get_secret, get_variable, user.*, tenant_id, now', async () => {
+    await h.putSecret('acme', 'hs', 'hmac-secret-for-jwt-encode');
+    await h.putVariable('acme', 'prefix', 'Token');
+    await h.createConnector('acme', {
+      name: 'Encoded Key',
+      url: `${up.url}/enc`,
+      authentication: {
+        type: 'api_key',
+        config: { key: 'Authorization', value: "{{ get_variable('prefix') }} {{ jwt_encode({'sub': user.email, 't': tenant_id, 'exp': now(60)}, get_secret('hs'), 'HS256', {'kid': 'k9'}) }}", in: 'header' },
+      },
+    });
+    const r = await h.exec('encoded-key', { token: await h.session() });
+    expect(r.status).toBe(200);
+    const [scheme, jwt] = (up.requests[0]!.headers.authorization as string).split(' ');
+    expect(scheme).toBe('Token');
+    const { payload, protectedHeader } = await jwtVerify(jwt!, new TextEncoder().encode('hmac-secret-for-jwt-encode'));
+    expect(protectedHeader.kid).toBe('k9');
+    expect(payload).toMatchObject({ sub: 'jo@example.com', t: 'acme' });
+  });
+
   it('a token endpoint failure → 502 TOKEN_REQUEST_FAILED, scope Authentication (token request)', async () => {
     await h.putSecret('acme', 'client_secret', 'wrong-secret-now');
     await dropTokens(h);

@@ -215,6 +215,16 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(r.json).toMatchObject({ errors: { code: 'TEMPLATE_ERROR', scope: 'Configuration (response template rendering)' } });
   });
 
+  it('§10.4 Jinja2 semantics in response templates: method shadowing, loop scoping, namespace, None', async () => {
+    await h.createConnector('acme', {
+      name: 'Semantics',
+      url: `${up.url}/items`,
+      response_body:
+        '{% set data = response.body | from_json %}{{ data.items is callable }}|{{ data["items"] | length }}|{% set n = 0 %}{% for i in data["items"] %}{% set n = n + 1 %}{% endfor %}{{ n }}|{% set ns = namespace(c=0) %}{% for i in data["items"] if i.id != "a" %}{% set ns.c = ns.c + 1 %}{% endfor %}{{ ns.c }}|{{ user.email }}',
+    });
+    expect((await h.exec('semantics')).text).toBe('True|2|0|1|None');
+  });
+
   it('§10.3 response.headers keys are lower-case; response.body is None for non-UTF-8', async () => {
     expect((await h.exec('binary')).text).toBe('True');
   });

@@ -90,6 +90,20 @@ describe('Test Connection and X-Debug-Request (spec §17, decision 24)', () => {
     expect(up.requests).toHaveLength(0);
   });
 
+  it('§7.2 keys over 255 and values over 1000 characters are rejected; §9.3 get_secret is not available in request_body', async () => {
+    const long = { ...def(), headers: [{ key: 'X-Long', value: 'v'.repeat(1001), overridable: false }] };
+    const r1 = await h.admin('POST', '/tenants/acme/connectors/test', { connector: long, request: {} });
+    expect(r1.status).toBe(422);
+    expect(r1.body.error.details[0].path).toBe('/headers/0/value');
+    const longKey = { ...def(), query_parameters: [{ key: 'k'.repeat(256), value: 'v', overridable: false }] };
+    expect((await h.admin('POST', '/tenants/acme/connectors/test', { connector: longKey, request: {} })).status).toBe(422);
+    const secretInBody = { ...def(), method: 'POST', request_body: "{{ get_secret('tok') }}" };
+    const r3 = await h.admin('POST', '/tenants/acme/connectors/test', { connector: secretInBody, request: {} });
+    expect(r3.status).toBe(422);
+    expect(r3.body.error.details[0].path).toBe('/request_body');
+    expect(up.requests).toHaveLength(0);
+  });
+
   it('a failing run still answers 200 with the error envelope and the debug header (with ignored path overrides)', async () => {
     await h.createConnector('acme', { name: 'Pinned', url: `${up.url}/p/{{ pathParams.a }}/{{ pathParams.b }}`, path_parameters: [{ key: 'a' }, { key: 'b', value: 'v1', overridable: false }] });
     const r = await h.admin('POST', '/tenants/acme/connectors/test', { permalink: 'pinned', request: { pathParams: { b: 'v2' } } });

@@ -21,12 +21,14 @@ interface TestBody {
   user?: Record<string, unknown>;
 }
 
-const scalarMap = { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } } as const;
+const scalar = { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } as const;
+const scalarMap = { type: 'object', additionalProperties: scalar } as const;
+const nullableString = { anyOf: [{ type: 'string' }, { type: 'null' }] } as const;
 
 const bodySchema = {
   type: 'object',
   properties: {
-    connector: { type: ['object', 'string'] },
+    connector: { anyOf: [{ type: 'object' }, { type: 'string' }] },
     permalink: { type: 'string', minLength: 1, maxLength: 255 },
     request: {
       type: 'object',
@@ -42,11 +44,11 @@ const bodySchema = {
     user: {
       type: 'object',
       properties: {
-        id: { type: ['string', 'number', 'null'] },
-        email: { type: ['string', 'null'] },
-        first_name: { type: ['string', 'null'] },
-        last_name: { type: ['string', 'null'] },
-        username: { type: ['string', 'null'] },
+        id: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'null' }] },
+        email: nullableString,
+        first_name: nullableString,
+        last_name: nullableString,
+        username: nullableString,
         profile_fields: { type: 'object' },
       },
     },
