@@ -16,10 +16,13 @@ export interface TemplatedField {
   label: string;
 }
 
-/** Authentication config keys whose string values are templates, per type. `claims` objects are handled separately. */
+/**
+ * Authentication config keys whose string values are templates, per type. `claims` objects are
+ * handled separately. An API key's `key` is a literal header or parameter name, like header keys.
+ */
 export const AUTH_TEMPLATED_KEYS: Record<string, readonly string[]> = {
-  api_key: ['key', 'value'],
-  apikey: ['key', 'value'],
+  api_key: ['value'],
+  apikey: ['value'],
   oauth_client_credentials: ['client_id', 'client_secret', 'token_url', 'scope'],
   jwt: ['private_key'],
   oauth_jwt_bearer: ['client_id', 'private_key', 'token_url', 'subject', 'audience'],
