@@ -237,6 +237,22 @@ describe('response cache through the execute route', () => {
     expect(seen('/c')).toHaveLength(2);
   });
 
+  it('BYPASS when the cache is not consulted: an error before the lookup, Test Connection', async () => {
+    const unknown = await a.exec('no-such-connector');
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('x-cache')).toBe('BYPASS');
+    const anonymous = await a.exec('per-user');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('x-cache')).toBe('BYPASS');
+    up.route('/c', cached(200, { 'cache-control': 'public, max-age=60' }, 'tested'));
+    for (let i = 0; i < 2; i++) {
+      const r = await a.admin('POST', '/tenants/acme/connectors/test', { permalink: 'cacheable', request: {} });
+      expect(r.status).toBe(200);
+      expect(r.body.body).toBe('tested');
+    }
+    expect(seen('/c')).toHaveLength(2);
+  });
+
   it('counters are exported on /metrics', async () => {
     const texts = await Promise.all([a, b].map(async (app) => (await fetch(`${app.url}/metrics`)).text()));
     const value = (name: string) =>
