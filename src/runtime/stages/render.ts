@@ -50,7 +50,7 @@ export async function renderRequest(ctx: ExecContext, spec: CompiledRequest, pla
       method: spec.method,
       headers: {},
       query_parameters: {},
-      authentication: maskAuth(spec.authDefinition),
+      authentication: ctx.test === undefined ? null : maskAuth(spec.authDefinition),
       request_body: null,
       response_body: spec.responseBody?.source ?? null,
       response_content_type: spec.responseContentType ?? null,
@@ -75,7 +75,8 @@ export async function renderRequest(ctx: ExecContext, spec: CompiledRequest, pla
     // whose requests differ only in such a header must never share an entry (decision 10).
     if ('param' in h && !h.param.template.isLiteral) out.credentialMaterial.push(`h:${h.key.toLowerCase()}=${value}`);
   }
-  out.debug.url = joinUrl(rawUrl, out.query.map(([k, v]) => [k, out.debug.query_parameters[k] === v ? v : out.debug.query_parameters[k]!]));
+  // Test Connection's view of the URL: secret-using query values appear as their template text.
+  if (ctx.test !== undefined) out.debug.url = joinUrl(rawUrl, out.query.map(([k, v]) => [k, out.debug.query_parameters[k] === v ? v : out.debug.query_parameters[k]!]));
   out.baseUrl = rawUrl;
   out.url = ctx.deps.upstream.parseUrl(joinUrl(rawUrl, out.query));
   out.resolvedAuth = await renderAuth(ctx, spec.auth, vars, scope);
