@@ -47,7 +47,8 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
   const blob = file?.blobSha ?? null;
   const fresh = await freshness(deps.github, link, head, blob, record.sha, force);
   if (fresh.verdict === 'unchanged') return { state: 'unchanged', sha: head };
-  if (fresh.verdict === 'superseded') return { state: 'superseded', sha: head, reason: fresh.reason };
+  // The record names the commit that lost (the pushed one), not the head it was compared with.
+  if (fresh.verdict === 'superseded') return { state: 'superseded', sha: record.sha ?? head, reason: fresh.reason };
   const content = validateRegistry(file, head, deps.validation);
   // The link may have been removed or re-pointed while GitHub answered: then this result is moot.
   const current = await deps.links.get(link.tenant, link.repository);

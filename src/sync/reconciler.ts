@@ -76,7 +76,8 @@ export class Reconciler {
           const link = await links.get(e.tenant, repoKey);
           if (link === undefined || link.branch !== branch || link.checked_head === head) continue;
           const state = await coordinator.linkState(e.tenant, repoKey);
-          if (state.pending !== undefined) continue;
+          // A queued or running sync resolves the head itself; the next pass looks again if it lags.
+          if (state.pending !== undefined || state.running !== undefined) continue;
           await coordinator.trigger({ tenant: e.tenant, repository: link.repository, repoKey, branch, trigger: 'reconcile', sha: head });
           report.queued++;
         }
