@@ -75,9 +75,9 @@ describe('URL rules (spec §4)', () => {
       expectUrlError('https://{% if x %}a{% endif %}.example.com/v1', '{%', /cannot be used in the host/);
     });
     it('checks default() arguments', () => {
-      expectUrlError("https://{{ get_variable('h') | default(user.email) }}/v1", '(user.email', /default\(\) in the host takes one quoted literal/);
+      expectUrlError("https://{{ get_variable('h') | default(user.email) }}/v1", '(user.email', /write default\(\) with one quoted literal/);
       expectUrlError("https://{{ get_variable('h') | default('a.example.com', false) }}/v1", 'false', /second argument of default\(\) in the host can only be true/);
-      expectUrlError("https://{{ get_variable('h') | default('a', true, 1) }}/v1", ', 1', /nothing may follow it/);
+      expectUrlError("https://{{ get_variable('h') | default('a', true, 1) }}/v1", ', 1', /nothing after it/);
     });
     it('requires the scheme in a whole-origin fallback', () => {
       expectUrlError("{{ get_variable('instance_url') | default('app.example.com') }}/services", "'app.example.com'", /must be a whole origin including the scheme, e\.g\. default\('https:\/\/app\.example\.com'\)/);

@@ -237,20 +237,20 @@ function parseHostExpression(tag: Tag): HostExpression {
     return reject(`the filter "${filter?.value ?? ''}" is not allowed here; the only filter allowed in the host is default('fallback'[, true])`, filter?.start);
   }
   if (t[6]?.value !== '(' || t[7]?.type !== 'string') {
-    return reject("default() in the host takes one quoted literal, optionally followed by true, e.g. default('app.example.com', true)", t[6]?.start ?? filter.start);
+    return reject("write default() with one quoted literal, optionally followed by true, e.g. default('app.example.com', true)", t[6]?.start ?? filter.start);
   }
   const value = t[7].value;
   let emptyToo = false;
   let close = 8;
   if (t[8]?.value === ',') {
     if (t[9]?.type !== 'name' || (t[9].value !== 'true' && t[9].value !== 'True')) {
-      return reject("the second argument of default() in the host can only be true", t[9]?.start ?? t[8].start);
+      return reject("the second argument of default() in the host can only be true: remove it or write true", t[9]?.start ?? t[8].start);
     }
     emptyToo = true;
     close = 10;
   }
   if (t[close]?.value !== ')' || t.length !== close + 1) {
-    return reject("default() in the host takes one quoted literal, optionally followed by true, and nothing may follow it", t[close]?.start ?? filter.start);
+    return reject("write default() with one quoted literal, optionally followed by true, and nothing after it", t[close]?.start ?? filter.start);
   }
   return { ok: true, variable, fallback: { value, index: t[7].start, emptyToo } };
 }
