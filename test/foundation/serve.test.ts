@@ -59,6 +59,9 @@ describe('gatehouse serve (embedded mode, real binary)', () => {
         PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
+        // Nothing in this test may leave the machine: no reconcile pass, GitHub pointed at loopback.
+        RECONCILE_INTERVAL_S: '0',
+        GITHUB_API_URL: 'http://127.0.0.1:9',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
