@@ -208,7 +208,7 @@ function checkBranch(branch: unknown): string {
   if (typeof branch !== 'string' || branch === '' || branch.length > BRANCH_MAX) {
     throw new BadRequestError('INVALID_BRANCH', `branch must be a non-empty string of at most ${BRANCH_MAX} characters`);
   }
-  const bad = /[\x00-\x20\x7f~^:?*[\\]/.test(branch) || branch.startsWith('/') || branch.endsWith('/') || branch.endsWith('.') || branch.endsWith('.lock') ||
+  const bad = /[\x00-\x20\x7f~^:?*[\\]/.test(branch) || branch.startsWith('/') || branch.startsWith('-') || branch.endsWith('/') || branch.endsWith('.') || branch.endsWith('.lock') ||
     branch.includes('..') || branch.includes('//') || branch.includes('@{') || branch === '@' || branch.split('/').some((s) => s.startsWith('.'));
   if (bad) throw new BadRequestError('INVALID_BRANCH', `"${branch.slice(0, 100)}" is not a valid git branch name`);
   return branch.replace(/^refs\/heads\//, '');
