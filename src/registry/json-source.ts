@@ -65,6 +65,15 @@ const PARSE_MESSAGES: Record<string, string> = {
   InvalidCharacter: 'control character inside a string: write tabs and newlines as \\t and \\n',
 };
 
+/** Deep enough for any registry file; shallow enough that no later stage can exhaust the stack. */
+export const MAX_DEPTH = 64;
+
+class TooDeep extends Error {
+  constructor(readonly offset: number) {
+    super('too deep');
+  }
+}
+
 export function escapePointerSegment(segment: string | number): string {
   return String(segment).replace(/~/g, '~0').replace(/\//g, '~1');
 }
@@ -114,28 +123,46 @@ export function parseJsonWithPositions(input: string): ParseResult {
   const errors: ParseError[] = [];
   const duplicateOffsets: { path: (string | number)[]; key: string; offset: number; first: number }[] = [];
   const objects: Map<string, number>[] = [];
-  jsonc.visit(
-    text,
-    {
-      onObjectBegin: () => {
-        objects.push(new Map());
+  let depth = 0;
+  const enter = (offset: number) => {
+    depth += 1;
+    if (depth > MAX_DEPTH) throw new TooDeep(offset);
+  };
+  try {
+    jsonc.visit(
+      text,
+      {
+        onObjectBegin: (offset) => {
+          enter(offset);
+          objects.push(new Map());
+        },
+        onObjectEnd: () => {
+          depth -= 1;
+          objects.pop();
+        },
+        onArrayBegin: (offset) => {
+          enter(offset);
+        },
+        onArrayEnd: () => {
+          depth -= 1;
+        },
+        onObjectProperty: (key, offset, _length, _line, _column, pathSupplier) => {
+          const seen = objects[objects.length - 1];
+          if (seen === undefined) return;
+          const first = seen.get(key);
+          if (first !== undefined) duplicateOffsets.push({ path: [...pathSupplier(), key], key, offset, first });
+          seen.set(key, offset);
+        },
+        onError: (error, offset, length) => {
+          errors.push({ error, offset, length });
+        },
       },
-      onObjectEnd: () => {
-        objects.pop();
-      },
-      onObjectProperty: (key, offset, _length, _line, _column, pathSupplier) => {
-        const seen = objects[objects.length - 1];
-        if (seen === undefined) return;
-        const first = seen.get(key);
-        if (first !== undefined) duplicateOffsets.push({ path: [...pathSupplier(), key], key, offset, first });
-        seen.set(key, offset);
-      },
-      onError: (error, offset, length) => {
-        errors.push({ error, offset, length });
-      },
-    },
-    { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
-  );
+      { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
+    );
+  } catch (err) {
+    if (!(err instanceof TooDeep)) throw err;
+    return { ok: false, error: { ...lines.position(err.offset), message: `nesting deeper than ${MAX_DEPTH} levels: a registry file never needs that many` } };
+  }
   if (errors.length > 0 || text.trim() === '') {
     const first = errors[0];
     if (first === undefined) return { ok: false, error: { line: 1, column: 1, message: 'the document is empty: expected a JSON object' } };
