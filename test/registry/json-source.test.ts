@@ -68,7 +68,7 @@ describe('parseJsonWithPositions', () => {
   it('refuses absurd nesting with a position instead of exhausting the stack', () => {
     const text = `{"connectors": [${'['.repeat(100_000)}${']'.repeat(100_000)}]}`;
     const r = parseJsonWithPositions(text);
-    expect(r).toEqual({ ok: false, error: { line: 1, column: 16 + 64, message: expect.stringMatching(/nesting deeper than 64 levels/) } });
+    expect(r).toEqual({ ok: false, error: { line: 1, column: 16 + 63, message: expect.stringMatching(/nesting deeper than 64 levels/) } });
     const ok = parseJsonWithPositions(`${'['.repeat(64)}${']'.repeat(64)}`);
     expect(ok.ok).toBe(true);
   });
