@@ -94,10 +94,9 @@ function checkLiteralScheme(source: string, firstText: string, segs: Segment[], 
   // Collect the authority: from after "://" up to the first "/", "?" or "#" in literal text.
   const parts: ({ kind: 'text'; text: string; start: number } | { kind: 'tag'; tag: Tag })[] = [];
   let restStart = source.length;
-  let offset = m[0].length;
   for (const seg of segs) {
     if (seg.kind === 'text') {
-      const from = seg === segs[0] ? offset : 0;
+      const from = seg === segs[0] ? m[0].length : 0;
       const text = seg.text.slice(from);
       const stop = text.search(/[/?#]/);
       if (stop === -1) {
@@ -109,7 +108,6 @@ function checkLiteralScheme(source: string, firstText: string, segs: Segment[], 
       break;
     }
     parts.push({ kind: 'tag', tag: seg });
-    offset = 0;
   }
 
   const authorityStart = m[0].length;
