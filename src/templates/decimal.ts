@@ -52,6 +52,11 @@ export function toFixedPy(x: number, digits: number): string {
 export function roundPy(x: number, digits: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
   if (digits > 308) return x;
+  if (digits >= 0 && digits <= 20 && Math.abs(x) < 1e21) {
+    // toFixed rounds the exact binary value; only exact ties (where Python rounds half to even) differ.
+    const scaled = Math.abs(x) * 10 ** digits;
+    if (Math.abs(scaled - Math.trunc(scaled) - 0.5) > 1e-6) return Number(x.toFixed(digits));
+  }
   const q = scaledRound(x, digits);
   const r = Number(`${q}e${-digits}`);
   return x < 0 ? -r : r;

@@ -1,14 +1,29 @@
-import { Markup, str, nullProto } from './values.js';
+import { Markup, str } from './values.js';
 
 /**
  * markupsafe semantics: `escape()` turns a value into safe Markup (Markup passes through), a
  * Markup operation escapes its non-Markup operands. Same five replacements as markupsafe.
  */
-const HTML_ESCAPES: Record<string, string> = nullProto({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' });
-const HTML_RE = /[&<>"']/g;
+const HTML_TEST = /[&<>"']/;
 
 export function escapeHtml(s: string): string {
-  return HTML_RE.test(s) ? ((HTML_RE.lastIndex = 0), s.replace(HTML_RE, (c) => HTML_ESCAPES[c]!)) : s;
+  if (!HTML_TEST.test(s)) return s;
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < s.length; i++) {
+    let rep: string;
+    switch (s.charCodeAt(i)) {
+      case 38: rep = '&amp;'; break;
+      case 60: rep = '&lt;'; break;
+      case 62: rep = '&gt;'; break;
+      case 34: rep = '&#34;'; break;
+      case 39: rep = '&#39;'; break;
+      default: continue;
+    }
+    out += s.slice(last, i) + rep;
+    last = i + 1;
+  }
+  return out + s.slice(last);
 }
 
 /** markupsafe.escape */

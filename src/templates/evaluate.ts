@@ -23,6 +23,8 @@ export type Stmt = (s: State, f: Frame, out: Out) => void;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 const EMPTY_KWARGS: Map<string, unknown> = new Map();
+/** Shared by argument-less filter calls; filters never modify their argument arrays. */
+const NO_ARGS: unknown[] = [];
 
 function relocate(e: unknown, node: Node): never {
   if (e instanceof TemplateError) throw e;
@@ -45,11 +47,8 @@ function guard(node: Node, fn: Expr): Expr {
 
 export function lookupName(s: State, f: Frame, name: string): unknown {
   for (let fr: Frame | null = f; fr !== null; fr = fr.parent) {
-    const vars = fr.vars;
-    if (vars !== null) {
-      const v = vars.get(name);
-      if (v !== undefined) return v;
-    }
+    const v = fr.own(name);
+    if (v !== undefined) return v;
   }
   const reserved = RESERVED.get(name);
   if (reserved !== undefined) return reserved;
@@ -348,6 +347,9 @@ function compileFilter(node: Node, hole: Expr | null): Expr {
   const impl = FILTERS[node.name as string];
   if (!impl) throw new TemplateError('syntax', `No filter named '${node.name}'.`, node.lineno + 1, node.colno + 1);
   const code = compileArgs(node);
+  if (code.args.length === 0 && code.kwargs.length === 0 && !code.dynArgs && !code.dynKwargs) {
+    return guard(node, (s, f) => impl(s, target(s, f), NO_ARGS, EMPTY_KWARGS));
+  }
   return guard(node, (s, f) => {
     const value = target(s, f);
     const call = evalArgs(code, s, f, null);
@@ -546,7 +548,7 @@ export function compileStmt(node: Node): Stmt {
       const body = compileBody(node.body);
       const assign = compileAssign(node.target);
       const holeName = '\u0000block';
-      const hole: Expr = (_s, f) => f.vars!.get(holeName);
+      const hole: Expr = (_s, f) => f.own(holeName);
       const filter = node.filter ? compileFilter(node.filter, hole) : null;
       return guardStmt(node, (s, f, _out) => {
         const buf = new Out();
@@ -573,7 +575,7 @@ export function compileStmt(node: Node): Stmt {
     case 'FilterBlock': {
       const body = compileBody(node.body);
       const holeName = '\u0000block';
-      const filter = compileFilter(node.filter, (_s, f) => f.vars!.get(holeName));
+      const filter = compileFilter(node.filter, (_s, f) => f.own(holeName));
       return guardStmt(node, (s, f, out) => {
         const buf = new Out();
         const inner = new Frame(f);

@@ -13,9 +13,27 @@ import {  Markup, PyDict, PyFloat, PyTuple, Undefined, compareStrings, dictGet, 
 
 const MAX_DEPTH = 1000;
 
+/**
+ * Where the native parser would lose information Python keeps: integer-like object keys (plain
+ * objects reorder them), integral floats (`10.0`, `1e3`), ints beyond 2^53. Matches inside string
+ * values only cost the slower exact parser, never correctness.
+ */
+const NEEDS_EXACT = /"(?:0|[1-9]\d*)"\s*:|\.0+(?![0-9])|\d[eE]|(?<![.\d])\d{16}/;
+
 export function parseJson(text: string): unknown {
+  if (!NEEDS_EXACT.test(text)) {
+    try {
+      // Plain objects are dicts to the evaluator; every number here is exact and typed correctly.
+      return JSON.parse(text);
+    } catch {
+      // fall through: the exact parser accepts NaN/Infinity and reports Python's error messages
+    }
+  }
   return new JsonParser(text).parseTop();
 }
+
+const SIMPLE_STRING = /"([^"\\\x00-\x1f]*)"/y;
+const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
 
 class JsonParser {
   private i = 0;
@@ -85,7 +103,7 @@ class JsonParser {
   }
 
   private number(): unknown {
-    const re = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
+    const re = NUMBER;
     re.lastIndex = this.i;
     const m = re.exec(this.s);
     if (!m) this.fail('Expecting value');
@@ -100,6 +118,12 @@ class JsonParser {
   }
 
   private string(): string {
+    SIMPLE_STRING.lastIndex = this.i;
+    const m = SIMPLE_STRING.exec(this.s);
+    if (m) {
+      this.i = SIMPLE_STRING.lastIndex;
+      return m[1]!;
+    }
     const s = this.s;
     const start = this.i;
     let i = this.i + 1;
@@ -222,17 +246,20 @@ export interface DumpOptions {
 
 const ESCAPES: Record<string, string> = nullProto({ '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' });
 
+const ASCII_UNSAFE = /[\\"]|[^ -~]/;
+const ASCII_UNSAFE_G = /[\\"]|[^ -~]/g;
+const UNSAFE = /[\\"\x00-\x1f]/;
+const UNSAFE_G = /[\\"\x00-\x1f]/g;
+
+function escapeJsonChar(c: string): string {
+  const e = ESCAPES[c];
+  if (e) return e;
+  return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
+}
+
 export function jsonString(s: string, ensureAscii = true): string {
-  const re = ensureAscii ? /[\\"]|[^ -~]/g : /[\\"\x00-\x1f]/g;
-  return (
-    '"' +
-    s.replace(re, (c) => {
-      const e = ESCAPES[c];
-      if (e) return e;
-      return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
-    }) +
-    '"'
-  );
+  if (!(ensureAscii ? ASCII_UNSAFE : UNSAFE).test(s)) return '"' + s + '"';
+  return '"' + s.replace(ensureAscii ? ASCII_UNSAFE_G : UNSAFE_G, escapeJsonChar) + '"';
 }
 
 function floatJson(x: number): string {
@@ -265,49 +292,73 @@ function sortKey(a: unknown, b: unknown): number {
   throw new EvalError(`'<' not supported between instances of '${typeName(b)}' and '${typeName(a)}'`);
 }
 
+interface Dumper {
+  indent: string | null;
+  itemSep: string;
+  keySep: string;
+  ensureAscii: boolean;
+  sortKeys: boolean;
+}
+
 export function dumps(value: unknown, opts: DumpOptions = {}): string {
   const indent = opts.indent ?? null;
-  const itemSep = opts.itemSep ?? (indent !== null ? ',' : ', ');
-  const keySep = opts.keySep ?? ': ';
-  const ensureAscii = opts.ensureAscii ?? true;
-  const sortKeys = opts.sortKeys ?? false;
-
-  const enc = (v: unknown, level: number): string => {
-    if (level > MAX_DEPTH) throw new EvalError('value is nested too deeply for JSON', 'limit');
-    if (typeof v === 'string') return jsonString(v, ensureAscii);
-    if (v === null || v === undefined) return 'null';
-    if (v === true) return 'true';
-    if (v === false) return 'false';
-    if (typeof v === 'number') return Number.isInteger(v) ? intStr(v) : floatJson(v);
-    if (typeof v === 'bigint') return v.toString();
-    if (v instanceof PyFloat) return floatJson(v.v);
-    if (v instanceof Markup) return jsonString(v.s, ensureAscii);
-    const nl = indent !== null ? '\n' + repeatStr(indent, level + 1) : '';
-    const close = indent !== null ? '\n' + repeatStr(indent, level) : '';
-    if (Array.isArray(v)) {
-      if (v.length === 0) return '[]';
-      return '[' + nl + v.map((x) => enc(x, level + 1)).join(itemSep + nl) + close + ']';
-    }
-    if (isDict(v)) {
-      let keys = v instanceof PyDict ? v.keys() : Object.keys(v);
-      if (keys.length === 0) return '{}';
-      if (sortKeys) keys = [...keys].sort(sortKey);
-      const parts = keys.map((k) => {
-        const val = dictGet(v as DictLike, k);
-        return jsonString(keyString(k), ensureAscii) + keySep + enc(val === MISSING ? null : val, level + 1);
-      });
-      return '{' + nl + parts.join(itemSep + nl) + close + '}';
-    }
-    if (v instanceof Undefined) throw new EvalError('Object of type Undefined is not JSON serializable');
-    throw new EvalError(`Object of type ${typeName(v)} is not JSON serializable`);
+  const d: Dumper = {
+    indent,
+    itemSep: opts.itemSep ?? (indent !== null ? ',' : ', '),
+    keySep: opts.keySep ?? ': ',
+    ensureAscii: opts.ensureAscii ?? true,
+    sortKeys: opts.sortKeys ?? false,
   };
-  return enc(value, 0);
+  return encode(value, 0, d);
 }
+
+function encode(v: unknown, level: number, d: Dumper): string {
+  if (level > MAX_DEPTH) throw new EvalError('value is nested too deeply for JSON', 'limit');
+  if (typeof v === 'string') return jsonString(v, d.ensureAscii);
+  if (v === null || v === undefined) return 'null';
+  if (v === true) return 'true';
+  if (v === false) return 'false';
+  if (typeof v === 'number') return Number.isInteger(v) ? intStr(v) : floatJson(v);
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof PyFloat) return floatJson(v.v);
+  if (v instanceof Markup) return jsonString(v.s, d.ensureAscii);
+  const nl = d.indent !== null ? '\n' + repeatStr(d.indent, level + 1) : '';
+  const close = d.indent !== null ? '\n' + repeatStr(d.indent, level) : '';
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    let out = '[' + nl;
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out += d.itemSep + nl;
+      out += encode(v[i], level + 1, d);
+    }
+    return out + close + ']';
+  }
+  if (isDict(v)) {
+    let keys = v instanceof PyDict ? v.keys() : Object.keys(v);
+    if (keys.length === 0) return '{}';
+    if (d.sortKeys) keys = [...keys].sort(sortKey);
+    let out = '{' + nl;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const val = dictGet(v as DictLike, k);
+      if (i > 0) out += d.itemSep + nl;
+      out += jsonString(keyString(k), d.ensureAscii) + d.keySep + encode(val === MISSING ? null : val, level + 1, d);
+    }
+    return out + close + '}';
+  }
+  if (v instanceof Undefined) throw new EvalError('Object of type Undefined is not JSON serializable');
+  throw new EvalError(`Object of type ${typeName(v)} is not JSON serializable`);
+}
+
+const HTML_UNSAFE = /[<>&']/;
 
 /** Jinja2's tojson: sorted keys, then `<>&'` as \u escapes so the result is safe in HTML. */
 export function htmlsafeJsonDumps(value: unknown, indent: string | null): Markup {
-  const s = dumps(value, { sortKeys: true, indent });
-  return new Markup(s.replace(/[<>&']/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')));
+  let s = dumps(value, { sortKeys: true, indent });
+  if (HTML_UNSAFE.test(s)) {
+    s = s.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/'/g, '\\u0027');
+  }
+  return new Markup(s);
 }
 
 export { PyTuple };

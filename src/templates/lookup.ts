@@ -40,9 +40,17 @@ function unsafe(obj: unknown, name: string, why = ''): never {
   throw new EvalError(`access to attribute '${name}' of '${typeName(obj)}' object is unsafe.${why}`);
 }
 
+/** Names that are Python attributes of dict (bound methods), not keys, for `d.name`. */
+const DICT_ATTRIBUTES = new Set(['get', 'keys', 'values', 'items', 'copy', 'update', 'pop', 'popitem', 'setdefault', 'clear']);
+
 export function getattr(obj: unknown, name: string): unknown {
   if (obj instanceof Undefined) obj.fail();
-  if (DUNDER.test(name)) unsafe(obj, name);
+  if (name.charCodeAt(0) === 95 && DUNDER.test(name)) unsafe(obj, name);
+  if ((obj instanceof PyDict || isPlainObject(obj)) && !DICT_ATTRIBUTES.has(name)) {
+    // the common case, `data.field`: dicts have no other attributes, so this is the item
+    const v = dictGet(obj, name);
+    return v !== MISSING ? v : new Undefined(name, obj);
+  }
   const attr = attribute(obj, name);
   if (attr !== MISSING) return attr;
   if (isDict(obj)) {
@@ -175,31 +183,29 @@ function method(owner: string, name: string, impl: (c: CallArgs, rt: Runtime) =>
 /** Positional/keyword binding for builtin methods: `params` in order, `undefined` = required. */
 export function bind(fname: string, call: CallArgs, params: [string, unknown?][]): unknown[] {
   const { args, kwargs } = call;
-  if (args.length > params.length) {
-    throw new EvalError(`${fname}() takes at most ${params.length} argument${params.length === 1 ? '' : 's'} (${args.length} given)`);
+  const n = params.length;
+  if (args.length > n) {
+    throw new EvalError(`${fname}() takes at most ${n} argument${n === 1 ? '' : 's'} (${args.length} given)`);
   }
-  const out = params.map(([, d]) => d);
-  const seen = new Set<number>();
-  args.forEach((a, i) => {
-    out[i] = a;
-    seen.add(i);
-  });
-  for (const [k, v] of kwargs) {
-    const i = params.findIndex(([p]) => p === k);
-    if (i < 0) throw new EvalError(`${fname}() got an unexpected keyword argument '${k}'`);
-    if (seen.has(i)) throw new EvalError(`${fname}() got multiple values for argument '${k}'`);
-    out[i] = v;
-    seen.add(i);
-  }
-  params.forEach(([p, d], i) => {
-    if (!seen.has(i) && d === undefined && params[i]!.length === 1) {
-      throw new EvalError(`${fname}() missing required argument: '${p}'`);
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) out[i] = i < args.length ? args[i] : params[i]![1];
+  if (kwargs.size > 0) {
+    for (const [k, v] of kwargs) {
+      let i = 0;
+      while (i < n && params[i]![0] !== k) i++;
+      if (i === n) throw new EvalError(`${fname}() got an unexpected keyword argument '${k}'`);
+      if (i < args.length) throw new EvalError(`${fname}() got multiple values for argument '${k}'`);
+      out[i] = v;
     }
-  });
+  }
+  for (let i = args.length; i < n; i++) {
+    if (params[i]!.length === 1 && !kwargs.has(params[i]![0])) throw new EvalError(`${fname}() missing required argument: '${params[i]![0]}'`);
+  }
   return out;
 }
 
 function attribute(obj: unknown, name: string): unknown {
+  if (obj instanceof TemplateObject) return obj.getAttr(name);
   if (typeof obj === 'string' || obj instanceof Markup) return strMethod(obj, name);
   if (isInt(obj) || typeof obj === 'boolean') {
     const n = typeof obj === 'boolean' ? (obj ? 1 : 0) : obj;

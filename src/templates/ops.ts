@@ -36,6 +36,11 @@ function intResult(fast: number, a: unknown, b: unknown, big: (x: bigint, y: big
 }
 
 export function add(a: unknown, b: unknown): unknown {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a + b;
+    if (Number.isInteger(a) && Number.isInteger(b)) return Number.isSafeInteger(r) ? r : mkInt(toBigInt(a) + toBigInt(b));
+    return mkFloat(r);
+  }
   undefinedCheck(a, b);
   if (numOperands(a, b)) {
     if (bothInt(a, b)) {
@@ -69,6 +74,11 @@ function sized(m: Markup): Markup {
 }
 
 export function sub(a: unknown, b: unknown): unknown {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a - b;
+    if (Number.isInteger(a) && Number.isInteger(b)) return Number.isSafeInteger(r) ? r : mkInt(toBigInt(a) - toBigInt(b));
+    return mkFloat(r);
+  }
   undefinedCheck(a, b);
   if (!numOperands(a, b)) unsupported('-', a, b);
   if (bothInt(a, b)) {
@@ -84,6 +94,11 @@ function repeatCount(n: unknown): number {
 }
 
 export function mul(a: unknown, b: unknown): unknown {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a * b;
+    if (Number.isInteger(a) && Number.isInteger(b)) return Number.isSafeInteger(r) ? r : mkInt(toBigInt(a) * toBigInt(b));
+    return mkFloat(r);
+  }
   undefinedCheck(a, b);
   if (numOperands(a, b)) {
     if (bothInt(a, b)) {

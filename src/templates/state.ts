@@ -4,10 +4,29 @@ import type { Runtime } from './values.js';
 
 /** One variable scope: the template's top level, a loop iteration, a macro call, a `with` block. */
 export class Frame {
-  vars: Map<string, unknown> | null = null;
+  // Frames hold a handful of names (a loop target and `loop`, a macro's parameters): parallel
+  // arrays are cheaper to create and search than a Map at that size.
+  private names: string[] | null = null;
+  private values: unknown[] | null = null;
   constructor(readonly parent: Frame | null) {}
   set(name: string, value: unknown): void {
-    (this.vars ??= new Map()).set(name, value);
+    if (this.names === null) {
+      this.names = [name];
+      this.values = [value];
+      return;
+    }
+    const i = this.names.indexOf(name);
+    if (i >= 0) this.values![i] = value;
+    else {
+      this.names.push(name);
+      this.values!.push(value);
+    }
+  }
+  /** The value bound here, or undefined. */
+  own(name: string): unknown {
+    if (this.names === null) return undefined;
+    const i = this.names.indexOf(name);
+    return i >= 0 ? this.values![i] : undefined;
   }
 }
 

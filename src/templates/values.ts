@@ -306,6 +306,12 @@ export function toBigInt(v: unknown): bigint {
 
 /** Python float repr: shortest round-trip digits, `.0` for integral values, exponent outside 1e-4 ≤ |x| < 1e16. */
 export function floatRepr(x: number): string {
+  const ax = Math.abs(x);
+  if (ax >= 1e-4 && ax < 1e16) {
+    // Both languages print the shortest round-trip digits; in this range JS uses no exponent.
+    const s = String(x);
+    return s.includes('.') ? s : s + '.0';
+  }
   if (Number.isNaN(x)) return 'nan';
   if (x === Infinity) return 'inf';
   if (x === -Infinity) return '-inf';

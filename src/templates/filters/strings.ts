@@ -5,7 +5,7 @@ import { toFixedPy } from '../decimal.js';
 import { LIMITS, repeatStr } from '../limits.js';
 import { pyCapitalize, pyCenter, pyReplace, pySplit } from '../lookup.js';
 import {  Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDict, isInt, isNumber, str, strChars, strLen,
-  toJsNumber, typeName, iterate, MISSING, nullProto } from '../values.js';
+  toJsNumber, typeName, iterate, MISSING, nullProto, hasAstral } from '../values.js';
 import { params, type FilterFn } from './support.js';
 
 /** String filters of Jinja2 3.1 (filters.py), with markupsafe behaviour for Markup inputs. */
@@ -72,9 +72,11 @@ export const stringFilters: Record<string, FilterFn> = {
     const lw = leeway === null ? 5 : toJsNumber(leeway);
     if (len < strLen(e)) throw new EvalError(`expected length >= ${strLen(e)}, got ${len}`);
     if (lw < 0) throw new EvalError(`expected leeway >= 0, got ${lw}`);
-    const cs = strChars(s);
-    if (cs.length <= len + lw) return s;
-    const head = cs.slice(0, Math.max(0, len - strLen(e))).join('');
+    const cs = hasAstral(s) ? strChars(s) : null;
+    const n = cs ? cs.length : s.length;
+    if (n <= len + lw) return s;
+    const cut = Math.max(0, len - strLen(e));
+    const head = cs ? cs.slice(0, cut).join('') : s.slice(0, cut);
     if (killwords !== false && killwords !== null && killwords !== 0) return head + e;
     const at = head.lastIndexOf(' ');
     return (at >= 0 ? head.slice(0, at) : head) + e;
