@@ -123,10 +123,11 @@ const lipsum = fn('lipsum', (c, s) => {
   const count = toJsNumber(n);
   if (count > 1000) throw new EvalError('lipsum(): at most 1000 paragraphs', 'limit');
   const lo = toJsNumber(min);
-  const hi = Math.max(lo, toJsNumber(max));
+  const hi = toJsNumber(max);
+  if (hi <= lo) throw new EvalError(`empty range for randrange() (${lo}, ${hi}, ${hi - lo})`);
   const paras: string[] = [];
   for (let p = 0; p < count; p++) {
-    const words = lo + Math.floor(Math.random() * (hi - lo + 1));
+    const words = lo + Math.floor(Math.random() * (hi - lo));
     s.step(words);
     const w: string[] = [];
     for (let i = 0; i < words; i++) w.push(LOREM[Math.floor(Math.random() * LOREM.length)]!);

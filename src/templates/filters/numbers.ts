@@ -9,6 +9,7 @@ import { params, type FilterFn } from './support.js';
 
 /** Python int(str, base): optional sign, underscores between digits, surrounding whitespace. */
 export function parsePyInt(s: string, base: number): bigint | null {
+  if (base !== 0 && (base < 2 || base > 36)) return null;
   let t = s.trim();
   let neg = false;
   if (t.startsWith('+') || t.startsWith('-')) {

@@ -402,3 +402,80 @@ for t in ["{{ }}", "{{ 1 + }}", "{% if x %}unterminated", "{% for x in y %}", "{
           "{% break %}", "{% do x.append(1) %}", "{{ a is is b }}", "{{ foo(a=1, 2) }}", "{% set 1 = 2 %}", "{% macro m(a=1, b) %}{% endmacro %}",
           "{{ x.1.a }}", "{% call m %}{% endcall %}", "{{ 'a' === 'a' }}"]:
     add("err", t, {"x": [[0, {"a": 1}]]} if "x.1" in t else None)
+
+# ---------------------------------------------------------------- scoping edge cases
+for t, ctx in [
+    ("{% for i in range(2) %}[{{ c }}{% set c = 5 %}{{ c }}]{% endfor %}{{ c }}", {"c": 0}),
+    ("{% macro m() %}{{ x }}{% endmacro %}{% set x = 1 %}{{ m() }}", {}),
+    ("{% set x = 'o' %}{% for x in [1] %}{{ x }}{% endfor %}{{ x }}", {}),
+    ("{% for i in [1, 2] %}{% if i == 2 %}{% set y = 'two' %}{% endif %}{{ y }}|{% endfor %}", {}),
+    ("{{ loop }}|{{ loop is defined }}", {}),
+    ("{% for a in [1, 2] %}{% set outer = loop %}{% for b in [3] %}{{ outer.index }}{{ loop.index }} {% endfor %}{% endfor %}", {}),
+    ("{% for x in 'ab' %}{% for y in 'cd' %}{{ loop.depth }}{% endfor %}{% endfor %}", {}),
+    ("{% set ns = namespace(v=0) %}{% macro inc() %}{% set ns.v = ns.v + 1 %}{% endmacro %}{{ inc() }}{{ inc() }}{{ ns.v }}", {}),
+    ("{% macro outer() %}{% macro inner() %}in{% endmacro %}{{ inner() }}{% endmacro %}{{ outer() }}", {}),
+    ("{% for x in [1, 2] %}{% set cap %}<{{ x }}>{% endset %}{{ cap }}{% endfor %}", {}),
+    ("{% with a = 1 %}{% with b = a + 1 %}{{ a }}{{ b }}{% endwith %}{% endwith %}", {}),
+    ("{% set a = 1 %}{% with a = a + 1, b = a %}{{ a }}{{ b }}{% endwith %}{{ a }}", {}),
+    ("{% macro m(x) %}{{ caller(x * 2) }}{% endmacro %}{% for i in [1, 2] %}{% call(v) m(i) %}{{ v }}{{ i }}{% endcall %}{% endfor %}", {}),
+    ("{% macro m(a, b=a * 2) %}{{ a }}/{{ b }}{% endmacro %}{{ m(3) }}", {}),
+    ("{% for x in [3, 1, 2] | sort %}{{ x }}{% if loop.first %}F{% endif %}{% endfor %}", {}),
+    ("{% for k, v in {'b': 2, 'a': 1} | dictsort(reverse=true) %}{{ k }}{{ v }}{% endfor %}", {}),
+]:
+    add("scope", t, ctx)
+
+# ---------------------------------------------------------------- formatting and numbers, more
+for t in ["{{ '%d' % 3.7 }} {{ '%5.1f|' % 2.25 }} {{ '%s' % [1, 2] }} {{ '%s %s' % (1, 2) }} {{ '%(a)s' % {'a': 1} }} {{ '%i%%' % 50 }}",
+          "{{ '{:05.1f}'.format(-2.5) }} {{ '{:,.2f}'.format(1234567.891) }} {{ '{:>10.3}'.format('abcdef') }}|{{ '{:10}'.format(5) }}|{{ '{:<10}'.format(5) }}|",
+          "{{ '{:=+8}'.format(5) }} {{ '{:#x}'.format(255) }} {{ '{:g}'.format(1e-5) }} {{ '{}'.format(1.0) }} {{ '{}'.format(none) }} {{ '{:.0f}'.format(2.5) }} {{ '%.0f' % 0.5 }}",
+          "{{ '{:.2e}'.format(123456) }} {{ '{:%}'.format(0.5) }} {{ '{:_}'.format(1000000) }} {{ '{:.3g}'.format(1234.5) }} {{ '{:.10g}'.format(0.1) }}",
+          "{{ 1e100 }} {{ 1.5e300 * 1e10 }} {{ -1e-7 }} {{ 123456789012345.678 }} {{ 0.1 | round(1) }} {{ 1/7 }}",
+          "{{ 2**53 + 1 }} {{ (2**70) // 3 }} {{ -(2**70) // 7 }} {{ 10**20 / 3 }} {{ 7 % -2.5 }} {{ 3 // 0.5 }} {{ 2**62 * 4 }}",
+          "{{ '1.0' | float }} {{ 1.0 | int }} {{ '1e5' | int }} {{ 'inf' | float }} {{ '-nan' | float }} {{ 'a' | int(base=40) }} {{ '12' | int(base=3) }}",
+          "{{ 0.1 + 0.2 | round(10) }} {{ (0.1 + 0.2) | round(10) }} {{ 3.14159 | round(2) | string }} {{ 1.005 | round(2) }} {{ 2.5 | round(0) }}",
+          "{{ 1000000 | filesizeformat(true) }} {{ 999 | filesizeformat }} {{ '2048' | filesizeformat }} {{ 1e30 | filesizeformat }}",
+          "{{ 5 | abs }} {{ -0.0 | abs }} {{ true + true }} {{ 3 * true }} {{ -true }}",
+          "{{ 1 / 3 * 3 }} {{ 0.1 * 0.1 }} {{ 1e-320 }} {{ 5e-324 }} {{ 1.7976931348623157e308 }}"]:
+    add("num", t)
+
+# ---------------------------------------------------------------- filters, more
+USERS = [{"name": "a", "age": 30}, {"name": "b", "age": 20}, {"name": "a", "age": 40}]
+for t, ctx in [
+    ("{{ [3, 2, 1] | sort | first }} {{ 'abcde' | batch(2) | list }} {{ {'B': 1, 'a': 2} | dictsort(true) }}", None),
+    ("{{ [1, 2, 3] | map('string') | join }} {{ ['a', 'b'] | map('upper') | first }} {{ users | map(attribute='name') | unique | list }}", {"users": USERS}),
+    ("{{ [] | sum }} {{ [1, 'a'] | sort }}", None),
+    ("{{ 'abc' | sum }}", None),
+    ("{{ 'x' | join }} {{ 42 | string | length }} {{ 'hello' | truncate(5) }} {{ (1, 2) | tojson }} {{ {'a': none} | tojson }}", None),
+    ("{{ {2: 'b', 1: 'a'} | tojson }}", None),
+    ("{{ {1: 'a', 'b': 2} | tojson }}", None),
+    ("{{ 'a\u2028b' | tojson }} {{ 'ü' | urlencode }} {{ {'a': [1, 2]} | urlencode }} {{ 'x' | indent(first=true) }}", None),
+    ("{{ 'AbC' | lower | upper }} {{ '  multiple   spaces  ' | wordcount }} {{ [1, 2, 3, 4] | slice(2) | map('sum') | list }}", None),
+    ("{{ range(5) | batch(2) | map('join', ',') | list }} {{ users | groupby('age') | map(attribute='grouper') | list }}", {"users": USERS}),
+    ("{{ users | selectattr('name', 'in', ['a']) | map(attribute='age') | list }} {{ users | rejectattr('x', 'undefined') | list | length }}", {"users": USERS}),
+    ("{{ users | map(attribute='missing') | list }} {{ [none, 1] | select('none') | list }}", {"users": USERS}),
+    ("{{ 'Hello World' | replace('o', '0', 1) }} [{{ '  x  ' | center(9) }}] {{ users | sort(attribute='name,age', reverse=true) | map(attribute='age') | list }}", {"users": USERS}),
+    ("{{ users | max(attribute='age') }} {{ users | min(attribute='name') }} {{ ['a', 'B'] | min }} {{ ['a', 'B'] | min(case_sensitive=true) }}", {"users": USERS}),
+    ("{{ users | sum(attribute='age') }} {{ users | map(attribute='age') | sum(start=10) }} {{ [0.1, 0.2] | sum }}", {"users": USERS}),
+    ("{{ {'x': 1} | items | list }} {{ 'abc' | reverse | list }} {{ [1, [2, 3]] | list | length }}", None),
+    ("{{ users | groupby('name') | list }}", {"users": USERS}),
+    ("{% for g, us in users | groupby('age') | reverse %}{{ g }}{% endfor %}", {"users": USERS}),
+    ("{{ 'a,b;c' | replace(';', ',') | trim | list | length }}", None),
+    ("{{ '<b>' | safe | replace('b', 'i') }} {% set s = '<b>' | safe %}{{ s ~ x }} {{ '&' | e | e }} {{ ('<' | safe) | string }}", {"x": "<"}),
+    ("{{ x | default }}|{{ x | d(none) }}|{{ none | default }}", None),
+    ("{{ [1, 2, 3] | random in [1, 2, 3] }} {{ 'abc' | random in 'abc' }}", None),
+    ("{{ lipsum(1, false, 3, 4) | wordcount }}", None),
+    ("{{ lipsum(1, false, 3, 3) }}", None),
+]:
+    add("filter2", t, ctx)
+
+# ---------------------------------------------------------------- tests, more
+for t in ["{{ none is defined }} {{ undefined_var is none }} {{ 1.0 is divisibleby 0.5 }} {{ 'a' is in ['a'] }} {{ range(3) is sequence }}",
+          "{{ {} is iterable }} {{ 'abc' is sequence }} {{ {}.items is callable }} {{ 1 is ge 1.0 }} {{ true is number }} {{ none is string }}",
+          "{{ 10 is divisibleby(3) or 9 is divisibleby(3) }} {{ not 3 is odd }} {{ (3 is odd) == true }} {{ 2 is not in [1] }}"]:
+    add("test2", t)
+
+# ---------------------------------------------------------------- whitespace and raw
+for t in ["{%- raw -%}  x  {%- endraw -%}|", "a  {%- raw %} b {% endraw -%}  c", "x\n{%- if true %}\n  y\n{%- endif %}\nz",
+          "{% for i in [1, 2] %}\n{{ i }}\n{% endfor %}", "  {#- c -#}  x", "a {{- ' b ' -}} c", "{{ 'a' }}\n\n", "\n\n{{ 'a' }}",
+          "{% if true %}a{% else %}b{% endif %}\r\n{{ 'c' }}\r\n", "tab\t{{ 1 }}\tend", "{%+ if true %}plus{% endif %}"]:
+    add("ws", t)
