@@ -58,24 +58,28 @@ export const webhookRoutes = (services: Services): FastifyPluginAsync =>
         throw new BadRequestError('INVALID_DELIVERY', 'a GitHub delivery carries X-GitHub-Event and X-GitHub-Delivery headers');
       }
       const seenKey = syncKeys.delivery(deliveryId);
-      if ((await services.redis.set(seenKey, event, 'EX', DELIVERY_TTL_S, 'NX')) === null) {
-        return reply.code(200).send({ queued: 0, duplicate: true });
+      const remember = () => services.redis.set(seenKey, event, 'EX', DELIVERY_TTL_S, 'NX');
+      let push: { repository: string; branch: string; after: string | undefined; pusher: string | undefined } | undefined;
+      if (event === 'push') {
+        const p = parsePayload(body, request.headers['content-type']) as PushPayload;
+        const ref = typeof p.ref === 'string' ? p.ref : '';
+        const repository = typeof p.repository?.full_name === 'string' ? p.repository.full_name : undefined;
+        if (ref.startsWith('refs/heads/') && repository !== undefined) {
+          push = {
+            repository,
+            branch: ref.slice('refs/heads/'.length),
+            after: typeof p.after === 'string' && /^[0-9a-f]{40}$/.test(p.after) && !ZERO_SHA.test(p.after) ? p.after : undefined,
+            pusher: typeof p.pusher?.name === 'string' ? p.pusher.name : undefined,
+          };
+        }
       }
+      // One round trip for both: remember the delivery, and find the links a push concerns.
+      const [fresh, links] = await Promise.all([remember(), push === undefined ? Promise.resolve([]) : services.sync.linksForPush(push.repository, push.branch)]);
+      if (fresh === null) return reply.code(200).send({ queued: 0, duplicate: true });
+      if (push === undefined || links.length === 0) return reply.code(200).send({ queued: 0 });
       try {
-        if (event !== 'push') return reply.code(200).send({ queued: 0 });
-        const push = parsePayload(body, request.headers['content-type']) as PushPayload;
-        const ref = typeof push.ref === 'string' ? push.ref : '';
-        const repository = typeof push.repository?.full_name === 'string' ? push.repository.full_name : undefined;
-        if (!ref.startsWith('refs/heads/') || repository === undefined) return reply.code(200).send({ queued: 0 });
-        const after = typeof push.after === 'string' && /^[0-9a-f]{40}$/.test(push.after) && !ZERO_SHA.test(push.after) ? push.after : undefined;
-        const queued = await services.sync.onPush({
-          repository,
-          branch: ref.slice('refs/heads/'.length),
-          sha: after,
-          deliveryId,
-          pusher: typeof push.pusher?.name === 'string' ? push.pusher.name : undefined,
-        });
-        return reply.code(queued > 0 ? 202 : 200).send({ queued });
+        const queued = await services.sync.onPush({ repository: push.repository, branch: push.branch, sha: push.after, deliveryId, pusher: push.pusher }, links);
+        return reply.code(202).send({ queued });
       } catch (err) {
         // Not handled: GitHub may redeliver it, and then it must not be taken for a duplicate.
         await services.redis.del(seenKey).catch(() => undefined);

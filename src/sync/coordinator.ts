@@ -110,6 +110,8 @@ export class SyncCoordinator {
   private readonly startScript: ScriptRunner;
   private readonly finishScript: ScriptRunner;
   private readonly absorbScript: ScriptRunner;
+  /** Per link: the pending sync id this process saw last (a guess, verified by the script). */
+  private readonly pendingGuess = new Map<string, string>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -128,7 +130,9 @@ export class SyncCoordinator {
   async trigger(input: TriggerInput): Promise<TriggerResult> {
     const { tenant, repoKey } = input;
     const stateKey = syncKeys.linkState(tenant, repoKey);
-    let expected = (await this.redis.hget(stateKey, 'pending')) ?? '';
+    // The script needs the pending record's key up front; the last one seen here is usually right
+    // (a burst of pushes merges into it), and a wrong guess costs one more round trip.
+    let expected = this.pendingGuess.get(stateKey) ?? '';
     for (let round = 0; round < 8; round++) {
       const now = Date.now();
       const id = newSyncId(now);
@@ -157,12 +161,18 @@ export class SyncCoordinator {
         expected = reply[1];
         continue;
       }
+      this.remember(stateKey, reply[1]);
       if (reply[0] === 'merged') return { syncId: reply[1], outcome: 'merged' };
       await this.history.indexGlobally(tenant, repoKey, id, now);
       if (reply[2] === 'enqueue') await this.enqueue(tenant, repoKey, id);
       return { syncId: id, outcome: 'new' };
     }
     throw new Error(`could not queue a sync for ${tenant}/${repoKey}: the link state kept changing`);
+  }
+
+  private remember(stateKey: string, pending: string): void {
+    if (this.pendingGuess.size >= 10_000) this.pendingGuess.clear();
+    this.pendingGuess.set(stateKey, pending);
   }
 
   /** Adds the BullMQ job of a queued sync (idempotent: the job id is the sync id). */

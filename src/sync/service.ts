@@ -10,7 +10,7 @@ import { SyncCoordinator } from './coordinator.js';
 import { GitHubGate } from './github-gate.js';
 import { SyncHistory } from './history.js';
 import { syncKeys } from './keys.js';
-import { LinkStore, type StoredLink } from './links.js';
+import { LinkStore, type RepoLinkEntry, type StoredLink } from './links.js';
 import { DEFAULT_REGISTRY_PATH, repoKeyOf, type RepositoryLink, type SyncRecord } from './model.js';
 import { syncMetrics, type SyncMetrics } from './processor.js';
 import { createQueues, DEFAULT_RETRY, type RetrySettings, type SyncQueues } from './queues.js';
@@ -143,10 +143,18 @@ export class SyncService {
     return syncId;
   }
 
+  /** The tenant links a push to `repository`/`branch` concerns (one Redis read). */
+  async linksForPush(repository: string, branch: string): Promise<RepoLinkEntry[]> {
+    return (await this.links.linksOfRepository(repoKeyOf(repository))).filter((e) => e.branch === branch);
+  }
+
   /** A verified push delivery: queue a sync for every tenant link of that repository and branch. */
-  async onPush(push: { repository: string; branch: string; sha: string | undefined; deliveryId: string; pusher: string | undefined }): Promise<number> {
+  async onPush(
+    push: { repository: string; branch: string; sha: string | undefined; deliveryId: string; pusher: string | undefined },
+    links?: RepoLinkEntry[],
+  ): Promise<number> {
     const repoKey = repoKeyOf(push.repository);
-    const entries = (await this.links.linksOfRepository(repoKey)).filter((e) => e.branch === push.branch);
+    const entries = links ?? (await this.linksForPush(push.repository, push.branch));
     await Promise.all(entries.map((e) => this.coordinator.trigger({
       tenant: e.tenant,
       repository: e.repository,
