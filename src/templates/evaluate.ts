@@ -35,16 +35,6 @@ function relocate(e: unknown, node: Node): never {
   throw e;
 }
 
-function guard(node: Node, fn: Expr): Expr {
-  return (s, f) => {
-    try {
-      return fn(s, f);
-    } catch (e) {
-      return relocate(e, node);
-    }
-  };
-}
-
 export function lookupName(s: State, f: Frame, name: string): unknown {
   for (let fr: Frame | null = f; fr !== null; fr = fr.parent) {
     const v = fr.own(name);
@@ -145,26 +135,48 @@ export function compileExpr(node: Node): Expr {
     }
     case 'Dict': {
       const pairs = (node.items as Node[]).map((p) => [compileExpr(p.key), compileExpr(p.value)] as const);
-      return guard(node, (s, f) => {
-        const d = new PyDict();
-        for (const [k, v] of pairs) d.set(k(s, f), v(s, f));
-        return d;
-      });
+      return (s, f) => {
+        try {
+          const d = new PyDict();
+          for (const [k, v] of pairs) d.set(k(s, f), v(s, f));
+          return d;
+        } catch (e) {
+          return relocate(e, node);
+        }
+      };
     }
     case 'Getattr': {
       const target = compileExpr(node.target);
       const attr: string = node.attr;
-      return guard(node, (s, f) => getattr(target(s, f), attr));
+      return (s, f) => {
+        try {
+          return getattr(target(s, f), attr);
+        } catch (e) {
+          return relocate(e, node);
+        }
+      };
     }
     case 'Getitem': {
       const target = compileExpr(node.target);
       const arg: Node = node.arg;
       if (arg.typename === 'Slice') {
         const [a, b, c] = [arg.start, arg.stop, arg.step].map((n: Node | null) => (n ? compileExpr(n) : () => null));
-        return guard(node, (s, f) => getitem(target(s, f), new SliceValue(a!(s, f), b!(s, f), c!(s, f))));
+        return (s, f) => {
+          try {
+            return getitem(target(s, f), new SliceValue(a!(s, f), b!(s, f), c!(s, f)));
+          } catch (e) {
+            return relocate(e, node);
+          }
+        };
       }
       const key = compileExpr(arg);
-      return guard(node, (s, f) => getitem(target(s, f), key(s, f)));
+      return (s, f) => {
+        try {
+          return getitem(target(s, f), key(s, f));
+        } catch (e) {
+          return relocate(e, node);
+        }
+      };
     }
     case 'Call':
       return compileCall(node, null);
@@ -204,15 +216,19 @@ export function compileExpr(node: Node): Expr {
     case 'Compare': {
       const first = compileExpr(node.expr);
       const ops = (node.ops as Node[]).map((o) => [o.op as string, compileExpr(o.expr)] as const);
-      return guard(node, (s, f) => {
-        let left = first(s, f);
-        for (const [op, e] of ops) {
-          const right = e(s, f);
-          if (!compare(op, left, right)) return false;
-          left = right;
+      return (s, f) => {
+        try {
+          let left = first(s, f);
+          for (const [op, e] of ops) {
+            const right = e(s, f);
+            if (!compare(op, left, right)) return false;
+            left = right;
+          }
+          return true;
+        } catch (e) {
+          return relocate(e, node);
         }
-        return true;
-      });
+      };
     }
     case 'Add': return binary(node, add);
     case 'Sub': return binary(node, sub);
@@ -226,16 +242,40 @@ export function compileExpr(node: Node): Expr {
       const r = compileExpr(node.right);
       // Jinja2's optimizer folds a `~` of constants into a plain str at compile time, so
       // `'<i>' ~ ('<b>'|safe)` is not Markup and is escaped on output; mirror that.
-      if (isConstant(node.left) && isConstant(node.right)) return guard(node, (s, f) => concat(l(s, f), r(s, f), false, str));
-      return guard(node, (s, f) => concat(l(s, f), r(s, f), s.autoescape, str));
+      if (isConstant(node.left) && isConstant(node.right)) return (s, f) => {
+        try {
+          return concat(l(s, f), r(s, f), false, str);
+        } catch (e) {
+          return relocate(e, node);
+        }
+      };
+      return (s, f) => {
+        try {
+          return concat(l(s, f), r(s, f), s.autoescape, str);
+        } catch (e) {
+          return relocate(e, node);
+        }
+      };
     }
     case 'Neg': {
       const t = compileExpr(node.target);
-      return guard(node, (s, f) => neg(t(s, f)));
+      return (s, f) => {
+        try {
+          return neg(t(s, f));
+        } catch (e) {
+          return relocate(e, node);
+        }
+      };
     }
     case 'Pos': {
       const t = compileExpr(node.target);
-      return guard(node, (s, f) => pos(t(s, f)));
+      return (s, f) => {
+        try {
+          return pos(t(s, f));
+        } catch (e) {
+          return relocate(e, node);
+        }
+      };
     }
     case 'Slice':
       throw new TemplateError('syntax', 'a slice is only valid inside [ ]', node.lineno + 1, node.colno + 1);
@@ -274,7 +314,13 @@ function isConstant(node: Node | null): boolean {
 function binary(node: Node, op: (a: unknown, b: unknown) => unknown): Expr {
   const l = compileExpr(node.left);
   const r = compileExpr(node.right);
-  return guard(node, (s, f) => op(l(s, f), r(s, f)));
+  return (s, f) => {
+    try {
+      return op(l(s, f), r(s, f));
+    } catch (e) {
+      return relocate(e, node);
+    }
+  };
 }
 
 interface ArgCode {
@@ -330,14 +376,18 @@ function compileCall(node: Node, extra: ((s: State, f: Frame) => Map<string, unk
   const code = compileArgs(node);
   const line = node.callee.lineno + 1;
   const column = node.callee.colno + 1;
-  return guard(node, (s, f) => {
-    const fn = callee(s, f);
-    const call = evalArgs(code, s, f, extra ? extra(s, f) : null);
-    s.step();
-    s.callLine = line;
-    s.callColumn = column;
-    return callValue(fn, call, s);
-  });
+  return (s, f) => {
+    try {
+      const fn = callee(s, f);
+      const call = evalArgs(code, s, f, extra ? extra(s, f) : null);
+      s.step();
+      s.callLine = line;
+      s.callColumn = column;
+      return callValue(fn, call, s);
+    } catch (e) {
+      return relocate(e, node);
+    }
+  };
 }
 
 /** A filter chain; `hole` supplies the value for a chain without a target (filter/set blocks). */
@@ -348,13 +398,23 @@ function compileFilter(node: Node, hole: Expr | null): Expr {
   if (!impl) throw new TemplateError('syntax', `No filter named '${node.name}'.`, node.lineno + 1, node.colno + 1);
   const code = compileArgs(node);
   if (code.args.length === 0 && code.kwargs.length === 0 && !code.dynArgs && !code.dynKwargs) {
-    return guard(node, (s, f) => impl(s, target(s, f), NO_ARGS, EMPTY_KWARGS));
+    return (s, f) => {
+      try {
+        return impl(s, target(s, f), NO_ARGS, EMPTY_KWARGS);
+      } catch (e) {
+        return relocate(e, node);
+      }
+    };
   }
-  return guard(node, (s, f) => {
-    const value = target(s, f);
-    const call = evalArgs(code, s, f, null);
-    return impl(s, value, call.args, call.kwargs);
-  });
+  return (s, f) => {
+    try {
+      const value = target(s, f);
+      const call = evalArgs(code, s, f, null);
+      return impl(s, value, call.args, call.kwargs);
+    } catch (e) {
+      return relocate(e, node);
+    }
+  };
 }
 
 function compileTest(node: Node): Expr {
@@ -362,11 +422,15 @@ function compileTest(node: Node): Expr {
   const impl = TESTS[node.name as string];
   if (!impl) throw new TemplateError('syntax', `No test named '${node.name}'.`, node.lineno + 1, node.colno + 1);
   const code = compileArgs(node);
-  return guard(node, (s, f) => {
-    const value = target(s, f);
-    const call = evalArgs(code, s, f, null);
-    return impl(s, value, call.args, call.kwargs);
-  });
+  return (s, f) => {
+    try {
+      const value = target(s, f);
+      const call = evalArgs(code, s, f, null);
+      return impl(s, value, call.args, call.kwargs);
+    } catch (e) {
+      return relocate(e, node);
+    }
+  };
 }
 
 // ------------------------------------------------------------------ assignment
@@ -650,6 +714,7 @@ function compileFor(node: Node): Stmt {
   const body = compileBody(node.body);
   const else_ = node.else_ ? compileBody(node.else_) : null;
   const recursive: boolean = node.recursive;
+  const targetName: string | null = node.target.typename === 'Name' ? node.target.name : null;
 
   const run = (s: State, f: Frame, out: Out, iterable: unknown, depth0: number): void => {
     if (iterable === null || iterable === undefined) throw new EvalError("'NoneType' object is not iterable");
@@ -683,10 +748,14 @@ function compileFor(node: Node): Stmt {
     const loop = new LoopContext(items, depth0, recurse);
     for (let i = 0; i < items.length; i++) {
       s.step();
-      const fr = new Frame(f);
-      assign(s, fr, items[i]);
-      fr.set('loop', loop);
       loop.index0 = i;
+      let fr: Frame;
+      if (targetName !== null) fr = Frame.with2(f, targetName, items[i], 'loop', loop);
+      else {
+        fr = new Frame(f);
+        assign(s, fr, items[i]);
+        fr.set('loop', loop);
+      }
       body(s, fr, out);
     }
   };

@@ -237,6 +237,8 @@ class JsonParser {
 }
 
 export interface DumpOptions {
+  /** Jinja2's htmlsafe_json_dumps: `<>&'` as \u escapes. */
+  htmlSafe?: boolean;
   sortKeys?: boolean;
   itemSep?: string;
   keySep?: string;
@@ -244,22 +246,39 @@ export interface DumpOptions {
   ensureAscii?: boolean;
 }
 
-const ESCAPES: Record<string, string> = nullProto({ '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' });
 
 const ASCII_UNSAFE = /[\\"]|[^ -~]/;
-const ASCII_UNSAFE_G = /[\\"]|[^ -~]/g;
 const UNSAFE = /[\\"\x00-\x1f]/;
-const UNSAFE_G = /[\\"\x00-\x1f]/g;
+const HTML_UNSAFE_CHARS = /[\\"<>&']|[^ -~]/;
 
-function escapeJsonChar(c: string): string {
-  const e = ESCAPES[c];
-  if (e) return e;
-  return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
+const SHORT_ESCAPES: Record<number, string> = nullProto({ 34: '\\"', 92: '\\\\', 10: '\\n', 13: '\\r', 9: '\\t', 8: '\\b', 12: '\\f' });
+
+function hex4(c: number): string {
+  return '\\u' + (c < 0x10 ? '000' : c < 0x100 ? '00' : c < 0x1000 ? '0' : '') + c.toString(16);
 }
 
-export function jsonString(s: string, ensureAscii = true): string {
-  if (!(ensureAscii ? ASCII_UNSAFE : UNSAFE).test(s)) return '"' + s + '"';
-  return '"' + s.replace(ensureAscii ? ASCII_UNSAFE_G : UNSAFE_G, escapeJsonChar) + '"';
+/**
+ * A JSON string literal as Python's json.dumps writes it (ensure_ascii: non-ASCII as \uXXXX);
+ * `htmlSafe` also writes `<>&'` as \u escapes (Jinja2's tojson).
+ */
+export function jsonString(s: string, ensureAscii = true, htmlSafe = false): string {
+  if (!(htmlSafe ? HTML_UNSAFE_CHARS : ensureAscii ? ASCII_UNSAFE : UNSAFE).test(s)) return '"' + s + '"';
+  let out = '"';
+  let last = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let rep: string | undefined;
+    if (c === 34 || c === 92) rep = SHORT_ESCAPES[c];
+    else if (c < 0x20) rep = SHORT_ESCAPES[c] ?? hex4(c);
+    else if (c > 0x7e) {
+      if (ensureAscii) rep = hex4(c);
+    } else if (htmlSafe && (c === 60 || c === 62 || c === 38 || c === 39)) rep = hex4(c);
+    if (rep !== undefined) {
+      out += s.slice(last, i) + rep;
+      last = i + 1;
+    }
+  }
+  return out + s.slice(last) + '"';
 }
 
 function floatJson(x: number): string {
@@ -293,6 +312,7 @@ function sortKey(a: unknown, b: unknown): number {
 }
 
 interface Dumper {
+  htmlSafe: boolean;
   indent: string | null;
   itemSep: string;
   keySep: string;
@@ -303,6 +323,7 @@ interface Dumper {
 export function dumps(value: unknown, opts: DumpOptions = {}): string {
   const indent = opts.indent ?? null;
   const d: Dumper = {
+    htmlSafe: opts.htmlSafe ?? false,
     indent,
     itemSep: opts.itemSep ?? (indent !== null ? ',' : ', '),
     keySep: opts.keySep ?? ': ',
@@ -314,14 +335,14 @@ export function dumps(value: unknown, opts: DumpOptions = {}): string {
 
 function encode(v: unknown, level: number, d: Dumper): string {
   if (level > MAX_DEPTH) throw new EvalError('value is nested too deeply for JSON', 'limit');
-  if (typeof v === 'string') return jsonString(v, d.ensureAscii);
+  if (typeof v === 'string') return jsonString(v, d.ensureAscii, d.htmlSafe);
   if (v === null || v === undefined) return 'null';
   if (v === true) return 'true';
   if (v === false) return 'false';
   if (typeof v === 'number') return Number.isInteger(v) ? intStr(v) : floatJson(v);
   if (typeof v === 'bigint') return v.toString();
   if (v instanceof PyFloat) return floatJson(v.v);
-  if (v instanceof Markup) return jsonString(v.s, d.ensureAscii);
+  if (v instanceof Markup) return jsonString(v.s, d.ensureAscii, d.htmlSafe);
   const nl = d.indent !== null ? '\n' + repeatStr(d.indent, level + 1) : '';
   const close = d.indent !== null ? '\n' + repeatStr(d.indent, level) : '';
   if (Array.isArray(v)) {
@@ -342,7 +363,7 @@ function encode(v: unknown, level: number, d: Dumper): string {
       const k = keys[i];
       const val = dictGet(v as DictLike, k);
       if (i > 0) out += d.itemSep + nl;
-      out += jsonString(keyString(k), d.ensureAscii) + d.keySep + encode(val === MISSING ? null : val, level + 1, d);
+      out += jsonString(keyString(k), d.ensureAscii, d.htmlSafe) + d.keySep + encode(val === MISSING ? null : val, level + 1, d);
     }
     return out + close + '}';
   }
@@ -350,15 +371,9 @@ function encode(v: unknown, level: number, d: Dumper): string {
   throw new EvalError(`Object of type ${typeName(v)} is not JSON serializable`);
 }
 
-const HTML_UNSAFE = /[<>&']/;
-
 /** Jinja2's tojson: sorted keys, then `<>&'` as \u escapes so the result is safe in HTML. */
 export function htmlsafeJsonDumps(value: unknown, indent: string | null): Markup {
-  let s = dumps(value, { sortKeys: true, indent });
-  if (HTML_UNSAFE.test(s)) {
-    s = s.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/'/g, '\\u0027');
-  }
-  return new Markup(s);
+  return new Markup(dumps(value, { sortKeys: true, indent, htmlSafe: true }));
 }
 
 export { PyTuple };
