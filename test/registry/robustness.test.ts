@@ -41,7 +41,7 @@ describe('robustness', () => {
     const all = paths(reference);
     const random = rng(42);
     let invalid = 0;
-    for (let i = 0; i < 1500; i++) {
+    for (let i = 0; i < 600; i++) {
       let doc = reference;
       for (let m = 0; m < 3; m++) {
         const path = all[Math.floor(random() * all.length)]!;
@@ -59,7 +59,7 @@ describe('robustness', () => {
       const text = validateRegistryText(JSON.stringify(doc, null, 1), STRICT);
       if (!text.ok) for (const e of text.errors) expect(e.line).toBeGreaterThan(0);
     }
-    expect(invalid).toBeGreaterThan(1000);
+    expect(invalid).toBeGreaterThan(400);
   });
 
   it('treats keys named like Object.prototype members as plain data', () => {
