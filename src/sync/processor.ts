@@ -144,6 +144,8 @@ async function finalize(deps: ProcessorDeps, link: StoredLink | undefined, recor
     plan: outcome.state === 'succeeded' ? outcome.plan : emptyPlan(),
     errors: outcome.state === 'failed' ? outcome.errors : [],
     last_error: outcome.state === 'superseded' ? outcome.reason : '',
+    // A sync queued before the link was re-pointed ran against the link's current branch.
+    ...(link !== undefined ? { branch: link.branch } : {}),
     ...(commitStatus !== undefined ? { commit_status: commitStatus } : {}),
   };
   await deps.history.update(tenant, record.id, update);

@@ -125,8 +125,12 @@ export class SyncService {
     if (link === undefined) throw new RepositoryNotLinkedError(tenant, repository);
     await this.links.remove(tenant, repository);
     const repoKey = repoKeyOf(repository);
+    // Only a sync that is executing may already be past its "is the link still there?" check; one
+    // waiting (or backing off) will find the link gone and end as superseded.
     const deadline = Date.now() + this.settings.unlinkWaitMs;
-    while ((await this.coordinator.linkState(tenant, repoKey)).running !== undefined && Date.now() < deadline) {
+    for (;;) {
+      const { running } = await this.coordinator.linkState(tenant, repoKey);
+      if (running === undefined || Date.now() >= deadline || (await this.queues.sync.getJobState(running)) !== 'active') break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const { deleted } = await this.deps.registry().removeLink(tenant, link.repository);

@@ -121,6 +121,23 @@ describe('ordering and collapsing', () => {
     expect(await permalinks()).toEqual(['b10']);
   });
 
+  it('unlinking while a sync is running: the sync cannot bring the connectors back', async () => {
+    h.double.createRepo('acme/unlink-race').commit('main', { [FILE]: registry([connector('Race A')]) });
+    await h.waitForSync((await h.link('acme', 'acme/unlink-race')).body.sync_id);
+    const hold = h.double.hold({ path: /\/repos\/acme\/unlink-race\/contents\// });
+    await h.push('acme/unlink-race', { [FILE]: registry([connector('Race A'), connector('Race B')]) });
+    await hold.arrived();
+    const unlinking = h.admin<{ deleted: string[] }>('DELETE', '/tenants/acme/repositories/acme/unlink-race');
+    await new Promise((r) => setTimeout(r, 200));
+    hold.release();
+    const res = await unlinking;
+    expect(res).toMatchObject({ status: 200, body: { deleted: ['race-a'] } });
+    const record = (await h.svc.services.sync.lastSync('acme', 'acme/unlink-race'))!;
+    expect(record).toMatchObject({ state: 'superseded', last_error: 'the repository was unlinked' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await h.svc.services.registry.list('acme')).filter((c) => c.repository === 'acme/unlink-race')).toEqual([]);
+  });
+
   it('a burst with nothing running yet still makes one run for the whole burst at most per started sync', async () => {
     const repo = h.double.repo(REPO);
     const before = (await h.svc.services.sync.history.query({ tenant: 'acme', limit: 500 })).length;

@@ -105,6 +105,15 @@ describe('webhook intake', () => {
     expect([await syncCount(), await jobCount()]).toEqual([syncs, jobs]);
   });
 
+  it('queues jobs that carry identifiers only (no payload, file content or credentials)', async () => {
+    const jobs = await h.svc.services.sync.queues.sync.getJobs(['waiting', 'delayed', 'active']);
+    expect(jobs.length).toBeGreaterThan(0);
+    for (const job of jobs) {
+      expect(Object.keys(job.data).sort()).toEqual(['repoKey', 'syncId', 'tenant']);
+      expect(job.id).toBe(job.data.syncId);
+    }
+  });
+
   it('matches the repository case-insensitively, as GitHub names are', async () => {
     const payload = push() as { repository: { full_name: string } };
     payload.repository.full_name = 'ACME/Hooks';
