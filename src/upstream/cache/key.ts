@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Cache keys (decision 10). Every key of one connector shares the hash tag `{gc:<tenant>/<permalink>}`
@@ -34,7 +34,8 @@ export interface CacheRequest {
 }
 
 export function sha256Hex(value: string | Buffer): string {
-  return createHash('sha256').update(value).digest('hex');
+  // One-shot `crypto.hash` (Node ≥ 20.12): about twice as fast as createHash for short inputs.
+  return hash('sha256', value, 'hex');
 }
 
 /**
@@ -43,7 +44,7 @@ export function sha256Hex(value: string | Buffer): string {
  */
 function hashParts(parts: readonly (string | Buffer)[]): string {
   const text = JSON.stringify(parts.map((p) => (typeof p === 'string' ? p : { b64: p.toString('base64') })));
-  return createHash('sha256').update(text).digest('hex');
+  return sha256Hex(text);
 }
 
 /** Tenant ids and permalinks are not secret, but `{`, `}` and glob characters must not leak into keys. */
