@@ -120,7 +120,7 @@ class Compiled implements CompiledTemplate {
     try {
       this.program!(state, new Frame(null), out);
     } catch (err) {
-      throw asTemplateError(err);
+      throw redactSecrets(asTemplateError(err), ctx.secrets);
     }
     const text = out.toString();
     if (text.length > LIMITS.maxOutput / 4 && Buffer.byteLength(text) > LIMITS.maxOutput) {
@@ -128,6 +128,22 @@ class Compiled implements CompiledTemplate {
     }
     return text;
   }
+}
+
+/**
+ * Error messages quote values the way Jinja2 does ("'dict object' has no attribute 'x'"), and the
+ * runtime returns them to callers, so a secret used as a key must not survive into one.
+ */
+function redactSecrets(err: TemplateError, secrets: ReadonlyMap<string, string> | undefined): TemplateError {
+  if (!secrets || secrets.size === 0) return err;
+  let message = err.message;
+  for (const value of secrets.values()) {
+    if (value.length >= 4 && message.includes(value)) message = message.split(value).join('***');
+  }
+  if (message === err.message) return err;
+  const redacted = new TemplateError(err.kind, message, err.line, err.column);
+  Object.setPrototypeOf(redacted, Object.getPrototypeOf(err));
+  return redacted;
 }
 
 /** Deeply nested source can exhaust the JS stack while it is checked or compiled. */

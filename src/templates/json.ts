@@ -15,10 +15,11 @@ const MAX_DEPTH = 1000;
 
 /**
  * Where the native parser would lose information Python keeps: integer-like object keys (plain
- * objects reorder them), integral floats (`10.0`, `1e3`), ints beyond 2^53. Matches inside string
- * values only cost the slower exact parser, never correctness.
+ * objects reorder them), integral floats (`10.0`, `1e3`), ints beyond 2^53 — each recognised as a
+ * value after `:`, `,` or `[` (so ids and UUIDs inside strings do not trigger it). A match inside a
+ * string only costs the slower exact parser, never correctness.
  */
-const NEEDS_EXACT = /"(?:0|[1-9]\d*)"\s*:|\.0+(?![0-9])|\d[eE]|(?<![.\d])\d{16}/;
+const NEEDS_EXACT = /(?:^|[:,[])\s*-?(?:\d+\.0+(?!\d)|\d+(?:\.\d+)?[eE]|\d{16})|[{,]\s*"\d+"\s*:/;
 
 export function parseJson(text: string): unknown {
   if (!NEEDS_EXACT.test(text)) {

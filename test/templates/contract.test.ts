@@ -233,3 +233,17 @@ describe('jwt_encode (jose)', () => {
     await expect(compileTemplate('{{ 1 }}', 'header').renderAsync({ vars: {} })).resolves.toBe('1');
   });
 });
+
+describe('secrets in error messages', () => {
+  it('are redacted when a secret value ends up quoted in an error', () => {
+    const t = compileTemplate("{{ {}[get_secret('k')].x }}", 'header');
+    let message = '';
+    try {
+      t.render({ vars: {}, secrets: new Map([['k', 'sk_live_abcdef']]) });
+    } catch (err) {
+      expect(err).toBeInstanceOf(TemplateError);
+      message = (err as Error).message;
+    }
+    expect(message).toBe("'dict object' has no attribute '***'");
+  });
+});

@@ -479,3 +479,10 @@ for t in ["{%- raw -%}  x  {%- endraw -%}|", "a  {%- raw %} b {% endraw -%}  c",
           "{% for i in [1, 2] %}\n{{ i }}\n{% endfor %}", "  {#- c -#}  x", "a {{- ' b ' -}} c", "{{ 'a' }}\n\n", "\n\n{{ 'a' }}",
           "{% if true %}a{% else %}b{% endif %}\r\n{{ 'c' }}\r\n", "tab\t{{ 1 }}\tend", "{%+ if true %}plus{% endif %}"]:
     add("ws", t)
+
+# ---------------------------------------------------------------- from_json: exact numbers, order, top-level values
+for text in ['10.0', ' 1e3', '[10.0, 1.50, -0.0, 2E+2]', '{"a": 1.50}', '123456789012345678', '{"x": "1.0", "y": 2}',
+             '{"id": "550e8400-e29b-41d4-a716-446655440000", "n": 12345678901234567890}', '{"b": 1, "2": 0, "a": 3}',
+             '"just a string"', 'null', 'true', '[]', '{"nested": {"deep": [1, {"k": 1.0}]}}', '{"dup": 1, "dup": 2}',
+             '{"esc": "\\u00e9\\n\\t\\"q\\"", "emoji": "\\ud83d\\ude00"}']:
+    add("json", "{% set v = t | from_json %}{{ v }}|{{ v | tojson }}|{{ v | json_encode }}", {"t": text})
