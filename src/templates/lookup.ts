@@ -5,7 +5,7 @@ import { LIMITS, repeatStr } from './limits.js';
 import {
   DictView, GroupTuple, MISSING, PyFloat, isFloat as isFloatValue, Markup, Namespace, PyBytes, PyDict, PyFunction, PyGenerator, PyRange, PyTuple, TemplateObject,
   Undefined, asString, dictGet, eq, hashKey, isDict, isInt, isPlainObject, strChars, strLen, toJsNumber, typeName,
-  type CallArgs, type DictLike, type Runtime, str, dictKeys, dictValues, dictItems, hasAstral,
+  type CallArgs, type DictLike, type Runtime, str, dictKeys, dictValues, dictItems, hasAstral, nullProto,
 } from './values.js';
 
 /**
@@ -367,22 +367,33 @@ export function pySplit(s: string, sep: unknown, maxsplit: number, fromRight = f
   return [parts.slice(0, parts.length - maxsplit).join(d), ...parts.slice(parts.length - maxsplit)];
 }
 
-/** Python str.title(): upper-cases a letter that follows a non-letter. */
+/** Unicode titlecase where it differs from uppercase (JavaScript has no toTitleCase). */
+const TITLECASE: Record<string, string> = nullProto({
+  'Ǆ': 'ǅ', 'ǅ': 'ǅ', 'ǆ': 'ǅ', 'Ǉ': 'ǈ', 'ǈ': 'ǈ', 'ǉ': 'ǈ', 'Ǌ': 'ǋ', 'ǋ': 'ǋ', 'ǌ': 'ǋ', 'Ǳ': 'ǲ', 'ǲ': 'ǲ', 'ǳ': 'ǲ',
+  'ß': 'Ss', 'ﬀ': 'Ff', 'ﬁ': 'Fi', 'ﬂ': 'Fl', 'ﬃ': 'Ffi', 'ﬄ': 'Ffl', 'ﬅ': 'St', 'ﬆ': 'St',
+});
+
+function titleChar(ch: string): string {
+  return TITLECASE[ch] ?? ch.toUpperCase();
+}
+
+/** Python str.title(): title-cases a letter that follows a non-letter. */
 export function pyTitle(s: string): string {
   let out = '';
   let prevCased = false;
   for (const ch of s) {
-    const isLetter = ch.toLowerCase() !== ch.toUpperCase();
-    out += isLetter ? (prevCased ? ch.toLowerCase() : ch.toUpperCase()) : ch;
+    const isLetter = ch.toLowerCase() !== ch.toUpperCase() || ch in TITLECASE;
+    out += isLetter ? (prevCased ? ch.toLowerCase() : titleChar(ch)) : ch;
     prevCased = isLetter;
   }
   return out;
 }
 
+/** Python str.capitalize(): first character title-cased, the rest lower-cased. */
 export function pyCapitalize(s: string): string {
   const cs = strChars(s);
   if (cs.length === 0) return s;
-  return cs[0]!.toUpperCase() + cs.slice(1).join('').toLowerCase();
+  return titleChar(cs[0]!) + cs.slice(1).join('').toLowerCase();
 }
 
 export function pyCenter(s: string, width: number, fill = ' '): string {

@@ -486,3 +486,47 @@ for text in ['10.0', ' 1e3', '[10.0, 1.50, -0.0, 2E+2]', '{"a": 1.50}', '1234567
              '"just a string"', 'null', 'true', '[]', '{"nested": {"deep": [1, {"k": 1.0}]}}', '{"dup": 1, "dup": 2}',
              '{"esc": "\\u00e9\\n\\t\\"q\\"", "emoji": "\\ud83d\\ude00"}']:
     add("json", "{% set v = t | from_json %}{{ v }}|{{ v | tojson }}|{{ v | json_encode }}", {"t": text})
+
+# ---------------------------------------------------------------- undefined / none semantics, more
+for t, ctx in [
+    ("{{ missing == none }} {{ missing != 1 }} {{ missing is none }} {{ missing == missing2 }}", {}),
+    ("{{ 'x' in missing }} {{ missing | length }} {{ missing | join(',') }} {{ missing | list }}", {}),
+    ("{{ missing < 1 }}", {}),
+    ("{% if missing > 1 %}y{% endif %}", {}),
+    ("{% if missing %}y{% else %}n{% endif %} {{ 'y' if missing else 'n' }} {{ missing or 'dflt' }} {{ missing and 'x' }}", {}),
+    ("{{ missing | upper }}|{{ missing | trim }}|{{ missing | string }}|{{ missing | tojson }}", {}),
+    ("{{ missing | first }}", {}),
+    ("{{ missing[0] }}", {}),
+    ("{{ none.x }}|{{ none['x'] }}|", {}),
+    ("{{ none.x.y }}", {}),
+    ("{{ (none | default({})).x }}|{{ user.missing | default('anon') }}", {"user": {}}),
+    ("{{ [missing] }} {{ {'a': missing} }}", {}),
+    ("{{ x.y }}|{{ l.y }}|{{ s.y }}|{{ n.y }}", {"x": [1], "l": [1, 2], "s": "str", "n": 3}),
+    ("{{ d.get('a').b }}", {"d": {"a": {"b": 1}}}),
+    ("{{ d.get('z', {}).b }}|", {"d": {}}),
+]:
+    add("undef", t, ctx)
+
+# ---------------------------------------------------------------- strings and unicode
+for t in ["{{ 'héllo wörld' | title }} {{ 'ÉCOLE' | lower }} {{ 'straße' | upper }} {{ 'ǆ' | capitalize }}",
+          "{{ '😀abc' | length }} {{ '😀abc'[0] }} {{ '😀abc'[1:] }} {{ '😀abc' | reverse }} {{ 'a😀b'.find('b') }}",
+          "{{ 'a😀b' | truncate(2, true, '') }}|{{ '😀' * 3 }}|{{ '😀😀' | center(4, ) }}|",
+          "{{ 'Ünïcödé' | urlencode }} {{ 'ü' | base64_encode }} {{ '😀' | tojson }} {{ '😀' | json_encode }}",
+          "{{ 'a\\u00a0b c'.split() }} {{ ' \\t\\n x \\r\\n' | trim }}| {{ 'x\\u3000' | trim }}|",
+          "{{ 'abc' < 'abd' }} {{ 'Z' < 'a' }} {{ 'é' > 'z' }} {{ ['b', 'a', 'C', 'é'] | sort }} {{ ['b', 'a', 'C', 'é'] | sort(case_sensitive=true) }}",
+          "{{ 'I' | lower }} {{ 'ß' | title }} {{ 'ﬁ' | upper }}",
+          "{{ 'one\\ntwo' | wordcount }} {{ 'a-b_c d.e' | wordcount }} {{ 'a-b c' | title }} {{ 'a(b c[d <e' | title }}",
+          "{{ '%-6s|%6s|' % ('ab', 'cd') }} {{ '%c%c' % (72, 'i') }} {{ '%05.1f' % -1.25 }} {{ '%+.2e' % 12345 }} {{ '%#o %#x' % (8, 255) }}",
+          "{{ 'tab\\there' | indent(2, true) }} {{ 'x' ~ '\\\\' ~ 'y' }} {{ 'q\"q' }} {{ \"q'q\" }} {{ ['q\"q', \"q'q\"] }}"]:
+    add("unicode", t)
+
+# ---------------------------------------------------------------- sort stability and mixed keys
+ITEMS = [{"k": "b", "v": 1}, {"k": "a", "v": 2}, {"k": "B", "v": 3}, {"k": "a", "v": 4}, {"k": "A", "v": 5}]
+for t in ["{{ items | sort(attribute='k') | map(attribute='v') | list }}", "{{ items | sort(attribute='k', case_sensitive=true) | map(attribute='v') | list }}",
+          "{{ items | sort(attribute='k', reverse=true) | map(attribute='v') | list }}", "{{ items | unique(attribute='k') | map(attribute='v') | list }}",
+          "{{ items | groupby('k') | map(attribute='grouper') | list }}", "{{ items | groupby('k', case_sensitive=true) | map(attribute='grouper') | list }}",
+          "{{ items | max(attribute='k') }} {{ items | min(attribute='k') }} {{ items | max(attribute='k', case_sensitive=true) }}",
+          "{{ items | dictsort }}", "{{ [[2, 'b'], [1, 'z'], [2, 'a']] | sort }} {{ [(1, 2), (1,)] | sort }}",
+          "{{ [1, 2.5, true, 0] | sort }} {{ [none, 1] | sort }}"]:
+    add("sort", t, {"items": ITEMS})
+add("unicode", "{{ 'ß'.capitalize() }} {{ 'ßa'.title() }} {{ 'ﬁne' | capitalize }} {{ 'ǉubljana'.title() }} {{ 'ß' | title }}")
