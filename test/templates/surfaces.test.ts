@@ -115,7 +115,7 @@ describe('POST /admin/v1/templates/render', () => {
     expect(await res.json()).toEqual({ output: 'app.example.com/<' });
     const jwt = await post({ template: "{{ jwt_encode({'a': 1}, 'k', 'HS256') }}", field: 'auth' });
     expect(jwt.status).toBe(200);
-    expect((await jwt.json()).output).toMatch(/^eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.eyJhIjoxfQ\./);
+    expect(((await jwt.json()) as { output: string }).output).toMatch(/^eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.eyJhIjoxfQ\./);
   });
 
   it('answers 422 TEMPLATE_ERROR with line and column', async () => {
