@@ -148,6 +148,30 @@ describe('sync end to end', () => {
     await h.admin('DELETE', '/tenants/acme/connectors/manual-one');
   });
 
+  it('composite connectors sync like simple ones, in the same permalink namespace', async () => {
+    const composite = {
+      name: 'Contact Orders',
+      steps: [
+        { name: 'contact', url: 'https://api.example.com/contacts', query_parameters: [{ key: 'email', value: '{{ user.email }}' }] },
+        { name: 'orders', url: 'https://api.example.com/orders', query_parameters: [{ key: 'id', value: '{{ (steps.contact.body | from_json).id }}' }] },
+      ],
+    };
+    await h.push(REPO, { [FILE]: registry([connector('Weather API', { method: 'POST', name: 'Weather (v2)', permalink: 'weather' }), connector('Stock Quotes')], [composite]) });
+    const record = await h.settle('acme', REPO);
+    expect(record).toMatchObject({ state: 'succeeded', plan: { created: ['contact-orders'], updated: [], deleted: [] } });
+    expect(await h.svc.services.registry.get('acme', 'contact-orders')).toMatchObject({ kind: 'composite', source: 'repository' });
+
+    const clash = registry([connector('Weather API', { method: 'POST', name: 'Weather (v2)', permalink: 'weather' }), connector('Contact Orders')], [composite]);
+    await h.push(REPO, { [FILE]: clash });
+    const failed = await h.settle('acme', REPO);
+    expect(failed.state).toBe('failed');
+    expect(failed.errors.some((e) => e.message.includes('duplicate permalink "contact-orders"'))).toBe(true);
+    expect((await h.svc.services.registry.get('acme', 'stock-quotes'))?.source).toBe('repository');
+
+    await h.push(REPO, { [FILE]: registry([connector('Weather API', { method: 'POST', name: 'Weather (v2)', permalink: 'weather' }), connector('Stock Quotes')]) });
+    expect((await h.settle('acme', REPO)).plan).toEqual({ created: [], updated: [], deleted: ['contact-orders'] });
+  });
+
   it('two tenants linked to one repository get independent copies', async () => {
     await h.push(REPO, { [FILE]: registry([connector('Weather API'), connector('Stock Quotes')]) });
     await h.settle('acme', REPO);
@@ -244,7 +268,7 @@ describe('sync end to end', () => {
     const times = history.body.items.map((r) => r.created_at);
     expect([...times].sort().reverse()).toEqual(times);
     const failed = await h.admin<{ items: SyncRecord[] }>('GET', '/syncs?tenant=acme&state=failed');
-    expect(failed.body.items.length).toBe(3);
+    expect(failed.body.items.length).toBe(4);
     expect(failed.body.items.every((r) => r.state === 'failed')).toBe(true);
   });
 });

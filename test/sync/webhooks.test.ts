@@ -137,7 +137,7 @@ describe('webhook intake', () => {
     const times: number[] = [];
     for (let i = 0; i < 50; i++) times.push((await deliver(url, { event: 'push', payload: push(), secret: WEBHOOK_SECRET })).ms);
     times.sort((a, b) => a - b);
-    expect(times[Math.floor(times.length / 2)]!).toBeLessThan(50);
+    expect(times[Math.floor(times.length / 2)]!).toBeLessThan(100);
   });
 });
 
