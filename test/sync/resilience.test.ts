@@ -192,6 +192,28 @@ describe('workers stopping and dying', () => {
     h.workers = undefined;
   });
 
+  it('a job that stalls more often than allowed is failed and recorded; the link is released', async () => {
+    const repo = 'acme/stalls';
+    h.double.createRepo(repo).commit('main', { [FILE]: registry([connector('Stall Old')]) });
+    const child = await spawnWorker();
+    await h.waitForSync((await h.link('acme', repo)).body.sync_id, 20_000);
+    const hold = h.double.hold({ path: new RegExp(`/repos/${repo}/contents/`) });
+    await h.push(repo, { [FILE]: registry([connector('Stall New')]) });
+    await hold.arrived();
+    await kill(child);
+    hold.release();
+    const stuck = (await h.svc.services.sync.lastSync('acme', repo))!;
+    await h.startWorkers({ lockDurationMs: 1000, stalledIntervalMs: 300, maxStalledCount: 0 });
+    const record = await h.waitForSync(stuck.id, 20_000);
+    expect(record.state).toBe('failed');
+    expect(record.errors[0]!.message).toContain('stalled');
+    expect((await h.svc.services.registry.list('acme')).some((c) => c.definition.permalink === 'stall-old')).toBe(true);
+    await h.push(repo, { [FILE]: registry([connector('Stall Newer')]) });
+    expect(await h.settle('acme', repo)).toMatchObject({ state: 'succeeded', plan: { created: ['stall-newer'], deleted: ['stall-old'] } });
+    await h.workers!.close();
+    h.workers = undefined;
+  });
+
   it('killed at random points of large syncs: readers always see all-old or all-new, never a mix', async () => {
     const repo = 'acme/hammer';
     h.double.createRepo(repo).commit('main', { [FILE]: registry(names(400, 'Gen 0')) });
