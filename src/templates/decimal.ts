@@ -48,10 +48,26 @@ export function toFixedPy(x: number, digits: number): string {
   return negative ? '-' + str : str;
 }
 
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
 /** Python's round(x, n) for a float: the correctly rounded double nearest the decimal result. */
 export function roundPy(x: number, digits: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
   if (digits > 308) return x;
+  if (digits >= 0 && digits <= 15) {
+    // Scaling by an exact power of ten errs by at most one unit in the last place; away from a tie
+    // that cannot change the rounded integer, and k / 10^d is then the correctly rounded result.
+    const p = POW10[digits]!;
+    const y = Math.abs(x) * p;
+    if (y < 2 ** 52) {
+      const fl = Math.floor(y);
+      const fr = y - fl;
+      if (Math.abs(fr - 0.5) > y * 4.5e-16 + 1e-12) {
+        const r = (fr > 0.5 ? fl + 1 : fl) / p;
+        return x < 0 ? -r : r;
+      }
+    }
+  }
   if (digits >= 0 && digits <= 20 && Math.abs(x) < 1e21) {
     // toFixed rounds the exact binary value; only exact ties (where Python rounds half to even) differ.
     const scaled = Math.abs(x) * 10 ** digits;
