@@ -3,7 +3,7 @@ import { EvalError, TemplateError } from './errors.js';
 import { compileStmt, type Stmt } from './evaluate.js';
 import { signJwt } from './jwt.js';
 import { normalizeSource } from './lexer.js';
-import { LIMITS } from './limits.js';
+import { LIMITS, setActiveBudget } from './limits.js';
 import { parseTemplate } from './parse.js';
 import { Frame, Out, State, type JwtContext } from './state.js';
 import { MISSING, PyBytes, TemplateObject, PyFunction, dictGet, isDict, asString, str, type DictLike } from './values.js';
@@ -117,10 +117,13 @@ class Compiled implements CompiledTemplate {
     const state = new State(ctx.vars ?? {}, ctx.secrets, ctx.variables, now, this.autoescape, jwt);
     state.source = this.normalized;
     const out = new Out();
+    const previous = setActiveBudget(state);
     try {
       this.program!(state, new Frame(null), out);
     } catch (err) {
       throw redactSecrets(asTemplateError(err), ctx.secrets);
+    } finally {
+      setActiveBudget(previous);
     }
     const text = out.toString();
     if (text.length > LIMITS.maxOutput / 4 && Buffer.byteLength(text) > LIMITS.maxOutput) {

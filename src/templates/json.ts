@@ -1,4 +1,4 @@
-import { repeatStr } from './limits.js';
+import { charge, repeatStr } from './limits.js';
 import { EvalError } from './errors.js';
 import {  Markup, PyDict, PyFloat, PyTuple, Undefined, compareStrings, dictGet, floatRepr, intStr, isDict, isFloat, isInt,
   MISSING, typeName, type DictLike, nullProto } from './values.js';
@@ -22,6 +22,7 @@ const MAX_DEPTH = 1000;
 const NEEDS_EXACT = /(?:^|[:,[])\s*-?(?:\d+\.0+(?!\d)|\d+(?:\.\d+)?[eE]|\d{16})|[{,]\s*"\d+"\s*:/;
 
 export function parseJson(text: string): unknown {
+  charge(text.length >> 8);
   if (!NEEDS_EXACT.test(text)) {
     try {
       // Plain objects are dicts to the evaluator; every number here is exact and typed correctly.
@@ -322,6 +323,12 @@ interface Dumper {
 }
 
 export function dumps(value: unknown, opts: DumpOptions = {}): string {
+  const out = dumpsUncharged(value, opts);
+  charge(out.length >> 8);
+  return out;
+}
+
+function dumpsUncharged(value: unknown, opts: DumpOptions): string {
   const indent = opts.indent ?? null;
   const d: Dumper = {
     htmlSafe: opts.htmlSafe ?? false,

@@ -24,15 +24,35 @@ export const LIMITS = {
 
   checkString(n: number): void {
     if (n > this.maxString) throw new EvalError(`string result is too large (${n} characters; limit ${this.maxString})`, 'limit');
+    if (n >= 1024) charge(n >> 10);
   },
   checkItems(n: number): void {
     if (n > this.maxItems) throw new EvalError(`list result is too large (${n} items; limit ${this.maxItems})`, 'limit');
+    if (n >= 64) charge(n >> 6);
   },
   checkIntBits(v: bigint): void {
     const bits = (v < 0n ? -v : v).toString(2).length;
     if (bits > this.maxIntBits) throw new EvalError(`integer result is too large (limit ${this.maxIntBits} bits)`, 'limit');
   },
 };
+
+/**
+ * The render in progress on this thread (renders are synchronous), so operations whose cost grows
+ * with their input — building big strings or lists, parsing JSON — are charged to its step budget
+ * and reach its deadline check even when they run in few loop iterations.
+ */
+let active: { step(n: number): void } | null = null;
+
+export function setActiveBudget(budget: { step(n: number): void } | null): { step(n: number): void } | null {
+  const previous = active;
+  active = budget;
+  return previous;
+}
+
+/** Charges work proportional to its size: 1 step per KiB built, per 64 items, per 256 bytes parsed. */
+export function charge(steps: number): void {
+  if (active !== null && steps > 0) active.step(steps);
+}
 
 /** String.prototype.repeat with the string limit applied first (widths and fills come from templates). */
 export function repeatStr(s: string, n: number): string {

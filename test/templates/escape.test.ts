@@ -162,3 +162,18 @@ describe('escape corpus', () => {
     expect(t.render({ vars: { d } })).toBe('Ferrari own p s');
   });
 });
+
+describe('work proportional to size reaches the budget', () => {
+  it('stops repeated big allocations and parses quickly', () => {
+    for (const template of [
+      "{% for i in range(100000) %}{% set x = 'a' * 16000000 %}{% endfor %}",
+      '{% for i in range(100000) %}{% set x = big | from_json %}{% endfor %}',
+      '{% for i in range(100000) %}{% set x = [0] * 1000000 %}{% endfor %}',
+    ]) {
+      const started = performance.now();
+      const t = compileTemplate(template, 'response_body');
+      expect(() => t.render({ vars: { big: JSON.stringify(Array.from({ length: 200000 }, (_, i) => i)) } })).toThrow(TemplateError);
+      expect(performance.now() - started).toBeLessThan(1500);
+    }
+  });
+});
