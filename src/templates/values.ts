@@ -632,7 +632,18 @@ export function iterate(v: unknown): unknown[] {
   if (v instanceof MissingRef) return [];
   if (v instanceof Undefined) return [];
   if (v instanceof PyBytes) return Array.from(v.bytes);
-  throw new EvalError(`'${typeName(v)}' object is not iterable`);
+  throw new EvalError(`'${typeName(v)}' object is not iterable${methodHint(v)}`);
+}
+
+/**
+ * The reference's best-known pitfall: `data.items` is dict's method, not the key. Say so when a
+ * bound dict method is used as data.
+ */
+function methodHint(v: unknown): string {
+  if (v instanceof PyFunction && v.reprText.endsWith('of dict object>')) {
+    return ` (data.${v.name} is the dict method ${v.name}(); to read the key '${v.name}' write data['${v.name}'])`;
+  }
+  return '';
 }
 
 export function isIterable(v: unknown): boolean {
@@ -654,7 +665,7 @@ export function len(v: unknown): number {
   if (v instanceof DictView) return dictSize(v.dict);
   if (v instanceof Undefined) return 0;
   if (v instanceof Namespace) throw new EvalError("object of type 'Namespace' has no len()");
-  throw new EvalError(`object of type '${typeName(v)}' has no len()`);
+  throw new EvalError(`object of type '${typeName(v)}' has no len()${methodHint(v)}`);
 }
 
 export function asString(v: unknown): string | undefined {
