@@ -2,7 +2,7 @@ import { EvalError, TemplateError } from './errors.js';
 import { escape, escapeHtml } from './escape.js';
 import { FILTERS } from './filters/index.js';
 import { GLOBALS, RESERVED } from './functions.js';
-import { SliceValue, getattr, getitem } from './lookup.js';
+import { DICT_ATTRIBUTES, DUNDER, SliceValue, getattr, getitem } from './lookup.js';
 import { add, compare, concat, floordiv, mod, mul, neg, pos, pow, sub, truediv } from './ops.js';
 import { FloatLiteral, type Node } from './parse.js';
 import { Frame, Out, State } from './state.js';
@@ -148,6 +148,26 @@ export function compileExpr(node: Node): Expr {
     case 'Getattr': {
       const target = compileExpr(node.target);
       const attr: string = node.attr;
+      if (!DICT_ATTRIBUTES.has(attr) && !DUNDER.test(attr)) {
+        // `data.field`, the most common expression: on a dict it can only be the item.
+        return (s, f) => {
+          const obj = target(s, f);
+          try {
+            if (obj instanceof PyDict) {
+              const v = obj.get(attr);
+              return v !== MISSING ? v : new Undefined(attr, obj);
+            }
+            if (obj !== null && typeof obj === 'object' && Object.getPrototypeOf(obj) === Object.prototype) {
+              if (!hasOwn.call(obj, attr)) return new Undefined(attr, obj);
+              const v = (obj as Record<string, unknown>)[attr];
+              return v === undefined ? null : v;
+            }
+            return getattr(obj, attr);
+          } catch (e) {
+            return relocate(e, node);
+          }
+        };
+      }
       return (s, f) => {
         try {
           return getattr(target(s, f), attr);

@@ -21,7 +21,7 @@ import {
  * enumerable keys of plain objects, lists are read by integer index.
  */
 
-const DUNDER = /^__.*__$/s;
+export const DUNDER = /^__.*__$/s;
 
 const MUTATING: Record<string, ReadonlySet<string>> = {
   list: new Set(['append', 'extend', 'insert', 'pop', 'remove', 'reverse', 'sort', 'clear']),
@@ -41,7 +41,7 @@ function unsafe(obj: unknown, name: string, why = ''): never {
 }
 
 /** Names that are Python attributes of dict (bound methods), not keys, for `d.name`. */
-const DICT_ATTRIBUTES = new Set(['get', 'keys', 'values', 'items', 'copy', 'update', 'pop', 'popitem', 'setdefault', 'clear']);
+export const DICT_ATTRIBUTES: ReadonlySet<string> = new Set(['get', 'keys', 'values', 'items', 'copy', 'update', 'pop', 'popitem', 'setdefault', 'clear']);
 
 export function getattr(obj: unknown, name: string): unknown {
   if (obj instanceof Undefined) obj.fail();
