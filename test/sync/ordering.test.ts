@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncRecord } from '../../src/sync/model.js';
-import { connector, registry, startHarness, type Harness } from './harness.js';
+import { deliver, pushPayload } from '../support/github-double-webhooks.js';
+import { connector, registry, startHarness, WEBHOOK_SECRET, type Harness } from './harness.js';
 
 /**
  * Latest wins (decision 18): replayed, late and out-of-order deliveries, GitHub's API lagging
@@ -90,6 +91,16 @@ describe('ordering and collapsing', () => {
     await h.deliverPush(REPO, c5, c4);
     expect(await h.settle('acme', REPO)).toMatchObject({ state: 'succeeded', sha: c4, plan: { created: ['v4'], deleted: ['v5'] } });
     expect(await permalinks()).toEqual(['v4']);
+  });
+
+  it('a delivery naming a commit GitHub no longer knows (rewritten away) applies the branch head', async () => {
+    const repo = h.double.repo(REPO);
+    const before = repo.head('main')!;
+    const head = commit(['Ghost']);
+    const payload = { ...pushPayload(h.double, repo, { branch: 'main', before, after: head }), after: 'f'.repeat(40) };
+    const res = await deliver(`${h.svc.url}/webhooks/github`, { event: 'push', payload, secret: WEBHOOK_SECRET });
+    expect(res.status).toBe(202);
+    expect(await h.settle('acme', REPO)).toMatchObject({ state: 'succeeded', sha: head, plan: { created: ['ghost'] } });
   });
 
   it('a burst of pushes while a sync runs collapses into one follow-up run with the newest commit', async () => {

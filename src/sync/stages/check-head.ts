@@ -1,4 +1,4 @@
-import type { GitHub } from '../../github/index.js';
+import { GitHubError, type GitHub } from '../../github/index.js';
 import type { StoredLink } from '../links.js';
 import { SyncRetry } from './failure.js';
 
@@ -10,7 +10,14 @@ import { SyncRetry } from './failure.js';
  */
 export async function checkHead(github: GitHub, link: StoredLink, head: string, pushedSha: string | null, attempt: number, staleAttempts: number): Promise<void> {
   if (pushedSha === null || pushedSha === head || attempt > staleAttempts) return;
-  const relation = await github.repositories.compare(link.repository, pushedSha, head);
+  let relation;
+  try {
+    relation = await github.repositories.compare(link.repository, pushedSha, head);
+  } catch (err) {
+    // GitHub no longer knows the pushed commit (force-pushed away): the head is all there is.
+    if (err instanceof GitHubError && err.kind === 'not-found') return;
+    throw err;
+  }
   if (relation === 'behind') {
     throw new SyncRetry(`GitHub still shows ${head.slice(0, 12)} as the head of ${link.branch}, older than the pushed ${pushedSha.slice(0, 12)}`);
   }

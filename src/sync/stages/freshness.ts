@@ -1,4 +1,4 @@
-import type { GitHub } from '../../github/index.js';
+import { GitHubError, type GitHub } from '../../github/index.js';
 import type { StoredLink } from '../links.js';
 
 export type Freshness = { verdict: 'apply' } | { verdict: 'unchanged' } | { verdict: 'superseded'; reason: string };
@@ -13,7 +13,14 @@ export async function freshness(github: GitHub, link: StoredLink, head: string, 
   if (force || applied === null) return { verdict: 'apply' };
   if (applied.blob === blob) return { verdict: 'unchanged' };
   if (pushedSha !== null && pushedSha !== head && pushedSha !== applied.commit) {
-    const relation = await github.repositories.compare(link.repository, applied.commit, pushedSha);
+    let relation;
+    try {
+      relation = await github.repositories.compare(link.repository, applied.commit, pushedSha);
+    } catch (err) {
+      // One of the commits was rewritten away: no ancestry to respect, the head decides.
+      if (err instanceof GitHubError && err.kind === 'not-found') return { verdict: 'apply' };
+      throw err;
+    }
     if (relation === 'behind') {
       return { verdict: 'superseded', reason: `commit ${pushedSha.slice(0, 12)} is older than the applied ${applied.commit.slice(0, 12)}` };
     }
