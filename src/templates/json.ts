@@ -381,6 +381,9 @@ function encode(v: unknown, level: number, d: Dumper): string {
 
 /** Jinja2's tojson: sorted keys, then `<>&'` as \u escapes so the result is safe in HTML. */
 export function htmlsafeJsonDumps(value: unknown, indent: string | null): Markup {
+  // Scalars (the usual `{{ x | tojson }}` inside a hand-written JSON body) skip the generic encoder.
+  if (typeof value === 'string') return new Markup(jsonString(value, true, true));
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return new Markup(String(value));
   return new Markup(dumps(value, { sortKeys: true, indent, htmlSafe: true }));
 }
 

@@ -199,7 +199,8 @@ export function bind(fname: string, call: CallArgs, params: [string, unknown?][]
     }
   }
   for (let i = args.length; i < n; i++) {
-    if (params[i]!.length === 1 && !kwargs.has(params[i]![0])) throw new EvalError(`${fname}() missing required argument: '${params[i]![0]}'`);
+    const p = params[i]!;
+    if (p.length === 1 && (kwargs.size === 0 || !kwargs.has(p[0]))) throw new EvalError(`${fname}() missing required argument: '${p[0]}'`);
   }
   return out;
 }

@@ -77,6 +77,15 @@ function minMax(s: State, v: unknown, args: unknown[], kwargs: Map<string, unkno
   return best;
 }
 
+function joinStr(xs: unknown[], sep: string): string {
+  let out = '';
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    out += (i > 0 ? sep : '') + (typeof x === 'string' ? x : str(x));
+  }
+  return out;
+}
+
 export const sequenceFilters: Record<string, FilterFn> = {
   length: (_s, v) => len(v),
   count: (_s, v) => len(v),
@@ -110,11 +119,12 @@ export const sequenceFilters: Record<string, FilterFn> = {
       const get = makeAttrGetter(attribute);
       xs = xs.map(get);
     }
-    if (!s.autoescape) return xs.map((x) => str(x)).join(str(d));
+    if (!s.autoescape) return joinStr(xs, str(d));
     if (!(d instanceof Markup)) {
-      const anyMarkup = xs.some((x) => x instanceof Markup);
+      let anyMarkup = false;
+      for (const x of xs) if (x instanceof Markup) anyMarkup = true;
       if (anyMarkup) return new Markup(xs.map((x) => escape(x).s).join(escape(d).s));
-      return xs.map((x) => str(x)).join(str(d));
+      return joinStr(xs, str(d));
     }
     return new Markup(xs.map((x) => escape(softStr(x)).s).join(d.s));
   },
