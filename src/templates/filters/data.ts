@@ -7,6 +7,9 @@ import {
 } from '../values.js';
 import { params, type FilterFn } from './support.js';
 
+// Parameter lists of the filters below (allocated once, not per call).
+const P_TOJSON: [string, unknown?][] = [['indent', null]];
+
 /**
  * JSON, base64 and pprint. `tojson` is Jinja2's (sorted keys, HTML-safe, Markup); the reference's
  * own filters follow Python: from_json = json.loads, json_encode = Markup(json.dumps(value)),
@@ -49,7 +52,7 @@ export function base64Decode(v: unknown): string {
 
 export const dataFilters: Record<string, FilterFn> = {
   tojson: (_s, v, args, kwargs) => {
-    const [indent] = params('tojson', args, kwargs, [['indent', null]]);
+    const [indent] = params('tojson', args, kwargs, P_TOJSON);
     return htmlsafeJsonDumps(v, indentArg(indent));
   },
   from_json: (_s, v) => {

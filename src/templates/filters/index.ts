@@ -6,9 +6,12 @@ import { stringFilters } from './strings.js';
 import { params, type FilterFn } from './support.js';
 import { Undefined, truthy } from '../values.js';
 
+// Parameter lists of the filters below (allocated once, not per call).
+const P_DEFAULT: [string, unknown?][] = [['default_value', ''], ['boolean', false]];
+
 /** do_default: Undefined (or, with boolean=true, any falsy value) is replaced. */
 function defaultFilter(_s: unknown, v: unknown, args: unknown[], kwargs: Map<string, unknown>): unknown {
-  const [dflt, boolean] = params('default', args, kwargs, [['default_value', ''], ['boolean', false]]);
+  const [dflt, boolean] = params('default', args, kwargs, P_DEFAULT);
   return v instanceof Undefined || (truthy(boolean) && !truthy(v)) ? dflt : v;
 }
 

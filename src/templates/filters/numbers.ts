@@ -5,6 +5,11 @@ import {
 } from '../values.js';
 import { params, type FilterFn } from './support.js';
 
+// Parameter lists of the filters below (allocated once, not per call).
+const P_INT: [string, unknown?][] = [['default', 0], ['base', 10]];
+const P_FLOAT: [string, unknown?][] = [['default', new PyFloat(0)]];
+const P_ROUND: [string, unknown?][] = [['precision', 0], ['method', 'common']];
+
 /** Numeric filters: int, float, abs, round — Python's conversion and rounding rules. */
 
 /** Python int(str, base): optional sign, underscores between digits, surrounding whitespace. */
@@ -53,7 +58,7 @@ function toFloat(v: unknown): number | null {
 
 export const numberFilters: Record<string, FilterFn> = {
   int: (_s, v, args, kwargs) => {
-    const [dflt, base] = params('int', args, kwargs, [['default', 0], ['base', 10]]);
+    const [dflt, base] = params('int', args, kwargs, P_INT);
     const s = asString(v);
     if (s !== undefined) {
       const r = parsePyInt(s, toJsNumber(base));
@@ -70,7 +75,7 @@ export const numberFilters: Record<string, FilterFn> = {
     return dflt;
   },
   float: (_s, v, args, kwargs) => {
-    const [dflt] = params('float', args, kwargs, [['default', new PyFloat(0)]]);
+    const [dflt] = params('float', args, kwargs, P_FLOAT);
     const f = toFloat(v);
     if (f === null) return dflt;
     return mkFloat(f);
@@ -86,7 +91,7 @@ export const numberFilters: Record<string, FilterFn> = {
     throw new EvalError(`bad operand type for abs(): '${typeName(v)}'`);
   },
   round: (_s, v, args, kwargs) => {
-    const [precision, method] = params('round', args, kwargs, [['precision', 0], ['method', 'common']]);
+    const [precision, method] = params('round', args, kwargs, P_ROUND);
     const m = asString(method);
     if (m !== 'common' && m !== 'ceil' && m !== 'floor') throw new EvalError('method must be common, ceil or floor');
     if (v instanceof Undefined) v.fail();

@@ -10,6 +10,17 @@ import {
 } from '../values.js';
 import { keyCompare, makeAttrGetter, makeMultiAttrGetter, params, pyCompare, type FilterFn } from './support.js';
 
+// Parameter lists of the filters below (allocated once, not per call).
+const P_JOIN: [string, unknown?][] = [['d', ''], ['attribute', null]];
+const P_SORT: [string, unknown?][] = [['reverse', false], ['case_sensitive', false], ['attribute', null]];
+const P_DICTSORT: [string, unknown?][] = [['case_sensitive', false], ['by', 'key'], ['reverse', false]];
+const P_UNIQUE: [string, unknown?][] = [['case_sensitive', false], ['attribute', null]];
+const P_SUM: [string, unknown?][] = [['attribute', null], ['start', 0]];
+const P_GROUPBY: [string, unknown?][] = [['attribute'], ['default', null], ['case_sensitive', false]];
+const P_BATCH: [string, unknown?][] = [['linecount'], ['fill_with', null]];
+const P_SLICE: [string, unknown?][] = [['slices'], ['fill_with', null]];
+const P_ATTR: [string, unknown?][] = [['name']];
+
 /** Filters over sequences and mappings (Jinja2 3.1 sync variants). */
 
 type Registry = { filters: Record<string, FilterFn>; tests: Record<string, FilterFn> };
@@ -113,7 +124,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
     return new PyGenerator([...items(s, v)].reverse(), `${typeName(v)}_reverseiterator`);
   },
   join: (s, v, args, kwargs) => {
-    const [d, attribute] = params('join', args, kwargs, [['d', ''], ['attribute', null]]);
+    const [d, attribute] = params('join', args, kwargs, P_JOIN);
     let xs = items(s, v);
     if (attribute !== null) {
       const get = makeAttrGetter(attribute);
@@ -129,7 +140,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
     return new Markup(xs.map((x) => escape(softStr(x)).s).join(d.s));
   },
   sort: (s, v, args, kwargs) => {
-    const [reverse, caseSensitive, attribute] = params('sort', args, kwargs, [['reverse', false], ['case_sensitive', false], ['attribute', null]]);
+    const [reverse, caseSensitive, attribute] = params('sort', args, kwargs, P_SORT);
     const key = makeMultiAttrGetter(attribute, { ignoreCase: !truthy(caseSensitive) });
     const xs = items(s, v);
     const keyed = xs.map((x) => [key(x), x] as const);
@@ -138,7 +149,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
     return keyed.map((k) => k[1]);
   },
   dictsort: (s, v, args, kwargs) => {
-    const [caseSensitive, by, reverse] = params('dictsort', args, kwargs, [['case_sensitive', false], ['by', 'key'], ['reverse', false]]);
+    const [caseSensitive, by, reverse] = params('dictsort', args, kwargs, P_DICTSORT);
     const pos = str(by) === 'key' ? 0 : str(by) === 'value' ? 1 : -1;
     if (pos < 0) throw new EvalError('You can only sort by either "key" or "value"');
     if (!isDict(v)) throw new EvalError(`'${typeName(v)}' object has no attribute 'items'`);
@@ -162,7 +173,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
     return new PyGenerator(dictItems(v), 'do_items');
   },
   unique: (s, v, args, kwargs) => {
-    const [caseSensitive, attribute] = params('unique', args, kwargs, [['case_sensitive', false], ['attribute', null]]);
+    const [caseSensitive, attribute] = params('unique', args, kwargs, P_UNIQUE);
     const key = makeAttrGetter(attribute, { ignoreCase: !truthy(caseSensitive) });
     const seen = new Set<unknown>();
     const out: unknown[] = [];
@@ -178,7 +189,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
   min: (s, v, args, kwargs) => minMax(s, v, args, kwargs, 'min'),
   max: (s, v, args, kwargs) => minMax(s, v, args, kwargs, 'max'),
   sum: (s, v, args, kwargs) => {
-    const [attribute, start] = params('sum', args, kwargs, [['attribute', null], ['start', 0]]);
+    const [attribute, start] = params('sum', args, kwargs, P_SUM);
     let xs = items(s, v);
     if (attribute !== null) xs = xs.map(makeAttrGetter(attribute));
     let acc = start;
@@ -186,7 +197,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
     return acc;
   },
   groupby: (s, v, args, kwargs) => {
-    const [attribute, dflt, caseSensitive] = params('groupby', args, kwargs, [['attribute'], ['default', null], ['case_sensitive', false]]);
+    const [attribute, dflt, caseSensitive] = params('groupby', args, kwargs, P_GROUPBY);
     const ci = !truthy(caseSensitive);
     const key = makeAttrGetter(attribute, { ignoreCase: ci, default: dflt });
     const outKey = makeAttrGetter(attribute, { default: dflt });
@@ -202,7 +213,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
     return groups;
   },
   batch: (s, v, args, kwargs) => {
-    const [linecount, fillWith] = params('batch', args, kwargs, [['linecount'], ['fill_with', null]]);
+    const [linecount, fillWith] = params('batch', args, kwargs, P_BATCH);
     const n = toJsNumber(linecount);
     if (n <= 0) throw new EvalError('batch size must be positive');
     if (fillWith !== null) LIMITS.checkItems(n);
@@ -222,7 +233,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
     return new PyGenerator(out, 'do_batch');
   },
   slice: (s, v, args, kwargs) => {
-    const [slices, fillWith] = params('slice', args, kwargs, [['slices'], ['fill_with', null]]);
+    const [slices, fillWith] = params('slice', args, kwargs, P_SLICE);
     const seq = items(s, v);
     const n = toJsNumber(slices);
     if (n <= 0) throw new EvalError('integer division or modulo by zero');
@@ -266,7 +277,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
   selectattr: (s, v, a, k) => selectOrReject(s, v, a, k, true, true, 'select_or_reject'),
   rejectattr: (s, v, a, k) => selectOrReject(s, v, a, k, false, true, 'select_or_reject'),
   attr: (_s, v, args, kwargs) => {
-    const [name] = params('attr', args, kwargs, [['name']]);
+    const [name] = params('attr', args, kwargs, P_ATTR);
     const n = str(name);
     // do_attr: attribute only, no item fallback; the sandbox refuses unsafe names.
     if (isDict(v) && !['get', 'keys', 'values', 'items', 'copy'].includes(n) && !/^__.*__$/.test(n)) return new Undefined(n, v);

@@ -8,6 +8,15 @@ import {  Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDi
   toJsNumber, typeName, iterate, MISSING, nullProto, hasAstral } from '../values.js';
 import { params, type FilterFn } from './support.js';
 
+// Parameter lists of the filters below (allocated once, not per call).
+const P_TRIM: [string, unknown?][] = [['chars', null]];
+const P_CENTER: [string, unknown?][] = [['width', 80]];
+const P_REPLACE: [string, unknown?][] = [['old'], ['new'], ['count', null]];
+const P_TRUNCATE: [string, unknown?][] = [['length', 255], ['killwords', false], ['end', '...'], ['leeway', null]];
+const P_INDENT: [string, unknown?][] = [['width', 4], ['first', false], ['blank', false]];
+const P_XMLATTR: [string, unknown?][] = [['autospace', true]];
+const P_FILESIZEFORMAT: [string, unknown?][] = [['binary', false]];
+
 /** String filters of Jinja2 3.1 (filters.py), with markupsafe behaviour for Markup inputs. */
 
 const mapStr = (v: unknown, fn: (s: string) => string): string | Markup => {
@@ -33,7 +42,7 @@ export const stringFilters: Record<string, FilterFn> = {
         .join(''),
     ),
   trim: (_s, v, args, kwargs) => {
-    const [chars] = params('trim', args, kwargs, [['chars', null]]);
+    const [chars] = params('trim', args, kwargs, P_TRIM);
     const set = chars === null ? null : asString(chars);
     if (chars !== null && set === undefined) throw new EvalError(`strip arg must be None or str`);
     return mapStr(v, (x) => {
@@ -47,13 +56,13 @@ export const stringFilters: Record<string, FilterFn> = {
     });
   },
   center: (_s, v, args, kwargs) => {
-    const [width] = params('center', args, kwargs, [['width', 80]]);
+    const [width] = params('center', args, kwargs, P_CENTER);
     const w = toJsNumber(width);
     LIMITS.checkString(w);
     return mapStr(v, (x) => pyCenter(x, w));
   },
   replace: (s, v, args, kwargs) => {
-    const [old, neu, count] = params('replace', args, kwargs, [['old'], ['new'], ['count', null]]);
+    const [old, neu, count] = params('replace', args, kwargs, P_REPLACE);
     const n = count === null ? -1 : toJsNumber(count);
     if (!s.autoescape) return pyReplace(str(v), str(old), str(neu), n);
     let subject: string | Markup;
@@ -65,7 +74,7 @@ export const stringFilters: Record<string, FilterFn> = {
     return pyReplace(subject, str(old), str(neu), n);
   },
   truncate: (_s, v, args, kwargs) => {
-    const [length, killwords, end, leeway] = params('truncate', args, kwargs, [['length', 255], ['killwords', false], ['end', '...'], ['leeway', null]]);
+    const [length, killwords, end, leeway] = params('truncate', args, kwargs, P_TRUNCATE);
     const s = str(v);
     const len = toJsNumber(length);
     const e = str(end);
@@ -93,7 +102,7 @@ export const stringFilters: Record<string, FilterFn> = {
     return unescapeHtml(t);
   },
   indent: (_s, v, args, kwargs) => {
-    const [width, first, blank] = params('indent', args, kwargs, [['width', 4], ['first', false], ['blank', false]]);
+    const [width, first, blank] = params('indent', args, kwargs, P_INDENT);
     const ind = typeof width === 'string' ? width : repeatStr(' ', toJsNumber(width));
     const isMarkup = v instanceof Markup;
     const s = (isMarkup ? (v as Markup).s : str(v)) + '\n';
@@ -139,7 +148,7 @@ export const stringFilters: Record<string, FilterFn> = {
       .join('&');
   },
   xmlattr: (s, v, args, kwargs) => {
-    const [autospace] = params('xmlattr', args, kwargs, [['autospace', true]]);
+    const [autospace] = params('xmlattr', args, kwargs, P_XMLATTR);
     if (!isDict(v)) throw new EvalError(`'${typeName(v)}' object has no attribute 'items'`);
     const items: string[] = [];
     for (const t of dictItems(v)) {
@@ -154,7 +163,7 @@ export const stringFilters: Record<string, FilterFn> = {
     return s.autoescape ? new Markup(rv) : rv;
   },
   filesizeformat: (_s, v, args, kwargs) => {
-    const [binary] = params('filesizeformat', args, kwargs, [['binary', false]]);
+    const [binary] = params('filesizeformat', args, kwargs, P_FILESIZEFORMAT);
     const bytes = toJsNumber(typeof v === 'string' ? Number(v) : v);
     if (Number.isNaN(bytes) && typeof v === 'string') throw new EvalError(`could not convert string to float: '${v}'`);
     const bin = binary !== false && binary !== null && binary !== 0;
