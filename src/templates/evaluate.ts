@@ -490,8 +490,9 @@ function compileBody(body: Node | null | undefined): Stmt {
   if (!body) return () => undefined;
   const stmts = (body.children as Node[]).map(compileStmt);
   if (stmts.length === 1) return stmts[0]!;
+  const n = stmts.length;
   return (s, f, out) => {
-    for (const st of stmts) st(s, f, out);
+    for (let i = 0; i < n; i++) stmts[i]!(s, f, out);
   };
 }
 
@@ -612,11 +613,17 @@ export function compileStmt(node: Node): Stmt {
     case 'Output':
       return compileOutput(node);
     case 'If': {
-      const branches = [node, ...(node.elifs as Node[])].map((b) => [compileExpr(b.test), compileBody(b.body)] as const);
+      const tests = [node, ...(node.elifs as Node[])].map((b) => compileExpr(b.test));
+      const bodies = [node, ...(node.elifs as Node[])].map((b) => compileBody(b.body));
       const else_ = compileBody(node.else_);
+      if (tests.length === 1) {
+        const test = tests[0]!;
+        const body = bodies[0]!;
+        return (s, f, out) => (truthy(test(s, f)) ? body(s, f, out) : else_(s, f, out));
+      }
       return (s, f, out) => {
-        for (const [test, body] of branches) {
-          if (truthy(test(s, f))) return body(s, f, out);
+        for (let i = 0; i < tests.length; i++) {
+          if (truthy(tests[i]!(s, f))) return bodies[i]!(s, f, out);
         }
         else_(s, f, out);
       };
@@ -715,12 +722,17 @@ function compileOutput(node: Node): Stmt {
   }
   if (parts.length === 1) {
     const e = parts[0] as Expr;
-    return guardStmt(node, (s, f, out) => {
-      const v = e(s, f);
-      // decision 28: an unknown secret/variable leaves the original `{{ … }}` text in place
-      if (v instanceof MissingRef && start >= 0) out.push(s.source.slice(start, end));
-      else out.push(toOutput(v, s.autoescape));
-    });
+    return (s, f, out) => {
+      try {
+        const v = e(s, f);
+        if (typeof v === 'string') out.push(s.autoescape ? escapeHtml(v) : v);
+        // decision 28: an unknown secret/variable leaves the original `{{ … }}` text in place
+        else if (v instanceof MissingRef && start >= 0) out.push(s.source.slice(start, end));
+        else out.push(toOutput(v, s.autoescape));
+      } catch (e) {
+        relocate(e, node);
+      }
+    };
   }
   return guardStmt(node, (s, f, out) => {
     for (const p of parts) out.push(typeof p === 'string' ? p : toOutput(p(s, f), s.autoescape));
