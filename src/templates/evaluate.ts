@@ -1,5 +1,5 @@
 import { EvalError, TemplateError } from './errors.js';
-import { escape, escapeHtml } from './escape.js';
+import { escapeHtml } from './escape.js';
 import { FILTERS } from './filters/index.js';
 import { GLOBALS, RESERVED } from './functions.js';
 import { DICT_ATTRIBUTES, DUNDER, SliceValue, getattr, getitem } from './lookup.js';
@@ -8,8 +8,8 @@ import { FloatLiteral, type Node } from './parse.js';
 import { Frame, Out, State } from './state.js';
 import { TESTS } from './tests.js';
 import {
-  MISSING, Markup, MissingRef, Namespace, PyDict, PyFunction, PyTuple, TemplateObject, Undefined, iterate, mkFloat,
-  dictItems, isDict, repr, str, truthy, typeName, type CallArgs,
+  MISSING, Markup, MissingRef, Namespace, PyDict, PyFunction, PyTuple, TemplateObject, Undefined, iterate,
+  mkFloat, dictItems, isDict, repr, str, truthy, typeName, type CallArgs,
 } from './values.js';
 
 /**
@@ -794,4 +794,3 @@ function compileFor(node: Node): Stmt {
   return guardStmt(node, (s, f, out) => run(s, f, out, iter(s, f), 0));
 }
 
-export { escape };

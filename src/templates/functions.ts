@@ -6,8 +6,8 @@ import { bind } from './lookup.js';
 import { add } from './ops.js';
 import type { State } from './state.js';
 import {
-  MISSING, Markup, MissingRef, Namespace, PyDict, PyFunction, PyRange, TemplateObject, Undefined, asString, dictGet,
-  dictItems, isDict, isInt, iterate, repr, str, toJsNumber, typeName, type CallArgs,
+  MISSING, Markup, MissingRef, Namespace, PyDict, PyFunction, PyRange, TemplateObject, Undefined, asString,
+  dictGet, dictItems, isDict, isInt, iterate, str, toJsNumber, typeName, type CallArgs,
 } from './values.js';
 
 /**
@@ -220,4 +220,3 @@ export const GLOBALS: ReadonlyMap<string, PyFunction> = new Map([
   ['lipsum', lipsum],
 ]);
 
-export { repr };

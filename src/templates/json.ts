@@ -1,7 +1,9 @@
 import { charge, repeatStr } from './limits.js';
 import { EvalError } from './errors.js';
-import {  Markup, PyDict, PyFloat, PyTuple, Undefined, compareStrings, dictGet, floatRepr, intStr, isDict, isFloat, isInt,
-  MISSING, typeName, type DictLike, nullProto } from './values.js';
+import {
+  Markup, PyDict, PyFloat, Undefined, compareStrings, dictGet, floatRepr, intStr, isDict, isFloat, isInt,
+  MISSING, typeName, type DictLike, nullProto,
+} from './values.js';
 
 /**
  * JSON in and out with Python's rules.
@@ -387,4 +389,3 @@ export function htmlsafeJsonDumps(value: unknown, indent: string | null): Markup
   return new Markup(dumps(value, { sortKeys: true, indent, htmlSafe: true }));
 }
 
-export { PyTuple };

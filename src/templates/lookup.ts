@@ -3,9 +3,10 @@ import { escape } from './escape.js';
 import { strFormat } from './format.js';
 import { LIMITS, repeatStr } from './limits.js';
 import {
-  DictView, GroupTuple, MISSING, PyFloat, isFloat as isFloatValue, Markup, Namespace, PyBytes, PyDict, PyFunction, PyGenerator, PyRange, PyTuple, TemplateObject,
-  Undefined, asString, dictGet, eq, hashKey, isDict, isInt, isPlainObject, strChars, strLen, toJsNumber, typeName,
-  type CallArgs, type DictLike, type Runtime, str, dictKeys, dictValues, dictItems, hasAstral, nullProto,
+  DictView, GroupTuple, MISSING, PyFloat, isFloat as isFloatValue, Markup, Namespace, PyBytes, PyDict,
+  PyFunction, PyGenerator, PyRange, PyTuple, TemplateObject, Undefined, asString, dictGet, eq, hashKey, isDict,
+  isInt, isPlainObject, strChars, strLen, toJsNumber, typeName, type CallArgs, type DictLike, type Runtime, str,
+  dictKeys, dictItems, hasAstral, nullProto,
 } from './values.js';
 
 /**
@@ -661,4 +662,3 @@ function iterItems(v: unknown): unknown[] {
   throw new EvalError(`can only join an iterable`);
 }
 
-export { dictValues };

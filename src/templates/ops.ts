@@ -3,8 +3,8 @@ import { escape } from './escape.js';
 import { LIMITS, repeatStr } from './limits.js';
 import { formatPercent } from './format.js';
 import {
-  DictView, Markup, PyBytes, PyDict, PyFloat, PyGenerator, PyRange, PyTuple, Undefined, asString, compareStrings, dictHas, eq, hashKey,
-  isDict, isFloat, isInt, isNumber, lt, mkFloat, mkInt, strChars, toBigInt, toJsNumber, typeName,
+  DictView, Markup, PyBytes, PyDict, PyFloat, PyGenerator, PyRange, PyTuple, Undefined, asString, compareStrings,
+  dictHas, eq, hashKey, isDict, isFloat, isInt, isNumber, lt, mkFloat, mkInt, toBigInt, toJsNumber, typeName,
 } from './values.js';
 
 /**
@@ -307,4 +307,3 @@ export function concat(a: unknown, b: unknown, autoescape: boolean, toStr: (v: u
   return r;
 }
 
-export { strChars };

@@ -3,8 +3,8 @@ import { FILTER_NAMES } from './filters/names.js';
 import { contains, mod } from './ops.js';
 import type { State } from './state.js';
 import {
-  DictView, Markup, PyBytes, PyDict, PyFloat, PyFunction, PyGenerator, PyRange, PyTuple, Undefined, asString, eq, isDict,
-  isFloat, isInt, isIterable, isNumber, lt, str, truthy, TemplateObject, Namespace,
+  Markup, PyBytes, PyFloat, PyFunction, PyRange, Undefined, asString, eq, isDict, isFloat, isInt, isIterable,
+  isNumber, lt, str, TemplateObject,
 } from './values.js';
 
 /** Jinja2 3.1's builtin tests (tests.py), used by `is` and by select/reject. */
@@ -48,7 +48,7 @@ export const TESTS: Record<string, TestFn> = Object.assign(Object.create(null) a
   number: (_s: State, v: unknown) => isNumber(v),
   sequence: (_s: State, v: unknown) =>
     Array.isArray(v) || asString(v) !== undefined || isDict(v) || v instanceof PyRange || v instanceof PyBytes,
-  iterable: (_s: State, v: unknown) => isIterable(v) && !(v instanceof Undefined && false),
+  iterable: (_s: State, v: unknown) => isIterable(v),
   callable: (_s: State, v: unknown) => isCallable(v),
   sameas: cmp('sameas', (v, o) => {
     if (v === o) return true;
@@ -80,4 +80,3 @@ export const TEST_NAMES: ReadonlySet<string> = new Set(Object.keys(TESTS));
 
 const FILTER_LOOKUP = FILTER_NAMES;
 
-export { truthy, DictView, PyDict, PyGenerator, PyTuple, Namespace };

@@ -671,8 +671,3 @@ export function len(v: unknown): number {
 export function asString(v: unknown): string | undefined {
   return typeof v === 'string' ? v : v instanceof Markup ? v.s : undefined;
 }
-
-/** Converts caller-provided context data to template values where JSON cannot say it directly. */
-export function fromHost(v: unknown): unknown {
-  return v === undefined ? null : v;
-}

@@ -2,8 +2,8 @@ import { repeatStr } from '../limits.js';
 import { EvalError } from '../errors.js';
 import { dumps, htmlsafeJsonDumps, parseJson } from '../json.js';
 import {
-  Markup, PyBytes, PyDict, PyTuple, Undefined, asString, compareStrings, dictItems, isDict, repr, str, toJsNumber,
-  typeName, isInt,
+  Markup, PyBytes, PyDict, PyTuple, Undefined, asString, compareStrings, dictItems, isDict, repr, str,
+  toJsNumber, typeName, isInt,
 } from '../values.js';
 import { params, type FilterFn } from './support.js';
 

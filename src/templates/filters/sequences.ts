@@ -5,8 +5,8 @@ import { getattr } from '../lookup.js';
 import { add } from '../ops.js';
 import type { State } from '../state.js';
 import {
-  DictView, GroupTuple, Markup, PyDict, PyGenerator, PyTuple, Undefined, asString, dictItems, eq, hashKey, isDict,
-  iterate, len, lt, str, strChars, toJsNumber, truthy, typeName, PyRange, MISSING,
+  GroupTuple, Markup, PyGenerator, Undefined, asString, dictItems, eq, hashKey, isDict, iterate, len, lt, str,
+  strChars, toJsNumber, truthy, typeName, MISSING,
 } from '../values.js';
 import { keyCompare, makeAttrGetter, makeMultiAttrGetter, params, pyCompare, type FilterFn } from './support.js';
 
@@ -285,4 +285,3 @@ export const sequenceFilters: Record<string, FilterFn> = {
   },
 };
 
-export { DictView, PyTuple, PyRange };

@@ -3,9 +3,11 @@ import { escape, escapeHtml, softStr } from '../escape.js';
 import { formatPercent } from '../format.js';
 import { toFixedPy } from '../decimal.js';
 import { LIMITS, repeatStr } from '../limits.js';
-import { pyCapitalize, pyCenter, pyReplace, pySplit } from '../lookup.js';
-import {  Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDict, isInt, isNumber, str, strChars, strLen,
-  toJsNumber, typeName, iterate, MISSING, nullProto, hasAstral } from '../values.js';
+import { pyCapitalize, pyCenter, pyReplace } from '../lookup.js';
+import {
+  Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDict, str, strChars, strLen, toJsNumber,
+  typeName, iterate, nullProto, hasAstral,
+} from '../values.js';
 import { params, type FilterFn } from './support.js';
 
 // Parameter lists of the filters below (allocated once, not per call).
@@ -277,14 +279,11 @@ function urlize(text: string, trim: number | null, rel: string, target: string |
   return words
     .map((word) => {
       if (/^\s+$/.test(word) || word === '') return escapeHtml(word);
-      const m = /^([(<]|&lt;)*(.*?)([.,)>\n]|&gt;)*$/s.exec(word)!;
-      let head = m[1] ?? '';
-      let middle = m[2] ?? '';
-      let tail = m[3] ?? '';
-      void head;
-      head = word.slice(0, word.length - (middle + tail).length - 0);
-      head = word.slice(0, word.indexOf(middle));
-      tail = word.slice(word.indexOf(middle) + middle.length);
+      // leading ( < and trailing . , ) > stay outside the link, as in Jinja2's urlize
+      const m = /^([(<]*)(.*?)([.,)>]*)$/s.exec(word)!;
+      const head = m[1] ?? '';
+      const middle = m[2] ?? '';
+      const tail = m[3] ?? '';
       let link: string | null = null;
       if (/^https?:\/\//.test(middle) || /^www\./.test(middle) || /^[\w%-]{2,63}\.(com|net|int|edu|gov|org|info|mil)$/.test(middle)) {
         const href = /^https?:\/\//.test(middle) ? middle : `https://${middle}`;
@@ -299,4 +298,3 @@ function urlize(text: string, trim: number | null, rel: string, target: string |
     .join('');
 }
 
-export { pySplit, isInt, isNumber, MISSING };
