@@ -143,13 +143,14 @@ export class PyRange {
 export class PyGenerator {
   consumed = false;
   constructor(
-    readonly items: unknown[],
+    /** The items, or a function producing them: like Python, nothing runs until first consumed. */
+    private readonly items: unknown[] | (() => unknown[]),
     readonly label: string,
   ) {}
   take(): unknown[] {
     if (this.consumed) return [];
     this.consumed = true;
-    return this.items;
+    return typeof this.items === 'function' ? this.items() : this.items;
   }
 }
 

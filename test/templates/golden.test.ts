@@ -14,6 +14,8 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
   'filter-076': 'a bound method prints without the CPython memory address',
   'method-021': 'a bound method prints without the CPython memory address',
   'filter-048': 'a generator prints without the CPython memory address (`<generator object select_or_reject>`)',
+  'paths-006': 'a generator prints without the CPython memory address',
+  'paths-021': "sameas compares JavaScript values, so equal ints and strings are the same object (CPython: distinct objects)",
 };
 
 const { jinja2, cases } = loadGolden();

@@ -53,7 +53,11 @@ function isTrue(v: unknown): boolean {
 }
 
 function selectOrReject(s: State, value: unknown, args: unknown[], kwargs: Map<string, unknown>, keep: boolean, lookupAttr: boolean, label: string): PyGenerator {
-  if (!truthy(value)) return new PyGenerator([], label);
+  return new PyGenerator(() => selectOrRejectItems(s, value, args, kwargs, keep, lookupAttr), label);
+}
+
+function selectOrRejectItems(s: State, value: unknown, args: unknown[], kwargs: Map<string, unknown>, keep: boolean, lookupAttr: boolean): unknown[] {
+  if (!truthy(value)) return [];
   let trans: (x: unknown) => unknown = (x) => x;
   let off = 0;
   if (lookupAttr) {
@@ -67,8 +71,7 @@ function selectOrReject(s: State, value: unknown, args: unknown[], kwargs: Map<s
     const rest = args.slice(off + 1);
     test = (x) => callTest(s, name, x, rest, kwargs);
   } else test = isTrue;
-  const out = items(s, value).filter((item) => test(trans(item)) === keep);
-  return new PyGenerator(out, label);
+  return items(s, value).filter((item) => test(trans(item)) === keep);
 }
 
 function minMax(s: State, v: unknown, args: unknown[], kwargs: Map<string, unknown>, fname: 'min' | 'max'): unknown {
@@ -175,16 +178,18 @@ export const sequenceFilters: Record<string, FilterFn> = {
   unique: (s, v, args, kwargs) => {
     const [caseSensitive, attribute] = params('unique', args, kwargs, P_UNIQUE);
     const key = makeAttrGetter(attribute, { ignoreCase: !truthy(caseSensitive) });
-    const seen = new Set<unknown>();
-    const out: unknown[] = [];
-    for (const x of items(s, v)) {
-      const k = hashKey(key(x));
-      if (!seen.has(k)) {
-        seen.add(k);
-        out.push(x);
+    return new PyGenerator(() => {
+      const seen = new Set<unknown>();
+      const out: unknown[] = [];
+      for (const x of items(s, v)) {
+        const k = hashKey(key(x));
+        if (!seen.has(k)) {
+          seen.add(k);
+          out.push(x);
+        }
       }
-    }
-    return new PyGenerator(out, 'sync_do_unique');
+      return out;
+    }, 'sync_do_unique');
   },
   min: (s, v, args, kwargs) => minMax(s, v, args, kwargs, 'min'),
   max: (s, v, args, kwargs) => minMax(s, v, args, kwargs, 'max'),
@@ -253,25 +258,26 @@ export const sequenceFilters: Record<string, FilterFn> = {
     }
     return new PyGenerator(out, 'sync_do_slice');
   },
-  map: (s, v, args, kwargs) => {
-    if (!truthy(v)) return new PyGenerator([], 'sync_do_map');
-    let fn: (x: unknown) => unknown;
-    if (args.length === 0 && kwargs.has('attribute')) {
-      const kw = new Map(kwargs);
-      const attribute = kw.get('attribute');
-      kw.delete('attribute');
-      const dflt = kw.has('default') ? kw.get('default') : null;
-      kw.delete('default');
-      if (kw.size > 0) throw new EvalError(`Unexpected keyword argument '${kw.keys().next().value}'`);
-      fn = makeAttrGetter(attribute, { default: dflt });
-    } else {
-      if (args.length === 0) throw new EvalError('map requires a filter argument');
-      const name = args[0];
-      const rest = args.slice(1);
-      fn = (x) => callFilter(s, name, x, rest, kwargs);
-    }
-    return new PyGenerator(items(s, v).map(fn), 'sync_do_map');
-  },
+  map: (s, v, args, kwargs) =>
+    new PyGenerator(() => {
+      if (!truthy(v)) return [];
+      let fn: (x: unknown) => unknown;
+      if (args.length === 0 && kwargs.has('attribute')) {
+        const kw = new Map(kwargs);
+        const attribute = kw.get('attribute');
+        kw.delete('attribute');
+        const dflt = kw.has('default') ? kw.get('default') : null;
+        kw.delete('default');
+        if (kw.size > 0) throw new EvalError(`Unexpected keyword argument '${kw.keys().next().value}'`);
+        fn = makeAttrGetter(attribute, { default: dflt });
+      } else {
+        if (args.length === 0) throw new EvalError('map requires a filter argument');
+        const name = args[0];
+        const rest = args.slice(1);
+        fn = (x) => callFilter(s, name, x, rest, kwargs);
+      }
+      return items(s, v).map(fn);
+    }, 'sync_do_map'),
   select: (s, v, a, k) => selectOrReject(s, v, a, k, true, false, 'select_or_reject'),
   reject: (s, v, a, k) => selectOrReject(s, v, a, k, false, false, 'select_or_reject'),
   selectattr: (s, v, a, k) => selectOrReject(s, v, a, k, true, true, 'select_or_reject'),

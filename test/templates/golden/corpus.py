@@ -530,3 +530,29 @@ for t in ["{{ items | sort(attribute='k') | map(attribute='v') | list }}", "{{ i
           "{{ [1, 2.5, true, 0] | sort }} {{ [none, 1] | sort }}"]:
     add("sort", t, {"items": ITEMS})
 add("unicode", "{{ 'ß'.capitalize() }} {{ 'ßa'.title() }} {{ 'ﬁne' | capitalize }} {{ 'ǉubljana'.title() }} {{ 'ß' | title }}")
+
+# ---------------------------------------------------------------- attribute paths, sequences, misc
+PRODUCTS = [{"name": "x", "vendor": {"name": "Zed", "tier": 2}, "tags": ["b", "a"], "price": 3.5},
+            {"name": "y", "vendor": {"name": "Acme", "tier": 1}, "tags": ["c"], "price": 1.25},
+            {"name": "z", "vendor": {"name": "acme", "tier": 1}, "tags": [], "price": 2}]
+for t in ["{{ products | map(attribute='vendor.name') | list }} {{ products | sort(attribute='vendor.name') | map(attribute='name') | join }}",
+          "{{ products | map(attribute='tags.0', default='-') | list }} {{ products | selectattr('vendor.tier', 'eq', 1) | map(attribute='name') | list }}",
+          "{{ products | groupby('vendor.tier') | map(attribute='list') | map('length') | list }}",
+          "{{ products | sum(attribute='price') }} {{ products | map(attribute='price') | max }} {{ products | min(attribute='vendor.name') }}",
+          "{{ products | selectattr('tags') | map(attribute='name') | list }} {{ products | selectattr('tags', 'ne', []) | list | length }}",
+          "{{ products | unique }}",
+          "{{ products[0] | dictsort | first }} {{ products[0].vendor | dictsort(by='value') }}",
+          "{{ products | map(attribute='vendor') | map(attribute='tier') | unique | list }} {{ products | map(attribute='vendor') | list | length }}",
+          "{{ range(3) | list | tojson }} {{ dict(a=1, b=[1]) | tojson }} {{ products | length * 2 }} {{ (products | first).name | upper }}",
+          "{% for p in products | sort(attribute='price', reverse=true) %}{{ p.name }}={{ '%.2f' | format(p.price) }}{{ ', ' if not loop.last }}{% endfor %}",
+          "{{ '0b101' | int(0) }} {{ '0o17' | int(base=0) }} {{ '😀x' | list }} {{ [1, 2, 3, 4, 5] | batch(2, 0) | map('sum') | list }}",
+          "{% for a, b in products | map(attribute='name') | zip_missing %}{% endfor %}",
+          "{% filter indent(2, true) %}a\nb{% endfilter %}", "{% filter truncate(10) %}a long long long text{% endfilter %}",
+          "{% macro row(cells) %}{% for c in cells %}<td>{{ c }}</td>{% endfor %}{% endmacro %}{% for p in products %}<tr>{{ row([p.name, p.price]) }}</tr>{% endfor %}",
+          "{% macro m() %}{% set inner %}[{{ varargs | join(',') }}]{% endset %}{{ inner }}{% endmacro %}{{ m(1, 2) }}",
+          "{% for p in products %}{% if loop.changed(p.vendor.tier) %}tier {{ p.vendor.tier }}:{% endif %}{{ p.name }} {% endfor %}",
+          "{% for x in range(5) %}{{ loop.cycle(*['a', 'b', 'c']) }}{% endfor %}",
+          "{% set ns = namespace(total=0, names=[]) %}{% for p in products %}{% set ns.total = ns.total + p.price %}{% set ns.names = ns.names + [p.name] %}{% endfor %}{{ ns.total }} {{ ns.names }}",
+          "{{ products | selectattr('price', 'gt', 2) | map(attribute='name') | list }} {{ products | rejectattr('price', 'in', [2, 3.5]) | map(attribute='name') | list }}",
+          "{{ 1000000 is sameas 1000000 }} {{ 'abc' is sameas 'abc' }} {{ [] is sameas [] }}"]:
+    add("paths", t, {"products": PRODUCTS})
