@@ -1,4 +1,4 @@
-import { charge, repeatStr } from './limits.js';
+import { allocate, charge, repeatStr } from './limits.js';
 import { EvalError } from './errors.js';
 import {
   Markup, PyDict, PyFloat, Undefined, compareStrings, dictGet, floatRepr, intStr, isDict, isFloat, isInt,
@@ -25,6 +25,7 @@ const NEEDS_EXACT = /(?:^|[:,[])\s*-?(?:\d+\.0+(?!\d)|\d+(?:\.\d+)?[eE]|\d{16})|
 
 export function parseJson(text: string): unknown {
   charge(text.length >> 8);
+  allocate(text.length * 4);
   if (!NEEDS_EXACT.test(text)) {
     try {
       // Plain objects are dicts to the evaluator; every number here is exact and typed correctly.
@@ -327,6 +328,7 @@ interface Dumper {
 export function dumps(value: unknown, opts: DumpOptions = {}): string {
   const out = dumpsUncharged(value, opts);
   charge(out.length >> 8);
+  allocate(out.length * 2);
   return out;
 }
 

@@ -12,6 +12,12 @@ export const LIMITS = {
   maxString: 16 * 1024 * 1024,
   /** Items in one list built by an operator (`[0] * n`, `a + b`). */
   maxItems: 1_000_000,
+  /**
+   * Bytes a render may materialise through operations that copy (repetition, replace, join,
+   * formatting, JSON in and out): bounds the memory one template can pin, e.g. in a namespace list.
+   * Concatenation with `~`/`+` is not counted: V8 shares the parts.
+   */
+  maxAllocated: 256 * 1024 * 1024,
   /** Bits of an int built by `**` or `*`. */
   maxIntBits: 4096,
   /** Steps per render. */
@@ -28,7 +34,7 @@ export const LIMITS = {
   },
   checkItems(n: number): void {
     if (n > this.maxItems) throw new EvalError(`list result is too large (${n} items; limit ${this.maxItems})`, 'limit');
-    if (n >= 64) charge(n >> 6);
+    if (n >= 1024) charge(n >> 10);
   },
   checkIntBits(v: bigint): void {
     const bits = (v < 0n ? -v : v).toString(2).length;
@@ -41,22 +47,33 @@ export const LIMITS = {
  * with their input — building big strings or lists, parsing JSON — are charged to its step budget
  * and reach its deadline check even when they run in few loop iterations.
  */
-let active: { step(n: number): void } | null = null;
+export interface Budget {
+  step(n: number): void;
+  allocate(bytes: number): void;
+}
 
-export function setActiveBudget(budget: { step(n: number): void } | null): { step(n: number): void } | null {
+let active: Budget | null = null;
+
+export function setActiveBudget(budget: Budget | null): Budget | null {
   const previous = active;
   active = budget;
   return previous;
 }
 
-/** Charges work proportional to its size: 1 step per KiB built, per 64 items, per 256 bytes parsed. */
+/** Charges work proportional to its size: 1 step per KiB built, per 1024 list items, per 256 bytes parsed. */
 export function charge(steps: number): void {
   if (active !== null && steps > 0) active.step(steps);
+}
+
+/** Counts bytes materialised by a copying operation against the render's memory budget. */
+export function allocate(bytes: number): void {
+  if (active !== null && bytes >= 1024) active.allocate(bytes);
 }
 
 /** String.prototype.repeat with the string limit applied first (widths and fills come from templates). */
 export function repeatStr(s: string, n: number): string {
   if (n <= 0) return '';
   LIMITS.checkString(s.length * n);
+  allocate(s.length * n * 2);
   return s.repeat(n);
 }

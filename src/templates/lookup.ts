@@ -1,7 +1,7 @@
 import { EvalError } from './errors.js';
 import { escape } from './escape.js';
 import { strFormat } from './format.js';
-import { LIMITS, repeatStr } from './limits.js';
+import { LIMITS, allocate, repeatStr } from './limits.js';
 import {
   DictView, GroupTuple, MISSING, PyFloat, isFloat as isFloatValue, Markup, Namespace, PyBytes, PyDict,
   PyFunction, PyGenerator, PyRange, PyTuple, TemplateObject, Undefined, asString, dictGet, eq, hashKey, isDict,
@@ -643,8 +643,9 @@ export function pyReplace(s: string, old: string, neu: string, count: number): s
   }
   const parts = s.split(old);
   if (count < 0 || parts.length - 1 <= count) {
+    LIMITS.checkString(s.length + (parts.length - 1) * (neu.length - old.length));
     const r = parts.join(neu);
-    LIMITS.checkString(r.length);
+    allocate(r.length * 2);
     return r;
   }
   return parts.slice(0, count + 1).join(neu) + old + parts.slice(count + 1).join(old);

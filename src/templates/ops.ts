@@ -1,6 +1,6 @@
 import { EvalError } from './errors.js';
 import { escape } from './escape.js';
-import { LIMITS, repeatStr } from './limits.js';
+import { LIMITS, allocate, repeatStr } from './limits.js';
 import { formatPercent } from './format.js';
 import {
   DictView, Markup, PyBytes, PyDict, PyFloat, PyGenerator, PyRange, PyTuple, Undefined, asString, compareStrings,
@@ -119,6 +119,7 @@ export function mul(a: unknown, b: unknown): unknown {
     }
     if (Array.isArray(a)) {
       LIMITS.checkItems(a.length * n);
+      allocate(a.length * n * 8);
       const out: unknown[] = [];
       for (let i = 0; i < n; i++) for (const x of a) out.push(x);
       return a instanceof PyTuple ? PyTuple.of2(out) : out;

@@ -71,6 +71,7 @@ export interface JwtRequest {
 /** Per-render state: the context, the budgets and the autoescape mode in force. */
 export class State implements Runtime {
   steps = 0;
+  private allocated = 0;
   private nextDeadlineCheck = LIMITS.deadlineEvery;
   /** Set at the first deadline check, so short renders never read the clock. */
   private started = 0;
@@ -102,6 +103,13 @@ export class State implements Runtime {
         throw new EvalError(`template ran too long (more than ${LIMITS.maxMillis} ms)`, 'limit');
       }
       this.nextDeadlineCheck = this.steps + LIMITS.deadlineEvery;
+    }
+  }
+
+  allocate(bytes: number): void {
+    this.allocated += bytes;
+    if (this.allocated > LIMITS.maxAllocated) {
+      throw new EvalError(`template built too much data (more than ${LIMITS.maxAllocated >> 20} MiB copied); reduce repetition, replace or join on large values`, 'limit');
     }
   }
 

@@ -247,3 +247,21 @@ describe('secrets in error messages', () => {
     expect(message).toBe("'dict object' has no attribute '***'");
   });
 });
+
+describe('limits leave legitimate work alone', () => {
+  it('reshapes 20 000 items with the namespace-append idiom', () => {
+    const body = JSON.stringify({ items: Array.from({ length: 20000 }, (_, i) => ({ id: i, name: `n${i}`, on: i % 2 === 0 })) });
+    const t = compileTemplate(
+      "{% set data = response.body | from_json %}{% set ns = namespace(out=[]) %}{% for x in data['items'] if x.on %}{% set ns.out = ns.out + [{'id': x.id, 'name': x.name}] %}{% endfor %}{{ ns.out | length }} {{ ns.out[-1] | tojson }}",
+      'response_body',
+    );
+    expect(t.render({ vars: { response: { body } } })).toBe('10000 {"id": 19998, "name": "n19998"}');
+  });
+
+  it('renders a 10 MB response through from_json and tojson', () => {
+    const body = JSON.stringify({ rows: Array.from({ length: 60000 }, (_, i) => ({ id: i, text: 'x'.repeat(150) })) });
+    expect(body.length).toBeGreaterThan(9_000_000);
+    const t = compileTemplate("{% set d = response.body | from_json %}{{ d.rows | length }} {{ d.rows[59999].id }}", 'response_body');
+    expect(t.render({ vars: { response: { body } } })).toBe('60000 59999');
+  });
+});

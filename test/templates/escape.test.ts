@@ -96,6 +96,8 @@ const PAYLOADS: Payload[] = [
   P('deep json', "{{ ('[' * 5000 ~ ']' * 5000) | from_json }}"),
   P('deep expression', `{{ ${'('.repeat(20000)}1${')'.repeat(20000)} }}`),
   P('doubling string', "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}"),
+  P('pinning big strings', "{% set ns = namespace(l=[]) %}{% for i in range(100) %}{% set ns.l = ns.l + ['x' * 16000000] %}{% endfor %}{{ ns.l | length }}"),
+  P('pinning replaced strings', "{% set big = 'x' * 8000000 %}{% set ns = namespace(l=[]) %}{% for i in range(100) %}{% set ns.l = ns.l + [big.replace('x', 'yy')] %}{% endfor %}"),
   P('doubling list', '{% set ns = namespace(l=[0]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | length }}'),
 ];
 

@@ -1,6 +1,6 @@
 import { EvalError } from '../errors.js';
 import { escape, softStr } from '../escape.js';
-import { LIMITS } from '../limits.js';
+import { LIMITS, allocate } from '../limits.js';
 import { getattr } from '../lookup.js';
 import { add } from '../ops.js';
 import type { State } from '../state.js';
@@ -97,6 +97,8 @@ function joinStr(xs: unknown[], sep: string): string {
     const x = xs[i];
     out += (i > 0 ? sep : '') + (typeof x === 'string' ? x : str(x));
   }
+  LIMITS.checkString(out.length);
+  allocate(out.length * 2);
   return out;
 }
 
