@@ -162,7 +162,10 @@ function guardDepth<T>(fn: () => T): T {
 function asTemplateError(err: unknown): TemplateError {
   if (err instanceof TemplateError) return err;
   if (err instanceof EvalError) return new TemplateError(err.kind, err.message, 1, 1);
-  if (err instanceof RangeError) return new TemplateError('limit', 'maximum recursion depth exceeded', 1, 1);
+  if (err instanceof RangeError) {
+    const tooBig = /invalid (string|array) length/i.test(err.message);
+    return new TemplateError('limit', tooBig ? 'a value grew too large' : 'maximum recursion depth exceeded', 1, 1);
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new TemplateError('runtime', `internal template error: ${message}`, 1, 1);
 }

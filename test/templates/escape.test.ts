@@ -152,6 +152,10 @@ describe('escape corpus', () => {
     expect(t.render({ vars: { d: { a: 1 }, l: [1] } })).toBe('||||||');
   });
 
+  it('keeps working after every payload', () => {
+    expect(compileTemplate('{{ 6 * 7 }} {{ [1, 2] | sum }}', 'response_body').render({ vars: {} })).toBe('42 3');
+  });
+
   it('leaves Object.prototype untouched', () => {
     delete (Object.prototype as Record<string, unknown>).polluted;
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoKeysBefore);
