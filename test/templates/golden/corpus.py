@@ -556,3 +556,8 @@ for t in ["{{ products | map(attribute='vendor.name') | list }} {{ products | so
           "{{ products | selectattr('price', 'gt', 2) | map(attribute='name') | list }} {{ products | rejectattr('price', 'in', [2, 3.5]) | map(attribute='name') | list }}",
           "{{ 1000000 is sameas 1000000 }} {{ 'abc' is sameas 'abc' }} {{ [] is sameas [] }}"]:
     add("paths", t, {"products": PRODUCTS})
+
+# ---------------------------------------------------------------- pprint
+for t in ["{{ range(40) | list | pprint }}", "{{ {'beta': 'x' * 50, 'alpha': range(20) | list, 'gamma': {'nested': [1, 2, 3], 'k': 'v' * 70}} | pprint }}",
+          "{{ rows | pprint }}", "{{ (1, 'two', none) | pprint }}", "{{ {'z': 1, 'a': 2} | pprint }}"]:
+    add("pprint", t, {"rows": [{"id": i, "name": "item %d" % i} for i in range(4)]})
