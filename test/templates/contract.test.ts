@@ -249,13 +249,13 @@ describe('secrets in error messages', () => {
 });
 
 describe('limits leave legitimate work alone', () => {
-  it('reshapes 20 000 items with the namespace-append idiom', () => {
-    const body = JSON.stringify({ items: Array.from({ length: 20000 }, (_, i) => ({ id: i, name: `n${i}`, on: i % 2 === 0 })) });
+  it('reshapes 10 000 items with the namespace-append idiom', () => {
+    const body = JSON.stringify({ items: Array.from({ length: 10000 }, (_, i) => ({ id: i, name: `n${i}`, on: i % 2 === 0 })) });
     const t = compileTemplate(
       "{% set data = response.body | from_json %}{% set ns = namespace(out=[]) %}{% for x in data['items'] if x.on %}{% set ns.out = ns.out + [{'id': x.id, 'name': x.name}] %}{% endfor %}{{ ns.out | length }} {{ ns.out[-1] | tojson }}",
       'response_body',
     );
-    expect(t.render({ vars: { response: { body } } })).toBe('10000 {"id": 19998, "name": "n19998"}');
+    expect(t.render({ vars: { response: { body } } })).toBe('5000 {"id": 9998, "name": "n9998"}');
   });
 
   it('renders a 10 MB response through from_json and tojson', () => {
