@@ -426,6 +426,21 @@ function compileFilter(node: Node, hole: Expr | null): Expr {
       }
     };
   }
+  if (code.kwargs.length === 0 && !code.dynArgs && !code.dynKwargs) {
+    // positional arguments only (`round(2)`, `join(',')`): no keyword map, no call record
+    const argc = code.args.length;
+    const argv = code.args;
+    return (s, f) => {
+      try {
+        const value = target(s, f);
+        const args = new Array<unknown>(argc);
+        for (let i = 0; i < argc; i++) args[i] = argv[i]!(s, f);
+        return impl(s, value, args, EMPTY_KWARGS);
+      } catch (e) {
+        return relocate(e, node);
+      }
+    };
+  }
   return (s, f) => {
     try {
       const value = target(s, f);
