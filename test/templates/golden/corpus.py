@@ -561,3 +561,18 @@ for t in ["{{ products | map(attribute='vendor.name') | list }} {{ products | so
 for t in ["{{ range(40) | list | pprint }}", "{{ {'beta': 'x' * 50, 'alpha': range(20) | list, 'gamma': {'nested': [1, 2, 3], 'k': 'v' * 70}} | pprint }}",
           "{{ rows | pprint }}", "{{ (1, 'two', none) | pprint }}", "{{ {'z': 1, 'a': 2} | pprint }}"]:
     add("pprint", t, {"rows": [{"id": i, "name": "item %d" % i} for i in range(4)]})
+
+# ---------------------------------------------------------------- views, none handling, conversions
+for t, ctx in [
+    ("{{ d.keys() | sort }} {{ d.values() | sum }} {{ d.items() | selectattr('1', 'gt', 1) | list }} {{ 'a' in d.keys() }} {{ ('a', 1) in d.items() }}", {"d": {"b": 2, "a": 1}}),
+    ("{{ d.items() | list | length }} {{ d.keys() | length }} {{ d.values() | list }} {{ d.keys() | first }}", {"d": {"b": 2, "a": 1}}),
+    ("{{ none | upper }} {{ '' | first }}| {{ {} | tojson }} {{ [] | tojson }} {{ 3.0 | int }} {{ '3.0' | int }} {{ 1e400 }} {{ -1e400 }}", {}),
+    ("{{ none | length }}", {}), ("{{ none | list }}", {}), ("{{ 5 | list }}", {}), ("{{ none | join }}", {}),
+    ("{{ '%s' % (1,) }} {{ '%s-%s' % ('a', none) }} {{ '%(x)s' % {'x': '<'} }} {{ ('%s' | safe) % '<' }}", {}),
+    ("{% macro m(a) %}{{ a }}{{ varargs }}{{ caller(1, 2) }}{% endmacro %}{% call(x, y) m(0, 9) %}[{{ x + y }}]{% endcall %}", {}),
+    ("{% set ns = namespace(a=1) %}{{ ns.b }}|{{ ns['a'] }}|{{ ns.a is defined }}", {}),
+    ("{{ x ~ y }} {{ x + y }} {{ x * 2 }} {{ (x ~ y) | length }}", {"x": "ab", "y": "cd"}),
+    ("{{ items | selectattr('0', 'equalto', 'a') | list }} {{ items | map(attribute='1') | list }} {{ items | sort(attribute='1') | first }}", {"items": [["a", 3], ["b", 1], ["a", 2]]}),
+    ("{{ user.profile_fields.by_id('42') }}|{{ user.profile_fields.by_id(99) }}|{{ user.profile_fields.by_id(99) | default('n/a', true) }}", {"user": {"profile_fields": {"42": "Eng"}}}),
+]:
+    add("views", t, ctx)
