@@ -3,7 +3,7 @@ import { escape } from './escape.js';
 import { toFixedPy } from './decimal.js';
 import { LIMITS, repeatStr } from './limits.js';
 import {
-  Markup, PyFloat, PyTuple, Undefined, asString, floatRepr, intStr, isDict, isFloat, isInt, repr, str, toBigInt,
+  Markup, PyBytes, PyFloat, PyRange, PyTuple, Undefined, asString, floatRepr, intStr, isDict, isFloat, isInt, repr, str, toBigInt,
   toJsNumber, typeName, dictGet, MISSING, strChars, strLen,
 } from './values.js';
 
@@ -68,7 +68,9 @@ export function formatPercent(format: unknown, values: unknown): string | Markup
   let positional: unknown[] | null = null;
   let mapping: unknown = null;
   if (values instanceof PyTuple) positional = [...values];
-  else if (isDict(values)) {
+  else if (isDict(values) || Array.isArray(values) || values instanceof PyRange || values instanceof PyBytes) {
+    // CPython treats any non-tuple, non-str argument with __getitem__ as a mapping here, which
+    // also silences "not all arguments converted" ('abc' % [1] is 'abc').
     mapping = values;
     positional = [values];
   } else positional = [values];
@@ -95,7 +97,8 @@ export function formatPercent(format: unknown, values: unknown): string | Markup
     if (key !== undefined) {
       if (mapping === null) throw new EvalError('format requires a mapping');
       usedMapping = true;
-      value = dictGet(mapping as Record<string, unknown>, key);
+      if (!isDict(mapping)) throw new EvalError(`${typeName(mapping)} indices must be integers or slices, not str`);
+      value = dictGet(mapping, key);
       if (value === MISSING) throw new EvalError(repr(key));
     }
     const width = widthS === '*' ? toJsNumber(next()) : widthS ? Number(widthS) : 0;

@@ -20,6 +20,14 @@ function none(name: string, args: unknown[], kwargs: Map<string, unknown>): void
   if (args.length > 0 || kwargs.size > 0) throw new EvalError(`test_${name}() takes 1 positional argument but ${args.length + 1} were given`);
 }
 
+/** Tests that take no argument reject one, as Python does ("takes 1 positional argument"). */
+function noArgs(name: string, fn: (s: State, v: unknown) => boolean): TestFn {
+  return (s, v, args, kwargs) => {
+    none(name, args, kwargs);
+    return fn(s, v);
+  };
+}
+
 const cmp = (name: string, f: (a: unknown, b: unknown) => boolean): TestFn => (_s, v, a, k) => f(v, one(name, a, k));
 
 const isLower = (s: string) => /\p{Ll}/u.test(s) && !/\p{Lu}|\p{Lt}/u.test(s);
@@ -33,32 +41,32 @@ export const TESTS: Record<string, TestFn> = Object.assign(Object.create(null) a
   odd: (_s: State, v: unknown, a: unknown[], k: Map<string, unknown>) => (none('odd', a, k), eq(mod(v, 2), 1)),
   even: (_s: State, v: unknown, a: unknown[], k: Map<string, unknown>) => (none('even', a, k), eq(mod(v, 2), 0)),
   divisibleby: cmp('divisibleby', (v, n) => eq(mod(v, n), 0)),
-  defined: (_s: State, v: unknown) => !(v instanceof Undefined),
-  undefined: (_s: State, v: unknown) => v instanceof Undefined,
-  none: (_s: State, v: unknown) => v === null || v === undefined,
-  boolean: (_s: State, v: unknown) => typeof v === 'boolean',
-  false: (_s: State, v: unknown) => v === false,
-  true: (_s: State, v: unknown) => v === true,
-  integer: (_s: State, v: unknown) => isInt(v),
-  float: (_s: State, v: unknown) => isFloat(v),
-  lower: (_s: State, v: unknown) => isLower(str(v)),
-  upper: (_s: State, v: unknown) => isUpper(str(v)),
-  string: (_s: State, v: unknown) => asString(v) !== undefined,
-  mapping: (_s: State, v: unknown) => isDict(v),
-  number: (_s: State, v: unknown) => isNumber(v),
-  sequence: (_s: State, v: unknown) =>
-    Array.isArray(v) || asString(v) !== undefined || isDict(v) || v instanceof PyRange || v instanceof PyBytes,
-  iterable: (_s: State, v: unknown) => isIterable(v),
-  callable: (_s: State, v: unknown) => isCallable(v),
+  defined: noArgs('defined', (_s: State, v: unknown) => !(v instanceof Undefined)),
+  undefined: noArgs('undefined', (_s: State, v: unknown) => v instanceof Undefined),
+  none: noArgs('none', (_s: State, v: unknown) => v === null || v === undefined),
+  boolean: noArgs('boolean', (_s: State, v: unknown) => typeof v === 'boolean'),
+  false: noArgs('false', (_s: State, v: unknown) => v === false),
+  true: noArgs('true', (_s: State, v: unknown) => v === true),
+  integer: noArgs('integer', (_s: State, v: unknown) => isInt(v)),
+  float: noArgs('float', (_s: State, v: unknown) => isFloat(v)),
+  lower: noArgs('lower', (_s: State, v: unknown) => isLower(str(v))),
+  upper: noArgs('upper', (_s: State, v: unknown) => isUpper(str(v))),
+  string: noArgs('string', (_s: State, v: unknown) => asString(v) !== undefined),
+  mapping: noArgs('mapping', (_s: State, v: unknown) => isDict(v)),
+  number: noArgs('number', (_s: State, v: unknown) => isNumber(v)),
+  sequence: noArgs('sequence', (_s: State, v: unknown) =>
+    Array.isArray(v) || asString(v) !== undefined || isDict(v) || v instanceof PyRange || v instanceof PyBytes),
+  iterable: noArgs('iterable', (_s: State, v: unknown) => isIterable(v)),
+  callable: noArgs('callable', (_s: State, v: unknown) => isCallable(v)),
   sameas: cmp('sameas', (v, o) => {
     if (v === o) return true;
     if (v instanceof PyFloat || o instanceof PyFloat) return false;
     return false;
   }),
-  escaped: (_s: State, v: unknown) => v instanceof Markup,
+  escaped: noArgs('escaped', (_s: State, v: unknown) => v instanceof Markup),
   in: cmp('in', (v, seq) => contains(seq, v)),
-  filter: (_s: State, v: unknown) => typeof v === 'string' && FILTER_LOOKUP.has(v),
-  test: (_s: State, v: unknown) => typeof v === 'string' && v in TESTS,
+  filter: noArgs('filter', (_s: State, v: unknown) => typeof v === 'string' && FILTER_LOOKUP.has(v)),
+  test: noArgs('test', (_s: State, v: unknown) => typeof v === 'string' && v in TESTS),
   '==': cmp('eq', eq),
   eq: cmp('eq', eq),
   equalto: cmp('eq', eq),

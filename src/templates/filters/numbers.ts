@@ -59,6 +59,7 @@ function toFloat(v: unknown): number | null {
 export const numberFilters: Record<string, FilterFn> = {
   int: (_s, v, args, kwargs) => {
     const [dflt, base] = params('int', args, kwargs, P_INT);
+    if (v instanceof Undefined) v.fail(); // int(Undefined) raises in Jinja2, it is not a conversion error
     const s = asString(v);
     if (s !== undefined) {
       const r = parsePyInt(s, toJsNumber(base));
@@ -76,6 +77,7 @@ export const numberFilters: Record<string, FilterFn> = {
   },
   float: (_s, v, args, kwargs) => {
     const [dflt] = params('float', args, kwargs, P_FLOAT);
+    if (v instanceof Undefined) v.fail();
     const f = toFloat(v);
     if (f === null) return dflt;
     return mkFloat(f);

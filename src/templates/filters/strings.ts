@@ -6,7 +6,7 @@ import { LIMITS, repeatStr } from '../limits.js';
 import { pyCapitalize, pyCenter, pyReplace } from '../lookup.js';
 import {
   Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDict, str, strChars, strLen, toJsNumber,
-  typeName, iterate, nullProto, hasAstral,
+  typeName, iterate, nullProto, hasAstral, len,
 } from '../values.js';
 import { params, type FilterFn } from './support.js';
 
@@ -77,12 +77,18 @@ export const stringFilters: Record<string, FilterFn> = {
   },
   truncate: (_s, v, args, kwargs) => {
     const [length, killwords, end, leeway] = params('truncate', args, kwargs, P_TRUNCATE);
-    const s = str(v);
     const len = toJsNumber(length);
     const e = str(end);
     const lw = leeway === null ? 5 : toJsNumber(leeway);
     if (len < strLen(e)) throw new EvalError(`expected length >= ${strLen(e)}, got ${len}`);
     if (lw < 0) throw new EvalError(`expected leeway >= 0, got ${lw}`);
+    if (asString(v) === undefined) {
+      // do_truncate measures the value itself: short sequences come back unchanged, anything
+      // without a length is an error, as in Jinja2
+      if (lenOf(v) <= len + lw) return v;
+      throw new EvalError(`'${typeName(v)}' object has no attribute 'rsplit'`);
+    }
+    const s = asString(v)!;
     const cs = hasAstral(s) ? strChars(s) : null;
     const n = cs ? cs.length : s.length;
     if (n <= len + lw) return s;
@@ -193,6 +199,10 @@ export const stringFilters: Record<string, FilterFn> = {
     return s.autoescape ? new Markup(rv) : rv;
   },
 };
+
+function lenOf(v: unknown): number {
+  return len(v);
+}
 
 function isIterableForUrl(v: unknown): boolean {
   return Array.isArray(v) || isDict(v) || v instanceof PyTuple;
