@@ -68,7 +68,7 @@ export function formatPercent(format: unknown, values: unknown): string | Markup
   let positional: unknown[] | null = null;
   let mapping: unknown = null;
   if (values instanceof PyTuple) positional = [...values];
-  else if (isDict(values) || Array.isArray(values) || values instanceof PyRange || values instanceof PyBytes) {
+  else if (isDict(values) || Array.isArray(values) || values instanceof PyRange || values instanceof PyBytes || values instanceof Undefined) {
     // CPython treats any non-tuple, non-str argument with __getitem__ as a mapping here, which
     // also silences "not all arguments converted" ('abc' % [1] is 'abc').
     mapping = values;
@@ -97,6 +97,7 @@ export function formatPercent(format: unknown, values: unknown): string | Markup
     if (key !== undefined) {
       if (mapping === null) throw new EvalError('format requires a mapping');
       usedMapping = true;
+      if (mapping instanceof Undefined) mapping.fail();
       if (!isDict(mapping)) throw new EvalError(`${typeName(mapping)} indices must be integers or slices, not str`);
       value = dictGet(mapping, key);
       if (value === MISSING) throw new EvalError(repr(key));
@@ -146,6 +147,7 @@ function percentOne(v: unknown, type: string, flags: string, width: number, prec
       break;
     default: {
       numeric = true;
+      if (v instanceof Undefined) v.fail();
       if (!(isInt(v) || isFloat(v) || typeof v === 'boolean')) {
         throw new EvalError(`%${type} format: a ${'diouxX'.includes(type) ? 'real number' : 'real number'} is required, not ${typeName(v)}`);
       }

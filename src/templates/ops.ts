@@ -164,8 +164,9 @@ export function floordiv(a: unknown, b: unknown): unknown {
 }
 
 export function mod(a: unknown, b: unknown): unknown {
-  undefinedCheck(a, b);
+  // str.__mod__ runs first in Python, so `'x' % undefined` formats (and only fails if it reads it)
   if (typeof a === 'string' || a instanceof Markup) return formatPercent(a, b);
+  undefinedCheck(a, b);
   if (!numOperands(a, b)) unsupported('%', a, b);
   if (bothInt(a, b)) {
     if (typeof a === 'number' && typeof b === 'number') {

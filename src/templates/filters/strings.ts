@@ -6,7 +6,7 @@ import { LIMITS, repeatStr } from '../limits.js';
 import { pyCapitalize, pyCenter, pyReplace } from '../lookup.js';
 import {
   Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDict, str, strChars, strLen, toJsNumber,
-  typeName, iterate, nullProto, hasAstral, len,
+  typeName, iterate, nullProto, hasAstral, len, isIterable,
 } from '../values.js';
 import { params, type FilterFn } from './support.js';
 
@@ -91,12 +91,12 @@ export const stringFilters: Record<string, FilterFn> = {
     const s = asString(v)!;
     const cs = hasAstral(s) ? strChars(s) : null;
     const n = cs ? cs.length : s.length;
-    if (n <= len + lw) return s;
+    if (n <= len + lw) return v;
     const cut = Math.max(0, len - strLen(e));
     const head = cs ? cs.slice(0, cut).join('') : s.slice(0, cut);
-    if (killwords !== false && killwords !== null && killwords !== 0) return head + e;
-    const at = head.lastIndexOf(' ');
-    return (at >= 0 ? head.slice(0, at) : head) + e;
+    const kept = killwords !== false && killwords !== null && killwords !== 0 ? head : head.lastIndexOf(' ') >= 0 ? head.slice(0, head.lastIndexOf(' ')) : head;
+    // Markup in, Markup out: the appended `end` is escaped like Markup's `+` does
+    return v instanceof Markup ? new Markup(kept + escapeHtml(e)) : kept + e;
   },
   wordcount: (_s, v) => {
     const m = str(softStr(v)).match(/[\p{L}\p{N}_]+/gu);
@@ -144,13 +144,13 @@ export const stringFilters: Record<string, FilterFn> = {
   escape: (_s, v) => escape(v),
   forceescape: (_s, v) => new Markup(escapeHtml(v instanceof Markup ? v.s : str(v))),
   urlencode: (_s, v) => {
-    const s = asString(v);
-    if (s !== undefined || !isIterableForUrl(v)) return urlQuote(v, false);
+    if (asString(v) !== undefined || !isIterable(v)) return urlQuote(v, false);
     const items = isDict(v) ? dictItems(v) : iterate(v);
     return items
       .map((pair) => {
+        if (!isIterable(pair)) throw new EvalError(`cannot unpack non-iterable ${typeName(pair)} object`);
         const kv = iterate(pair);
-        if (kv.length !== 2) throw new EvalError('urlencode needs (key, value) pairs');
+        if (kv.length !== 2) throw new EvalError(`${kv.length > 2 ? 'too many' : 'not enough'} values to unpack (expected 2${kv.length < 2 ? `, got ${kv.length}` : ''})`);
         return `${urlQuote(kv[0], true)}=${urlQuote(kv[1], true)}`;
       })
       .join('&');
@@ -202,10 +202,6 @@ export const stringFilters: Record<string, FilterFn> = {
 
 function lenOf(v: unknown): number {
   return len(v);
-}
-
-function isIterableForUrl(v: unknown): boolean {
-  return Array.isArray(v) || isDict(v) || v instanceof PyTuple;
 }
 
 const SAFE_URL = /[A-Za-z0-9_.\-~]/;
