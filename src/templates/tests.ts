@@ -55,7 +55,8 @@ export const TESTS: Record<string, TestFn> = Object.assign(Object.create(null) a
   mapping: noArgs('mapping', (_s: State, v: unknown) => isDict(v)),
   number: noArgs('number', (_s: State, v: unknown) => isNumber(v)),
   sequence: noArgs('sequence', (_s: State, v: unknown) =>
-    Array.isArray(v) || asString(v) !== undefined || isDict(v) || v instanceof PyRange || v instanceof PyBytes),
+    // Undefined has len() and __getitem__, so Jinja2 calls it a sequence too
+    Array.isArray(v) || asString(v) !== undefined || isDict(v) || v instanceof PyRange || v instanceof PyBytes || v instanceof Undefined),
   iterable: noArgs('iterable', (_s: State, v: unknown) => isIterable(v)),
   callable: noArgs('callable', (_s: State, v: unknown) => isCallable(v)),
   sameas: cmp('sameas', (v, o) => {
