@@ -688,7 +688,11 @@ export function compileStmt(node: Node): Stmt {
         body(s, inner, buf);
         const tmp = new Frame(f);
         tmp.set(holeName, captured(s, buf.toString()));
-        out.push(toOutput(filter(s, tmp), s.autoescape));
+        // Jinja2 writes a filter block's result as it is — no str(), no escaping — so only text works
+        const v = filter(s, tmp);
+        if (typeof v === 'string') out.push(v);
+        else if (v instanceof Markup) out.push(v.s);
+        else throw new EvalError(`sequence item 0: expected str instance, ${typeName(v)} found`);
       });
     }
     case 'With': {

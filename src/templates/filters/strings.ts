@@ -113,7 +113,11 @@ export const stringFilters: Record<string, FilterFn> = {
     const [width, first, blank] = params('indent', args, kwargs, P_INDENT);
     const ind = typeof width === 'string' ? width : repeatStr(' ', toJsNumber(width));
     const isMarkup = v instanceof Markup;
-    const s = (isMarkup ? (v as Markup).s : str(v)) + '\n';
+    if (!isMarkup && typeof v !== 'string') {
+      if (v instanceof Undefined) v.fail();
+      throw new EvalError(`unsupported operand type(s) for +=: '${typeName(v)}' and 'str'`);
+    }
+    const s = (isMarkup ? (v as Markup).s : (v as string)) + '\n';
     const lines = splitlines(s);
     let rv: string;
     if (blank !== false && blank !== null && blank !== 0) rv = lines.join('\n' + ind);
@@ -129,7 +133,9 @@ export const stringFilters: Record<string, FilterFn> = {
       ['width', 79], ['break_long_words', true], ['wrapstring', null], ['break_on_hyphens', true],
     ]);
     const ws = wrapstring === null ? '\n' : str(wrapstring);
-    return splitlines(str(v))
+    const text = asString(v);
+    if (text === undefined) throw new EvalError(`'${typeName(v)}' object has no attribute 'splitlines'`);
+    return splitlines(text)
       .map((line) => textwrap(line, toJsNumber(width), breakLong !== false, breakHyphens !== false).join(ws))
       .join(ws);
   },
