@@ -209,31 +209,31 @@ export function formatSpec(v: unknown, spec: string): string {
   let [, fill, align, sign, , alt, zero, widthS, group, precS, type] = m;
   const width = widthS ? Number(widthS) : 0;
   const prec = precS !== undefined ? Number(precS) : undefined;
-  if (zero && !align) {
-    fill = fill ?? '0';
-    align = '=';
-  }
-  fill = fill ?? ' ';
-  let body: string;
+  let body = '';
   let numeric = true;
   const s = asString(v);
-  if (s !== undefined || (v === null) || typeof v !== 'number' && typeof v !== 'bigint' && typeof v !== 'boolean' && !(v instanceof PyFloat)) {
-    if (s === undefined && type === undefined && prec === undefined) {
-      body = str(v);
-    } else {
-      if (s === undefined) throw new EvalError(`unsupported format string passed to ${typeName(v)}.__format__`);
-      if (type !== undefined && type !== 's') throw new EvalError(`Unknown format code '${type}' for object of type 'str'`);
-      if (sign) throw new EvalError('Sign not allowed in string format specifier');
-      body = prec !== undefined ? strChars(s).slice(0, prec).join('') : s;
-    }
+  const isNum = typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v instanceof PyFloat;
+  if (!isNum) {
+    if (s === undefined) throw new EvalError(`unsupported format string passed to ${typeName(v)}.__format__`);
+    if (type !== undefined && type !== 's') throw new EvalError(`Unknown format code '${type}' for object of type 'str'`);
+    if (sign) throw new EvalError('Sign not allowed in string format specifier');
+    if (alt) throw new EvalError('Alternate form (#) not allowed in string format specifier');
+    if (group) throw new EvalError(`Cannot specify '${group}' with 's'.`);
+    if (align === '=') throw new EvalError("'=' alignment not allowed in string format specifier");
+    if (zero && fill === undefined) fill = '0';
+    body = prec !== undefined ? strChars(s).slice(0, prec).join('') : s;
     numeric = false;
     align = align ?? '<';
+  } else if (zero) {
+    fill = fill ?? '0';
+    align = align ?? '=';
+  }
+  fill = fill ?? ' ';
+  if (!isNum) {
+    // body set above
   } else if ((isInt(v) || typeof v === 'boolean') && (type === undefined || 'bcdoxXn'.includes(type))) {
     if (prec !== undefined) throw new EvalError('Precision not allowed in integer format specifier');
-    if (typeof v === 'boolean' && type === undefined) {
-      body = v ? 'True' : 'False';
-      numeric = false;
-    } else {
+    {
       const n = toBigInt(v);
       const abs = n < 0n ? -n : n;
       if (type === 'c') body = String.fromCodePoint(Number(n));

@@ -6,8 +6,9 @@ import { LIMITS, repeatStr } from '../limits.js';
 import { pyCapitalize, pyCenter, pyReplace } from '../lookup.js';
 import {
   Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDict, str, strChars, strLen, toJsNumber,
-  typeName, iterate, nullProto, hasAstral, len, isIterable,
+  typeName, iterate, nullProto, hasAstral, len, isIterable, isNumber, repr,
 } from '../values.js';
+import { parsePyFloat } from './numbers.js';
 import { params, type FilterFn } from './support.js';
 
 // Parameter lists of the filters below (allocated once, not per call).
@@ -178,8 +179,17 @@ export const stringFilters: Record<string, FilterFn> = {
   },
   filesizeformat: (_s, v, args, kwargs) => {
     const [binary] = params('filesizeformat', args, kwargs, P_FILESIZEFORMAT);
-    const bytes = toJsNumber(typeof v === 'string' ? Number(v) : v);
-    if (Number.isNaN(bytes) && typeof v === 'string') throw new EvalError(`could not convert string to float: '${v}'`);
+    let bytes: number;
+    const text = asString(v);
+    if (text !== undefined) {
+      const parsed = parsePyFloat(text);
+      if (parsed === null) throw new EvalError(`could not convert string to float: ${repr(text)}`);
+      bytes = parsed;
+    } else if (isNumber(v)) bytes = toJsNumber(v);
+    else {
+      if (v instanceof Undefined) v.fail();
+      throw new EvalError(`float() argument must be a string or a real number, not '${typeName(v)}'`);
+    }
     const bin = binary !== false && binary !== null && binary !== 0;
     const base = bin ? 1024 : 1000;
     const prefixes = bin ? ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'] : ['kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
