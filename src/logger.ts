@@ -23,14 +23,40 @@ export const REDACT_PATHS = [
   '*.private_key',
 ];
 
+const REQUEST_ID = Symbol('gatehouse.request_id');
+const CARRIES_REQUEST_ID = Symbol('gatehouse.carries_request_id');
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino(
+  const logger = pino(
     {
       level,
       base: { service: 'gatehouse' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // The request id of a request logger (see requestLogger) is added when a line is written.
+      mixin: (_obj: object, _level: number, instance: Logger) => {
+        const id = (instance as unknown as Record<symbol, string | undefined>)[REQUEST_ID];
+        return id === undefined ? {} : { request_id: id };
+      },
     },
     destination as pino.DestinationStream | undefined,
   );
+  (logger as unknown as Record<symbol, boolean>)[CARRIES_REQUEST_ID] = true;
+  return logger;
+}
+
+/**
+ * The per-request child logger (fastify's `childLoggerFactory`): every line it writes carries
+ * `request_id`. A plain `child({request_id})` would serialise the binding through the redaction
+ * paths on every request, logged or not — a visible share of a cache hit; here the id is only
+ * written when a line is. Loggers not made by createLogger get the plain child.
+ */
+export function requestLogger(logger: Logger, bindings: Record<string, unknown>, options: pino.ChildLoggerOptions = {}): Logger {
+  const id = bindings.request_id;
+  if ((logger as unknown as Record<symbol, boolean>)[CARRIES_REQUEST_ID] !== true || typeof id !== 'string' || Object.keys(bindings).length !== 1) {
+    return logger.child(bindings, options);
+  }
+  const child = logger.child({}, options);
+  (child as unknown as Record<symbol, string>)[REQUEST_ID] = id;
+  return child;
 }

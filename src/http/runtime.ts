@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime/index.js';
-import { corsHeaders, preflightHeaders } from '../runtime/cors.js';
+import { corsHeaders, NO_CORS, preflightHeaders } from '../runtime/cors.js';
 import { errorEnvelope, RuntimeError } from '../runtime/errors.js';
 import { execute } from '../runtime/execute.js';
 import { parsePathParamsHeader } from '../runtime/stages/path-params.js';
@@ -76,7 +76,8 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
       }
 
       const cors = corsHeaders(tenant, origin);
-      if (tenant !== undefined) {
+      // Decision 30: the limit is off unless the tenant sets one (no Redis round trip then).
+      if (tenant !== undefined && tenant.rate_limit_per_minute !== undefined) {
         const retryAfter = await runtime.rateLimiter.check(tenant.id, tenant.rate_limit_per_minute);
         if (retryAfter !== undefined) {
           return sendError(reply, request, new RuntimeError(429, 'RATE_LIMITED', `this tenant is over its limit of ${tenant.rate_limit_per_minute} executions per minute`).withHeaders({ 'retry-after': String(retryAfter) }), cors, timing);
@@ -100,7 +101,8 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
           pathParams: kind === 'connector' ? parsePathParamsHeader(request.headers['x-path-params']) : new Map(),
         },
       });
-      reply.code(out.status).headers({ ...out.headers, ...cors });
+      reply.code(out.status).headers(out.headers);
+      if (cors !== NO_CORS) reply.headers(cors);
       // A Buffer keeps the Content-Type exactly as configured (fastify would append a charset to strings).
       return reply.send(request.method === 'HEAD' ? undefined : typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body);
     };

@@ -65,6 +65,14 @@ export interface CompiledRequest {
   hasContentTypeHeader: boolean;
   secretNames: string[];
   variableNames: string[];
+  /** The URL or a query value reads a secret: the resolved URL is never remembered (see below). */
+  urlUsesSecret: boolean;
+  /**
+   * The last upstream URL this request resolved to, parsed (stage 8). Requests of one connector
+   * mostly resolve to the same URL; re-parsing it each time is a noticeable share of a cache hit.
+   * `client` is the upstream client that accepted it (its scheme rule).
+   */
+  lastUrl: { raw: string; url: URL; client: object } | undefined;
 }
 
 export interface PathParamRow {
@@ -241,6 +249,8 @@ function compileRequest(def: ConnectorDefinition | CompositeStep, fields: Fields
     hasContentTypeHeader: headers.some((h) => h.lower === 'content-type'),
     secretNames: [],
     variableNames: [],
+    urlUsesSecret: url.secretNames.length > 0 || query.some((q) => q.usesSecret),
+    lastUrl: undefined,
   };
 }
 

@@ -78,7 +78,8 @@ export interface OutgoingRequest {
   sensitive: string[];
   /** Header values that depend on credentials: part of the cache key (decision 10). */
   credentialMaterial: string[];
-  debug: DebugRecord;
+  /** Test Connection's `X-Debug-Request` record; only built for Test Connection. */
+  debug: DebugRecord | undefined;
 }
 
 export interface DebugRecord {

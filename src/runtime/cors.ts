@@ -3,14 +3,17 @@ import type { RuntimeTenant } from './context.js';
 /** Headers a widget may read from an execute answer (cross-origin reads need them exposed). */
 const EXPOSE = 'X-Request-ID, Server-Timing, X-Connector-Timing, X-Cache, Retry-After, Allow';
 
+/** No CORS headers (shared: most calls send no Origin). */
+export const NO_CORS: Readonly<Record<string, string>> = Object.freeze({});
+
 /**
  * CORS from the tenant's `allowed_origins` (api.md §3): an exact origin match (or `*`) echoes the
  * origin; anything else gets no CORS headers, so the browser refuses to hand the answer to the page.
  */
-export function corsHeaders(tenant: RuntimeTenant | undefined, origin: string | undefined): Record<string, string> {
-  if (origin === undefined || tenant === undefined) return {};
+export function corsHeaders(tenant: RuntimeTenant | undefined, origin: string | undefined): Readonly<Record<string, string>> {
+  if (origin === undefined || tenant === undefined) return NO_CORS;
   const allowed = tenant.allowed_origins;
-  if (!allowed.includes(origin) && !allowed.includes('*')) return {};
+  if (!allowed.includes(origin) && !allowed.includes('*')) return NO_CORS;
   return {
     'access-control-allow-origin': origin,
     'access-control-expose-headers': EXPOSE,

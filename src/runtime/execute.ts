@@ -32,6 +32,9 @@ export interface ExecuteOutput {
   timingJson: string;
 }
 
+/** Most connectors use no secret or variable: their requests share these (never written to). */
+const NO_VALUES: ReadonlyMap<string, string> = new Map();
+
 function newContext(input: ExecuteInput): ExecContext {
   return {
     deps: input.deps,
@@ -46,8 +49,8 @@ function newContext(input: ExecuteInput): ExecContext {
     stored: undefined,
     compiled: input.compiled,
     user: undefined,
-    secrets: new Map(),
-    variables: new Map(),
+    secrets: NO_VALUES,
+    variables: NO_VALUES,
     pathParams: {},
     ignored: [],
     out: undefined,

@@ -5,6 +5,7 @@ import { RuntimeError, SCOPE } from './errors.js';
 
 /** `user` as templates see it: every field None for anonymous callers (spec §13). */
 export function templateUser(user: SessionUser | undefined): Record<string, unknown> {
+  if (user === undefined) return ANONYMOUS;
   return {
     id: user?.id ?? null,
     email: user?.email ?? null,
@@ -14,6 +15,19 @@ export function templateUser(user: SessionUser | undefined): Record<string, unkn
     profile_fields: profileFields(user?.profile_fields ?? {}),
   };
 }
+
+/**
+ * The anonymous `user`, built once: template context data is read-only (the evaluator refuses
+ * mutating methods), so every anonymous request can share it.
+ */
+const ANONYMOUS: Record<string, unknown> = Object.freeze({
+  id: null,
+  email: null,
+  first_name: null,
+  last_name: null,
+  username: null,
+  profile_fields: profileFields({}),
+});
 
 /** Variables every field sees: `user.*`, `tenant_id` (decision 31), `pathParams`. */
 export function baseVars(ctx: ExecContext): Record<string, unknown> {
@@ -40,18 +54,48 @@ export async function renderTemplate(
   where: string,
   scope: string = SCOPE.template,
 ): Promise<string> {
-  if (template.isLiteral) return template.source;
-  const rc: RenderContext = { vars, secrets: ctx.secrets, variables: ctx.variables, now: ctx.now };
+  if (!template.usesAsync) return renderTemplateSync(ctx, template, vars, where, scope);
   const t0 = performance.now();
   try {
-    return template.usesAsync ? await template.renderAsync(rc) : template.render(rc);
+    return await template.renderAsync(renderContext(ctx, vars));
   } catch (err) {
-    if (err instanceof TemplateError) {
-      const pos = err.line > 0 ? ` (line ${err.line}, column ${err.column})` : '';
-      throw new RuntimeError(422, 'TEMPLATE_ERROR', scrub(`${where}: ${err.message}${pos}`, ctx).slice(0, 500), scope);
-    }
-    throw err;
+    throw templateFailure(ctx, err, where, scope);
   } finally {
     ctx.timing.add('transform', performance.now() - t0);
   }
+}
+
+/**
+ * The same for templates that do not sign JWTs (`usesAsync` false, nearly all of them): no promise,
+ * so the request path does not pay a microtask per header or query value. Literal templates cost
+ * nothing at all.
+ */
+export function renderTemplateSync(
+  ctx: ExecContext,
+  template: CompiledTemplate,
+  vars: Record<string, unknown>,
+  where: string,
+  scope: string = SCOPE.template,
+): string {
+  if (template.isLiteral) return template.source;
+  const t0 = performance.now();
+  try {
+    return template.render(renderContext(ctx, vars));
+  } catch (err) {
+    throw templateFailure(ctx, err, where, scope);
+  } finally {
+    ctx.timing.add('transform', performance.now() - t0);
+  }
+}
+
+function renderContext(ctx: ExecContext, vars: Record<string, unknown>): RenderContext {
+  return { vars, secrets: ctx.secrets, variables: ctx.variables, now: ctx.now };
+}
+
+function templateFailure(ctx: ExecContext, err: unknown, where: string, scope: string): unknown {
+  if (err instanceof TemplateError) {
+    const pos = err.line > 0 ? ` (line ${err.line}, column ${err.column})` : '';
+    return new RuntimeError(422, 'TEMPLATE_ERROR', scrub(`${where}: ${err.message}${pos}`, ctx).slice(0, 500), scope);
+  }
+  return err;
 }

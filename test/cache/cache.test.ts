@@ -319,6 +319,53 @@ describe('response cache module', () => {
     expect(de.response.body.toString()).toBe('de');
   });
 
+  it('after an unstorable answer identical requests skip the Redis lookup briefly; one that turns cacheable is stored at once', async () => {
+    const own = await cacheInstance();
+    try {
+      let cacheable = false;
+      upstream.route('/turns', (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': cacheable ? 'public, max-age=60' : 'no-store' });
+        res.end('{"v":1}');
+      });
+      const lookups = async () => Number(/cmdstat_mget:calls=(\d+)/.exec(await own.redis.info('commandstats'))?.[1] ?? 0);
+      expect((await get(own, { path: '/turns' })).skipped).toBe('no-store');
+      const before = await lookups();
+      for (let i = 0; i < 3; i++) expect((await get(own, { path: '/turns' })).xCache).toBe('MISS');
+      expect(await lookups()).toBe(before);
+      expect(hits('/turns')).toBe(4);
+      // Another process is not affected by what this one remembers: it looks up (and finds the shared pass marker).
+      expect((await get(b, { path: '/turns' })).xCache).toBe('MISS');
+      expect(await lookups()).toBe(before + 1);
+
+      cacheable = true;
+      const stored = await get(own, { path: '/turns' });
+      expect(stored.xCache).toBe('MISS');
+      expect(stored.skipped).toBeUndefined();
+      expect((await get(own, { path: '/turns' })).xCache).toBe('HIT');
+      expect((await get(a, { path: '/turns' })).xCache).toBe('HIT');
+      // b saw the unstorable answer too: for up to a second it still asks the upstream (a MISS is always correct).
+      expect((await get(b, { path: '/turns' })).xCache).toBe('MISS');
+      expect((await get(b, { path: '/turns' })).xCache).toBe('HIT');
+      expect(hits('/turns')).toBe(7);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('a purge while a pass is remembered: the entry stored afterwards is current', async () => {
+    let cacheable = false;
+    upstream.route('/turns2', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': cacheable ? 'public, max-age=60' : 'no-store' });
+      res.end('{"v":2}');
+    });
+    expect((await get(a, { path: '/turns2' })).skipped).toBe('no-store');
+    await a.cache.purge('acme', 'weather');
+    await a.cache.purge('acme', 'weather');
+    cacheable = true;
+    expect((await get(a, { path: '/turns2' })).xCache).toBe('MISS');
+    expect((await get(b, { path: '/turns2' })).xCache).toBe('HIT');
+  });
+
   it('concurrent uncacheable requests each get their own upstream answer', async () => {
     let n = 0;
     upstream.route('/priv', async (_req, res) => {

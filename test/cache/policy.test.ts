@@ -138,6 +138,21 @@ describe('cache keys (decision 10)', () => {
     expect(variantKey(p, 'h', ['accept-language'], {})).not.toBe(variantKey(p, 'h', ['accept-language'], { 'accept-language': '' }));
   });
 
+  it('the exact request hash separates every part, Buffer bodies from strings, and lone surrogates', () => {
+    const base = exactRequestHash(scope, req, ['k1'], { accept: 'a', 'x-b': 'b' });
+    expect(exactRequestHash(scope, req, ['k1'], { 'x-b': 'b', accept: 'a' })).toBe(base); // header order does not matter
+    expect(exactRequestHash({ ...scope, tenant: 'acme2' }, req, ['k1'], { accept: 'a', 'x-b': 'b' })).not.toBe(base);
+    expect(exactRequestHash(scope, req, ['k1'], { accept: 'a', 'x-b': 'c' })).not.toBe(base);
+    expect(exactRequestHash(scope, req, ['k1'], { accept: 'a' })).not.toBe(base);
+    expect(exactRequestHash(scope, req, ['ab', 'c'], {})).not.toBe(exactRequestHash(scope, req, ['a', 'bc'], {}));
+    expect(exactRequestHash(scope, req, [], { a: 'bc' })).not.toBe(exactRequestHash(scope, req, [], { ab: 'c' }));
+    expect(exactRequestHash({ ...scope, tenant: 'a', permalink: 'bc' }, req, [], {})).not.toBe(exactRequestHash({ ...scope, tenant: 'ab', permalink: 'c' }, req, [], {}));
+    expect(exactRequestHash(scope, { ...req, body: Buffer.from('x') }, [], {})).not.toBe(exactRequestHash(scope, { ...req, body: 'x' }, [], {}));
+    expect(exactRequestHash(scope, { ...req, body: Buffer.from('eA==') }, [], {})).not.toBe(exactRequestHash(scope, { ...req, body: 'beA==' }, [], {}));
+    // Both lone surrogates are U+FFFD once UTF-8 encoded: the hash still tells them apart.
+    expect(exactRequestHash(scope, req, ['\ud800'], {})).not.toBe(exactRequestHash(scope, req, ['\udc00'], {}));
+  });
+
   it('never puts a credential in a key in clear', () => {
     const h = requestHash(scope, { ...req, url: 'https://api.example.com/x?api_key=CANARY-KEY' }, ['Bearer CANARY-TOKEN']);
     const keys = [connectorPrefix('acme', 'weather') + h, exactRequestHash(scope, req, ['Bearer CANARY-TOKEN'], { authorization: 'Bearer CANARY-TOKEN' })];

@@ -332,4 +332,13 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(h.logs.length).toBeGreaterThan(0);
     expect(h.logs.join('\n')).not.toContain(CANARY);
   });
+
+  it('the request log lines of an execution carry its request id', async () => {
+    const r = await h.exec('public');
+    const id = r.headers.get('x-request-id')!;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const mine = h.logs.flatMap((l) => l.split('\n')).filter((l) => l.includes(id)).map((l) => JSON.parse(l) as { request_id?: string; msg?: string });
+    expect(mine.map((l) => l.msg)).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
+    for (const l of mine) expect(l.request_id).toBe(id);
+  });
 });

@@ -6,6 +6,9 @@ import { RateLimiter } from '../../src/runtime/rate-limit.js';
 import { parsePathParamsHeader, validPathValue } from '../../src/runtime/stages/path-params.js';
 import { asciiJson, externalHost, Timing } from '../../src/runtime/timing.js';
 import { flushTestRedis, testRedisClient } from '../support/redis.js';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { createLogger, requestLogger } from '../../src/logger.js';
 
 describe('runtime building blocks', () => {
   let redis: Redis;
@@ -38,6 +41,30 @@ describe('runtime building blocks', () => {
     expect(Math.abs(json.total_ms - json.internal_ms - json.external_ms)).toBeLessThan(0.2);
     expect(serverTiming).toMatch(/^setup;dur=[\d.]+;desc="Setup", transform;dur=1\.3;desc="Template", cache;dur=0;desc="Cache Miss", external;dur=[\d.]+;desc="api\.example\.com:8443", total;dur=[\d.]+;desc="Total"$/);
     expect(JSON.parse(new Timing().headers('r', 'HIT').connectorTiming).cache_hit).toBe(true);
+  });
+
+  it('request loggers write request_id on every line (also of their children), without redacting it away', () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const root = createLogger('info', sink);
+    const log = requestLogger(root, { request_id: 'rid-1' });
+    log.info({ req: { headers: { authorization: 'Bearer CANARY' } } }, 'one');
+    log.child({ step: 'x' }).warn('two');
+    log.debug('not written');
+    root.info('three');
+    expect(lines.map((l) => [l.msg, l.request_id])).toEqual([['one', 'rid-1'], ['two', 'rid-1'], ['three', undefined]]);
+    expect(lines[0]!.req).toEqual({ headers: { authorization: '[redacted]' } });
+    expect(lines[1]!.step).toBe('x');
+    // A logger from elsewhere (no mixin) gets a plain child binding.
+    const other: Record<string, unknown>[] = [];
+    const plain = pino({}, new Writable({ write(chunk: Buffer, _enc, done) { other.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }));
+    requestLogger(plain, { request_id: 'rid-2' }).info('four');
+    expect(other[0]!.request_id).toBe('rid-2');
   });
 
   it('external_host carries :port only when it is not the default (decision 22)', () => {

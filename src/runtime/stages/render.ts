@@ -1,9 +1,9 @@
 import type { ClaimValue, CompiledAuth, CompiledParam, CompiledRequest } from '../../registry/compile.js';
 import type { ResolvedAuth } from '../../auth/outbound.js';
 import type { Authentication } from '../../registry/model.js';
-import type { ExecContext, OutgoingRequest } from '../context.js';
+import type { DebugRecord, ExecContext, OutgoingRequest } from '../context.js';
 import { RuntimeError, SCOPE } from '../errors.js';
-import { renderTemplate } from '../render.js';
+import { renderTemplate, renderTemplateSync } from '../render.js';
 import type { MergePlan } from './merge.js';
 
 const MASK = '**********';
@@ -34,6 +34,20 @@ function checkHeaderValue(name: string, value: string): void {
  */
 export async function renderRequest(ctx: ExecContext, spec: CompiledRequest, plan: MergePlan, vars: Record<string, unknown>, scope: string = SCOPE.template): Promise<OutgoingRequest> {
   ctx.timing.endSetup();
+  const debug: DebugRecord | undefined =
+    ctx.test === undefined
+      ? undefined
+      : {
+          url: null,
+          method: spec.method,
+          headers: {},
+          query_parameters: {},
+          authentication: maskAuth(spec.authDefinition),
+          request_body: null,
+          response_body: spec.responseBody?.source ?? null,
+          response_content_type: spec.responseContentType ?? null,
+          ignored_overrides: ctx.ignored,
+        };
   const out: OutgoingRequest = {
     spec,
     baseUrl: '',
@@ -43,44 +57,62 @@ export async function renderRequest(ctx: ExecContext, spec: CompiledRequest, pla
     body: undefined,
     resolvedAuth: undefined,
     appliedAuth: undefined,
-    sensitive: [...ctx.secrets.values()],
+    sensitive: ctx.secrets.size === 0 ? [] : [...ctx.secrets.values()],
     credentialMaterial: [],
-    debug: {
-      url: null,
-      method: spec.method,
-      headers: {},
-      query_parameters: {},
-      authentication: ctx.test === undefined ? null : maskAuth(spec.authDefinition),
-      request_body: null,
-      response_body: spec.responseBody?.source ?? null,
-      response_content_type: spec.responseContentType ?? null,
-      ignored_overrides: ctx.ignored,
-    },
+    debug,
   };
-  const one = async (p: CompiledParam, what: string) => renderTemplate(ctx, p.template, vars, `${what} ${p.key}`, scope);
+  // Only jwt_encode() makes a template asynchronous; every other value renders without a promise.
+  const one = (p: CompiledParam, what: string): string | Promise<string> =>
+    p.template.usesAsync ? renderTemplate(ctx, p.template, vars, `${what} ${p.key}`, scope) : renderTemplateSync(ctx, p.template, vars, `${what} ${p.key}`, scope);
 
-  const rawUrl = await renderTemplate(ctx, spec.url, vars, 'url', scope);
+  const rawUrl = spec.url.usesAsync ? await renderTemplate(ctx, spec.url, vars, 'url', scope) : renderTemplateSync(ctx, spec.url, vars, 'url', scope);
   for (const q of plan.query) {
-    const value = 'literal' in q ? q.literal : await one(q.param, 'query parameter');
+    let value: string;
+    if ('literal' in q) value = q.literal;
+    else {
+      const v = one(q.param, 'query parameter');
+      value = typeof v === 'string' ? v : await v;
+      if (q.param.usesSecret || q.param.template.referencesUser) out.credentialMaterial.push(`q:${q.key}=${value}`);
+    }
     out.query.push([q.key, value]);
-    out.debug.query_parameters[q.key] = 'param' in q && q.param.usesSecret ? q.param.template.source : value;
-    if ('param' in q && (q.param.usesSecret || q.param.template.referencesUser)) out.credentialMaterial.push(`q:${q.key}=${value}`);
+    if (debug !== undefined) debug.query_parameters[q.key] = 'param' in q && q.param.usesSecret ? q.param.template.source : value;
   }
   for (const h of plan.headers) {
-    const value = 'literal' in h ? h.literal : await one(h.param, 'header');
+    let value: string;
+    if ('literal' in h) value = h.literal;
+    else {
+      const v = one(h.param, 'header');
+      value = typeof v === 'string' ? v : await v;
+      // Any templated header value (user, secret, variable, time) is part of the cache key: two users
+      // whose requests differ only in such a header must never share an entry (decision 10).
+      if (!h.param.template.isLiteral) out.credentialMaterial.push(`h:${h.param.lower}=${value}`);
+    }
     checkHeaderValue(h.key, value);
     out.headers.push([h.key, value]);
-    out.debug.headers[h.key] = 'param' in h && h.param.usesSecret ? h.param.template.source : value;
-    // Any templated header value (user, secret, variable, time) is part of the cache key: two users
-    // whose requests differ only in such a header must never share an entry (decision 10).
-    if ('param' in h && !h.param.template.isLiteral) out.credentialMaterial.push(`h:${h.key.toLowerCase()}=${value}`);
+    if (debug !== undefined) debug.headers[h.key] = 'param' in h && h.param.usesSecret ? h.param.template.source : value;
   }
   // Test Connection's view of the URL: secret-using query values appear as their template text.
-  if (ctx.test !== undefined) out.debug.url = joinUrl(rawUrl, out.query.map(([k, v]) => [k, out.debug.query_parameters[k] === v ? v : out.debug.query_parameters[k]!]));
+  if (debug !== undefined) debug.url = joinUrl(rawUrl, out.query.map(([k, v]) => [k, debug.query_parameters[k] === v ? v : debug.query_parameters[k]!]));
   out.baseUrl = rawUrl;
-  out.url = ctx.deps.upstream.parseUrl(joinUrl(rawUrl, out.query));
-  out.resolvedAuth = await renderAuth(ctx, spec.auth, vars, scope);
+  out.url = parseUpstreamUrl(ctx, spec, joinUrl(rawUrl, out.query));
+  out.resolvedAuth = spec.auth.type === 'none' ? NO_AUTH : await renderAuth(ctx, spec.auth, vars, scope);
   return out;
+}
+
+const NO_AUTH: ResolvedAuth = Object.freeze({ type: 'none' });
+
+/**
+ * The parsed upstream URL. Most requests of a connector resolve to the same URL, so each compiled
+ * request remembers its last parse (parsing is a noticeable share of a cache hit). URLs built with
+ * a secret are never remembered: secret values live only as long as their request.
+ */
+function parseUpstreamUrl(ctx: ExecContext, spec: CompiledRequest, raw: string): URL {
+  const client = ctx.deps.upstream;
+  const memo = spec.lastUrl;
+  if (memo !== undefined && memo.raw === raw && memo.client === client) return memo.url;
+  const url = client.parseUrl(raw);
+  if (!spec.urlUsesSecret) spec.lastUrl = { raw, url, client };
+  return url;
 }
 
 async function renderClaims(ctx: ExecContext, claims: [string, ClaimValue][], vars: Record<string, unknown>, scope: string): Promise<Record<string, unknown>> {

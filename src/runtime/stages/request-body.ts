@@ -39,13 +39,13 @@ export async function buildRequestBody(
     };
     const text = await renderTemplate(ctx, template, { ...vars, ...bodyVars }, 'request_body', scope);
     out.body = text;
-    out.debug.request_body = text;
+    if (out.debug !== undefined) out.debug.request_body = text;
     if (!out.spec.hasContentTypeHeader) out.headers.push(['content-type', 'application/json']);
     return;
   }
   if (callerBody !== undefined && callerBody.length > 0) {
     out.body = callerBody;
-    out.debug.request_body = decodeUtf8(callerBody) ?? `<${callerBody.length} bytes>`;
+    if (out.debug !== undefined) out.debug.request_body = decodeUtf8(callerBody) ?? `<${callerBody.length} bytes>`;
     if (!out.spec.hasContentTypeHeader && callerContentType !== undefined) out.headers.push(['content-type', callerContentType]);
   }
 }

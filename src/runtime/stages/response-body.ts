@@ -1,6 +1,6 @@
 import type { ExecContext, OutgoingRequest, Result } from '../context.js';
 import { SCOPE } from '../errors.js';
-import { renderTemplate } from '../render.js';
+import { renderTemplate, renderTemplateSync } from '../render.js';
 import type { UpstreamResponse } from '../../upstream/client.js';
 import { decodeUtf8 } from './request-body.js';
 
@@ -33,6 +33,7 @@ export async function transformResponse(
   const template = out.spec.responseBody;
   if (template === undefined) return { status: res.status, headers, body: res.body };
   const response = { body: decodeUtf8(res.body) ?? (res.body.length === 0 ? '' : null), status_code: res.status, headers: responseHeaderDict(res.headers) };
-  const text = await renderTemplate(ctx, template, { ...vars, response }, 'response_body', scope);
+  const all = { ...vars, response };
+  const text = template.usesAsync ? await renderTemplate(ctx, template, all, 'response_body', scope) : renderTemplateSync(ctx, template, all, 'response_body', scope);
   return { status: res.status, headers, body: text };
 }

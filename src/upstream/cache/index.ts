@@ -3,7 +3,7 @@ import CachePolicy from 'http-cache-semantics';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../logger.js';
 import type { RedisClient } from '../../redis/connection.js';
-import { connectorPrefix, exactRequestHash, lockKey, requestHash, type CacheRequest, type CacheScope } from './key.js';
+import { connectorPrefix, entryKey, exactRequestHash, lockKey, requestHash, type CacheRequest, type CacheScope } from './key.js';
 import { MemoryTier } from './memory.js';
 import { CacheMetrics } from './metrics.js';
 import {
@@ -86,6 +86,9 @@ export interface ResponseCacheOptions {
   memoryMaxBytes?: number;
 }
 
+/** Bound on remembered passes (distinct uncacheable requests within one second). */
+const MAX_LOCAL_PASSES = 10_000;
+
 /** Shorter values occur in ordinary bodies by chance; scanning for them would refuse to cache at random. */
 const MIN_SENSITIVE_LENGTH = 6;
 
@@ -116,6 +119,8 @@ export class ResponseCache {
   private readonly passTtlMs: number;
   private readonly memory: MemoryTier;
   private readonly localPurges = new Map<string, number>();
+  /** flight → until: answers of these exact requests were just found unstorable (see rememberPass). */
+  private readonly localPass = new Map<string, { prefix: string; until: number }>();
 
   constructor(options: ResponseCacheOptions) {
     this.redis = options.redis;
@@ -169,6 +174,12 @@ export class ResponseCache {
     const prefix = connectorPrefix(input.scope.tenant, input.scope.permalink);
     const call: Call = { input, method, headers, prefix, reqHash, flight: exact, purges: this.localPurges.get(prefix) ?? 0 };
 
+    // This process saw this exact request's answer be unstorable moments ago: like the Redis pass
+    // marker, but without the lookup round trip (a no-store upstream then costs no Redis traffic).
+    if (this.recentPass(exact)) {
+      return this.finish(start, await this.callUpstream(call, { gen: undefined, entry: undefined, key: entryKey(prefix, reqHash), pass: true }));
+    }
+
     let found: LookupResult;
     try {
       found = await this.store.lookup(call.prefix, reqHash, headers, call.flight);
@@ -204,7 +215,29 @@ export class ResponseCache {
     // Calls already running for this connector must not put what they read or store back into memory.
     this.localPurges.set(prefix, (this.localPurges.get(prefix) ?? 0) + 1);
     this.memory.dropPrefix(prefix);
+    for (const [flight, pass] of this.localPass) if (pass.prefix === prefix) this.localPass.delete(flight);
     return this.store.purge(prefix);
+  }
+
+  /** True while this process remembers that the answer to this exact request was not storable. */
+  private recentPass(flight: string): boolean {
+    if (this.localPass.size === 0) return false;
+    const pass = this.localPass.get(flight);
+    if (pass === undefined) return false;
+    if (pass.until > Date.now()) return true;
+    this.localPass.delete(flight);
+    return false;
+  }
+
+  /**
+   * Remembered for the memory tier's lifetime (1 s), never longer than the shared pass marker: an
+   * upstream that becomes cacheable is noticed by this process within that second (the answer in
+   * between is a MISS, which is always correct), and every other process is unaffected.
+   */
+  private rememberPass(call: Call): void {
+    if (!this.memory.enabled || (this.localPurges.get(call.prefix) ?? 0) !== call.purges) return;
+    if (this.localPass.size >= MAX_LOCAL_PASSES) this.localPass.clear();
+    this.localPass.set(call.flight, { prefix: call.prefix, until: Date.now() + Math.min(this.memory.ttlMs, this.passTtlMs) });
   }
 
   private finish(start: number, outcome: Outcome): CachedFetchResult {
@@ -292,6 +325,7 @@ export class ResponseCache {
     else {
       const policy = verdict.policy.toObject();
       const stored = await this.write(call, found, verdict.vary, policy, headers['cache-control'], answer.body, this.store.storeTtl(verdict.ttlMs, verdict.validator));
+      this.localPass.delete(call.flight);
       if (stored) {
         shared = { status: answer.status, headers: { ...verdict.headers, age: '0' }, body: answer.body };
         if (verdict.policy.satisfiesWithoutRevalidation(sanitizedRequest(call.method, call.reqHash, call.headers, verdict.vary))) {
@@ -305,6 +339,7 @@ export class ResponseCache {
       // A stale entry the upstream no longer lets us keep must not be revalidated again.
       if (stale !== undefined) void this.redis.del(found.key).catch((err: unknown) => this.failed('delete', err));
       if (!found.pass) void this.store.markPass(call.prefix, call.flight, this.passTtlMs).catch((err: unknown) => this.failed('pass', err));
+      this.rememberPass(call);
     }
     this.metrics.misses.inc();
     const result: CachedFetchResult = { response: answer, xCache: 'MISS', cacheMs: 0, upstreamMs };
@@ -356,10 +391,13 @@ export class ResponseCache {
   ): Promise<boolean> {
     const normalised = headerValue(policy.resh['cache-control']);
     try {
+      // Without a lookup (a remembered pass) the purge generation is read now: a purge before this
+      // read makes the entry current, one after it makes it unusable — as for any other store.
+      const gen = found.gen ?? (await this.store.generation(call.prefix));
       await this.store.write({
         prefix: call.prefix,
         reqHash: call.reqHash,
-        gen: found.gen,
+        gen,
         vary,
         requestHeaders: call.headers,
         policy,

@@ -98,10 +98,27 @@ export function variantKey(prefix: string, reqHash: string, vary: readonly strin
  * the response's `Vary` is unknown until it arrives; the per-process memory tier is keyed by it too.
  */
 export function exactRequestHash(scope: CacheScope, request: CacheRequest, credentials: readonly string[], headers: Record<string, string>): string {
-  const names = Object.keys(headers).sort();
-  const parts: (string | Buffer)[] = ['x1', scope.tenant, scope.permalink, scope.revision, request.method.toUpperCase(), request.url, request.body ?? '', credentials.length.toString(), ...credentials];
-  for (const name of names) parts.push(name, headers[name]!);
-  return hashParts(parts);
+  const names = Object.keys(headers);
+  if (names.length > 1) names.sort();
+  // Computed on every cache lookup (the memory tier's key), so written out instead of a JSON array:
+  // each part as `<length>:<text>` (a Buffer body as `b<length>:<base64>`) is just as unambiguous.
+  const body = request.body;
+  let text = `x2${part(scope.tenant)}${part(scope.permalink)}${part(scope.revision)}${part(request.method.toUpperCase())}${part(request.url)}`;
+  text += body === undefined ? '0:' : typeof body === 'string' ? part(body) : `b${part(body.toString('base64'))}`;
+  text += part(String(credentials.length));
+  for (const c of credentials) text += part(c);
+  for (const name of names) text += part(name) + part(headers[name]!);
+  // Lone surrogates all encode to U+FFFD in UTF-8: such (rare) input takes the JSON form, which escapes them.
+  if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+    const parts: (string | Buffer)[] = ['x1', scope.tenant, scope.permalink, scope.revision, request.method.toUpperCase(), request.url, request.body ?? '', credentials.length.toString(), ...credentials];
+    for (const name of names) parts.push(name, headers[name]!);
+    return hashParts(parts);
+  }
+  return sha256Hex(text);
+}
+
+function part(text: string): string {
+  return `${text.length}:${text}`;
 }
 
 export function lockKey(prefix: string, flight: string): string {

@@ -94,7 +94,8 @@ export function decodeRecord(raw: Buffer | null | undefined): Decoded | undefine
 }
 
 export interface LookupResult {
-  gen: string;
+  /** The purge generation read with the entry; undefined when no lookup was made (read it before writing). */
+  gen: string | undefined;
   entry: StoredEntry | undefined;
   /** Where `entry` lives (or would live, for the Vary-less case). */
   key: string;
@@ -140,6 +141,11 @@ export class CacheStore {
     const variant = decodeRecord(await this.redis.getBuffer(key));
     const entry = variant?.kind === 'entry' && variant.entry.gen === gen ? variant.entry : undefined;
     return { gen, entry, key, pass };
+  }
+
+  /** The connector's purge generation (see purge). */
+  async generation(prefix: string): Promise<string> {
+    return (await this.redis.get(generationKey(prefix))) ?? '0';
   }
 
   /** Redis lifetime: the freshness left, plus the revalidation grace when a validator exists. */
