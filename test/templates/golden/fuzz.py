@@ -44,17 +44,70 @@ def stmt(depth=0):
 ctx = {"x": 3, "y": "str", "d": {"k": 1, "items": [1]}, "l": [1, "a", {"k": 2}], "s": "héllo Wörld", "n": None, "f": 1.5}
 
 
+# Typed templates: expressions built per value type, so most of them render (output semantics).
+R = random.random
+C = random.choice
+_L1 = ['abs', 'round', 'round(1)', 'round(2, "ceil")', 'int', 'float', 'string | length', 'round | int', 'float | round(3)']
+_L2 = ['upper', 'lower', 'title', 'capitalize', 'trim', 'e', 'string', 'reverse', 'center(12)', 'truncate(6, true)', 'truncate(5)', 'replace("a", "@")', 'urlencode', 'tojson', 'json_encode', 'base64_encode', 'wordcount | string', 'length | string', 'indent(2)', 'striptags', 'first', 'last', 'list | join("/")', 'format(7)', 'int | string', 'float | string', 'safe', 'forceescape']
+_L3 = ['upper()', 'strip()', 'split() | join(",")', 'replace(" ", "_")', 'startswith("a") | string', 'zfill(6)', 'ljust(8, ".")', 'partition(" ") | join("|")', 'count("a") | string', 'title()', 'swapcase()', 'find("b") | string']
+_L4 = ['sort', 'sort(reverse=true)', 'reverse | list', 'unique | list', 'map("string") | list', 'select | list', 'reject | list', 'batch(2) | list', 'slice(2) | list', 'list', 'first | string | list', 'dictsort', 'selectattr("age") | list', 'rejectattr("age", "gt", 30) | list', 'map(attribute="name", default="?") | list', 'sort(attribute="age") | list', 'groupby("age") | list', 'unique(attribute="age") | list', 'min | string | list', 'max | string | list']
+def t_num(d=0):
+    r = R()
+    if d > 2 or r < 0.35: return C(['x', 'f', '0', '1', '-2', '2.5', '1e3', '0.1', '7', 'l | length', 's | length', 'd.k', 'nums | sum', 'nums | max', 'nums | min', '(nums | first)', 'loop.index if loop is defined else 0'])
+    if r < 0.7: return f"({t_num(d+1)} {C(['+', '-', '*', '/', '//', '%'])} {C(['1', '2', '3', '0.5', '2.5', 'x'])})"
+    if r < 0.85: return f"({t_num(d+1)} | {C(_L1)})"
+    return f"({t_num(d+1)} if {t_cond(d+1)} else {t_num(d+1)})"
+def t_text(d=0):
+    r = R()
+    if d > 2 or r < 0.35: return C(['s', 'y', "'a b c'", "'Mixed Case'", "'<x & y>'", "'  pad  '", "'ünï'", "''", "'42'", "'3.5'", "'%s!'", "'{}?'", 'u'])
+    if r < 0.55: return f"({t_text(d+1)} | {C(_L2)})"
+    if r < 0.7: return f"({t_text(d+1)} ~ {C([t_text(d+1), t_num(d+1)])})"
+    if r < 0.8: return f"({t_text(d+1)}).{C(_L3)}"
+    if r < 0.9: return f"('{C(['%s', '%5s', '%-4s|', '%r', '%.2f', '%d', '%03d'])}' % {C([t_text(d+1), t_num(d+1)])})"
+    return f"('{C(['{}', '{:>7}', '{:^7}', '{:.3}', '{!r}', '{:,}', '{:.1f}', '{:05d}', '{:x}', '{:e}'])}'.format({C([t_text(d+1), t_num(d+1)])}))"
+def t_lst(d=0):
+    r = R()
+    if d > 2 or r < 0.35: return C(['l', 'nums', 'words', 'people', '[]', '[1, 2, 3]', "['b', 'A', 'c']", 'range(5) | list', "d.items() | list", "d | list", '[none, 0, 1, ""]'])
+    return f"({t_lst(d+1)} | {C(_L4)})"
+def t_cond(d=0):
+    r = R()
+    if d > 2 or r < 0.4: return C(['x', 'n', 'e', 'l', 'd', 'true', 'none', 'missing', 's', 'nums'])
+    if r < 0.6: return f"{t_num(d+1)} {C(['==', '!=', '<', '>=', '>'])} {t_num(d+1)}"
+    if r < 0.75: return f"{t_text(d+1)} {C(['in', 'not in', '=='])} {t_text(d+1)}"
+    if r < 0.9: return f"{C([t_num(d+1), t_text(d+1), t_lst(d+1)])} is {C(['defined', 'number', 'string', 'sequence', 'odd', 'even', 'divisibleby 2', 'none', 'iterable', 'mapping', 'integer', 'float', 'lower', 'upper'])}"
+    return f"not {t_cond(d+1)}"
+def t_out():
+    return C([t_num, t_text, t_lst, t_cond])()
+def t_stmt(d=0):
+    r = R()
+    if d > 2 or r < 0.4: return "{{ " + t_out() + " }}"
+    if r < 0.55: return "{% for i in " + t_lst(1) + " %}{{ loop.index }}/{{ loop.length }}{{ '|' if not loop.last }}" + t_stmt(d+1) + "{% else %}-{% endfor %}"
+    if r < 0.7: return "{% if " + t_cond(1) + " %}" + t_stmt(d+1) + "{% else %}" + t_stmt(d+1) + "{% endif %}"
+    if r < 0.8: return "{% set v = " + t_out() + " %}<{{ v }}>"
+    if r < 0.9: return "{% set ns.acc = ns.acc + [" + t_out() + "] %}{{ ns.acc | length }}"
+    return "{% macro m(a, b='d') %}[{{ a }}:{{ b }}]{% endmacro %}{{ m(" + t_out() + ") }}{{ m(b=" + t_out() + ", a=1) }}"
+
+typed_ctx = {"x": 3, "f": 1.25, "y": "str", "s": "héllo wörld", "u": "😀ab", "n": None, "e": "", "d": {"k": 1, "z": "zz"}, "l": [3, "a", 2.5],
+             "nums": [4, 1, 3, 1], "words": ["pear", "Apple", "fig"], "people": [{"name": "a", "age": 30}, {"name": "B", "age": 20}, {"name": "c", "age": 30}, {"name": "d"}]}
+
+
+CONTEXT = {**typed_ctx, **ctx}
+
+
 def main():
     cases = []
     for i in range(FUZZ_CASES):
-        src = "{% set ns = namespace() %}" + stmt() + stmt()
+        if i % 2:
+            src = "{% set ns = namespace(acc=[]) %}" + t_stmt() + t_stmt() + t_stmt()
+        else:
+            src = "{% set ns = namespace() %}" + stmt() + stmt()
         field = random.choice(["response_body", "header"])
-        case = {"id": f"fz-{i:04d}", "template": src, "context": ctx, "field": field}
+        case = {"id": f"fz-{i:04d}", "template": src, "context": CONTEXT, "field": field}
         expected = rg.render(case)
         cases.append({"id": case["id"], "template": src, "field": field, "expected": expected})
     path = os.path.join(os.path.dirname(__file__), "fuzz-expected.json")
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump({"seed": SEED, "context": ctx, "cases": cases}, fh, indent=0, ensure_ascii=False)
+        json.dump({"seed": SEED, "context": CONTEXT, "cases": cases}, fh, indent=0, ensure_ascii=False)
         fh.write("\n")
     print(f"{len(cases)} fuzz cases -> {path}")
 
