@@ -162,6 +162,11 @@ export function compileExpr(node: Node): Expr {
               const v = (obj as Record<string, unknown>)[attr];
               return v === undefined ? null : v;
             }
+            if (obj instanceof TemplateObject) {
+              // loop.index, cycler.current, … (non-dunder names only reach this path)
+              const v = obj.getAttr(attr);
+              return v !== MISSING ? v : new Undefined(attr, obj);
+            }
             return getattr(obj, attr);
           } catch (e) {
             return relocate(e, node);
