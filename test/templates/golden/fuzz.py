@@ -13,6 +13,8 @@ import os
 import random
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ next to the corpus
+
 sys.path.insert(0, os.path.dirname(__file__))
 import render_golden as rg  # noqa: E402
 

@@ -17,6 +17,8 @@ import json
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ next to the corpus
+
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
