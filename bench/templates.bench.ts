@@ -24,7 +24,7 @@ const RESHAPE = `{%- set data = response.body | from_json -%}
       "id": {{ item.id | tojson }},
       "sku": {{ item.sku | upper | tojson }},
       "title": {{ item.title | tojson }},
-      "summary": {{ (item.description | default('') | truncate(40)) | tojson }},
+      "summary": {{ (item.description | default('', true) | truncate(40)) | tojson }},
       "price": {{ item.price | round(2) }},
       "currency": "{{ currency }}",
       "in_stock": {{ 'true' if item.stock > 0 else 'false' }},
