@@ -576,3 +576,13 @@ for t, ctx in [
     ("{{ user.profile_fields.by_id('42') }}|{{ user.profile_fields.by_id(99) }}|{{ user.profile_fields.by_id(99) | default('n/a', true) }}", {"user": {"profile_fields": {"42": "Eng"}}}),
 ]:
     add("views", t, ctx)
+
+
+# ---------------------------------------------------------------- the benchmark's reshape template (bench/templates.bench.ts)
+BENCH_RESHAPE = '{%- set data = response.body | from_json -%}\n{%- set currency = \'EUR\' -%}\n{\n  "status": {{ response.status_code }},\n  "count": {{ data[\'items\'] | length }},\n  "items": [\n  {%- for item in data[\'items\'] %}\n    {\n      "id": {{ item.id | tojson }},\n      "sku": {{ item.sku | upper | tojson }},\n      "title": {{ item.title | tojson }},\n      "summary": {{ (item.description | default(\'\', true) | truncate(40)) | tojson }},\n      "price": {{ item.price | round(2) }},\n      "currency": "{{ currency }}",\n      "in_stock": {{ \'true\' if item.stock > 0 else \'false\' }},\n      "tags": {{ item.tags | join(\',\') | tojson }},\n      "vendor": {{ item.vendor.name | tojson }},\n      {%- if item.discount %}\n      "discounted": {{ (item.price * (1 - item.discount)) | round(2) }},\n      {%- endif %}\n      "position": {{ loop.index }}\n    }{% if not loop.last %},{% endif %}\n  {%- endfor %}\n  ],\n  "first_id": {{ data[\'items\'][0].id }}\n}'
+BENCH_ITEMS = [{"id": 1000 + i, "sku": f"sku-{i}", "title": f'Item <{i}> "quoted" & more',
+                "description": None if i % 3 == 0 else f"A fairly long description of item number {i}, long enough to truncate.",
+                "price": 9.99 + i * 1.25, "stock": i % 4, "discount": 0.1 if i % 5 == 0 else 0, "tags": ["a", "b", f"t{i}"],
+                "vendor": {"name": f"Vendor {i % 7}", "country": "DE"}} for i in range(50)]
+add("bench", BENCH_RESHAPE, {"response": {"body": json.dumps({"items": BENCH_ITEMS}, separators=(",", ":")), "status_code": 200,
+                                          "headers": {"content-type": "application/json"}}}, id="bench-reshape")
