@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { adminErrorBody, adminErrorHandler } from './http/error-handler.js';
 import { adminRoutes } from './http/admin/index.js';
 import { opsRoutes } from './http/ops.js';
+import { GatehouseLogController } from './http/request-log.js';
 import { runtimeRoutes } from './http/runtime.js';
 import { runtimeFor } from './runtime/index.js';
 import { webhookRoutes } from './http/webhooks.js';
@@ -20,7 +21,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
     // Request ids are ours, never the caller's: they appear in logs and support tickets.
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    logController: new GatehouseLogController({ requestIdLogLabel: 'request_id' }),
     childLoggerFactory: (logger, bindings, opts) => requestLogger(logger as Logger, bindings, opts) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     // Permalinks may be 255 characters (spec §20); fastify's default (100) would answer 414.

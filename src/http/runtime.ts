@@ -5,6 +5,7 @@ import { errorEnvelope, RuntimeError } from '../runtime/errors.js';
 import { execute } from '../runtime/execute.js';
 import { parsePathParamsHeader } from '../runtime/stages/path-params.js';
 import { Timing } from '../runtime/timing.js';
+import { WIDGET_RUNTIME_ROUTE } from './request-log.js';
 
 /** Decision 12: caller bodies up to 1 MiB. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
@@ -107,6 +108,7 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
       return reply.send(request.method === 'HEAD' ? undefined : typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body);
     };
 
-    app.route<{ Params: Params }>({ method: METHODS, url: '/t/:tenant/connectors/:permalink/execute', exposeHeadRoute: false, handler: handler('connector') });
-    app.route<{ Params: Params }>({ method: METHODS, url: '/t/:tenant/composite-connectors/:permalink/execute', exposeHeadRoute: false, handler: handler('composite') });
+    // config: per-request log lines at debug for successful executions (src/http/request-log.ts).
+    app.route<{ Params: Params }>({ method: METHODS, url: '/t/:tenant/connectors/:permalink/execute', exposeHeadRoute: false, config: WIDGET_RUNTIME_ROUTE, handler: handler('connector') });
+    app.route<{ Params: Params }>({ method: METHODS, url: '/t/:tenant/composite-connectors/:permalink/execute', exposeHeadRoute: false, config: WIDGET_RUNTIME_ROUTE, handler: handler('composite') });
   };

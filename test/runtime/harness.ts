@@ -42,7 +42,7 @@ export async function startHarness(env: Record<string, string | undefined> = {})
     },
   });
   const config = testConfig({ GATEHOUSE_MASTER_KEY: MASTER_KEY, UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8', LOG_LEVEL: 'debug', ...env });
-  const log = createLogger('debug', sink);
+  const log = createLogger(config.logLevel, sink);
   const redisUrl = testRedisUrl();
   const services = await createServices({ config, log, stateUrl: redisUrl, cacheUrl: redisUrl });
   const app = await buildApp(services, { roles: { api: true, worker: false } });

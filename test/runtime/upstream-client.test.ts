@@ -157,6 +157,28 @@ describe('upstream client and SSRF guard (decision 11, 12, 25)', () => {
     });
   });
 
+  it('a body cut off mid-way is UPSTREAM_UNREACHABLE (never a hang, never a short body)', async () => {
+    http.route('/cut', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+      res.write('only ten b');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    http.route('/cut-chunked', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('a first chunk');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const c = make({ allowCidrs: '127.0.0.0/8', allowHttp: true, timeoutMs: 5000 });
+    for (const path of ['/cut', '/cut-chunked']) {
+      const started = Date.now();
+      await expect(c.send({ url: c.parseUrl(`${http.url}${path}`), method: 'GET', headers: {} })).rejects.toMatchObject({ code: 'UPSTREAM_UNREACHABLE' });
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
+    // The pool stays usable.
+    http.route('/fine', (_req, res) => res.end('fine'));
+    expect((await c.send({ url: c.parseUrl(`${http.url}/fine`), method: 'GET', headers: {} })).body.toString()).toBe('fine');
+  });
+
   it('reports a refused connection as UPSTREAM_UNREACHABLE', async () => {
     const other = await startUpstream();
     const port = other.port;
