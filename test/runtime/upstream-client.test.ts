@@ -175,7 +175,9 @@ describe('upstream client and SSRF guard (decision 11, 12, 25)', () => {
       expect(Date.now() - started).toBeLessThan(2000);
     }
     // The pool stays usable.
-    http.route('/fine', (_req, res) => res.end('fine'));
+    http.route('/fine', (_req, res) => {
+      res.end('fine');
+    });
     expect((await c.send({ url: c.parseUrl(`${http.url}/fine`), method: 'GET', headers: {} })).body.toString()).toBe('fine');
   });
 
