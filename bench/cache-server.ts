@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
+import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { freePort, startRedisServer } from '../src/redis/embedded.js';
@@ -49,9 +50,10 @@ async function main(): Promise<void> {
     GATEHOUSE_ADMIN_TOKEN: 'bench-admin-token-0123456789abcdef',
     UPSTREAM_ALLOW_HTTP: 'true',
     UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   });
-  const log = createLogger('silent');
+  // The product's default level, lines produced as for stdout but written to /dev/null.
+  const log = createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: true }) as unknown as NodeJS.WritableStream);
   const services = await createServices({ config, log, stateUrl: redisUrl, cacheUrl: redisUrl });
   const client = UpstreamClient.fromConfig(config);
 
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
 
 /** The full app with one tenant and one manual connector, when the runtime route exists. */
 async function startExecute(services: Awaited<ReturnType<typeof createServices>>, adminToken: string, upstreamUrl: string): Promise<Record<string, string>> {
-  if (!existsSync(new URL('../src/http/runtime.ts', import.meta.url))) return {};
+  if (!existsSync(new URL('../src/http/runtime.ts', import.meta.url)) && !existsSync(new URL('../src/http/runtime.js', import.meta.url))) return {};
   // Imported here so the module-only measurement works while the runtime is still being built.
   const { buildApp } = await import('../src/app.js');
   const app = await buildApp(services, { roles: { api: true, worker: false } });

@@ -2,8 +2,11 @@
  * Execute benchmark (issue 5): what the Gatehouse pipeline adds on a cache miss.
  *
  *   npx tsx bench/execute.bench.ts [--duration 8] [--connections 50] [--rounds 3] [--rate 1000]
- *                                  [--delay 20] [--log-level info] [--only closed|fixed]
+ *                                  [--delay 20] [--log-level info] [--only closed|fixed] [--source]
+ *                                  [--targets execute,direct]   (only these; for profiling)
  *
+ * The servers run the project compiled by tsc, as in production (bench/compiled.ts); --source runs
+ * the TypeScript through tsx instead.
  * Processes (all on the same machine, unpinned; on a 2-core box they share both cores):
  *   driver    this process: the load generators (autocannon for the closed loop, an undici open-loop
  *             generator for the fixed rate) and a private redis-server child
@@ -24,7 +27,8 @@
  *                Latency counts from the scheduled send time, so a stalled generator cannot hide delay.
  * Each target is warmed up before each measured run. CPU per request is the serving process's
  * user+system time (from /proc) divided by the requests answered; Redis and upstream CPU are shown too.
- * `BENCH_PROFILE=<dir>` writes a V8 CPU profile of the Gatehouse process.
+ * `BENCH_PROFILE=<dir>` writes a V8 CPU profile of the Gatehouse process; `BENCH_PERF=1` starts it with
+ * --perf-basic-prof so `perf record -g -p <pid>` (the pids are printed) names JavaScript frames.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -33,6 +37,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { benchEntry } from './compiled.js';
 
 const role = process.argv[2];
 const here = fileURLToPath(import.meta.url);
@@ -104,13 +109,28 @@ async function gatehouseRole(): Promise<void> {
 
 function start(roleName: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const prof = roleName === 'gatehouse' && process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
-    const child = spawn(process.execPath, [...prof, '--import', 'tsx', here, roleName], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
+    // BENCH_PROFILE=<dir>: a V8 CPU profile of Gatehouse; BENCH_PERF=1: JIT symbols for `perf record -p`.
+    // BENCH_NODE_ARGS: any further node flags for it (e.g. --heap-prof).
+    // BENCH_PROFILE_ROLE=baseline|upstream applies these to another role instead.
+    const prof =
+      roleName !== (process.env.BENCH_PROFILE_ROLE ?? 'gatehouse')
+        ? []
+        : [
+            ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
+            ...(process.env.BENCH_PERF === '1' ? ['--perf-basic-prof'] : []),
+            ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+          ];
+    const child = spawn(process.execPath, [...prof, ...benchEntry(here), roleName], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out: string | undefined = '';
     child.stdout!.on('data', (d: Buffer) => {
+      // After the port: the child's output (e.g. --trace-gc from BENCH_NODE_ARGS) goes to stderr.
+      if (out === undefined) return void process.stderr.write(d);
       out += d.toString();
       const m = /LISTENING (\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
+      if (m) {
+        out = undefined;
+        resolve({ child, port: Number(m[1]) });
+      }
     });
     child.once('exit', (code) => reject(new Error(`${roleName} exited with ${code}`)));
   });
@@ -305,6 +325,16 @@ async function main(): Promise<void> {
       [`execute+${delay}ms`, `${ghUrl}/t/bench/connectors/echo-slow/execute?q=1`, ghPids],
     ];
 
+    // --targets a,b: measure only these (for profiling one target; the summary needs direct and execute).
+    const picked = argText('targets', '');
+    if (picked !== '') {
+      const keep = new Set(picked.split(','));
+      for (const list of [closedTargets, fixedTargets] as [string, ...unknown[]][][]) {
+        for (let i = list.length - 1; i >= 0; i--) if (!keep.has(list[i]![0])) list.splice(i, 1);
+      }
+    }
+    process.stdout.write(`PIDS gatehouse=${gh.child.pid} baseline=${baseline.child.pid} upstream=${upstream.child.pid} redis=${redis.pid}\n`);
+
     console.log(`\nexecute benchmark: node ${process.version}, ${connections} connections, ${duration} s per run, ${rounds} rounds, LOG_LEVEL=${logLevel}, X-Cache of execute: ${xcache}`);
     console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const closed: Record<string, Measured[]> = {};
@@ -331,6 +361,7 @@ async function main(): Promise<void> {
     }
 
     const med = (list: Measured[] | undefined, key: keyof Measured) => median((list ?? []).map((m) => m[key] as number));
+    if (picked !== '') return;
     console.log(`\nsummary (median of ${rounds} rounds)`);
     if (only !== 'fixed') {
       const d = closed.direct!;

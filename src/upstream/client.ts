@@ -170,7 +170,9 @@ function readBody(stream: Readable, maxBytes: number): Promise<Buffer> {
     });
     stream.on('error', fail);
     // Destroyed without an error and without 'end': what the async iterator reports as a premature close.
-    stream.on('close', () => fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })));
+    stream.on('close', () => {
+      if (!settled) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    });
   });
 }
 

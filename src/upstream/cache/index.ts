@@ -162,11 +162,11 @@ export class ResponseCache {
       if (kept !== undefined) {
         this.metrics.hits.inc();
         this.metrics.memoryHits.inc();
-        const answered: UpstreamAnswer = {
-          status: kept.status,
-          headers: { ...kept.headers, age: String(Math.round(kept.age + (now - kept.at) / 1000)) },
-          body: kept.body,
-        };
+        // A copy per answer (callers own their headers); `age` already has its slot in the kept
+        // object, so this is a plain clone and one store, not a reshaping of the object.
+        const headers = { ...kept.headers };
+        headers.age = String(Math.round(kept.age + (now - kept.at) / 1000));
+        const answered: UpstreamAnswer = { status: kept.status, headers, body: kept.body };
         return { response: answered, xCache: 'HIT', cacheMs: performance.now() - start, upstreamMs: 0 };
       }
     }
@@ -260,7 +260,7 @@ export class ResponseCache {
     if (!this.memory.enabled || (this.localPurges.get(call.prefix) ?? 0) !== call.purges) return;
     const age = policy.age();
     const freshMs = (policy.maxAge() - age) * 1000;
-    const { age: _ignored, ...headers } = answered.headers as HeaderMap;
+    const headers = { ...(answered.headers as HeaderMap) };
     this.memory.set(call.flight, { prefix: call.prefix, status: answered.status, headers, body: answered.body, age }, Date.now(), freshMs);
   }
 

@@ -52,8 +52,18 @@ function tagPart(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+const prefixes = new Map<string, string>();
+
 export function connectorPrefix(tenant: string, permalink: string): string {
-  return `${KEY_PREFIX}{gc:${tagPart(tenant)}/${tagPart(permalink)}}:`;
+  // Needed on every lookup; the escaping (two encodes, two replaces) is done once per connector.
+  const id = `${tenant}\n${permalink}`;
+  let prefix = prefixes.get(id);
+  if (prefix === undefined) {
+    prefix = `${KEY_PREFIX}{gc:${tagPart(tenant)}/${tagPart(permalink)}}:`;
+    if (prefixes.size >= 10_000) prefixes.clear();
+    prefixes.set(id, prefix);
+  }
+  return prefix;
 }
 
 export function generationKey(prefix: string): string {

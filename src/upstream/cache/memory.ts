@@ -16,7 +16,7 @@ export interface MemoryEntry {
   /** Connector key prefix, so a purge can drop a connector's entries. */
   prefix: string;
   status: number;
-  /** Stored headers without `age` (computed per answer). */
+  /** Stored headers, `age` included (its value is replaced per answer). */
   headers: HeaderMap;
   body: Buffer;
   /** `Age` of the entry, in seconds, when `at` was taken. */
