@@ -68,11 +68,12 @@ export interface CompiledRequest {
   /** The URL or a query value reads a secret: the resolved URL is never remembered (see below). */
   urlUsesSecret: boolean;
   /**
-   * The last upstream URL this request resolved to, parsed (stage 8). Requests of one connector
-   * mostly resolve to the same URL; re-parsing it each time is a noticeable share of a cache hit.
-   * `client` is the upstream client that accepted it (its scheme rule).
+   * The last upstream URL this request resolved to (stage 8), by its parts: the rendered base URL
+   * and the query pairs. Requests of one connector mostly resolve to the same URL; building and
+   * parsing it each time is a noticeable share of a cache hit. `client` is the upstream client that
+   * accepted it (its scheme rule). Never set when the URL or a query value reads a secret.
    */
-  lastUrl: { raw: string; url: URL; client: object } | undefined;
+  lastUrl: { base: string; query: [string, string][]; url: URL; client: object } | undefined;
 }
 
 export interface PathParamRow {

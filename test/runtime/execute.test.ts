@@ -333,6 +333,37 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(h.logs.join('\n')).not.toContain(CANARY);
   });
 
+  it('each call reaches the URL its own values resolve to (the remembered parse never leaks between calls)', async () => {
+    const sequence = ['?q=a', '?q=b', '?q=a', '', '?q=a&x=1', '?q=a', '?x=1&q=a', '?q=a%20b', '?q=a+b'];
+    for (const query of sequence) {
+      const r = await h.exec('public', { query });
+      expect(r.status).toBe(200);
+      const expected = new URLSearchParams(query);
+      expect(last().query.getAll('q')).toEqual(expected.has('q') ? expected.getAll('q') : ['x']);
+      expect(last().query.getAll('x')).toEqual(expected.getAll('x'));
+    }
+    // Whoami builds its URL from the user: two users in turn each reach their own path.
+    for (const sub of ['u-1', 'u-2', 'u-1']) {
+      const r = await h.exec('whoami', { token: await h.session({ sub, email: `${sub}@example.com` }) });
+      expect(r.status).toBe(200);
+      expect(last().path).toBe(`/users/${sub}/profile`);
+      expect(last().query.get('email')).toBe(`${sub}@example.com`);
+    }
+  });
+
+  it('a URL built with a secret is never remembered beyond its request', async () => {
+    await h.createConnector('acme', { name: 'Secret Query', url: `${up.url}/echo`, query_parameters: [{ key: 'key', value: "{{ get_secret('api_key') }}", overridable: false }] });
+    await h.createConnector('acme', { name: 'Plain Query', url: `${up.url}/echo`, query_parameters: [{ key: 'key', value: 'visible', overridable: false }] });
+    expect((await h.exec('secret-query')).status).toBe(200);
+    expect(last().query.get('key')).toBe(CANARY);
+    expect((await h.exec('plain-query')).status).toBe(200);
+    const { runtimeFor } = await import('../../src/runtime/index.js');
+    const entry = (await runtimeFor(h.services).connectors.get('acme', 'secret-query'))!;
+    expect(entry.compiled.kind === 'connector' && entry.compiled.lastUrl).toBeUndefined();
+    const plain = (await runtimeFor(h.services).connectors.get('acme', 'plain-query'))!;
+    expect(plain.compiled.kind === 'connector' && plain.compiled.lastUrl?.url.searchParams.get('key')).toBe('visible');
+  });
+
   it('the request log lines of an execution carry its request id', async () => {
     const r = await h.exec('public');
     const id = r.headers.get('x-request-id')!;

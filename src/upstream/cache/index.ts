@@ -149,7 +149,8 @@ export class ResponseCache {
   }
 
   async fetch(input: CachedFetchInput): Promise<CachedFetchResult> {
-    const method = input.request.method.toUpperCase();
+    const m = input.request.method;
+    const method = m === 'GET' || m === 'HEAD' ? m : m.toUpperCase();
     // An unreachable cache Redis must not add latency: ioredis would queue commands until reconnect.
     if (!CACHEABLE_METHODS.has(method) || this.redis.status !== 'ready') return this.bypass(() => input.doFetch({}));
 

@@ -113,7 +113,8 @@ export function exactRequestHash(scope: CacheScope, request: CacheRequest, crede
   // Computed on every cache lookup (the memory tier's key), so written out instead of a JSON array:
   // each part as `<length>:<text>` (a Buffer body as `b<length>:<base64>`) is just as unambiguous.
   const body = request.body;
-  let text = `x2${part(scope.tenant)}${part(scope.permalink)}${part(scope.revision)}${part(request.method.toUpperCase())}${part(request.url)}`;
+  const m = request.method;
+  let text = `x2${part(scope.tenant)}${part(scope.permalink)}${part(scope.revision)}${part(m === 'GET' || m === 'HEAD' ? m : m.toUpperCase())}${part(request.url)}`;
   text += body === undefined ? '0:' : typeof body === 'string' ? part(body) : `b${part(body.toString('base64'))}`;
   text += part(String(credentials.length));
   for (const c of credentials) text += part(c);
