@@ -5,6 +5,7 @@ import { adminRoutes } from './http/admin/index.js';
 import { opsRoutes } from './http/ops.js';
 import { GatehouseLogController } from './http/request-log.js';
 import { runtimeRoutes } from './http/runtime.js';
+import { uiRoutes } from './http/ui.js';
 import { runtimeFor } from './runtime/index.js';
 import { webhookRoutes } from './http/webhooks.js';
 import { requestLogger, type Logger } from './logger.js';
@@ -46,6 +47,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
     await app.register(adminRoutes(services), { prefix: '/admin/v1' });
     await app.register(runtimeRoutes(runtimeFor(services)));
     await app.register(webhookRoutes(services));
+    await app.register(uiRoutes());
   }
   return app;
 }

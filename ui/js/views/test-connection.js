@@ -1,0 +1,75 @@
+// The tenant's Test Connection tab: pick a saved connector, or paste an unsaved definition.
+
+import { api, seg } from '../api.js';
+import { field, h } from '../dom.js';
+import { codeEditor, problemList } from '../components/code-editor.js';
+import { testPanel } from '../components/test-panel.js';
+import { showError } from '../page.js';
+import { replaceQuery } from '../router.js';
+import { tenantFrame } from './tenants.js';
+
+export async function testTab(ctx) {
+  const frame = await tenantFrame(ctx, 'test');
+  if (!frame) return;
+  const tenant = frame.tenant.id;
+  let connectors = [];
+  try {
+    ({ data: { items: connectors } } = await api('GET', `/tenants/${seg(tenant)}/connectors`, { signal: ctx.signal }));
+  } catch (error) {
+    showError(frame.body, error, 'Could not load the connectors');
+    return;
+  }
+  const simple = connectors.filter((c) => c.kind === 'connector');
+  const wanted = ctx.query.get('permalink');
+  const select = h(
+    'select',
+    { name: 'permalink' },
+    h('option', { value: '' }, '— an unsaved definition (paste it below) —'),
+    simple.map((c) => h('option', { value: c.permalink, selected: c.permalink === wanted }, `${c.permalink} (${c.source === 'repository' ? `GitHub: ${c.repository}` : 'manual'})`)),
+  );
+  const editor = codeEditor({ value: '', label: 'Unsaved connector JSON', rows: 12 });
+  const status = h('div');
+  const pasteBox = h('div', { class: 'card' }, status, editor.element);
+
+  const panel = testPanel({
+    tenant,
+    heading: 'Request',
+    target: () => {
+      status.replaceChildren();
+      editor.mark([]);
+      if (select.value !== '') return { permalink: select.value };
+      if (editor.value.trim() === '') {
+        editor.textarea.focus();
+        status.append(h('div', { class: 'alert alert-error', role: 'alert' }, 'Choose a saved connector, or paste a connector definition.'));
+        return null;
+      }
+      return { connector: editor.value };
+    },
+    onInvalid: (error) => {
+      const problems = problemList(error, editor);
+      if (problems) status.replaceChildren(problems);
+    },
+  });
+
+  async function syncChoice() {
+    pasteBox.hidden = select.value !== '';
+    replaceQuery(`/tenants/${seg(tenant)}/test`, { permalink: select.value });
+    if (select.value === '') {
+      panel.setPathParamKeys([]);
+      return;
+    }
+    try {
+      const { data } = await api('GET', `/tenants/${seg(tenant)}/connectors/${seg(select.value)}`, { signal: ctx.signal });
+      panel.setPathParamKeys((data.definition.path_parameters ?? []).map((p) => p.key));
+    } catch {
+      panel.setPathParamKeys([]);
+    }
+  }
+  select.addEventListener('change', syncChoice);
+  frame.body.append(
+    h('div', { class: 'card' }, field('Connector', select, simple.length === 0 ? 'This tenant has no simple connectors yet; paste a definition to try one before saving it.' : 'Composite connectors cannot be run here (the API runs simple connectors only).')),
+    pasteBox,
+    panel.element,
+  );
+  await syncChoice();
+}
