@@ -142,6 +142,19 @@ describe('operator dashboard (Chromium)', () => {
     const stored = await svc.services.tenants.view('acme');
     expect(stored).toMatchObject({ name: 'Acme Corp', session: { alg: 'HS256' }, allowed_origins: ['https://app.acme.test', 'https://admin.acme.test'], rate_limit_per_minute: 120 });
 
+    // Settings: the stored HS256 secret is never shown; a bad origin is reported on its field.
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.getByRole('button', { name: 'Save settings' }).waitFor();
+    expect(await page.getByLabel('HS256 secret', { exact: true }).inputValue()).toBe('');
+    await page.getByLabel('Allowed origins').fill('https://app.acme.test/');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    const problem = page.locator('[role=alert]', { hasText: 'INVALID_REQUEST' });
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('/body/allowed_origins/0');
+    expect(await page.getByLabel('Allowed origins').getAttribute('aria-invalid')).toBe('true');
+    expect((await svc.services.tenants.view('acme'))?.allowed_origins).toEqual(['https://app.acme.test', 'https://admin.acme.test']);
+    await shot('02-tenant-settings-error');
+
     await page.getByRole('link', { name: 'Tenants', exact: true }).first().click();
     await waitForHeading(/^Tenants$/);
     expect(await text('main table')).toContain('Acme Corp');
@@ -297,6 +310,20 @@ describe('operator dashboard (Chromium)', () => {
     expect(text1).toContain('3 errors');
     expect(text1).toContain('config/registry.json');
     await shot('11-repositories');
+
+    // Unlink asks first; cancelling keeps the link.
+    await page.getByRole('button', { name: 'Unlink globex/extra' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Unlink globex/extra?' });
+    await dialog.waitFor();
+    await shot('11-unlink-dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await svc.services.sync.links.get('globex', 'globex/extra')).toBeDefined();
+    await page.getByRole('button', { name: 'Unlink globex/extra' }).click();
+    await page.getByRole('button', { name: 'Unlink and delete its connectors' }).click();
+    await page.locator('#flash', { hasText: 'globex/extra unlinked; 0 connectors removed.' }).waitFor();
+    await page.waitForFunction(() => !((globalThis as unknown as B).document.querySelector('main table')?.textContent ?? '').includes('globex/extra'));
+    expect(await svc.services.sync.links.get('globex', 'globex/extra')).toBeUndefined();
 
     await page.getByRole('link', { name: 'Queues', exact: true }).click();
     await waitForHeading(/^Queues$/);

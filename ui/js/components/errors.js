@@ -9,7 +9,8 @@ export function errorBox(error, { title } = {}) {
   return h(
     'div',
     { class: 'alert alert-error', role: 'alert' },
-    h('p', {}, title ? h('strong', {}, `${title}: `) : null, error?.code ? h('code', { class: 'code-name' }, error.code) : null, ' ', error?.message ?? String(error)),
+    // With details, the message only repeats the first of them: the list says it all.
+    h('p', {}, title ? h('strong', {}, `${title}: `) : null, error?.code ? h('code', { class: 'code-name' }, error.code) : null, ' ', details.length > 0 ? summary(details.length) : error?.message ?? String(error)),
     details.length > 0
       ? h(
           'ul',
@@ -18,6 +19,10 @@ export function errorBox(error, { title } = {}) {
         )
       : null,
   );
+}
+
+function summary(n) {
+  return n === 1 ? 'one problem:' : `${n} problems:`;
 }
 
 export function notice(text, kind = 'info') {
