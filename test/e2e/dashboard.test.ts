@@ -31,6 +31,7 @@ describe('operator dashboard (Chromium)', () => {
   let browser: Browser;
   let page: Page;
   let failedSyncId: string;
+  let okSyncId: string;
   const problems: string[] = [];
 
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `dashboard-${name}.png`), fullPage: true });
@@ -81,6 +82,7 @@ describe('operator dashboard (Chromium)', () => {
       commit_status: { state: 'failure', description: 'globex: 3 errors, nothing changed', result: 'not_permitted' },
     });
     const ok = await services.sync.link('globex', 'globex/extra', { branch: 'release', path: 'config/registry.json' });
+    okSyncId = ok.syncId;
     await services.sync.history.update('globex', ok.syncId, {
       state: 'succeeded',
       sha: 'feedface00000000000000000000000000000003',
@@ -276,6 +278,10 @@ describe('operator dashboard (Chromium)', () => {
     expect(await page.locator('main table tbody tr').count()).toBe(2);
     expect(await text('main table')).toContain('failed');
     expect(await text('main table')).toContain('succeeded');
+
+    // Auto-refresh (every 5 s): a change to a record shows up without reloading.
+    await svc.services.sync.history.update('globex', okSyncId, { duration_ms: 4321 });
+    await page.locator('main table td', { hasText: '4.32 s' }).waitFor({ timeout: 8000 });
 
     // Filter by state (the filter is in the address too).
     await page.getByLabel('State').selectOption('failed');

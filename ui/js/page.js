@@ -66,17 +66,3 @@ export function clearFlash() {
   sticky = 0;
   replaceChildren(document.getElementById('flash'));
 }
-
-/** Disables a form's submit button while `fn` runs (no double submits). */
-export async function busy(button, fn) {
-  const label = button.textContent;
-  button.disabled = true;
-  button.setAttribute('aria-busy', 'true');
-  try {
-    return await fn();
-  } finally {
-    button.disabled = false;
-    button.removeAttribute('aria-busy');
-    button.textContent = label;
-  }
-}

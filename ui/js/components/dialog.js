@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { h, uid } from '../dom.js';
 
 /**
  * A modal confirmation (<dialog>: focus is trapped and Escape cancels natively).
@@ -8,7 +8,7 @@ export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger
   return new Promise((resolve) => {
     const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => close(false) }, 'Cancel');
     const ok = h('button', { type: 'button', class: danger ? 'danger' : 'primary', onclick: () => close(true) }, confirmLabel);
-    const titleId = `dlg-${Date.now()}`;
+    const titleId = uid('dlg');
     const dialog = h(
       'dialog',
       { class: 'dialog', 'aria-labelledby': titleId },
