@@ -24,6 +24,8 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY schemas ./schemas
+# The dashboard's static files (/ui/), served from memory.
+COPY ui ./ui
 # The image never runs embedded mode: REDIS_URL must point at a Redis (see docker-compose.yml).
 USER node
 EXPOSE 8080

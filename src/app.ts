@@ -26,7 +26,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
     childLoggerFactory: (logger, bindings, opts) => requestLogger(logger as Logger, bindings, opts) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     // Permalinks may be 255 characters (spec §20); fastify's default (100) would answer 414.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     trustProxy: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
