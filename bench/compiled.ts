@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
  */
 export function compiledTwin(file: string): string {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const outDir = join(root, 'node_modules', '.cache', 'gatehouse-bench');
+  // BENCH_BUILD_DIR: elsewhere (it must lie where the project's node_modules resolve from).
+  const outDir = process.env.BENCH_BUILD_DIR ?? join(root, 'node_modules', '.cache', 'gatehouse-bench');
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const twin = join(outDir, relative(root, file)).replace(/\.ts$/, '.js');
   // BENCH_REUSE_BUILD=1: run what the last build left (for experiments on the compiled code).

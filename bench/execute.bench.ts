@@ -360,18 +360,22 @@ async function main(): Promise<void> {
       }
     }
 
+    // Each round measures direct and execute seconds apart, so differences are taken per round (paired)
+    // and the median of those is reported: other load on a shared machine shifts both alike.
+    const paired = (a: Measured[], b: Measured[], key: keyof Measured) => median(a.map((m, i) => (m[key] as number) - (b[i]![key] as number)));
+    const ratio = (a: Measured[], b: Measured[]) => median(a.map((m, i) => m.rps / b[i]!.rps));
     const med = (list: Measured[] | undefined, key: keyof Measured) => median((list ?? []).map((m) => m[key] as number));
-    if (picked !== '') return;
-    console.log(`\nsummary (median of ${rounds} rounds)`);
+    console.log(`\nsummary: medians over ${rounds} rounds of the per-round differences (execute − direct, same round)`);
     if (only !== 'fixed') {
       const d = closed.direct!;
       const e = closed.execute!;
       const p = closed['exec-post']!;
-      const added = med(e, 'p50') - med(d, 'p50');
+      const added = paired(e, d, 'p50');
+      console.log(`closed loop, ${connections} connections, per round: p50 +${e.map((m, i) => f2(m.p50 - d[i]!.p50)).join(' / +')} ms`);
       console.log(
-        `closed loop, ${connections} connections: execute − direct: p50 +${f2(added)} ms, p99 +${f2(med(e, 'p99') - med(d, 'p99'))} ms, mean +${f2(med(e, 'mean') - med(d, 'mean'))} ms, rps ratio ${(med(e, 'rps') / med(d, 'rps')).toFixed(2)}, CPU +${Math.round(med(e, 'cpuUs') - med(d, 'cpuUs'))} µs/request (execute ${Math.round(med(e, 'cpuUs'))}, direct ${Math.round(med(d, 'cpuUs'))}, bare ${Math.round(med(closed.bare, 'cpuUs'))})`,
+        `  execute − direct: p50 +${f2(added)} ms, p99 +${f2(paired(e, d, 'p99'))} ms, mean +${f2(paired(e, d, 'mean'))} ms, rps ratio ${ratio(e, d).toFixed(2)}, CPU +${Math.round(paired(e, d, 'cpuUs'))} µs/request (medians: execute ${Math.round(med(e, 'cpuUs'))}, direct ${Math.round(med(d, 'cpuUs'))}, bare ${Math.round(med(closed.bare, 'cpuUs'))} µs)`,
       );
-      console.log(`  POST (no cache lookup) − direct: p50 +${f2(med(p, 'p50') - med(d, 'p50'))} ms, CPU +${Math.round(med(p, 'cpuUs') - med(d, 'cpuUs'))} µs/request`);
+      console.log(`  POST (no cache lookup) − direct: p50 +${f2(paired(p, d, 'p50'))} ms, CPU +${Math.round(paired(p, d, 'cpuUs'))} µs/request`);
       console.log(`  goal (added p50 ≤ 1 ms) at saturation: ${added <= 1 ? 'met' : 'NOT met'}`);
     }
     if (only !== 'closed') {
@@ -379,10 +383,11 @@ async function main(): Promise<void> {
       const e = fixed.execute!;
       const ds = fixed[`direct+${delay}ms`]!;
       const es = fixed[`execute+${delay}ms`]!;
-      const added = med(e, 'p50') - med(d, 'p50');
-      const addedSlow = med(es, 'p50') - med(ds, 'p50');
-      console.log(`fixed rate ${rate} req/s: execute − direct: p50 +${f3(added)} ms, p99 +${f3(med(e, 'p99') - med(d, 'p99'))} ms, mean +${f3(med(e, 'mean') - med(d, 'mean'))} ms, CPU +${Math.round(med(e, 'cpuUs') - med(d, 'cpuUs'))} µs/request`);
-      console.log(`  with a ${delay} ms upstream: p50 +${f3(addedSlow)} ms, p99 +${f3(med(es, 'p99') - med(ds, 'p99'))} ms`);
+      const added = paired(e, d, 'p50');
+      const addedSlow = paired(es, ds, 'p50');
+      console.log(`fixed rate ${rate} req/s, per round: p50 +${e.map((m, i) => f3(m.p50 - d[i]!.p50)).join(' / +')} ms; with a ${delay} ms upstream +${es.map((m, i) => f3(m.p50 - ds[i]!.p50)).join(' / +')} ms`);
+      console.log(`  execute − direct: p50 +${f3(added)} ms, p99 +${f3(paired(e, d, 'p99'))} ms, mean +${f3(paired(e, d, 'mean'))} ms, CPU +${Math.round(paired(e, d, 'cpuUs'))} µs/request`);
+      console.log(`  with a ${delay} ms upstream: p50 +${f3(addedSlow)} ms, p99 +${f3(paired(es, ds, 'p99'))} ms, mean +${f3(paired(es, ds, 'mean'))} ms`);
       console.log(`  goal (added p50 ≤ 1 ms) below saturation: ${added <= 1 && addedSlow <= 1 ? 'met' : 'NOT met'}`);
     }
     console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
