@@ -3,7 +3,7 @@ import CachePolicy from 'http-cache-semantics';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../logger.js';
 import type { RedisClient } from '../../redis/connection.js';
-import { connectorPrefix, entryKey, exactRequestHash, lockKey, requestHash, type CacheRequest, type CacheScope } from './key.js';
+import { connectorPrefix, exactRequestHash, lockKey, requestHash, type CacheRequest, type CacheScope } from './key.js';
 import { MemoryTier } from './memory.js';
 import { CacheMetrics } from './metrics.js';
 import {
@@ -92,15 +92,28 @@ const MAX_LOCAL_PASSES = 10_000;
 /** Shorter values occur in ordinary bodies by chance; scanning for them would refuse to cache at random. */
 const MIN_SENSITIVE_LENGTH = 6;
 
-interface Call {
-  input: CachedFetchInput;
-  method: string;
-  headers: HeaderMap;
-  prefix: string;
-  reqHash: string;
-  flight: string;
-  /** Local purge count of the connector when the call began: a purge since then forbids remembering. */
-  purges: number;
+/** One cache-consulting request. */
+class Call {
+  private hash: string | undefined;
+
+  constructor(
+    readonly input: CachedFetchInput,
+    readonly method: string,
+    readonly headers: HeaderMap,
+    readonly prefix: string,
+    /** The exact-request hash (memory tier, single flight, pass markers). */
+    readonly flight: string,
+    /** Local purge count of the connector when the call began: a purge since then forbids remembering. */
+    readonly purges: number,
+  ) {}
+
+  /**
+   * The entry's request hash, computed on first use: a request answered from memory, or sent
+   * upstream on a remembered pass with an unstorable answer, never needs it (one hash, not two).
+   */
+  get reqHash(): string {
+    return (this.hash ??= requestHash(this.input.scope, this.input.request, this.input.credentials));
+  }
 }
 
 interface Outcome {
@@ -171,19 +184,18 @@ export class ResponseCache {
         return { response: answered, xCache: 'HIT', cacheMs: performance.now() - start, upstreamMs: 0 };
       }
     }
-    const reqHash = requestHash(input.scope, input.request, input.credentials);
     const prefix = connectorPrefix(input.scope.tenant, input.scope.permalink);
-    const call: Call = { input, method, headers, prefix, reqHash, flight: exact, purges: this.localPurges.get(prefix) ?? 0 };
+    const call = new Call(input, method, headers, prefix, exact, this.localPurges.get(prefix) ?? 0);
 
     // This process saw this exact request's answer be unstorable moments ago: like the Redis pass
     // marker, but without the lookup round trip (a no-store upstream then costs no Redis traffic).
     if (this.recentPass(exact)) {
-      return this.finish(start, await this.callUpstream(call, { gen: undefined, entry: undefined, key: entryKey(prefix, reqHash), pass: true }));
+      return this.finish(start, await this.callUpstream(call, { gen: undefined, entry: undefined, key: undefined, pass: true }));
     }
 
     let found: LookupResult;
     try {
-      found = await this.store.lookup(call.prefix, reqHash, headers, call.flight);
+      found = await this.store.lookup(call.prefix, call.reqHash, headers, call.flight);
     } catch (err) {
       this.failed('lookup', err);
       return this.bypass(() => input.doFetch({}));
@@ -319,7 +331,7 @@ export class ResponseCache {
     const headers = normalizeHeaders(answer.headers);
     let skipped: SkipReason | undefined;
     let shared: UpstreamAnswer | undefined;
-    const verdict = evaluateStorable(call.method, call.reqHash, call.headers, answer.status, headers);
+    const verdict = evaluateStorable(call.method, () => call.reqHash, call.headers, answer.status, headers);
     if (!verdict.storable) skipped = verdict.reason;
     else if (answer.body.length > MAX_ENTRY_BODY_BYTES) skipped = 'too-large';
     else if (echoesSensitive(answer.body, verdict.headers, call.input.sensitive)) skipped = 'echoes-credential';
@@ -338,7 +350,7 @@ export class ResponseCache {
     if (skipped !== undefined) {
       this.metrics.skip(skipped);
       // A stale entry the upstream no longer lets us keep must not be revalidated again.
-      if (stale !== undefined) void this.redis.del(found.key).catch((err: unknown) => this.failed('delete', err));
+      if (stale !== undefined && found.key !== undefined) void this.redis.del(found.key).catch((err: unknown) => this.failed('delete', err));
       if (!found.pass) void this.store.markPass(call.prefix, call.flight, this.passTtlMs).catch((err: unknown) => this.failed('pass', err));
       this.rememberPass(call);
     }
@@ -376,7 +388,7 @@ export class ResponseCache {
       }
     } else {
       this.metrics.skip(verdict.reason);
-      void this.redis.del(found.key).catch((err: unknown) => this.failed('delete', err));
+      if (found.key !== undefined) void this.redis.del(found.key).catch((err: unknown) => this.failed('delete', err));
     }
     return { result: { response: served, xCache: 'REVALIDATED', cacheMs: 0, upstreamMs }, shared: served };
   }

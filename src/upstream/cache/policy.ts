@@ -171,7 +171,8 @@ export type StorableVerdict =
  */
 export function evaluateStorable(
   method: string,
-  requestId: string,
+  /** The request hash, or a function giving it: only needed once the answer may be stored. */
+  requestId: string | (() => string),
   requestHeaders: HeaderMap,
   status: number,
   responseHeaders: HeaderMap,
@@ -193,7 +194,7 @@ export function evaluateStorable(
 
   const headers = storableHeaders(responseHeaders);
   const policy = new CachePolicy(
-    sanitizedRequest(method, requestId, requestHeaders, vary),
+    sanitizedRequest(method, typeof requestId === 'string' ? requestId : requestId(), requestHeaders, vary),
     { status, headers: policyResponseHeaders(headers) },
     POLICY_OPTIONS,
   );

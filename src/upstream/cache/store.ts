@@ -97,8 +97,8 @@ export interface LookupResult {
   /** The purge generation read with the entry; undefined when no lookup was made (read it before writing). */
   gen: string | undefined;
   entry: StoredEntry | undefined;
-  /** Where `entry` lives (or would live, for the Vary-less case). */
-  key: string;
+  /** Where `entry` lives (or would live, for the Vary-less case); undefined when no lookup was made. */
+  key: string | undefined;
   /** The last answer for this exact request was not storable: skip request coalescing. */
   pass: boolean;
 }
