@@ -1,4 +1,4 @@
-import { profileFields, TemplateError, type CompiledTemplate, type RenderContext } from '../templates/index.js';
+import { JwtSigningError, profileFields, TemplateError, type CompiledTemplate, type RenderContext } from '../templates/index.js';
 import type { SessionUser } from '../auth/session.js';
 import type { ExecContext } from './context.js';
 import { RuntimeError, SCOPE } from './errors.js';
@@ -93,6 +93,11 @@ function renderContext(ctx: ExecContext, vars: Record<string, unknown>): RenderC
 }
 
 function templateFailure(ctx: ExecContext, err: unknown, where: string, scope: string): unknown {
+  // jwt_encode() that cannot sign is a signing failure (api.md §3), wherever the call sits.
+  if (err instanceof JwtSigningError) {
+    const prefix = scope.endsWith(SCOPE.template) ? scope.slice(0, -SCOPE.template.length) : '';
+    return new RuntimeError(422, 'JWT_SIGNING_FAILED', scrub(`${where}: ${err.message}`, ctx).slice(0, 500), `${prefix}${SCOPE.jwtSigning}`);
+  }
   if (err instanceof TemplateError) {
     const pos = err.line > 0 ? ` (line ${err.line}, column ${err.column})` : '';
     return new RuntimeError(422, 'TEMPLATE_ERROR', scrub(`${where}: ${err.message}${pos}`, ctx).slice(0, 500), scope);

@@ -161,6 +161,21 @@ describe('outbound authentication through the pipeline (spec §5, decision 8)', 
     expect(payload).toMatchObject({ sub: 'jo@example.com', t: 'acme' });
   });
 
+  it('§5.7 jwt_encode() that cannot sign → 422 JWT_SIGNING_FAILED (not TEMPLATE_ERROR), no upstream call', async () => {
+    await h.putSecret('acme', 'bad_pem', 'not-a-pem-at-all');
+    await h.createConnector('acme', {
+      name: 'Encoded Bad Key',
+      url: `${up.url}/enc-bad`,
+      headers: [{ key: 'X-Assertion', value: "{{ jwt_encode({'sub': 'x'}, get_secret('bad_pem'), 'RS256') }}", overridable: false }],
+    });
+    up.requests.length = 0;
+    const r = await h.exec('encoded-bad-key');
+    expect(r.status).toBe(422);
+    expect(r.json.errors).toMatchObject({ code: 'JWT_SIGNING_FAILED', scope: 'Authentication (JWT signing)' });
+    expect(up.requests).toHaveLength(0);
+    expect(r.text).not.toContain('not-a-pem-at-all');
+  });
+
   it('a token endpoint failure → 502 TOKEN_REQUEST_FAILED, scope Authentication (token request)', async () => {
     await h.putSecret('acme', 'client_secret', 'wrong-secret-now');
     await dropTokens(h);
