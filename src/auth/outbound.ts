@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { JwtAlgorithm } from '../registry/model.js';
+import type { ApiKeyConfig, JwtAlgorithm, JwtConfig, OAuthClientCredentialsConfig, OAuthJwtBearerConfig } from '../registry/model.js';
 import { RuntimeError, SCOPE } from '../runtime/errors.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { JwtSigningError, normaliseTimeClaims, signJwt } from './jwt.js';
@@ -9,21 +9,10 @@ import { requestToken } from './token-endpoint.js';
 /** An authentication config after its templates were rendered (strings are final values). */
 export type ResolvedAuth =
   | { type: 'none' }
-  | { type: 'api_key'; key: string; value: string; in: 'header' | 'query' }
-  | { type: 'oauth_client_credentials'; client_id: string; client_secret: string; token_url: string; scope?: string | undefined }
-  | { type: 'jwt'; private_key: string; algorithm: JwtAlgorithm; claims: Record<string, unknown>; jwt_headers?: Record<string, unknown> | undefined }
-  | {
-      type: 'oauth_jwt_bearer';
-      client_id: string;
-      private_key: string;
-      token_url: string;
-      subject: string;
-      audience: string;
-      token_ttl: number;
-      algorithm: JwtAlgorithm;
-      additional_claims?: Record<string, unknown> | undefined;
-      jwt_headers?: Record<string, unknown> | undefined;
-    };
+  | ({ type: 'api_key' } & ApiKeyConfig)
+  | ({ type: 'oauth_client_credentials' } & OAuthClientCredentialsConfig)
+  | ({ type: 'jwt' } & JwtConfig)
+  | ({ type: 'oauth_jwt_bearer' } & OAuthJwtBearerConfig);
 
 /** What authentication adds to the outgoing request. */
 export interface AppliedAuth {
