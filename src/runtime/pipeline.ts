@@ -1,6 +1,6 @@
 import type { ExecContext, Result } from './context.js';
 import { RuntimeError } from './errors.js';
-import { baseVars } from './render.js';
+import { baseVars, scrub } from './render.js';
 import { requireUserIfNeeded } from './stages/anonymous.js';
 import { fetchThroughCache } from './stages/cache.js';
 import { loadConnector } from './stages/load.js';
@@ -53,6 +53,9 @@ export function toRuntimeError(ctx: ExecContext, err: unknown): RuntimeError {
   if (err instanceof RuntimeError) return err;
   const mapped = upstreamFailure(ctx, err);
   if (mapped instanceof RuntimeError) return mapped;
-  ctx.deps.log.error({ err, request_id: ctx.requestId, tenant: ctx.tenantId, permalink: ctx.permalink }, 'connector execution failed unexpectedly');
+  // The error may quote the upstream URL or a header (an API key in a query string): scrub before logging.
+  const e = err instanceof Error ? err : new Error(String(err));
+  const logged = { type: e.name, message: scrub(e.message, ctx), stack: scrub(e.stack ?? '', ctx) };
+  ctx.deps.log.error({ err: logged, request_id: ctx.requestId, tenant: ctx.tenantId, permalink: ctx.permalink }, 'connector execution failed unexpectedly');
   return new RuntimeError(500, 'INTERNAL', `unexpected error; quote request id ${ctx.requestId} when reporting it`);
 }

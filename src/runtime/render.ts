@@ -38,7 +38,11 @@ export function baseVars(ctx: ExecContext): Record<string, unknown> {
 export function scrub(text: string, ctx: ExecContext): string {
   let out = text;
   for (const v of ctx.secrets.values()) {
-    if (v.length >= 3) out = out.split(v).join('**********');
+    if (v.length < 3) continue;
+    out = out.split(v).join('**********');
+    // A secret sent in a query string appears percent-encoded in URLs quoted by errors.
+    const encoded = encodeURIComponent(v);
+    if (encoded !== v) out = out.split(encoded).join('**********');
   }
   return out;
 }
