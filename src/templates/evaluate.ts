@@ -9,7 +9,7 @@ import { Frame, Out, State } from './state.js';
 import { TESTS } from './tests.js';
 import {
   MISSING, Markup, MissingRef, Namespace, PyDict, PyFunction, PyTuple, TemplateObject, Undefined, iterate,
-  mkFloat, dictItems, isDict, repr, str, truthy, typeName, type CallArgs,
+  mkFloat, dictItems, floatRepr, intStr, isDict, repr, str, truthy, typeName, type CallArgs,
 } from './values.js';
 
 /**
@@ -54,6 +54,8 @@ export function lookupName(s: State, f: Frame, name: string): unknown {
 /** What `{{ value }}` prints. */
 export function toOutput(v: unknown, autoescape: boolean): string {
   if (typeof v === 'string') return autoescape ? escapeHtml(v) : v;
+  // a number's text never needs escaping
+  if (typeof v === 'number') return Number.isInteger(v) ? intStr(v) : floatRepr(v);
   if (v instanceof Markup) return v.s;
   if (v instanceof MissingRef) return v.text;
   return autoescape ? escapeHtml(str(v)) : str(v);

@@ -2,7 +2,7 @@ import { allocate, charge, repeatStr } from './limits.js';
 import { EvalError } from './errors.js';
 import {
   Markup, PyDict, PyFloat, Undefined, compareStrings, dictGet, floatRepr, intStr, isDict, isFloat, isInt,
-  MISSING, typeName, type DictLike, nullProto,
+  MISSING, typeName, type DictLike,
 } from './values.js';
 
 /**
@@ -16,17 +16,80 @@ import {
 const MAX_DEPTH = 1000;
 
 /**
- * Where the native parser would lose information Python keeps: integer-like object keys (plain
- * objects reorder them), integral floats (`10.0`, `1e3`), ints beyond 2^53 — each recognised as a
- * value after `:`, `,` or `[` (so ids and UUIDs inside strings do not trigger it). A match inside a
- * string only costs the slower exact parser, never correctness.
+ * Candidates for the places where the native parser would lose what Python keeps: a digit followed
+ * by an exponent (`1e3` is a float), by seven more digits (16+ digits can hold an int beyond 2^53,
+ * or a fraction that rounds to an integral float), by `.0` (`10.0`), or by the closing quote of a
+ * key (integer-like keys come first in a plain object, not in document order). One pass of a regex
+ * that starts at digits only, cheaper than a pattern anchored at every `:`, `,` and `[`; each
+ * candidate is then checked exactly (`exactNeeded`).
  */
-const NEEDS_EXACT = /(?:^|[:,[])\s*-?(?:\d+\.0+(?!\d)|\d+(?:\.\d+)?[eE]|\d{16})|[{,]\s*"\d+"\s*:/;
+const CANDIDATE = /\d(?:[eE]|\d{7}|"\s*:|\.0)/g;
+const NUMBER_TOKEN = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/;
+
+function isNumberChar(c: number): boolean {
+  // 0-9 . + - e E
+  return (c >= 48 && c <= 57) || c === 46 || c === 43 || c === 45 || c === 101 || c === 69;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+/** The code of the first non-whitespace character before `i`, or -1 at the start. */
+function before(s: string, i: number): number {
+  while (i > 0 && isSpace(s.charCodeAt(i - 1))) i--;
+  return i > 0 ? s.charCodeAt(i - 1) : -1;
+}
+
+/**
+ * Whether JSON.parse would give a different value than Python's json.loads for this text. Only a
+ * candidate in value position (after `:`, `,`, `[` or at the start) can be a number, and only one
+ * after `{` or `,` a key; a candidate inside a string that looks like one of those merely costs the
+ * exact parser. A number token is decided by its own value: an int token needs the exact parser
+ * when it is beyond 2^53, a fraction or exponent token when its value is integral (Python keeps
+ * `10.0` a float; the native parser returns the integer 10).
+ */
+function exactNeeded(s: string): boolean {
+  const re = CANDIDATE;
+  re.lastIndex = 0;
+  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+    const digit = m.index;
+    if (s.charCodeAt(digit + 1) === 34) {
+      // `…9"` then `:`: an integer-like key when the quoted text is all digits
+      let k = digit;
+      while (k > 0 && s.charCodeAt(k - 1) >= 48 && s.charCodeAt(k - 1) <= 57) k--;
+      if (k > 0 && s.charCodeAt(k - 1) === 34) {
+        const prev = before(s, k - 1);
+        if (prev === 123 || prev === 44) return true;
+      }
+      re.lastIndex = digit + 2;
+      continue;
+    }
+    let start = digit;
+    while (start > 0 && isNumberChar(s.charCodeAt(start - 1))) start--;
+    let end = digit + 1;
+    while (end < s.length && isNumberChar(s.charCodeAt(end))) end++;
+    re.lastIndex = end;
+    const prev = before(s, start);
+    if (prev !== -1 && prev !== 58 && prev !== 44 && prev !== 91) {
+      // Not a value (inside a string, or a key such as "4294967294"): resume at its last character,
+      // which may still close an integer-like key. A candidate spans 2+ characters, so this advances.
+      re.lastIndex = end - 1;
+      continue;
+    }
+    const token = s.slice(start, end);
+    const parts = NUMBER_TOKEN.exec(token);
+    if (parts === null) return true; // not valid JSON here; the exact parser reports it
+    const value = Number(token);
+    if (parts[1] === undefined && parts[2] === undefined ? !Number.isSafeInteger(value) : Number.isInteger(value)) return true;
+  }
+  return false;
+}
 
 export function parseJson(text: string): unknown {
   charge(text.length >> 8);
   allocate(text.length * 4);
-  if (!NEEDS_EXACT.test(text)) {
+  if (!exactNeeded(text)) {
     try {
       // Plain objects are dicts to the evaluator; every number here is exact and typed correctly.
       return JSON.parse(text);
@@ -34,6 +97,11 @@ export function parseJson(text: string): unknown {
       // fall through: the exact parser accepts NaN/Infinity and reports Python's error messages
     }
   }
+  return new JsonParser(text).parseTop();
+}
+
+/** json.loads by the exact parser alone: the reference parseJson's fast path must agree with. */
+export function parseJsonExact(text: string): unknown {
   return new JsonParser(text).parseTop();
 }
 
@@ -256,10 +324,21 @@ const ASCII_UNSAFE = /[\\"]|[^ -~]/;
 const UNSAFE = /[\\"\x00-\x1f]/;
 const HTML_UNSAFE_CHARS = /[\\"<>&']|[^ -~]/;
 
-const SHORT_ESCAPES: Record<number, string> = nullProto({ 34: '\\"', 92: '\\\\', 10: '\\n', 13: '\\r', 9: '\\t', 8: '\\b', 12: '\\f' });
-
 function hex4(c: number): string {
   return '\\u' + (c < 0x10 ? '000' : c < 0x100 ? '00' : c < 0x1000 ? '0' : '') + c.toString(16);
+}
+
+/**
+ * What json.dumps writes for each ASCII character below DEL (undefined: written as is), without
+ * and with Jinja2's htmlsafe `<>&'`: built once, so escaping is a table lookup per character.
+ */
+const ASCII_ESCAPES: (string | undefined)[] = [];
+const HTML_ASCII_ESCAPES: (string | undefined)[] = [];
+const SHORT_ESCAPES: Record<number, string> = { 34: '\\"', 92: '\\\\', 10: '\\n', 13: '\\r', 9: '\\t', 8: '\\b', 12: '\\f' };
+for (let c = 0; c < 0x7f; c++) {
+  const plain = SHORT_ESCAPES[c] ?? (c < 0x20 ? hex4(c) : undefined);
+  ASCII_ESCAPES.push(plain);
+  HTML_ASCII_ESCAPES.push(plain ?? (c === 60 || c === 62 || c === 38 || c === 39 ? hex4(c) : undefined));
 }
 
 /**
@@ -268,16 +347,12 @@ function hex4(c: number): string {
  */
 export function jsonString(s: string, ensureAscii = true, htmlSafe = false): string {
   if (!(htmlSafe ? HTML_UNSAFE_CHARS : ensureAscii ? ASCII_UNSAFE : UNSAFE).test(s)) return '"' + s + '"';
+  const table = htmlSafe ? HTML_ASCII_ESCAPES : ASCII_ESCAPES;
   let out = '"';
   let last = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    let rep: string | undefined;
-    if (c === 34 || c === 92) rep = SHORT_ESCAPES[c];
-    else if (c < 0x20) rep = SHORT_ESCAPES[c] ?? hex4(c);
-    else if (c > 0x7e) {
-      if (ensureAscii) rep = hex4(c);
-    } else if (htmlSafe && (c === 60 || c === 62 || c === 38 || c === 39)) rep = hex4(c);
+    const rep = c < 0x7f ? table[c] : ensureAscii ? hex4(c) : undefined;
     if (rep !== undefined) {
       out += s.slice(last, i) + rep;
       last = i + 1;
@@ -387,7 +462,11 @@ function encode(v: unknown, level: number, d: Dumper): string {
 export function htmlsafeJsonDumps(value: unknown, indent: string | null): Markup {
   // Scalars (the usual `{{ x | tojson }}` inside a hand-written JSON body) skip the generic encoder.
   if (typeof value === 'string') return new Markup(jsonString(value, true, true));
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return new Markup(String(value));
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value)) return new Markup(String(value));
+    if (Number.isFinite(value) && !Number.isInteger(value)) return new Markup(floatRepr(value));
+  }
+  if (value === null || value === undefined) return new Markup('null');
+  if (typeof value === 'boolean') return new Markup(value ? 'true' : 'false');
   return new Markup(dumps(value, { sortKeys: true, indent, htmlSafe: true }));
 }
-

@@ -309,6 +309,10 @@ export function toBigInt(v: unknown): bigint {
 export function floatRepr(x: number): string {
   const ax = Math.abs(x);
   if (ax >= 1e-4 && ax < 1e16) {
+    if (!Number.isInteger(x)) {
+      const short = shortDecimal(x);
+      if (short !== undefined) return short;
+    }
     // Both languages print the shortest round-trip digits; in this range JS uses no exponent.
     const s = String(x);
     return s.includes('.') ? s : s + '.0';
@@ -331,6 +335,32 @@ export function floatRepr(x: number): string {
   if (decpt <= 0) return `${sign}0.${'0'.repeat(-decpt)}${digits}`;
   if (decpt >= digits.length) return `${sign}${digits}${'0'.repeat(decpt - digits.length)}.0`;
   return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
+}
+
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+/**
+ * The shortest round-trip digits of a non-integral x with 1e-4 <= |x| < 1e16 when they number 15
+ * or fewer (prices, rounded values): what String(x) prints, several times faster. For d = 1, 2, …
+ * fractional digits, k = round(x·10^d) is the only candidate with d digits while |x·10^d| < 1e15
+ * (the product is off by far less than 0.5 there), and k / 10^d — an exactly rounded division —
+ * equals x exactly when that decimal reads back as x. Fifteen significant digits never name two
+ * doubles, so the first d that round-trips gives String's digits. undefined: more digits needed.
+ */
+function shortDecimal(x: number): string | undefined {
+  for (let d = 1; d < 16; d++) {
+    const p = POW10[d]!;
+    const y = x * p;
+    if (!(y < 1e15 && y > -1e15)) return undefined;
+    const k = Math.round(y);
+    if (k / p === x) {
+      const digits = String(k < 0 ? -k : k);
+      const sign = k < 0 ? '-' : '';
+      const cut = digits.length - d;
+      return cut > 0 ? sign + digits.slice(0, cut) + '.' + digits.slice(cut) : sign + '0.' + '0'.repeat(-cut) + digits;
+    }
+  }
+  return undefined;
 }
 
 export function intStr(v: number | bigint): string {

@@ -52,6 +52,7 @@ export function base64Decode(v: unknown): string {
 
 export const dataFilters: Record<string, FilterFn> = {
   tojson: (_s, v, args, kwargs) => {
+    if (args.length === 0 && kwargs.size === 0) return htmlsafeJsonDumps(v, null);
     const [indent] = params('tojson', args, kwargs, P_TOJSON);
     return htmlsafeJsonDumps(v, indentArg(indent));
   },

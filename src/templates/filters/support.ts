@@ -8,6 +8,17 @@ export type FilterFn = (s: State, value: unknown, args: unknown[], kwargs: Map<s
 
 /** Binds Python-style parameters; `[name]` is required, `[name, default]` optional. */
 export function params(fname: string, args: unknown[], kwargs: Map<string, unknown>, spec: [string, unknown?][]): unknown[] {
+  const n = spec.length;
+  if (kwargs.size === 0 && args.length <= n) {
+    // positional arguments only (`round(2)`, `join(',')`): the defaults fill the rest
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      if (i < args.length) out[i] = args[i];
+      else if (spec[i]!.length > 1) out[i] = spec[i]![1];
+      else return bind(fname, { args, kwargs }, spec); // a required one is missing: bind reports it
+    }
+    return out;
+  }
   const call: CallArgs = { args, kwargs };
   return bind(fname, call, spec);
 }
