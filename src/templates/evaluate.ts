@@ -5,6 +5,7 @@ import { GLOBALS, RESERVED } from './functions.js';
 import { DICT_ATTRIBUTES, DUNDER, SliceValue, getattr, getitem } from './lookup.js';
 import { add, compare, concat, floordiv, mod, mul, neg, pos, pow, sub, truediv } from './ops.js';
 import { FloatLiteral, type Node } from './parse.js';
+import { LIMITS } from './limits.js';
 import { Frame, Out, State } from './state.js';
 import { TESTS } from './tests.js';
 import {
@@ -243,6 +244,29 @@ export function compileExpr(node: Node): Expr {
     case 'Compare': {
       const first = compileExpr(node.expr);
       const ops = (node.ops as Node[]).map((o) => [o.op as string, compileExpr(o.expr)] as const);
+      if (ops.length === 1) {
+        // `a > b`, `x == 'y'`: one comparison, numbers compared directly
+        const [op, second] = ops[0]!;
+        return (s, f) => {
+          try {
+            const left = first(s, f);
+            const right = second(s, f);
+            if (typeof left === 'number' && typeof right === 'number') {
+              switch (op) {
+                case 'gt': return left > right;
+                case 'lt': return left < right;
+                case 'gteq': return left >= right;
+                case 'lteq': return left <= right;
+                case 'eq': return left === right;
+                case 'ne': return left !== right;
+              }
+            }
+            return compare(op, left, right);
+          } catch (e) {
+            return relocate(e, node);
+          }
+        };
+      }
       return (s, f) => {
         try {
           let left = first(s, f);
@@ -510,7 +534,20 @@ function compileAssign(target: Node): Assigner {
 
 function compileBody(body: Node | null | undefined): Stmt {
   if (!body) return () => undefined;
-  const stmts = (body.children as Node[]).map(compileStmt);
+  const stmts: Stmt[] = [];
+  let run: Node[] = [];
+  const flush = () => {
+    if (run.length > 0) stmts.push(run.length === 1 ? compileOutput(run[0]!) : compileOutputRun(run));
+    run = [];
+  };
+  for (const child of body.children as Node[]) {
+    if (child.typename === 'Output' && (child.nodes as Node[]).length === 1) run.push(child);
+    else {
+      flush();
+      stmts.push(compileStmt(child));
+    }
+  }
+  flush();
   if (stmts.length === 1) return stmts[0]!;
   const n = stmts.length;
   return (s, f, out) => {
@@ -763,6 +800,55 @@ function compileOutput(node: Node): Stmt {
   return guardStmt(node, (s, f, out) => {
     for (const p of parts) out.push(typeof p === 'string' ? p : toOutput(p(s, f), s.autoescape));
   });
+}
+
+/**
+ * Consecutive `{{ … }}` tags and text (a template's usual shape): one closure that builds their
+ * text locally and appends it once, instead of a statement call and an output append per part.
+ * Each tag keeps compileOutput's semantics and its own error position.
+ */
+function compileOutputRun(nodes: Node[]): Stmt {
+  const texts: (string | null)[] = [];
+  const exprs: (Expr | null)[] = [];
+  const owners: Node[] = [];
+  for (const node of nodes) {
+    const item = (node.nodes as Node[])[0]!;
+    if (item.typename === 'TemplateData') {
+      const last = texts.length - 1;
+      if (last >= 0 && texts[last] !== null) texts[last] += item.value as string;
+      else {
+        texts.push(item.value as string);
+        exprs.push(null);
+        owners.push(node);
+      }
+    } else {
+      texts.push(null);
+      exprs.push(compileExpr(item));
+      owners.push(node);
+    }
+  }
+  const n = texts.length;
+  return (s, f, out) => {
+    let text = '';
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const e = exprs[i];
+        if (e === null) {
+          text += texts[i]!;
+          continue;
+        }
+        const v = e!(s, f);
+        if (typeof v === 'string') text += s.autoescape ? escapeHtml(v) : v;
+        else if (v instanceof MissingRef && owners[i]!.start >= 0) text += s.source.slice(owners[i]!.start, owners[i]!.end);
+        else text += toOutput(v, s.autoescape);
+        if (text.length > LIMITS.maxOutput) out.push(text); // throws: the output cap, before the run grows further
+      }
+    } catch (err) {
+      relocate(err, owners[i]!);
+    }
+    out.push(text);
+  };
 }
 
 function compileFor(node: Node): Stmt {

@@ -11,6 +11,10 @@ const P_DEFAULT: [string, unknown?][] = [['default_value', ''], ['boolean', fals
 
 /** do_default: Undefined (or, with boolean=true, any falsy value) is replaced. */
 function defaultFilter(_s: unknown, v: unknown, args: unknown[], kwargs: Map<string, unknown>): unknown {
+  if (kwargs.size === 0 && args.length <= 2) {
+    const dflt = args.length > 0 ? args[0] : '';
+    return v instanceof Undefined || (args.length > 1 && truthy(args[1]) && !truthy(v)) ? dflt : v;
+  }
   const [dflt, boolean] = params('default', args, kwargs, P_DEFAULT);
   return v instanceof Undefined || (truthy(boolean) && !truthy(v)) ? dflt : v;
 }

@@ -93,6 +93,11 @@ export const numberFilters: Record<string, FilterFn> = {
     throw new EvalError(`bad operand type for abs(): '${typeName(v)}'`);
   },
   round: (_s, v, args, kwargs) => {
+    if (typeof v === 'number' && !Number.isInteger(v) && kwargs.size === 0 && args.length <= 1) {
+      // `x | round(2)` on a float: Python's round with the default method
+      const p = args.length === 0 ? 0 : args[0];
+      if (typeof p === 'number' && Number.isInteger(p)) return mkFloat(roundPy(v, p));
+    }
     const [precision, method] = params('round', args, kwargs, P_ROUND);
     const m = asString(method);
     if (m !== 'common' && m !== 'ceil' && m !== 'floor') throw new EvalError('method must be common, ceil or floor');

@@ -27,11 +27,14 @@ const mapStr = (v: unknown, fn: (s: string) => string): string | Markup => {
   return s instanceof Markup ? new Markup(fn(s.s)) : fn(s);
 };
 
+const toUpper = (x: string): string => x.toUpperCase();
+const toLower = (x: string): string => x.toLowerCase();
+
 const WORD_BEGINNING = /([-\s({[<]+)/;
 
 export const stringFilters: Record<string, FilterFn> = {
-  upper: (_s, v) => mapStr(v, (x) => x.toUpperCase()),
-  lower: (_s, v) => mapStr(v, (x) => x.toLowerCase()),
+  upper: (_s, v) => (typeof v === 'string' ? v.toUpperCase() : mapStr(v, toUpper)),
+  lower: (_s, v) => (typeof v === 'string' ? v.toLowerCase() : mapStr(v, toLower)),
   capitalize: (_s, v) => mapStr(v, pyCapitalize),
   title: (_s, v) =>
     mapStr(v, (x) =>
@@ -81,19 +84,21 @@ export const stringFilters: Record<string, FilterFn> = {
     const len = toJsNumber(length);
     const e = str(end);
     const lw = leeway === null ? 5 : toJsNumber(leeway);
-    if (len < strLen(e)) throw new EvalError(`expected length >= ${strLen(e)}, got ${len}`);
+    const endLen = e === '...' ? 3 : strLen(e);
+    if (len < endLen) throw new EvalError(`expected length >= ${endLen}, got ${len}`);
     if (lw < 0) throw new EvalError(`expected leeway >= 0, got ${lw}`);
-    if (asString(v) === undefined) {
+    const s = asString(v);
+    if (s === undefined) {
       // do_truncate measures the value itself: short sequences come back unchanged, anything
       // without a length is an error, as in Jinja2
       if (lenOf(v) <= len + lw) return v;
       throw new EvalError(`'${typeName(v)}' object has no attribute 'rsplit'`);
     }
-    const s = asString(v)!;
+    if (s.length <= len + lw) return v; // never more code points than UTF-16 units
     const cs = hasAstral(s) ? strChars(s) : null;
     const n = cs ? cs.length : s.length;
     if (n <= len + lw) return v;
-    const cut = Math.max(0, len - strLen(e));
+    const cut = Math.max(0, len - endLen);
     const head = cs ? cs.slice(0, cut).join('') : s.slice(0, cut);
     const kept = killwords !== false && killwords !== null && killwords !== 0 ? head : head.lastIndexOf(' ') >= 0 ? head.slice(0, head.lastIndexOf(' ')) : head;
     // Markup in, Markup out: the appended `end` is escaped like Markup's `+` does
