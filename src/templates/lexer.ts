@@ -1,5 +1,5 @@
 import { nullProto } from './values.js';
-import nunjucks from 'nunjucks';
+import { nunjucksLexer } from './nunjucks.js';
 import { TemplateError } from './errors.js';
 
 /**
@@ -15,7 +15,7 @@ import { TemplateError } from './errors.js';
  */
 
 type NunjucksLexer = Record<string, unknown> & { lex(src: string, opts?: unknown): object };
-const lexer = (nunjucks as unknown as { lexer: NunjucksLexer }).lexer;
+const lexer = nunjucksLexer as NunjucksLexer;
 
 export interface Token {
   type: string;

@@ -1,5 +1,5 @@
 import { nullProto } from './values.js';
-import nunjucks from 'nunjucks';
+import { nunjucksNodes, nunjucksParser } from './nunjucks.js';
 import { TemplateError } from './errors.js';
 import { JinjaTokenizer, T, normalizeSource, type Token } from './lexer.js';
 
@@ -22,7 +22,7 @@ export interface Node {
 }
 
 type NodeClass = new (lineno: number, colno: number, ...fields: unknown[]) => Node;
-const base = (nunjucks as unknown as { nodes: unknown }).nodes as Record<string, NodeClass & { extend(name: string, props: object): NodeClass }>;
+const base = nunjucksNodes as Record<string, NodeClass & { extend(name: string, props: object): NodeClass }>;
 const Base = base.Node!;
 const def = (name: string, fields: string[]): NodeClass => Base.extend(name, { fields });
 
@@ -75,7 +75,7 @@ export const N = {
   Unsupported: def('Unsupported', ['tag']),
 } as const;
 
-const ParserBase = (nunjucks as unknown as { parser: { Parser: new (tokens: unknown) => any } }).parser.Parser;
+const ParserBase = (nunjucksParser as { Parser: new (tokens: unknown) => any }).Parser;
 
 const STATEMENT_TAGS = new Set([
   'for', 'if', 'block', 'extends', 'print', 'macro', 'include', 'from', 'import', 'set', 'with', 'autoescape',
