@@ -1,8 +1,8 @@
 import { allocate, charge, repeatStr } from './limits.js';
 import { EvalError } from './errors.js';
 import {
-  Markup, PyDict, PyFloat, Undefined, compareStrings, dictGet, floatRepr, intStr, isDict, isFloat, isInt,
-  MISSING, typeName, type DictLike,
+  Markup, PyDict, PyFloat, Undefined, compareStrings, floatRepr, hasAstral, intStr, isFloat, isInt, isPlainObject,
+  MISSING, typeName,
 } from './values.js';
 
 /**
@@ -391,6 +391,21 @@ function sortKey(a: unknown, b: unknown): number {
   throw new EvalError(`'<' not supported between instances of '${typeName(b)}' and '${typeName(a)}'`);
 }
 
+/**
+ * sort_keys: strings without surrogates sort the same by UTF-16 unit (the native sort) as by code
+ * point (Python); anything else takes Python's comparison.
+ */
+function sortKeysInPlace(keys: unknown[]): void {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (typeof k !== 'string' || hasAstral(k)) {
+      keys.sort(sortKey);
+      return;
+    }
+  }
+  keys.sort();
+}
+
 interface Dumper {
   htmlSafe: boolean;
   indent: string | null;
@@ -441,16 +456,30 @@ function encode(v: unknown, level: number, d: Dumper): string {
     }
     return out + close + ']';
   }
-  if (isDict(v)) {
-    let keys = v instanceof PyDict ? v.keys() : Object.keys(v);
+  if (v instanceof PyDict) {
+    const keys = v.keys(); // a fresh array: sorted in place
     if (keys.length === 0) return '{}';
-    if (d.sortKeys) keys = [...keys].sort(sortKey);
+    if (d.sortKeys) sortKeysInPlace(keys);
     let out = '{' + nl;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
-      const val = dictGet(v as DictLike, k);
+      const val = v.get(k);
       if (i > 0) out += d.itemSep + nl;
       out += jsonString(keyString(k), d.ensureAscii, d.htmlSafe) + d.keySep + encode(val === MISSING ? null : val, level + 1, d);
+    }
+    return out + close + '}';
+  }
+  if (isPlainObject(v)) {
+    // JSON parsed by from_json or context data: own string keys only, read directly
+    const keys = Object.keys(v);
+    if (keys.length === 0) return '{}';
+    if (d.sortKeys) sortKeysInPlace(keys);
+    let out = '{' + nl;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const val = v[k];
+      if (i > 0) out += d.itemSep + nl;
+      out += jsonString(k, d.ensureAscii, d.htmlSafe) + d.keySep + encode(val === undefined ? null : val, level + 1, d);
     }
     return out + close + '}';
   }
