@@ -1,5 +1,7 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { RuntimeError } from '../runtime/errors.js';
+import { UpstreamError, type UpstreamClient } from '../upstream/client.js';
+import { BlockedDestinationError } from '../upstream/guard.js';
 
 /** A tenant's session settings (api.md §5 `PUT /tenants/{t}`); `undefined` = no sessions accepted. */
 export type SessionSettings = { alg: 'HS256'; secret: string } | { jwks_url: string } | undefined;
@@ -17,6 +19,8 @@ export interface SessionUser {
 
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const LEEWAY_S = 30;
+/** A JWKS is a few keys; anything larger is not one. */
+const MAX_JWKS_BYTES = 512 * 1024;
 
 function invalid(detail: string): RuntimeError {
   return new RuntimeError(401, 'INVALID_SESSION', detail);
@@ -31,6 +35,30 @@ function invalid(detail: string): RuntimeError {
 export class SessionVerifier {
   private readonly jwks = new Map<string, JWTVerifyGetKey>();
   private readonly secrets = new Map<string, Uint8Array>();
+  private readonly fetchJwks: FetchImplementation;
+
+  /**
+   * JWKS URLs come from tenant settings, so they are fetched like any upstream: through the
+   * SSRF-guarded client (decision 11 on the address connected, https unless allowed, a size cap).
+   */
+  constructor(upstream: UpstreamClient) {
+    this.fetchJwks = async (url, init) => {
+      const { signal } = init;
+      const gaveUp = new Promise<never>((_resolve, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+      // jose's own timeout (AbortSignal) is shorter than the upstream deadline: whichever ends first.
+      const response = await Promise.race([
+        upstream.send(
+          { url: upstream.parseUrl(url, 'JWKS URL'), method: 'GET', headers: { accept: 'application/json', 'user-agent': 'gatehouse' } },
+          MAX_JWKS_BYTES,
+        ),
+        gaveUp,
+      ]);
+      return new Response(response.status === 200 ? new Uint8Array(response.body) : null, { status: response.status });
+    };
+  }
 
   async verify(tenant: string, authorization: string | undefined, settings: SessionSettings): Promise<SessionUser | undefined> {
     if (authorization === undefined || authorization.trim() === '') return undefined;
@@ -64,7 +92,12 @@ export class SessionVerifier {
   private keySet(url: string): JWTVerifyGetKey {
     let set = this.jwks.get(url);
     if (set === undefined) {
-      set = createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 });
+      set = createRemoteJWKSet(new URL(url), {
+        cacheMaxAge: 10 * 60_000,
+        cooldownDuration: 30_000,
+        timeoutDuration: 5_000,
+        [customFetch]: this.fetchJwks,
+      });
       this.jwks.set(url, set);
     }
     return set;
@@ -78,6 +111,9 @@ function describe(err: unknown): string {
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'the session token uses an algorithm this tenant does not accept';
   if (err instanceof joseErrors.JWKSNoMatchingKey) return 'no key of the tenant JWKS matches the session token';
   if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) return 'the tenant JWKS could not be loaded';
+  if (err instanceof BlockedDestinationError) return 'the tenant JWKS could not be loaded: its URL points at a blocked destination';
+  if (err instanceof UpstreamError) return 'the tenant JWKS could not be loaded: the JWKS server did not answer usably';
+  if (err instanceof joseErrors.JOSEError && err.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/.test(err.message)) return 'the tenant JWKS could not be loaded';
   return 'the session token is malformed or cannot be verified';
 }
 

@@ -37,7 +37,7 @@ export function createRuntime(parts: RuntimeParts): Runtime {
     log: parts.log,
     upstream,
     auth: new OutboundAuth(upstream, tokens),
-    sessions: new SessionVerifier(),
+    sessions: new SessionVerifier(upstream),
     tenants: parts.tenants,
     connectors: parts.connectors,
     values: parts.values,

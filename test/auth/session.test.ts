@@ -2,6 +2,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { exportJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionVerifier } from '../../src/auth/session.js';
+import { parseCidrList } from '../../src/config.js';
+import { UpstreamClient } from '../../src/upstream/client.js';
+import { createUpstreamDispatcher } from '../../src/upstream/dispatcher.js';
+import { createAddressGuard } from '../../src/upstream/guard.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 const SECRET = 'tenant-session-secret-0123456789';
@@ -9,8 +13,15 @@ const hs = (claims: Record<string, unknown>, secret = SECRET) =>
   new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
 const now = () => Math.floor(Date.now() / 1000);
 
+/** The runtime's upstream client: loopback allowed (as tests configure it) or not (the default). */
+function upstreamClient(allowCidrs: string): UpstreamClient {
+  const guard = createAddressGuard(parseCidrList(allowCidrs, []));
+  return new UpstreamClient({ timeoutMs: 2000, allowHttp: true, guard, dispatcher: createUpstreamDispatcher({ guard, extraCa: undefined, timeoutMs: 2000 }) });
+}
+
 describe('inbound session verification (api.md §3)', () => {
-  const verifier = new SessionVerifier();
+  const allowingLoopback = upstreamClient('127.0.0.0/8,::1/128');
+  const verifier = new SessionVerifier(allowingLoopback);
   const settings = { alg: 'HS256' as const, secret: SECRET };
   let jwks: TestUpstream;
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -27,7 +38,10 @@ describe('inbound session verification (api.md §3)', () => {
       res.end(JSON.stringify({ keys }));
     });
   });
-  afterAll(() => jwks.close());
+  afterAll(async () => {
+    await jwks.close();
+    await allowingLoopback.close();
+  });
 
   it('no token → anonymous (undefined)', async () => {
     expect(await verifier.verify('acme', undefined, settings)).toBeUndefined();
@@ -86,5 +100,48 @@ describe('inbound session verification (api.md §3)', () => {
     const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ tid: 'acme', exp: now() + 60 })).toString('base64url')}.`;
     await expect(verifier.verify('acme', `Bearer ${unsigned}`, jwksSettings)).rejects.toMatchObject({ code: 'INVALID_SESSION' });
     await expect(verifier.verify('acme', `Bearer ${unsigned}`, settings)).rejects.toMatchObject({ code: 'INVALID_SESSION' });
+  });
+
+  it('fetches the JWKS through the SSRF guard: a tenant JWKS URL on a blocked address is never requested', async () => {
+    const guarded = upstreamClient('');
+    try {
+      const strict = new SessionVerifier(guarded);
+      const token = await new SignJWT({ tid: 'acme', sub: 'r', exp: now() + 60 }).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).sign(rsa.privateKey);
+      const before = jwks.requests.length;
+      const port = new URL(jwks.url).port;
+      // an IP literal, and a name that resolves to loopback
+      for (const url of [`${jwks.url}/.well-known/jwks.json`, `http://localhost:${port}/.well-known/jwks.json`]) {
+        await expect(strict.verify('acme', `Bearer ${token}`, { jwks_url: url })).rejects.toMatchObject({
+          status: 401,
+          code: 'INVALID_SESSION',
+          message: 'the tenant JWKS could not be loaded: its URL points at a blocked destination',
+        });
+      }
+      expect(jwks.requests.length).toBe(before);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('a JWKS endpoint answering non-200, non-JSON or an oversized body → INVALID_SESSION "could not be loaded"', async () => {
+    jwks.route('/missing.json', (_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    jwks.route('/html.json', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>login</html>');
+    });
+    jwks.route('/huge.json', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [], pad: 'x'.repeat(600 * 1024) }));
+    });
+    const token = await new SignJWT({ tid: 'acme', sub: 'r', exp: now() + 60 }).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).sign(rsa.privateKey);
+    for (const path of ['/missing.json', '/html.json', '/huge.json']) {
+      await expect(verifier.verify('acme', `Bearer ${token}`, { jwks_url: `${jwks.url}${path}` })).rejects.toMatchObject({
+        code: 'INVALID_SESSION',
+        message: expect.stringMatching(/^the tenant JWKS could not be loaded/),
+      });
+    }
   });
 });
