@@ -237,10 +237,17 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(redirect.headers.get('location')).toBe('https://elsewhere.example/next');
   });
 
-  it('§13.1 user.* and tenant_id come from the verified session; profile_fields.by_id works', async () => {
+  it('§13.1 user.* and tenant_id come from the verified session; §13.3 profile_fields.by_id(n) reads field n, None when the user lacks it', async () => {
     const r = await h.exec('whoami', { token: await h.session() });
     expect(r.status).toBe(200);
     expect(last().query.get('department')).toBe('Sales');
+    const other = await h.exec('whoami', { token: await h.session({ profile_fields: { '42': 'Engineering', '7': 'x' } }) });
+    expect(other.status).toBe(200);
+    expect(last().query.get('department')).toBe('Engineering');
+    // a missing field is None, printed as Jinja2 prints None (decision: documented in docs/templates.md)
+    const lacking = await h.exec('whoami', { token: await h.session({ profile_fields: { '7': 'x' } }) });
+    expect(lacking.status).toBe(200);
+    expect(last().query.get('department')).toBe('None');
   });
 
   it('§13.2 an anonymous caller of a connector using user.* is rejected with 401 AUTHENTICATION_REQUIRED before any upstream call', async () => {
