@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/redis/embedded.js';
-import { flushTestRedis, testRedisUrl } from '../support/redis.js';
+import { flushTestRedis } from '../support/redis.js';
+import { adminClient, startServe as serve, type ServeProcess } from '../support/serve-process.js';
 
 /**
  * Issue 4's "stop and restart the service on the same Redis": the real binary, stopped with SIGTERM
@@ -15,71 +14,18 @@ import { flushTestRedis, testRedisUrl } from '../support/redis.js';
  * API before the restart is still there and usable afterwards (the secret is decrypted and sent).
  */
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN = 'restart-test-admin-token-0123456789';
 const MASTER = randomBytes(32).toString('base64');
 const SECRET = `sk-restart-${randomBytes(6).toString('hex')}`;
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-}
-
-async function startServe(port: number, home: string): Promise<Running> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'gatehouse.js'), 'serve'], {
-    cwd: home,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      NODE_ENV: 'development',
-      GATEHOUSE_HOME: home,
-      REDIS_URL: testRedisUrl(),
-      GATEHOUSE_MASTER_KEY: MASTER,
-      GATEHOUSE_ADMIN_TOKEN: ADMIN,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      UPSTREAM_ALLOW_HTTP: 'true',
-      UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8',
-      RECONCILE_INTERVAL_S: '0',
-      GITHUB_API_URL: 'http://127.0.0.1:9',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}:\n${output}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`serve did not become ready:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, url, exited };
-}
-
-function admin(base: string) {
-  return async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
-    const res = await fetch(`${base}/admin/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
-  };
-}
+const startServe = (port: number, home: string) => serve({ port, home, adminToken: ADMIN, masterKey: MASTER });
+const admin = (base: string) => adminClient(base, ADMIN);
 
 describe('stop and restart the real service on the same Redis', () => {
   let upstream: Server;
   let upstreamUrl: string;
   const seen: IncomingHttpHeaders[] = [];
-  const running: Running[] = [];
+  const running: ServeProcess[] = [];
 
   beforeAll(async () => {
     await flushTestRedis();
