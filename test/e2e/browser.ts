@@ -9,6 +9,22 @@ import { chromium, type BrowserContext } from 'playwright-core';
  */
 export const CHROMIUM_PATH = process.env.GATEHOUSE_CHROMIUM ?? '/usr/bin/chromium';
 
+/**
+ * Whether the dashboard's browser tests run here. They always run in CI (.ci/run installs Chromium
+ * and sets GATEHOUSE_REQUIRE_BROWSER=1; `CI=true` counts too), where a missing binary fails with
+ * the launch error. On a developer machine
+ * without Chromium they are skipped with a warning naming the package, so `npm test` keeps passing
+ * on a machine with only Node and redis-server, as the README promises.
+ */
+export function browserTestsEnabled(): boolean {
+  if (existsSync(CHROMIUM_PATH) || process.env.CI === 'true' || process.env.GATEHOUSE_REQUIRE_BROWSER === '1') return true;
+  process.stderr.write(
+    `\n⚠ dashboard browser tests SKIPPED: no Chromium at ${CHROMIUM_PATH}. ` +
+      'Install Debian\'s package (`sudo apt-get install -y chromium`) or set GATEHOUSE_CHROMIUM; CI always runs them.\n\n',
+  );
+  return false;
+}
+
 export const SCREENSHOT_DIR = join(process.cwd(), 'test', '.tmp');
 
 export interface Browser {

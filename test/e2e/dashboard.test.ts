@@ -5,7 +5,7 @@ import { validateRegistryText } from '../../src/registry/validate.js';
 import { flushTestRedis } from '../support/redis.js';
 import { startTestService, TEST_ADMIN_TOKEN, type TestService } from '../support/service.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { launchChromium, SCREENSHOT_DIR, type Browser } from './browser.js';
+import { browserTestsEnabled, launchChromium, SCREENSHOT_DIR, type Browser } from './browser.js';
 
 /**
  * The operator dashboard end to end: the real app (real Redis) driven by Debian's Chromium.
@@ -25,7 +25,7 @@ const HS256_SECRET = 'b'.repeat(40);
 const HOSTILE_NAME = 'CRM <b>Contacts</b> <img src=x onerror="window.__xss=1">';
 const HOSTILE_MESSAGE = '<script>window.__xss=2</script> is not a valid URL <img src=x onerror="window.__xss=3">';
 
-describe('operator dashboard (Chromium)', () => {
+describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
   let svc: TestService;
   let upstream: TestUpstream;
   let browser: Browser;
@@ -44,7 +44,7 @@ describe('operator dashboard (Chromium)', () => {
   const storedKeys = () => page.evaluate(() => Object.keys((globalThis as unknown as B).sessionStorage));
 
   beforeAll(async () => {
-    // Fails with install instructions when /usr/bin/chromium is missing.
+    // In CI, fails with install instructions when /usr/bin/chromium is missing.
     browser = await launchChromium();
     await flushTestRedis();
     upstream = await startUpstream();
