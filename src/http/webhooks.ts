@@ -30,8 +30,10 @@ export const webhookRoutes = (services: Services): FastifyPluginAsync =>
   async (app) => {
     const verifiers = services.config.githubWebhookSecrets.map((secret) => new Webhooks({ secret }));
     const raw = { parseAs: 'buffer' as const, bodyLimit: WEBHOOK_BODY_LIMIT };
-    // Encapsulated: only this plugin's routes keep raw bodies.
-    app.removeContentTypeParser(['application/json', 'application/x-www-form-urlencoded']);
+    // Encapsulated: only this plugin's routes keep raw bodies. GitHub sends only these two types;
+    // any other is refused with 415 (a text/plain parser would hand the route a string and the
+    // answer would be a misleading 401 "signature does not match").
+    app.removeAllContentTypeParsers();
     app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], raw, (_request, body, done) => done(null, body));
 
     app.post('/webhooks/github', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request: FastifyRequest, reply: FastifyReply) => {
@@ -61,7 +63,7 @@ export const webhookRoutes = (services: Services): FastifyPluginAsync =>
       const remember = () => services.redis.set(seenKey, event, 'EX', DELIVERY_TTL_S, 'NX');
       let push: { repository: string; branch: string; after: string | undefined; pusher: string | undefined } | undefined;
       if (event === 'push') {
-        const p = parsePayload(body, request.headers['content-type']) as PushPayload;
+        const p = parsePayload(body, request.headers['content-type']);
         const ref = typeof p.ref === 'string' ? p.ref : '';
         const repository = typeof p.repository?.full_name === 'string' ? p.repository.full_name : undefined;
         if (ref.startsWith('refs/heads/') && repository !== undefined) {
@@ -94,14 +96,20 @@ function headerOf(request: FastifyRequest, name: string): string | undefined {
   return s === undefined || s === '' ? undefined : s;
 }
 
-function parsePayload(body: string, contentType: string | undefined): unknown {
+function parsePayload(body: string, contentType: string | undefined): PushPayload {
   let json = body;
-  if (contentType?.startsWith('application/x-www-form-urlencoded')) {
+  // Media types are case-insensitive (RFC 9110 §8.3.1).
+  if (contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
     json = new URLSearchParams(body).get('payload') ?? '';
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(json);
+    parsed = JSON.parse(json);
   } catch {
     throw new BadRequestError('INVALID_PAYLOAD', 'the delivery payload is not JSON');
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new BadRequestError('INVALID_PAYLOAD', 'the delivery payload is not a JSON object');
+  }
+  return parsed as PushPayload;
 }

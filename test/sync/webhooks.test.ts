@@ -125,6 +125,45 @@ describe('webhook intake', () => {
     expect(res.status).toBe(202);
   });
 
+  it('reads the form media type case-insensitively', async () => {
+    const json = JSON.stringify(push());
+    const body = `payload=${encodeURIComponent(json)}`;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'Application/X-WWW-Form-Urlencoded', 'x-github-event': 'push', 'x-github-delivery': `form-case-${Math.random()}`, 'x-hub-signature-256': signBody(WEBHOOK_SECRET, body).sha256 },
+      body,
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ queued: 1 });
+  });
+
+  it('answers a correctly signed push whose payload is JSON but not an object with 400 INVALID_PAYLOAD, not 500, and does not remember it', async () => {
+    for (const body of ['null', '[1]', '"x"', '7']) {
+      const deliveryId = `non-object-${body}-${Math.random()}`;
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': deliveryId, 'x-hub-signature-256': signBody(WEBHOOK_SECRET, body).sha256 },
+        body,
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: 'INVALID_PAYLOAD' } });
+      expect(await redis.exists(syncKeys.delivery(deliveryId))).toBe(0);
+    }
+  });
+
+  it('refuses a media type GitHub never sends with 415, not a misleading 401 signature error', async () => {
+    const [syncs, jobs] = [await syncCount(), await jobCount()];
+    const body = JSON.stringify(pingPayload(h.double, h.double.repo(REPO)));
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-github-event': 'ping', 'x-github-delivery': `text-${Math.random()}`, 'x-hub-signature-256': signBody(WEBHOOK_SECRET, body).sha256 },
+      body,
+    });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({ error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+    expect([await syncCount(), await jobCount()]).toEqual([syncs, jobs]);
+  });
+
   it('takes payloads far above the admin API body limit (GitHub sends up to 25 MB), refuses larger ones', async () => {
     const big = { ...push(), padding: 'p'.repeat(5 * 1024 * 1024) };
     const res = await deliver(url, { event: 'push', payload: big, secret: WEBHOOK_SECRET });
