@@ -17,10 +17,14 @@ export function adminErrorHandler(error: FastifyError | Error, request: FastifyR
   const fe = error as FastifyError;
   if (fe.validation !== undefined) {
     const where = fe.validationContext ?? 'request';
-    const details = fe.validation.map((v) => ({
-      path: `/${where}${v.instancePath}`,
-      message: v.message ?? 'is invalid',
-    }));
+    const details = fe.validation.map((v) => {
+      // Name the offending field: "must NOT have additional properties" alone leaves the caller guessing.
+      const extra = v.keyword === 'additionalProperties' ? (v.params as { additionalProperty?: unknown }).additionalProperty : undefined;
+      return {
+        path: `/${where}${v.instancePath}`,
+        message: typeof extra === 'string' ? `must NOT have additional properties: unknown field "${extra.slice(0, 100)}"` : (v.message ?? 'is invalid'),
+      };
+    });
     return reply.code(400).send(adminErrorBody('INVALID_REQUEST', `the ${where} is invalid: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details));
   }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

@@ -130,6 +130,13 @@ describe('tenants API', () => {
     }
   });
 
+  it('names the unknown field of a typo, so the caller need not guess', async () => {
+    const res = await call('PUT', '/tenants/schema', { name: 'x', allowed_origin: ['https://x.example'] });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([{ path: '/body', message: 'must NOT have additional properties: unknown field "allowed_origin"' }]);
+    expect(res.body.error.message).toContain('"allowed_origin"');
+  });
+
   it('answers malformed JSON with 400 INVALID_JSON and its position, never quoting the body', async () => {
     const res = await call('PUT', '/tenants/json', `{\n  "name": "x",\n  "session": {"alg": "HS256", "secret": ${HS256_SECRET}}\n}`, { raw: true });
     expect(res.status).toBe(400);
