@@ -7,6 +7,7 @@ import { validateConnectorText, validateConnectorValue } from '../../registry/va
 import { execute } from '../../runtime/execute.js';
 import { runtimeFor } from '../../runtime/index.js';
 import type { Services } from '../../services.js';
+import { strictValidatorCompiler } from './openapi.js';
 
 interface TestBody {
   connector?: unknown;
@@ -27,6 +28,7 @@ const nullableString = { anyOf: [{ type: 'string' }, { type: 'null' }] } as cons
 
 const bodySchema = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     connector: { anyOf: [{ type: 'object' }, { type: 'string' }] },
     permalink: { type: 'string', minLength: 1, maxLength: 255 },
@@ -51,6 +53,7 @@ const bodySchema = {
         username: nullableString,
         profile_fields: { type: 'object' },
       },
+      additionalProperties: false,
     },
   },
 } as const;
@@ -81,6 +84,9 @@ function textMap(m: Record<string, unknown> | undefined): [string, string][] {
  */
 export const connectorTestRoutes = (services: Services): FastifyPluginAsync =>
   async (app) => {
+    // Strict like every admin body (docs/admin-api.md): no coercion (`"permalink": 5` is not a
+    // string) and unknown fields rejected, so a typo such as `request.query` is reported, not dropped.
+    app.setValidatorCompiler(strictValidatorCompiler);
     app.post<{ Params: { tenant: string }; Body: TestBody }>(
       '/tenants/:tenant/connectors/test',
       { schema: { body: bodySchema } },
