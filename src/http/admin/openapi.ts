@@ -64,3 +64,12 @@ const strictAjv = new Ajv({ allErrors: true, coerceTypes: false, removeAdditiona
  * is reported instead of ignored. Installed per route plugin (fastify's default coerces).
  */
 export const strictValidatorCompiler = ({ schema }: { schema: object }) => strictAjv.compile(schema);
+
+const queryAjv = new Ajv({ allErrors: true, coerceTypes: true, removeAdditional: false, useDefaults: true, strict: false });
+
+/**
+ * Validator for query strings: values arrive as text, so `?limit=20` is coerced to a number and
+ * declared defaults apply, but an unknown parameter is rejected (a typo such as `?status=failed`
+ * would otherwise be dropped and the unfiltered list returned as if it were the answer).
+ */
+export const queryValidatorCompiler = ({ schema }: { schema: object }) => queryAjv.compile(schema);

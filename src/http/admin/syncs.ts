@@ -3,7 +3,7 @@ import { NotFoundError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { MAX_QUERY_LIMIT } from '../../sync/history.js';
 import { SYNC_STATES, type SyncState } from '../../sync/model.js';
-import { ERROR_RESPONSES } from './openapi.js';
+import { ERROR_RESPONSES, queryValidatorCompiler } from './openapi.js';
 
 /** Sync history (api.md §5): `GET /syncs?tenant=&repository=&state=&limit=`, `GET /syncs/{id}`. */
 
@@ -60,6 +60,7 @@ export const syncRecordSchema = {
 
 export const syncRoutes = (services: Services): FastifyPluginAsync =>
   async (app) => {
+    app.setValidatorCompiler(queryValidatorCompiler);
     app.get<{ Querystring: { tenant?: string; repository?: string; state?: SyncState; limit?: number } }>(
       '/syncs',
       {
