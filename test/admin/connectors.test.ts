@@ -182,6 +182,14 @@ describe('connectors API (Code Mode)', () => {
     expect((await call('GET', '/tenants/acme/connectors/from-repo')).body.source).toBe('repository');
   });
 
+  it('PUT on a repository-owned connector answers READ_ONLY_CONNECTOR before judging the body', async () => {
+    for (const body of ['{"name": ', '{"name": "x", "url": "ftp://x"}', '']) {
+      const put = await call('PUT', '/tenants/acme/connectors/from-repo', body, { raw: true });
+      expect(put.status, body).toBe(409);
+      expect(put.body.error.code).toBe('READ_ONLY_CONNECTOR');
+    }
+  });
+
   it('DELETE removes a manual connector (204); unknown → 404 CONNECTOR_NOT_FOUND', async () => {
     expect((await call('DELETE', '/tenants/acme/connectors/from-url')).status).toBe(204);
     const again = await call('DELETE', '/tenants/acme/connectors/from-url');

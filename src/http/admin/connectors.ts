@@ -3,7 +3,7 @@ import { AppError, BadRequestError } from '../../errors.js';
 import { parseJsonWithPositions } from '../../registry/json-source.js';
 import { HTTP_METHODS, type ConnectorDefinition, type StoredConnector } from '../../registry/model.js';
 import { isValidPermalink, PERMALINK_PATTERN } from '../../registry/permalink.js';
-import { ConnectorNotFoundError } from '../../registry/store.js';
+import { ConnectorNotFoundError, ReadOnlyConnectorError } from '../../registry/store.js';
 import { validateConnectorText, type ValidationOptions } from '../../registry/validate.js';
 import type { Services } from '../../services.js';
 import { ERROR_RESPONSES, strictValidatorCompiler } from './openapi.js';
@@ -223,6 +223,11 @@ export const connectorRoutes = (services: Services): FastifyPluginAsync =>
         if (!isValidPermalink(permalink)) {
           throw new BadRequestError('INVALID_PERMALINK', `"${permalink.slice(0, 255)}" is not a valid permalink: lowercase letters and digits in groups joined by single "-", at most 255 characters`);
         }
+        // A repository's connector cannot be edited here whatever the body says: say so first, rather
+        // than have the operator fix JSON or fields only to learn the edit was never possible.
+        // (updateManual re-checks atomically; this read only orders the answers.)
+        const existing = await services.registry.get(tenant, permalink);
+        if (existing?.source === 'repository') throw new ReadOnlyConnectorError(permalink, existing.repository ?? '');
         const text = bodyText(request.body);
         const definition = bindPermalink(text, validateBody(text, options), permalink);
         const { created, stored } = await services.registry.updateManual(tenant, permalink, definition, { upsert: true });
