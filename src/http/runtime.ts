@@ -10,11 +10,27 @@ import { WIDGET_RUNTIME_ROUTE } from './request-log.js';
 /** Decision 12: caller bodies up to 1 MiB. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
-
 interface Params {
   tenant: string;
   permalink: string;
+}
+
+/** The two execute routes; their paths answer with the runtime envelope even when fastify's router does not match. */
+const EXECUTE_PATH = /^\/t\/([^/?]*)\/(connectors|composite-connectors)\/([^/?]*)\/execute(?:\?|$)/;
+
+/** `{tenant, permalink, kind}` of a URL shaped like an execute route (segments still percent-encoded), else undefined. */
+export function matchExecutePath(url: string): { tenant: string; permalink: string; kind: 'connector' | 'composite' } | undefined {
+  const m = EXECUTE_PATH.exec(url);
+  if (m === null) return undefined;
+  return { tenant: m[1]!, permalink: m[3]!, kind: m[2] === 'connectors' ? 'connector' : 'composite' };
+}
+
+function decodeSegment(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
 }
 
 function callerQuery(url: string): [string, string][] {
@@ -31,6 +47,8 @@ function sendError(reply: FastifyReply, request: FastifyRequest, err: RuntimeErr
     .headers({
       ...cors,
       ...(err.headers ?? {}),
+      // Set here too: answers to URLs fastify could not route (frameworkErrors) skip the onRequest hook.
+      'x-request-id': request.id,
       'x-cache': 'BYPASS',
       'server-timing': t.serverTiming,
       'x-connector-timing': t.connectorTiming,
@@ -40,12 +58,51 @@ function sendError(reply: FastifyReply, request: FastifyRequest, err: RuntimeErr
 }
 
 /**
+ * Answers for execute-shaped URLs that fastify's router does not route (api.md §3: every answer
+ * carries the runtime envelope and headers): a method fastify has no route for (e.g. `PROPFIND`)
+ * goes through the pipeline, which answers 404 or 405 with `Allow`; a URL whose segments cannot be
+ * decoded or are longer than the router takes names no connector → 404 `CONNECTOR_NOT_FOUND`.
+ * Returns false when the URL is not an execute URL (the caller answers as usual).
+ */
+export function runtimeFallback(runtime: Runtime) {
+  return async (request: FastifyRequest, reply: FastifyReply, reason: 'not-found' | 'bad-url'): Promise<boolean> => {
+    const m = matchExecutePath(request.url);
+    if (m === undefined) return false;
+    const tenantId = decodeSegment(m.tenant);
+    const permalink = decodeSegment(m.permalink);
+    const tenant = tenantId === undefined ? undefined : await runtime.tenants.get(tenantId).catch(() => undefined);
+    const cors = corsHeaders(tenant, request.headers.origin);
+    if (reason === 'bad-url' || tenantId === undefined || permalink === undefined) {
+      const what = m.kind === 'composite' ? 'composite connector' : 'connector';
+      sendError(reply, request, new RuntimeError(404, 'CONNECTOR_NOT_FOUND', `no ${what} at this URL in this tenant`), cors);
+      return true;
+    }
+    const out = await execute({
+      deps: runtime,
+      requestId: request.id,
+      tenantId,
+      tenant,
+      permalink,
+      kind: m.kind,
+      caller: { method: request.method, query: callerQuery(request.url), headers: request.headers, body: undefined, pathParams: new Map() },
+    });
+    reply.code(out.status).headers(out.headers).header('x-request-id', request.id);
+    if (cors !== NO_CORS) reply.headers(cors);
+    reply.send(request.method === 'HEAD' ? undefined : typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body);
+    return true;
+  };
+}
+
+/**
  * The widget runtime (api.md §3): `{METHOD} /t/{tenant}/connectors/{permalink}/execute` and
  * `POST /t/{tenant}/composite-connectors/{permalink}/execute`. Bodies are kept raw (the request
  * template sees `body_raw`, a passthrough forwards the exact bytes).
  */
 export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
   async (app) => {
+    // Every method fastify can route (incl. TRACE, QUERY): a method other than the connector's is
+    // the pipeline's 405 with `Allow` (api.md §3), never the generic 404.
+    const methods = [...app.supportedMethods];
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BODY_BYTES }, (_req, body, done) => done(null, body));
 
@@ -109,6 +166,6 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
     };
 
     // config: per-request log lines at debug for successful executions (src/http/request-log.ts).
-    app.route<{ Params: Params }>({ method: METHODS, url: '/t/:tenant/connectors/:permalink/execute', exposeHeadRoute: false, config: WIDGET_RUNTIME_ROUTE, handler: handler('connector') });
-    app.route<{ Params: Params }>({ method: METHODS, url: '/t/:tenant/composite-connectors/:permalink/execute', exposeHeadRoute: false, config: WIDGET_RUNTIME_ROUTE, handler: handler('composite') });
+    app.route<{ Params: Params }>({ method: methods, url: '/t/:tenant/connectors/:permalink/execute', exposeHeadRoute: false, config: WIDGET_RUNTIME_ROUTE, handler: handler('connector') });
+    app.route<{ Params: Params }>({ method: methods, url: '/t/:tenant/composite-connectors/:permalink/execute', exposeHeadRoute: false, config: WIDGET_RUNTIME_ROUTE, handler: handler('composite') });
   };

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { flushTestRedis } from '../support/redis.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
@@ -282,6 +283,47 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(r.status).toBe(413);
     expect(r.json).toMatchObject({ success: false, errors: { code: 'PAYLOAD_TOO_LARGE' } });
     expect(r.headers.get('x-request-id')).toBe(r.json.request_id);
+  });
+
+  it('execute URLs fastify cannot route still answer in the runtime envelope with every header: other methods → 405 + Allow, undecodable or over-long segments → 404', async () => {
+    const raw = (method: string, path: string) =>
+      new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }>((resolve, reject) => {
+        const req = httpRequest(`${h.url}${path}`, { method, headers: { origin: 'https://widgets.example' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: res.statusCode!, headers: res.headers, json: text === '' ? undefined : JSON.parse(text) });
+          });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const cases: [string, string, number, string, string | undefined][] = [
+      ['PROPFIND', '/t/acme/connectors/public/execute', 405, 'METHOD_NOT_ALLOWED', 'GET'],
+      ['TRACE', '/t/acme/connectors/public/execute', 405, 'METHOD_NOT_ALLOWED', 'GET'],
+      ['PROPFIND', '/t/acme/connectors/nope/execute', 404, 'CONNECTOR_NOT_FOUND', undefined],
+      ['GET', '/t/acme/connectors/%E0/execute', 404, 'CONNECTOR_NOT_FOUND', undefined],
+      ['GET', `/t/acme/connectors/${'a'.repeat(1100)}/execute`, 404, 'CONNECTOR_NOT_FOUND', undefined],
+      ['POST', '/t/acme/composite-connectors/%E0/execute', 404, 'CONNECTOR_NOT_FOUND', undefined],
+    ];
+    for (const [method, path, status, code, allow] of cases) {
+      const r = await raw(method, path);
+      expect([method, path.slice(0, 40), r.status]).toEqual([method, path.slice(0, 40), status]);
+      expect(r.json).toMatchObject({ success: false, errors: { code } });
+      expect(r.headers['x-request-id']).toBe(r.json.request_id);
+      expect(r.headers['x-cache']).toBe('BYPASS');
+      expect(r.headers['server-timing']).toContain('total;dur=');
+      expect(JSON.parse(r.headers['x-connector-timing'] as string).request_id).toBe(r.json.request_id);
+      expect(r.headers['access-control-allow-origin']).toBe('https://widgets.example');
+      expect(r.headers.allow).toBe(allow);
+    }
+    expect(up.requests).toHaveLength(0);
+    // Outside the runtime an undecodable URL is still a JSON answer with a request id.
+    const admin = await raw('GET', '/admin/v1/%E0');
+    expect(admin.status).toBe(400);
+    expect(admin.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(admin.json).toMatchObject({ error: { code: 'BAD_URL' } });
   });
 
   it('§17.1 every response, errors included, carries X-Request-ID, Server-Timing, X-Connector-Timing and X-Cache', async () => {
