@@ -112,6 +112,10 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         return sendError(reply, request, new RuntimeError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`), cors);
       }
+      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        // Every well-formed type is accepted (kept raw); only a Content-Type that does not parse ends here.
+        return sendError(reply, request, new RuntimeError(415, 'UNSUPPORTED_MEDIA_TYPE', 'the Content-Type header is not a valid media type (type/subtype[; parameter=value])'), cors);
+      }
       if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
         return sendError(reply, request, new RuntimeError(error.statusCode, 'INTERNAL', error.message), cors);
       }

@@ -278,6 +278,17 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect((await h.exec('public', { tenant: 'no-such-tenant' })).status).toBe(404);
   });
 
+  it('a Content-Type that is not a media type → 415 UNSUPPORTED_MEDIA_TYPE (not "INTERNAL"), nothing sent upstream', async () => {
+    for (const ct of [';;;', 'a b', '/']) {
+      const r = await h.exec('passthrough', { method: 'POST', body: 'x', headers: { 'content-type': ct } });
+      expect(r.status).toBe(415);
+      expect(r.json).toMatchObject({ success: false, errors: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+      expect(r.headers.get('x-request-id')).toBe(r.json.request_id);
+      expect(r.headers.get('x-connector-timing')).not.toBeNull();
+    }
+    expect(up.requests).toHaveLength(0);
+  });
+
   it('a body over 1 MiB → 413 PAYLOAD_TOO_LARGE in the runtime envelope', async () => {
     const r = await h.exec('passthrough', { method: 'POST', body: Buffer.alloc(1024 * 1024 + 1, 97), headers: { 'content-type': 'text/plain' } });
     expect(r.status).toBe(413);
