@@ -69,6 +69,22 @@ describe('Test Connection and X-Debug-Request (spec §17, decision 24)', () => {
     expect(r.headers.get('x-debug-request')).not.toContain(CANARY);
   });
 
+  it('a caller value replaced by the query API key is not shown: the debug view lists only what was sent, the key under authentication', async () => {
+    const r = await h.admin('POST', '/tenants/acme/connectors/test', {
+      permalink: 'weather-api',
+      request: { queryParams: { key: 'caller-supplied', q: 'Oslo' } },
+      user: { email: 'jo@example.com' },
+    });
+    expect(r.status).toBe(200);
+    expect(up.requests[0]!.query.getAll('key')).toEqual([CANARY]);
+    const debug = JSON.parse(r.headers.get('x-debug-request')!);
+    expect(debug.query_parameters).toEqual({ units: 'metric', q: 'Oslo' });
+    expect(debug.url).toBe(`${up.url}/v1/current.json?units=metric&q=Oslo`);
+    expect(debug.authentication).toEqual({ type: 'api_key', config: { key: 'key', value: '**********', in: 'query' } });
+    expect(r.headers.get('x-debug-request')).not.toContain('caller-supplied');
+    expect(r.headers.get('x-debug-request')).not.toContain(CANARY);
+  });
+
   it('never uses the cache, even for a cacheable answer', async () => {
     await h.admin('POST', '/tenants/acme/connectors/test', { permalink: 'weather-api', request: {}, user: { email: 'a@b.c' } });
     await h.admin('POST', '/tenants/acme/connectors/test', { permalink: 'weather-api', request: {}, user: { email: 'a@b.c' } });

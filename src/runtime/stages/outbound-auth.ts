@@ -39,6 +39,24 @@ export function attach(out: OutgoingRequest, applied: NonNullable<OutgoingReques
     out.url = new URL(joinUrl(out.baseUrl, out.query));
   }
   out.credentialMaterial.push(`auth:${applied.credentialDigest}`);
+  if (out.debug !== undefined) forgetReplaced(out, out.debug, applied);
+}
+
+/**
+ * Test Connection's view shows the credential only under `authentication` (masked); a caller or
+ * configured value that the credential replaced was never sent, so it must not be shown either.
+ */
+function forgetReplaced(out: OutgoingRequest, debug: NonNullable<OutgoingRequest['debug']>, applied: NonNullable<OutgoingRequest['appliedAuth']>): void {
+  if (applied.headers.length > 0) {
+    const names = new Set(applied.headers.map(([k]) => k.toLowerCase()));
+    for (const k of Object.keys(debug.headers)) if (names.has(k.toLowerCase())) delete debug.headers[k];
+  }
+  if (applied.query.length > 0) {
+    const names = new Set(applied.query.map(([k]) => k));
+    for (const k of names) delete debug.query_parameters[k];
+    const shown = out.query.filter(([k]) => !names.has(k)).map(([k, v]): [string, string] => [k, debug.query_parameters[k] ?? v]);
+    debug.url = joinUrl(out.baseUrl, shown);
+  }
 }
 
 export function mapAuthError(err: unknown, scope?: (s: string) => string): unknown {
