@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
+import { isRedisUnavailable, RETRY_AFTER_S, UNAVAILABLE_MESSAGE } from '../redis/errors.js';
 
 /**
  * The default (admin) error envelope of api.md §5: `{"error": {"code", "message", "details"?}}`.
@@ -38,6 +39,10 @@ export function adminErrorHandler(error: FastifyError | Error, request: FastifyR
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return reply.code(fe.statusCode).send(adminErrorBody(fe.code ?? 'BAD_REQUEST', fe.message));
+  }
+  if (isRedisUnavailable(error)) {
+    request.log.warn({ err: { type: error.name, message: error.message } }, 'Redis unavailable: answered 503');
+    return reply.code(503).header('retry-after', String(RETRY_AFTER_S)).send(adminErrorBody('SERVICE_UNAVAILABLE', UNAVAILABLE_MESSAGE));
   }
   request.log.error({ err: error }, 'unhandled error');
   return reply.code(500).send(adminErrorBody('INTERNAL', `unexpected error; quote request id ${request.id} when reporting it`));

@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime/index.js';
 import { corsHeaders, NO_CORS, preflightHeaders } from '../runtime/cors.js';
-import { errorEnvelope, RuntimeError } from '../runtime/errors.js';
+import { isRedisUnavailable } from '../redis/errors.js';
+import { errorEnvelope, RuntimeError, serviceUnavailable } from '../runtime/errors.js';
 import { execute } from '../runtime/execute.js';
 import { parsePathParamsHeader } from '../runtime/stages/path-params.js';
 import { Timing } from '../runtime/timing.js';
@@ -118,6 +119,10 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
       }
       if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
         return sendError(reply, request, new RuntimeError(error.statusCode, 'INTERNAL', error.message), cors);
+      }
+      if (isRedisUnavailable(error)) {
+        request.log.warn({ err: { type: error.name, message: error.message } }, 'Redis unavailable: answered 503');
+        return sendError(reply, request, serviceUnavailable(), cors);
       }
       request.log.error({ err: error }, 'runtime request failed');
       return sendError(reply, request, new RuntimeError(500, 'INTERNAL', `unexpected error; quote request id ${request.id} when reporting it`), cors);

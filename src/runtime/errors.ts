@@ -1,3 +1,4 @@
+import { RETRY_AFTER_S, UNAVAILABLE_MESSAGE } from '../redis/errors.js';
 /**
  * The widget runtime's error envelope (api.md §3, spec §23):
  * `{"success": false, "errors": {"code", "detail", "scope"?, "params"?}, "request_id"}`.
@@ -34,6 +35,7 @@ export type RuntimeErrorCode =
   | 'UPSTREAM_HTTP_ERROR'
   | 'TOKEN_REQUEST_FAILED'
   | 'UPSTREAM_RESPONSE_TOO_LARGE'
+  | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL';
 
 export class RuntimeError extends Error {
@@ -81,4 +83,9 @@ export function errorEnvelope(err: RuntimeError, requestId: string): ErrorEnvelo
     },
     request_id: requestId,
   };
+}
+
+/** 503 `SERVICE_UNAVAILABLE` with `Retry-After`: Redis cannot serve right now (src/redis/errors.ts). */
+export function serviceUnavailable(): RuntimeError {
+  return new RuntimeError(503, 'SERVICE_UNAVAILABLE', UNAVAILABLE_MESSAGE).withHeaders({ 'retry-after': String(RETRY_AFTER_S) });
 }

@@ -1,5 +1,6 @@
 import type { ExecContext, Result } from './context.js';
-import { RuntimeError } from './errors.js';
+import { isRedisUnavailable } from '../redis/errors.js';
+import { RuntimeError, serviceUnavailable } from './errors.js';
 import { baseVars, scrub } from './render.js';
 import { requireUserIfNeeded } from './stages/anonymous.js';
 import { fetchThroughCache } from './stages/cache.js';
@@ -53,6 +54,10 @@ export function toRuntimeError(ctx: ExecContext, err: unknown): RuntimeError {
   if (err instanceof RuntimeError) return err;
   const mapped = upstreamFailure(ctx, err);
   if (mapped instanceof RuntimeError) return mapped;
+  if (isRedisUnavailable(err)) {
+    ctx.deps.log.warn({ err: { type: (err as Error).name, message: (err as Error).message }, request_id: ctx.requestId, tenant: ctx.tenantId }, 'Redis unavailable: answered 503');
+    return serviceUnavailable();
+  }
   // The error may quote the upstream URL or a header (an API key in a query string): scrub before logging.
   const e = err instanceof Error ? err : new Error(String(err));
   const logged = { type: e.name, message: scrub(e.message, ctx), stack: scrub(e.stack ?? '', ctx) };
