@@ -6,12 +6,16 @@ export const opsRoutes = (services: Services, roles: { api: boolean; worker: boo
   async (app) => {
     app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 
+    // Ready = the state Redis answers and the workers (if this process runs them) are up. The cache
+    // Redis may evict and may be a separate server: without it responses are served uncached
+    // (X-Cache: BYPASS), so it makes the process "degraded", not unready — pulling every instance
+    // out of a load balancer because a cache is gone would turn a slowdown into an outage.
     app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
       const redis = await redisReady(services);
       const workers = roles.worker ? services.workersRunning() : null;
-      const ready = redis.state && redis.cache && workers !== false;
+      const ready = redis.state && workers !== false;
       reply.code(ready ? 200 : 503);
-      return { status: ready ? 'ready' : 'not_ready', redis, workers };
+      return { status: ready ? (redis.cache ? 'ready' : 'degraded') : 'not_ready', redis, workers };
     });
 
     app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
