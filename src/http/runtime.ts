@@ -118,7 +118,8 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
         return sendError(reply, request, new RuntimeError(415, 'UNSUPPORTED_MEDIA_TYPE', 'the Content-Type header is not a valid media type (type/subtype[; parameter=value])'), cors);
       }
       if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-        return sendError(reply, request, new RuntimeError(error.statusCode, 'INTERNAL', error.message), cors);
+        // A malformed HTTP request (e.g. a body that does not match its Content-Length): the caller's fault.
+        return sendError(reply, request, new RuntimeError(error.statusCode, 'BAD_REQUEST', `the HTTP request is malformed: ${error.message}`), cors);
       }
       if (isRedisUnavailable(error)) {
         request.log.warn({ err: { type: error.name, message: error.message } }, 'Redis unavailable: answered 503');

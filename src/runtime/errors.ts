@@ -36,6 +36,7 @@ export type RuntimeErrorCode =
   | 'TOKEN_REQUEST_FAILED'
   | 'UPSTREAM_RESPONSE_TOO_LARGE'
   | 'SERVICE_UNAVAILABLE'
+  | 'BAD_REQUEST'
   | 'INTERNAL';
 
 export class RuntimeError extends Error {

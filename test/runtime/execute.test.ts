@@ -424,6 +424,13 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(plain.compiled.kind === 'connector' && plain.compiled.lastUrl?.url.searchParams.get('key')).toBe('visible');
   });
 
+  it('a malformed HTTP request (body shorter than its Content-Length) is 400 BAD_REQUEST in the runtime envelope, never INTERNAL', async () => {
+    const r = await h.app.inject({ method: 'POST', url: '/t/acme/connectors/echo/execute', payload: 'abc', headers: { 'content-length': '10', 'content-type': 'text/plain' } });
+    expect(r.statusCode).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ success: false, errors: { code: 'BAD_REQUEST', detail: expect.stringContaining('Content-Length') } });
+    for (const name of ['x-request-id', 'server-timing', 'x-connector-timing', 'x-cache']) expect(r.headers[name]).toBeTruthy();
+  });
+
   it('the request log lines of an execution carry its request id', async () => {
     const r = await h.exec('public');
     const id = r.headers.get('x-request-id')!;
