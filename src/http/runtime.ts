@@ -40,6 +40,14 @@ function callerQuery(url: string): [string, string][] {
   return [...new URLSearchParams(url.slice(q + 1))];
 }
 
+/** The pipeline's answer, with the tenant's CORS headers. */
+function sendOutcome(reply: FastifyReply, request: FastifyRequest, out: Awaited<ReturnType<typeof execute>>, cors: Record<string, string>): FastifyReply {
+  reply.code(out.status).headers(out.headers);
+  if (cors !== NO_CORS) reply.headers(cors);
+  // A Buffer keeps the Content-Type exactly as configured (fastify would append a charset to strings).
+  return reply.send(request.method === 'HEAD' ? undefined : typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body);
+}
+
 /** Error answers produced outside the pipeline (body too large, rate limit) still carry every header. */
 function sendError(reply: FastifyReply, request: FastifyRequest, err: RuntimeError, cors: Record<string, string>, timing = new Timing()): FastifyReply {
   const t = timing.headers(request.id, 'BYPASS');
@@ -87,9 +95,7 @@ export function runtimeFallback(runtime: Runtime) {
       kind: m.kind,
       caller: { method: request.method, query: callerQuery(request.url), headers: request.headers, body: undefined, pathParams: new Map() },
     });
-    reply.code(out.status).headers(out.headers).header('x-request-id', request.id);
-    if (cors !== NO_CORS) reply.headers(cors);
-    reply.send(request.method === 'HEAD' ? undefined : typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body);
+    sendOutcome(reply.header('x-request-id', request.id), request, out, cors);
     return true;
   };
 }
@@ -169,10 +175,7 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
           pathParams: kind === 'connector' ? parsePathParamsHeader(request.headers['x-path-params']) : new Map(),
         },
       });
-      reply.code(out.status).headers(out.headers);
-      if (cors !== NO_CORS) reply.headers(cors);
-      // A Buffer keeps the Content-Type exactly as configured (fastify would append a charset to strings).
-      return reply.send(request.method === 'HEAD' ? undefined : typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body);
+      return sendOutcome(reply, request, out, cors);
     };
 
     // config: per-request log lines at debug for successful executions (src/http/request-log.ts).
