@@ -13,6 +13,7 @@ import { responseHeaderDict, transformResponse } from './stages/response-body.js
 import { responseHeaders } from './stages/response-headers.js';
 import { resolveValues } from './stages/secrets.js';
 import { resolveUser } from './stages/session.js';
+import { checkUserRateLimit } from './stages/user-rate-limit.js';
 import { bytesValue } from '../templates/index.js';
 
 /**
@@ -30,6 +31,7 @@ export async function runComposite(ctx: ExecContext, composite: CompiledComposit
     }
     if (composite.steps.length === 0) throw new RuntimeError(500, 'INTERNAL', 'this composite connector has no steps', SCOPE.unexpected);
     await resolveUser(ctx);
+    await checkUserRateLimit(ctx);
     requireUserIfNeeded(ctx, composite.needsUser);
     await resolveValues(ctx, composite.secretNames, composite.variableNames);
     ctx.xCache = 'BYPASS';

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { CompiledConnector, CompiledRequest, CompiledSimple } from '../registry/compile.js';
 import type { StoredConnector } from '../registry/model.js';
 import type { UpstreamClient, UpstreamResponse } from '../upstream/client.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { CacheOutcome, Timing } from './timing.js';
 
 /** The long-lived parts the stages use (one set per process). */
@@ -18,6 +19,7 @@ export interface RuntimeDeps {
   values: { resolve(tenant: string, secretNames: readonly string[], variableNames: readonly string[]): Promise<{ secrets: Map<string, string>; variables: Map<string, string> }> };
   /** The response cache (engineer E); absent → every request is BYPASS. */
   cache: CacheSlot | undefined;
+  rateLimiter: RateLimiter;
 }
 
 export interface RuntimeTenant {
@@ -25,6 +27,7 @@ export interface RuntimeTenant {
   session: { alg: 'HS256'; secret: string } | { jwks_url: string } | undefined;
   allowed_origins: string[];
   rate_limit_per_minute?: number;
+  rate_limit_per_user_per_minute?: number;
 }
 
 /** The cache stage's contract, satisfied by `ResponseCache` (src/upstream/cache). */

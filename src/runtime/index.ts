@@ -25,7 +25,6 @@ export interface RuntimeParts {
 }
 
 export interface Runtime extends RuntimeDeps {
-  rateLimiter: RateLimiter;
   close(): Promise<void>;
 }
 

@@ -15,11 +15,12 @@ import { transformResponse } from './stages/response-body.js';
 import { responseHeaders } from './stages/response-headers.js';
 import { resolveValues } from './stages/secrets.js';
 import { resolveUser } from './stages/session.js';
+import { checkUserRateLimit } from './stages/user-rate-limit.js';
 import { upstreamFailure } from './stages/upstream.js';
 
 /**
  * The execute pipeline of a simple connector, in the reference's order (spec §2):
- * load → method → merge → path params → user → anonymous check → secrets/variables → render
+ * load → method → merge → path params → user → per-user rate limit → anonymous check → secrets/variables → render
  * (url, headers, query, auth config) → outbound auth → request body → cache → upstream →
  * response template → response headers.
  */
@@ -31,6 +32,7 @@ export async function runConnector(ctx: ExecContext): Promise<Result> {
     const plan = mergeParams(ctx, c, ctx.caller.query, ctx.caller.headers);
     resolvePathParams(ctx);
     await resolveUser(ctx);
+    await checkUserRateLimit(ctx);
     requireUserIfNeeded(ctx, c.needsUser);
     await resolveValues(ctx, c.secretNames, c.variableNames);
     const vars = baseVars(ctx);

@@ -18,6 +18,8 @@ export interface Tenant {
   session: SessionSettings | undefined;
   allowed_origins: string[];
   rate_limit_per_minute?: number;
+  /** Extension: executions per minute per signed-in user (session `sub`). */
+  rate_limit_per_user_per_minute?: number;
 }
 
 /** What the admin API returns: never the session secret. */
@@ -27,6 +29,7 @@ export interface TenantView {
   session: { alg: 'HS256' } | { jwks_url: string } | null;
   allowed_origins: string[];
   rate_limit_per_minute: number | null;
+  rate_limit_per_user_per_minute: number | null;
   created_at: string;
   updated_at: string;
 }

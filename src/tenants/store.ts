@@ -14,6 +14,8 @@ interface TenantDoc {
   session: { alg: 'HS256' } | { jwks_url: string } | null;
   allowed_origins: string[];
   rate_limit_per_minute: number | null;
+  /** Absent in documents written before the setting existed (= null). */
+  rate_limit_per_user_per_minute?: number | null;
   updated_at: string;
 }
 
@@ -101,6 +103,7 @@ export class TenantStore {
       session: docSession,
       allowed_origins: input.allowed_origins ?? [],
       rate_limit_per_minute: input.rate_limit_per_minute ?? null,
+      rate_limit_per_user_per_minute: input.rate_limit_per_user_per_minute ?? null,
       updated_at: now,
     };
     const [status, revision] = (await this.putScript(
@@ -189,6 +192,7 @@ export class TenantStore {
     }
     const tenant: Tenant = { id: doc.id, name: doc.name, session, allowed_origins: doc.allowed_origins };
     if (doc.rate_limit_per_minute !== null) tenant.rate_limit_per_minute = doc.rate_limit_per_minute;
+    if (typeof doc.rate_limit_per_user_per_minute === 'number') tenant.rate_limit_per_user_per_minute = doc.rate_limit_per_user_per_minute;
     return { tenant, revision };
   }
 }
@@ -206,6 +210,7 @@ function toView(doc: TenantDoc, createdAt: string): TenantView {
     session: doc.session,
     allowed_origins: doc.allowed_origins,
     rate_limit_per_minute: doc.rate_limit_per_minute,
+    rate_limit_per_user_per_minute: doc.rate_limit_per_user_per_minute ?? null,
     created_at: createdAt,
     updated_at: doc.updated_at,
   };

@@ -8,6 +8,7 @@ export interface TenantInput {
   session?: { alg: 'HS256'; secret?: string } | { jwks_url: string } | null;
   allowed_origins?: string[];
   rate_limit_per_minute?: number | null;
+  rate_limit_per_user_per_minute?: number | null;
 }
 
 export interface InputProblem {
@@ -61,9 +62,11 @@ export function validateTenantInput(input: TenantInput, rules: TenantRules): Inp
     seen.add(origin);
   });
 
-  const rate = input.rate_limit_per_minute;
-  if (rate !== undefined && rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > MAX_RATE_LIMIT)) {
-    problems.push({ path: '/body/rate_limit_per_minute', message: `must be a whole number from 1 to ${MAX_RATE_LIMIT} (omit it or send null for no limit)` });
+  for (const name of ['rate_limit_per_minute', 'rate_limit_per_user_per_minute'] as const) {
+    const rate = input[name];
+    if (rate !== undefined && rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > MAX_RATE_LIMIT)) {
+      problems.push({ path: `/body/${name}`, message: `must be a whole number from 1 to ${MAX_RATE_LIMIT} (omit it or send null for no limit)` });
+    }
   }
   return problems;
 }

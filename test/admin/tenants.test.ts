@@ -19,6 +19,7 @@ describe('tenants API', () => {
       session: { alg: 'HS256', secret: HS256_SECRET },
       allowed_origins: ['https://app.acme.example', 'http://localhost:3000'],
       rate_limit_per_minute: 600,
+      rate_limit_per_user_per_minute: 30,
     });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
@@ -27,6 +28,7 @@ describe('tenants API', () => {
       session: { alg: 'HS256' },
       allowed_origins: ['https://app.acme.example', 'http://localhost:3000'],
       rate_limit_per_minute: 600,
+      rate_limit_per_user_per_minute: 30,
       created_at: expect.any(String),
       updated_at: created.body.created_at,
     });
@@ -40,6 +42,7 @@ describe('tenants API', () => {
       session: { jwks_url: 'https://login.acme.example/.well-known/jwks.json' },
       allowed_origins: [],
       rate_limit_per_minute: null,
+      rate_limit_per_user_per_minute: null,
       created_at: created.body.created_at,
     });
     expect(updated.body.updated_at >= created.body.updated_at).toBe(true);
@@ -94,6 +97,7 @@ describe('tenants API', () => {
       session: { alg: 'HS256', secret: 'short' },
       allowed_origins: ['https://ok.example', 'https://ok.example', 'https://x.example/', 'ftp://x.example', 'not a url', 'https://u:p@x.example', 'HTTPS://UPPER.example'],
       rate_limit_per_minute: 0,
+      rate_limit_per_user_per_minute: 2_000_000,
     });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('INVALID_REQUEST');
@@ -107,6 +111,7 @@ describe('tenants API', () => {
       '/body/allowed_origins/5',
       '/body/allowed_origins/6',
       '/body/rate_limit_per_minute',
+      '/body/rate_limit_per_user_per_minute',
     ]);
     expect(res.body.error.details[3].message).toContain('"https://x.example"');
     expect(res.text).not.toContain('short"');
@@ -123,6 +128,7 @@ describe('tenants API', () => {
       { name: 'x', session: { alg: 'HS256', secret: HS256_SECRET, jwks_url: 'https://x.example' } },
       { name: 'x', rate_limit_per_minute: '10' },
       { name: 'x', rate_limit_per_minute: 1.5 },
+      { name: 'x', rate_limit_per_user_per_minute: '10' },
     ]) {
       const res = await call('PUT', '/tenants/schema', body);
       expect(res.status, JSON.stringify(body)).toBe(400);

@@ -17,7 +17,7 @@ export const tenantParams = {
 
 const tenantView = {
   type: 'object',
-  required: ['id', 'name', 'session', 'allowed_origins', 'rate_limit_per_minute', 'created_at', 'updated_at'],
+  required: ['id', 'name', 'session', 'allowed_origins', 'rate_limit_per_minute', 'rate_limit_per_user_per_minute', 'created_at', 'updated_at'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
@@ -31,6 +31,7 @@ const tenantView = {
     },
     allowed_origins: { type: 'array', items: { type: 'string' } },
     rate_limit_per_minute: { type: ['integer', 'null'] },
+    rate_limit_per_user_per_minute: { type: ['integer', 'null'] },
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
   },
@@ -62,6 +63,10 @@ const tenantBody = {
     },
     allowed_origins: { type: 'array', maxItems: MAX_ORIGINS, items: { type: 'string' }, description: 'browser origins allowed to call the runtime, e.g. https://app.example.com' },
     rate_limit_per_minute: { type: ['integer', 'null'], description: 'requests per minute for the tenant; null or absent: no limit' },
+    rate_limit_per_user_per_minute: {
+      type: ['integer', 'null'],
+      description: 'extension: requests per minute for each signed-in user (session token `sub`); anonymous callers count only toward the tenant limit; null or absent: no limit',
+    },
   },
 } as const;
 

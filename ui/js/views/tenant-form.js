@@ -42,6 +42,7 @@ function tenantForm(existing) {
   const jwksInput = h('input', { type: 'url', name: 'jwks_url', class: 'wide', value: session?.jwks_url ?? '', placeholder: 'https://login.example.com/.well-known/jwks.json' });
   const originsInput = h('textarea', { name: 'allowed_origins', rows: 3, class: 'wide', spellcheck: false, value: (existing?.allowed_origins ?? []).join('\n'), placeholder: 'https://app.example.com' });
   const rateInput = h('input', { type: 'number', name: 'rate_limit_per_minute', min: 1, max: 1000000, step: 1, value: existing?.rate_limit_per_minute ?? '' });
+  const userRateInput = h('input', { type: 'number', name: 'rate_limit_per_user_per_minute', min: 1, max: 1000000, step: 1, value: existing?.rate_limit_per_user_per_minute ?? '' });
 
   const secretHelp =
     kind === 'hs256'
@@ -67,6 +68,7 @@ function tenantForm(existing) {
     h('fieldset', {}, h('legend', {}, 'Session tokens (widget users)'), none.el, hs.el, jwks.el, secretField, jwksField),
     field('Allowed origins', originsInput, 'Browser origins allowed to call the runtime, one per line, exactly as browsers send them (https://app.example.com, no path, no trailing slash).'),
     field('Rate limit (requests per minute)', rateInput, 'Empty: no limit.'),
+    field('Rate limit per signed-in user (requests per minute)', userRateInput, 'Counted per session user (token sub); anonymous callers count only toward the tenant limit. Empty: no limit.'),
     h('div', { class: 'actions' }, submit),
   );
 
@@ -84,6 +86,7 @@ function tenantForm(existing) {
       name: nameInput.value.trim(),
       allowed_origins: originsInput.value.split('\n').map((s) => s.trim()).filter(Boolean),
       rate_limit_per_minute: rateInput.value.trim() === '' ? null : Number(rateInput.value),
+      rate_limit_per_user_per_minute: userRateInput.value.trim() === '' ? null : Number(userRateInput.value),
     };
     if (hs.input.checked) body.session = secretInput.value === '' ? { alg: 'HS256' } : { alg: 'HS256', secret: secretInput.value };
     else if (jwks.input.checked) body.session = { jwks_url: jwksInput.value.trim() };
@@ -102,7 +105,7 @@ function tenantForm(existing) {
       }
     } catch (error) {
       status.append(errorBox(error, { title: 'Not saved' }));
-      markInvalid(error, { '/body/name': nameInput, '/body/session': hs.input.checked ? secretInput : jwksInput, '/body/allowed_origins': originsInput, '/body/rate_limit_per_minute': rateInput });
+      markInvalid(error, { '/body/name': nameInput, '/body/session': hs.input.checked ? secretInput : jwksInput, '/body/allowed_origins': originsInput, '/body/rate_limit_per_minute': rateInput, '/body/rate_limit_per_user_per_minute': userRateInput });
       status.scrollIntoView({ block: 'nearest' });
     } finally {
       submit.disabled = false;
