@@ -31,7 +31,8 @@ export async function runComposite(ctx: ExecContext, composite: CompiledComposit
     }
     if (composite.steps.length === 0) throw new RuntimeError(500, 'INTERNAL', 'this composite connector has no steps', SCOPE.unexpected);
     await resolveUser(ctx);
-    await checkUserRateLimit(ctx);
+    const limited = checkUserRateLimit(ctx);
+    if (limited !== undefined) await limited;
     requireUserIfNeeded(ctx, composite.needsUser);
     await resolveValues(ctx, composite.secretNames, composite.variableNames);
     ctx.xCache = 'BYPASS';

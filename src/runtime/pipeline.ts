@@ -32,7 +32,8 @@ export async function runConnector(ctx: ExecContext): Promise<Result> {
     const plan = mergeParams(ctx, c, ctx.caller.query, ctx.caller.headers);
     resolvePathParams(ctx);
     await resolveUser(ctx);
-    await checkUserRateLimit(ctx);
+    const limited = checkUserRateLimit(ctx);
+    if (limited !== undefined) await limited;
     requireUserIfNeeded(ctx, c.needsUser);
     await resolveValues(ctx, c.secretNames, c.variableNames);
     const vars = baseVars(ctx);

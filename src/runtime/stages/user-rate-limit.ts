@@ -6,15 +6,17 @@ import { RuntimeError } from '../errors.js';
  * tenant's `rate_limit_per_user_per_minute` gets 429 `RATE_LIMITED` with `Retry-After`, before any
  * secret is read or upstream called. Anonymous callers (and users without `sub`) count only toward
  * the tenant limit: an address-based limit would lump together every caller behind one proxy.
- * Test Connection is the operator's tool and is not limited.
+ * Test Connection is the operator's tool and is not limited. Returns undefined when there is
+ * nothing to check, so the common case costs the request path no promise.
  */
-export async function checkUserRateLimit(ctx: ExecContext): Promise<void> {
+export function checkUserRateLimit(ctx: ExecContext): Promise<void> | undefined {
   const perMinute = ctx.tenant?.rate_limit_per_user_per_minute;
-  if (perMinute === undefined || ctx.test !== undefined) return;
+  if (perMinute === undefined || ctx.test !== undefined) return undefined;
   const id = ctx.user?.id;
-  if (id === null || id === undefined || id === '') return;
-  const retryAfter = await ctx.deps.rateLimiter.checkUser(ctx.tenantId, String(id), perMinute);
-  if (retryAfter !== undefined) {
-    throw new RuntimeError(429, 'RATE_LIMITED', `this user is over the limit of ${perMinute} executions per minute per user`).withHeaders({ 'retry-after': String(retryAfter) });
-  }
+  if (id === null || id === undefined || id === '') return undefined;
+  return ctx.deps.rateLimiter.checkUser(ctx.tenantId, String(id), perMinute).then((retryAfter) => {
+    if (retryAfter !== undefined) {
+      throw new RuntimeError(429, 'RATE_LIMITED', `this user is over the limit of ${perMinute} executions per minute per user`).withHeaders({ 'retry-after': String(retryAfter) });
+    }
+  });
 }
