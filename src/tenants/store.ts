@@ -3,6 +3,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { CHANGES_CHANNEL, defineScript, execReply, stateKeys, type ScriptRunner } from '../registry/keys.js';
 import { associatedData, openString, sealString } from '../secrets/crypto.js';
 import type { DataKeys } from '../secrets/keys.js';
+import { syncKeys } from '../sync/keys.js';
 import type { ChangeFeed } from './changes.js';
 import { isValidTenantId, type Tenant, type TenantView } from './model.js';
 import { validateTenantInput, type TenantInput, type TenantRules } from './validate.js';
@@ -19,9 +20,13 @@ interface TenantDoc {
   updated_at: string;
 }
 
+// KEYS: tenant, revision, secrets, connector meta, connector defs, repository links
 // ARGV: doc, now, secret mode (set|keep|clear), sealed secret, tenant, channel
+// A new tenant starts empty: anything a write racing an earlier deletion of the same id left behind
+// is removed here, so it cannot resurface under the new tenant.
 const PUT_LUA = `
 local existed = redis.call('EXISTS', KEYS[1]) == 1
+if not existed then redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6]) end
 if ARGV[3] == 'keep' then
   if redis.call('HEXISTS', KEYS[1], 'session_secret') == 0 then return {'no_secret', 0} end
 elseif ARGV[3] == 'set' then
@@ -36,6 +41,36 @@ redis.call('PUBLISH', ARGV[6], ARGV[5] .. ' ' .. rev)
 if existed then return {'updated', rev} end
 return {'created', rev}
 `;
+
+// KEYS: tenant, data key, secrets, connector meta, connector defs, revision, repository links
+// ARGV: tenant, channel. One slot (hash tag {t:<tenant>}), so the check and the delete are atomic
+// with respect to a concurrent link, connector or secret write of the same tenant.
+const DELETE_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'doc') == 0 then return {'missing'} end
+if redis.call('HLEN', KEYS[7]) > 0 then
+  local reply = {'linked'}
+  for _, repo in ipairs(redis.call('HKEYS', KEYS[7])) do table.insert(reply, repo) end
+  return reply
+end
+local reply = {'deleted', 0}
+for _, permalink in ipairs(redis.call('HKEYS', KEYS[4])) do table.insert(reply, permalink) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+local rev = redis.call('INCR', KEYS[6])
+reply[2] = rev
+redis.call('PUBLISH', ARGV[2], ARGV[1] .. ' ' .. rev)
+return reply
+`;
+
+export class TenantHasRepositoriesError extends AppError {
+  constructor(tenant: string, repositories: string[]) {
+    super(
+      409,
+      'TENANT_HAS_REPOSITORIES',
+      `tenant "${tenant}" still links ${repositories.join(', ')}; unlink each first (DELETE /admin/v1/tenants/${tenant}/repositories/{owner}/{repo}), which removes its connectors`,
+    );
+    this.name = 'TenantHasRepositoriesError';
+  }
+}
 
 export class TenantNotFoundError extends AppError {
   constructor(tenant: string) {
@@ -59,6 +94,7 @@ const MISS_TTL_MS = 1000;
  */
 export class TenantStore {
   private readonly putScript: ScriptRunner;
+  private readonly deleteScript: ScriptRunner;
   private readonly cache = new Map<string, CacheSlot>();
   private unsubscribe: (() => void) | undefined;
 
@@ -69,7 +105,28 @@ export class TenantStore {
     private readonly rules: TenantRules,
     private readonly maxCached = 10_000,
   ) {
-    this.putScript = defineScript(redis, 'ghTenantPut', 2, PUT_LUA);
+    this.putScript = defineScript(redis, 'ghTenantPut', 6, PUT_LUA);
+    this.deleteScript = defineScript(redis, 'ghTenantDelete', 7, DELETE_LUA);
+  }
+
+  /**
+   * Deletes a tenant with its settings, secrets, variables, data key and manual connectors, in one
+   * atomic step; refused while repository links remain, since unlinking is what stops their syncs
+   * and removes their connectors. Every process drops the tenant within a second
+   * (decision 29). Sync history is kept as the audit trail. Returns the removed connectors.
+   */
+  async delete(id: string): Promise<{ connectors: string[] }> {
+    if (!isValidTenantId(id)) throw new TenantNotFoundError(id);
+    const reply = (await this.deleteScript(
+      [stateKeys.tenant(id), stateKeys.dataKey(id), stateKeys.secrets(id), stateKeys.connectorMeta(id), stateKeys.connectorDefs(id), stateKeys.revision(id), syncKeys.links(id)],
+      [id, CHANGES_CHANNEL],
+    )) as (string | number)[];
+    if (reply[0] === 'missing') throw new TenantNotFoundError(id);
+    if (reply[0] === 'linked') throw new TenantHasRepositoriesError(id, reply.slice(1).map(String));
+    await this.redis.srem(stateKeys.tenantIndex, id);
+    this.keys.forget(id);
+    this.feed.changed(id, Number(reply[1]));
+    return { connectors: reply.slice(2).map(String) };
   }
 
   /** Creates or replaces a tenant. Returns whether it was created and the admin view. */
@@ -107,7 +164,7 @@ export class TenantStore {
       updated_at: now,
     };
     const [status, revision] = (await this.putScript(
-      [stateKeys.tenant(id), stateKeys.revision(id)],
+      [stateKeys.tenant(id), stateKeys.revision(id), stateKeys.secrets(id), stateKeys.connectorMeta(id), stateKeys.connectorDefs(id), syncKeys.links(id)],
       [JSON.stringify(doc), now, mode, sealed, id, CHANGES_CHANNEL],
     )) as [string, number];
     if (status === 'no_secret') {

@@ -229,4 +229,90 @@ describe('tenants API', () => {
       await other.close();
     }
   });
+
+  describe('DELETE /tenants/{tenant} (extension)', () => {
+    it('removes the tenant with its secrets, variables, data key and connectors at once; the runtime stops serving it; the id can be reused', async () => {
+      expect((await call('PUT', '/tenants/gone', { name: 'Gone', session: { alg: 'HS256', secret: HS256_SECRET } })).status).toBe(201);
+      expect((await call('PUT', '/tenants/gone/secrets/api_key', { value: 'old-secret-value-123' })).status).toBe(201);
+      expect((await call('PUT', '/tenants/gone/variables/region', { value: 'eu' })).status).toBe(201);
+      for (const name of ['Alpha', 'Beta']) {
+        expect((await call('POST', '/tenants/gone/connectors', { name, url: 'https://api.example.com/x' })).status).toBe(201);
+      }
+      const other = await startTestService({ config: svc.config });
+      try {
+        expect((await other.services.tenants.get('gone'))?.name).toBe('Gone');
+        const res = await call('DELETE', '/tenants/gone');
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ tenant: 'gone', connectors: ['alpha', 'beta'] });
+
+        expect((await call('GET', '/tenants/gone')).status).toBe(404);
+        expect((await call('GET', '/tenants')).body.items.map((t: { id: string }) => t.id)).not.toContain('gone');
+        expect((await call('DELETE', '/tenants/gone')).body.error.code).toBe('TENANT_NOT_FOUND');
+        // this process at once, the other within a second (decision 29)
+        expect(await svc.services.tenants.get('gone')).toBeUndefined();
+        const exec = await fetch(`${svc.url}/t/gone/connectors/alpha/execute`);
+        expect(exec.status).toBe(404);
+        expect(((await exec.json()) as { errors: { code: string } }).errors.code).toBe('CONNECTOR_NOT_FOUND');
+        await expect.poll(() => other.services.tenants.get('gone'), { timeout: 1500, interval: 20 }).toBeUndefined();
+
+        // nothing of the tenant is left in Redis but its revision counter (which keeps views honest)
+        const redis = testRedisClient();
+        try {
+          expect((await redis.keys('gh:{t:gone}:*')).sort()).toEqual(['gh:{t:gone}:rev']);
+        } finally {
+          redis.disconnect();
+        }
+
+        // the id can be reused: a fresh tenant, with no secrets, whose new secrets decrypt (new data key)
+        expect((await call('PUT', '/tenants/gone', { name: 'Again' })).status).toBe(201);
+        expect((await call('GET', '/tenants/gone/secrets')).body.items).toEqual([]);
+        expect((await call('PUT', '/tenants/gone/secrets/api_key', { value: 'new-secret-value-456' })).status).toBe(201);
+        const resolved = await other.services.secrets.resolve('gone', ['api_key'], []);
+        expect(resolved.secrets.get('api_key')).toBe('new-secret-value-456');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('is refused with 409 TENANT_HAS_REPOSITORIES while a repository is linked, and nothing is removed', async () => {
+      expect((await call('PUT', '/tenants/linked', { name: 'Linked' })).status).toBe(201);
+      expect((await call('PUT', '/tenants/linked/secrets/k', { value: 'kept-secret-value' })).status).toBe(201);
+      expect((await call('PUT', '/tenants/linked/repositories/octo/registry', { branch: 'main' })).status).toBe(201);
+      const res = await call('DELETE', '/tenants/linked');
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('TENANT_HAS_REPOSITORIES');
+      expect(res.body.error.message).toContain('octo/registry');
+      expect(res.body.error.message).toContain('DELETE /admin/v1/tenants/linked/repositories/{owner}/{repo}');
+      expect((await call('GET', '/tenants/linked')).status).toBe(200);
+      expect((await call('GET', '/tenants/linked/secrets')).body.items).toHaveLength(1);
+    });
+
+    it('a tenant created under a reused id starts empty even if a write raced the deletion (left-overs are removed)', async () => {
+      expect((await call('PUT', '/tenants/raced', { name: 'Raced' })).status).toBe(201);
+      expect((await call('POST', '/tenants/raced/connectors', { name: 'Kept', url: 'https://api.example.com/x' })).status).toBe(201);
+      expect((await call('PUT', '/tenants/raced/variables/v', { value: 'x' })).status).toBe(201);
+      // what a secret write and a link write landing just after the delete would leave behind
+      const redis = testRedisClient();
+      try {
+        const [secrets, meta, defs] = await Promise.all([redis.hgetall('gh:{t:raced}:sv'), redis.hgetall('gh:{t:raced}:cmeta'), redis.hgetall('gh:{t:raced}:cdefs')]);
+        expect((await call('DELETE', '/tenants/raced')).status).toBe(200);
+        await redis.hset('gh:{t:raced}:sv', secrets);
+        await redis.hset('gh:{t:raced}:cmeta', meta);
+        await redis.hset('gh:{t:raced}:cdefs', defs);
+        await redis.hset('gh:{t:raced}:links', 'octo%2Freg', '{}');
+      } finally {
+        redis.disconnect();
+      }
+      expect((await call('PUT', '/tenants/raced', { name: 'Raced again' })).status).toBe(201);
+      expect((await call('GET', '/tenants/raced/connectors')).body.items).toEqual([]);
+      expect((await call('GET', '/tenants/raced/variables')).body.items).toEqual([]);
+      expect((await call('GET', '/tenants/raced/repositories')).body.items).toEqual([]);
+      expect((await call('DELETE', '/tenants/raced')).status).toBe(200);
+    });
+
+    it('an unknown or invalid tenant id is 404 TENANT_NOT_FOUND', async () => {
+      expect((await call('DELETE', '/tenants/never-was')).status).toBe(404);
+      expect((await call('DELETE', '/tenants/NOT_VALID')).body.error.code).toBe('TENANT_NOT_FOUND');
+    });
+  });
 });

@@ -340,6 +340,28 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
     await shot('12-queues');
   });
 
+  it('deletes a tenant after confirmation; a tenant with linked repositories is refused with the reason', async () => {
+    await svc.services.tenants.put('scratch', { name: 'Scratch', allowed_origins: [] });
+    await page.goto(`${svc.url}/ui/#/tenants/scratch/settings`);
+    await page.getByRole('button', { name: 'Delete tenant' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete tenant scratch?' });
+    await dialog.waitFor();
+    await shot('13-delete-tenant-dialog');
+    await dialog.getByRole('button', { name: 'Delete tenant' }).click();
+    await page.locator('#flash', { hasText: 'Tenant scratch deleted; 0 connectors removed.' }).waitFor();
+    await waitForHeading(/^Tenants$/);
+    expect(await svc.services.tenants.view('scratch')).toBeUndefined();
+    expect(await text('main table')).not.toContain('Scratch');
+
+    await page.goto(`${svc.url}/ui/#/tenants/globex/settings`);
+    await page.getByRole('button', { name: 'Delete tenant' }).click();
+    await page.getByRole('dialog', { name: 'Delete tenant globex?' }).getByRole('button', { name: 'Delete tenant' }).click();
+    const refused = page.locator('[role=alert]', { hasText: 'TENANT_HAS_REPOSITORIES' });
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain('globex/connectors');
+    expect(await svc.services.tenants.view('globex')).toBeDefined();
+  });
+
   it('returns to the login screen when the token stops working, and logs out', async () => {
     await page.evaluate(() => (globalThis as unknown as B).sessionStorage.setItem('gatehouse.adminToken', 'a-token-that-was-rotated-away'));
     await page.goto(`${svc.url}/ui/#/tenants`);

@@ -5,7 +5,10 @@ import { TenantNotFoundError } from '../../tenants/store.js';
 import { MAX_ORIGINS, MAX_TENANT_NAME, type TenantInput } from '../../tenants/validate.js';
 import { ERROR_RESPONSES, strictValidatorCompiler } from './openapi.js';
 
-/** Tenants (api.md §5): `PUT /tenants/{tenant}`, `GET /tenants`, `GET /tenants/{tenant}`. */
+/**
+ * Tenants (api.md §5): `PUT /tenants/{tenant}`, `GET /tenants`, `GET /tenants/{tenant}`; and, as an
+ * extension, `DELETE /tenants/{tenant}`.
+ */
 
 export const tenantParams = {
   type: 'object',
@@ -118,6 +121,40 @@ export const tenantRoutes = (services: Services): FastifyPluginAsync =>
         const view = await services.tenants.view(request.params.tenant);
         if (view === undefined) throw new TenantNotFoundError(request.params.tenant);
         return view;
+      },
+    );
+
+    app.delete<{ Params: { tenant: string } }>(
+      '/tenants/:tenant',
+      {
+        schema: {
+          summary: 'Delete a tenant (extension)',
+          description:
+            'Removes the tenant, its settings, secrets, variables, data key and manual connectors at once, and purges their cached responses. ' +
+            'Refused with 409 TENANT_HAS_REPOSITORIES while repositories are linked: unlink them first. Sync history is kept.',
+          tags: ['tenants'],
+          params: tenantParams,
+          response: {
+            200: {
+              type: 'object',
+              required: ['tenant', 'connectors'],
+              properties: { tenant: { type: 'string' }, connectors: { type: 'array', items: { type: 'string' }, description: 'permalinks of the removed connectors' } },
+            },
+            ...ERROR_RESPONSES,
+          },
+        },
+      },
+      async (request) => {
+        const tenant = request.params.tenant;
+        const { connectors } = await services.tenants.delete(tenant);
+        // The entries are unreachable already (their tenant is gone); purging frees them and keeps a
+        // tenant later created under the same id from ever meeting them.
+        for (const permalink of connectors) {
+          await services.responseCache
+            .purge(tenant, permalink)
+            .catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message }, tenant, permalink }, 'cache purge after tenant deletion failed'));
+        }
+        return { tenant, connectors: connectors.sort() };
       },
     );
   };

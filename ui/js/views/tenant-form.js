@@ -3,6 +3,7 @@
 
 import { api, seg } from '../api.js';
 import { field, h, uid } from '../dom.js';
+import { confirmDialog } from '../components/dialog.js';
 import { errorBox } from '../components/errors.js';
 import { flash, startView } from '../page.js';
 import { navigate } from '../router.js';
@@ -19,7 +20,33 @@ export function newTenantView() {
 
 export async function tenantSettingsView(ctx) {
   const frame = await tenantFrame(ctx, 'settings');
-  if (frame) frame.body.append(tenantForm(frame.tenant));
+  if (frame) frame.body.append(tenantForm(frame.tenant), deleteCard(frame.tenant));
+}
+
+/** Deleting a tenant (API extension): refused by the API while repositories are linked. */
+function deleteCard(tenant) {
+  const status = h('div');
+  const button = h('button', { type: 'button', class: 'danger' }, 'Delete tenant');
+  button.addEventListener('click', async () => {
+    status.replaceChildren();
+    const ok = await confirmDialog({
+      title: `Delete tenant ${tenant.id}?`,
+      message: `Its settings, secrets, variables and manual connectors are deleted at once and widgets calling /t/${tenant.id}/… get 404. Linked repositories must be unlinked first. The sync history is kept.`,
+      confirmLabel: 'Delete tenant',
+    });
+    if (!ok) return;
+    button.disabled = true;
+    try {
+      const { data } = await api('DELETE', `/tenants/${seg(tenant.id)}`);
+      flash(`Tenant ${tenant.id} deleted; ${data.connectors.length} connector${data.connectors.length === 1 ? '' : 's'} removed.`, 'success', { navigating: true });
+      navigate('/tenants');
+    } catch (error) {
+      status.append(errorBox(error, { title: 'Not deleted' }));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('section', { class: 'card form' }, h('h2', {}, 'Delete tenant'), status, h('p', { class: 'muted' }, 'Removes the tenant and everything it holds. This cannot be undone.'), h('div', { class: 'actions' }, button));
 }
 
 function radio(name, value, label, checked) {
