@@ -1,6 +1,7 @@
 import type { CompiledComposite } from '../registry/compile.js';
 import type { ExecContext, Result } from './context.js';
 import { compositeScope, RuntimeError, SCOPE } from './errors.js';
+import type { StepTiming } from './timing.js';
 import { toRuntimeError } from './pipeline.js';
 import { baseVars } from './render.js';
 import { requireUserIfNeeded } from './stages/anonymous.js';
@@ -24,6 +25,15 @@ import { bytesValue } from '../templates/index.js';
  */
 export async function runComposite(ctx: ExecContext, composite: CompiledComposite): Promise<Result> {
   let current: { name: string; index: number } | undefined;
+  // The running step's timing: every step that started appears in X-Connector-Timing, failed ones too.
+  let open: { timing: StepTiming; t0: number; http0: number } | undefined;
+  const closeStep = () => {
+    if (open === undefined) return;
+    open.timing.total_ms = performance.now() - open.t0;
+    open.timing.external_ms = ctx.timing.httpMs - open.http0;
+    ctx.timing.steps!.push(open.timing);
+    open = undefined;
+  };
   const scoped = (s: string) => (current === undefined ? s : compositeScope(current.name, current.index, s));
   try {
     if (ctx.caller.method !== 'POST') {
@@ -49,20 +59,18 @@ export async function runComposite(ctx: ExecContext, composite: CompiledComposit
     let last: Result | undefined;
     for (const step of composite.steps) {
       current = { name: step.name, index: step.index };
-      const t0 = performance.now();
-      const http0 = ctx.timing.httpMs;
+      const timing: StepTiming = { name: step.name, index: step.index, total_ms: 0, external_ms: 0 };
+      open = { timing, t0: performance.now(), http0: ctx.timing.httpMs };
       const vars = { ...baseVars(ctx), steps, request };
       // Steps have no caller overrides: the caller's query is visible only as request.query_parameters.
       const plan = mergeParams(ctx, step, [], {});
       const out = await renderRequest(ctx, step, plan, vars, scoped(SCOPE.template));
       await applyAuth(ctx, out, scoped);
       await buildRequestBody(ctx, out, vars, undefined, undefined, scoped(SCOPE.template), { body_text: request.body_text, body_raw: request.body_raw });
+      timing.external_host = out.url!.host;
       const res = await callUpstream(ctx, out, {}, scoped);
-      const timing = { name: step.name, index: step.index, total_ms: 0, external_ms: 0, status: res.status, external_host: out.url!.host };
+      timing.status = res.status;
       if (res.status >= 400) {
-        timing.total_ms = performance.now() - t0;
-        timing.external_ms = ctx.timing.httpMs - http0;
-        ctx.timing.steps.push(timing);
         throw new RuntimeError(502, 'UPSTREAM_HTTP_ERROR', `step "${step.name}" answered ${res.status}`, scoped(SCOPE.downstreamHttp));
       }
       const result = await transformResponse(ctx, out, res, vars, scoped(SCOPE.template));
@@ -71,9 +79,7 @@ export async function runComposite(ctx: ExecContext, composite: CompiledComposit
         status_code: res.status,
         headers: responseHeaderDict(res.headers),
       };
-      timing.total_ms = performance.now() - t0;
-      timing.external_ms = ctx.timing.httpMs - http0;
-      ctx.timing.steps.push(timing);
+      closeStep();
       last = responseHeaders(result, res);
       ctx.out = out;
       ctx.upstream = res;
@@ -81,6 +87,7 @@ export async function runComposite(ctx: ExecContext, composite: CompiledComposit
     ctx.result = last;
     return last!;
   } catch (err) {
+    closeStep();
     const e = toRuntimeError(ctx, err);
     if (current !== undefined && e.status === 422 && e.code === 'BLOCKED_DESTINATION') e.scope ??= scoped(SCOPE.downstream);
     throw e;

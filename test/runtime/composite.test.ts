@@ -78,12 +78,19 @@ describe('composite connectors (spec §21, decision 13)', () => {
     expect(r.status).toBe(502);
     expect(r.json.errors.scope).toBe("Composite step 'fetch-user' (index 1): Downstream (HTTP error)");
     expect(r.text).not.toContain('boom');
+    const steps = JSON.parse(r.headers.get('x-connector-timing')!).steps as { name: string; index: number; status?: number }[];
+    expect(steps.map((s) => [s.name, s.index, s.status])).toEqual([['first', 0, 200], ['fetch-user', 1, 500]]);
   });
 
   it('a step template error is 422 with the step-prefixed template scope', async () => {
     const r = await h.exec('bad-template', { composite: true, method: 'POST' });
     expect(r.status).toBe(422);
     expect(r.json.errors.scope).toBe("Composite step 'only' (index 0): Configuration (template rendering)");
+    // the failed step is timed too: it reached the upstream, then its response template failed
+    const timing = JSON.parse(r.headers.get('x-connector-timing')!);
+    expect(timing.steps).toHaveLength(1);
+    expect(timing.steps[0]).toMatchObject({ name: 'only', index: 0, status: 200 });
+    expect(r.headers.get('server-timing')).toContain('step.only;');
   });
 
   it('anonymous callers of a composite reading user.* get 401 before any step runs', async () => {
