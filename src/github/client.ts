@@ -26,6 +26,14 @@ export interface OctokitProvider {
   invalidate(repository: string): void;
 }
 
+/** The 403 GitHub gives a spent budget, produced without calling it (classified as rate-limited). */
+function rateLimitedHere(untilMs: number): Response {
+  return new Response(JSON.stringify({ message: 'API rate limit exceeded: Gatehouse holds calls with this credential until the reset' }), {
+    status: 403,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(untilMs / 1000)) },
+  });
+}
+
 export function splitRepository(repository: string): { owner: string; repo: string } {
   const [owner, repo, extra] = repository.split('/');
   if (owner === undefined || repo === undefined || extra !== undefined || owner === '' || repo === '') {
@@ -34,17 +42,40 @@ export function splitRepository(repository: string): { owner: string; repo: stri
   return { owner, repo };
 }
 
-export function createOctokitProvider(config: Config, log: Logger): OctokitProvider {
+export interface ProviderHooks {
+  /**
+   * A response said the credential's budget is spent (`x-ratelimit-remaining: 0`) and when it
+   * resets (epoch ms): callers stop calling GitHub until then instead of collecting 403s.
+   */
+  onRateLimitExhausted?(resetAtMs: number): void;
+}
+
+export function createOctokitProvider(config: Config, log: Logger, hooks: ProviderHooks = {}): OctokitProvider {
   const octokitLog = {
     debug: () => undefined,
     info: () => undefined,
     warn: (message: string) => log.warn({ github: true }, message),
     error: (message: string) => log.warn({ github: true }, message),
   };
-  const fetchWithTimeout = (url: string | URL | Request, init?: RequestInit) => {
+  // Until when this credential's budget is spent (epoch ms): calls before then are answered here,
+  // as GitHub would answer them, instead of spending requests on 403s.
+  let spentUntil = 0;
+  const fetchWithTimeout = async (url: string | URL | Request, init?: RequestInit) => {
+    if (Date.now() < spentUntil) return rateLimitedHere(spentUntil);
     const timeout = AbortSignal.timeout(GITHUB_TIMEOUT_MS);
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return fetch(url, { ...init, signal });
+    const response = await fetch(url, { ...init, signal });
+    const reset = response.headers.get('x-ratelimit-reset');
+    // A successful answer that spent the last call (a rate-limited 403/429 is classified and waited
+    // out by the job itself, see errors.ts).
+    if (response.status < 400 && response.headers.get('x-ratelimit-remaining') === '0' && reset !== null && /^\d+$/.test(reset)) {
+      const resetAtMs = Number(reset) * 1000;
+      if (resetAtMs > spentUntil) {
+        spentUntil = resetAtMs;
+        hooks.onRateLimitExhausted?.(resetAtMs);
+      }
+    }
+    return response;
   };
   const base = {
     baseUrl: config.githubApiUrl,

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { createOctokitProvider, type CredentialMode } from './client.js';
+import { createOctokitProvider, type CredentialMode, type ProviderHooks } from './client.js';
 import { GitHubRepositories } from './repository.js';
 import { GitHubStatuses } from './statuses.js';
 
@@ -15,7 +15,7 @@ export interface GitHub {
   statuses: GitHubStatuses;
 }
 
-export function createGitHub(config: Config, log: Logger): GitHub {
-  const provider = createOctokitProvider(config, log);
+export function createGitHub(config: Config, log: Logger, hooks: ProviderHooks = {}): GitHub {
+  const provider = createOctokitProvider(config, log, hooks);
   return { mode: provider.mode, repositories: new GitHubRepositories(provider), statuses: new GitHubStatuses(provider) };
 }

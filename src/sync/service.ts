@@ -86,11 +86,18 @@ export class SyncService {
       retry: { ...(settings.retry ?? DEFAULT_SYNC_SETTINGS.retry) },
       statusRetry: { ...(settings.statusRetry ?? DEFAULT_SYNC_SETTINGS.statusRetry) },
     };
-    this.github = createGitHub(deps.config, deps.log);
+    this.gate = new GitHubGate(deps.redis);
+    // Pre-emptive: the response that spends the last call of the budget closes the gate until the
+    // reset, so no job of any process collects a 403 first.
+    this.github = createGitHub(deps.config, deps.log, {
+      onRateLimitExhausted: (resetAtMs) => {
+        deps.log.warn({ github: true, until: new Date(resetAtMs).toISOString() }, 'GitHub rate limit spent: holding GitHub calls until the reset');
+        this.gate.block(resetAtMs).catch((err: unknown) => deps.log.warn({ err: { message: (err as Error).message } }, 'could not record the GitHub rate-limit wait'));
+      },
+    });
     this.links = new LinkStore(deps.redis);
     this.history = new SyncHistory(deps.redis);
     this.queues = createQueues(deps.stateUrl);
-    this.gate = new GitHubGate(deps.redis);
     this.metrics = syncMetrics(deps.metrics);
     // The coordinator reads `settings.retry` when it adds a job, so tests may tune it afterwards.
     this.coordinator = new SyncCoordinator(deps.redis, this.history, this.queues, this.settings.retry, deps.log);

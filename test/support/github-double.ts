@@ -171,6 +171,9 @@ export class GitHubDouble {
   private readonly appKey: KeyObject | undefined;
   private nextId = 1000;
   private rateLimitRemaining = 5000;
+  /** Epoch seconds of the budget's reset; `enforced`: answer 403 like GitHub once it is spent. */
+  private rateLimitReset = Math.ceil(Date.now() / 1000) + 3600;
+  private rateLimitEnforced = false;
   readonly url: string;
 
   private constructor(
@@ -221,6 +224,17 @@ export class GitHubDouble {
   }
 
   /** Adds a fault rule; it applies to the next `times` matching requests. */
+  /**
+   * Gives the credential a small primary rate-limit budget, enforced as GitHub does: once
+   * `remaining` reaches 0, repository calls answer 403 (x-ratelimit-remaining 0) until the reset,
+   * which then restores the full budget. Off by default (the budget only counts down).
+   */
+  limitRate(budget: { remaining: number; resetInS: number }): void {
+    this.rateLimitRemaining = budget.remaining;
+    this.rateLimitReset = Math.ceil(Date.now() / 1000) + budget.resetInS;
+    this.rateLimitEnforced = true;
+  }
+
   inject(rule: FaultRule): void {
     this.faults.push({ ...rule, remaining: rule.times ?? 1 });
   }
@@ -331,6 +345,17 @@ export class GitHubDouble {
     }
 
     if (repo === undefined || !this.mayRead(auth, repo)) return this.notFound(res, record, `${DOCS}/repos/repos#get-a-repository`);
+    if (this.rateLimitEnforced && Date.now() / 1000 >= this.rateLimitReset) {
+      this.rateLimitRemaining = 5000;
+      this.rateLimitReset = Math.ceil(Date.now() / 1000) + 3600;
+    }
+    if (this.rateLimitEnforced && this.rateLimitRemaining === 0) {
+      return this.send(res, record, 403, {
+        message: 'API rate limit exceeded for installation. If you reach out to GitHub Support for help, please include the request ID.',
+        documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api`,
+        status: '403',
+      });
+    }
     this.rateLimitRemaining = Math.max(0, this.rateLimitRemaining - 1);
 
     if (method === 'GET' && (m = /^\/git\/ref\/(.+)$/.exec(rest))) return this.getRef(req, res, record, repo, m[1]!);
@@ -408,7 +433,7 @@ export class GitHubDouble {
       'x-github-request-id': randomUUID().toUpperCase(),
       'x-ratelimit-limit': '5000',
       'x-ratelimit-remaining': String(this.rateLimitRemaining),
-      'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 3600),
+      'x-ratelimit-reset': String(this.rateLimitReset),
       'x-ratelimit-used': String(5000 - this.rateLimitRemaining),
       'x-ratelimit-resource': 'core',
       ...extra,

@@ -58,6 +58,22 @@ describe('GitHub trouble', () => {
     expect(next.at - limitedAt).toBeGreaterThanOrEqual(1000);
   });
 
+  it('stops calling GitHub when a response spends the budget (x-ratelimit-remaining: 0), before any 403, and resumes after the reset', async () => {
+    const repo = await linked();
+    await h.settle('acme', repo);
+    // One call left: the sync's first call spends it; the budget resets 2 s later.
+    h.double.limitRate({ remaining: 1, resetInS: 2 });
+    const started = Date.now();
+    const { sha } = await h.push(repo, { [FILE]: registry([connector('Within Budget')]) });
+    await expect.poll(async () => (await h.admin<{ github_blocked_until: string | null }>('GET', '/queues')).body.github_blocked_until, { timeout: 5000 }).not.toBeNull();
+    const record = await h.settle('acme', repo, 20_000);
+    expect(record).toMatchObject({ state: 'succeeded', sha });
+    expect(h.double.requests.filter((r) => r.at >= started && r.status === 403)).toEqual([]);
+    const calls = h.double.requests.filter((r) => r.at >= started && r.path.startsWith(`/repos/${repo}/`));
+    // the call that spent the budget, then nothing until the reset (whole seconds, so ≥ 1 s later)
+    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(1000);
+  });
+
   it('honours a secondary rate limit (retry-after)', async () => {
     const repo = await linked();
     h.double.inject({ path: new RegExp(`/repos/${repo}/contents/`), fault: { kind: 'rate-limit', type: 'secondary', status: 429, retryAfterS: 1 } });
