@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flushTestRedis, testRedisClient } from '../support/redis.js';
 import { startTestService, testConfig, type TestService } from '../support/service.js';
+import { startUpstream } from '../support/upstream.js';
 import { adminClient, HS256_SECRET } from './support.js';
 
 describe('tenants API', () => {
@@ -308,6 +309,38 @@ describe('tenants API', () => {
       expect((await call('GET', '/tenants/raced/variables')).body.items).toEqual([]);
       expect((await call('GET', '/tenants/raced/repositories')).body.items).toEqual([]);
       expect((await call('DELETE', '/tenants/raced')).status).toBe(200);
+    });
+
+    it('a tenant re-created under the same id never meets the cached responses of the deleted one', async () => {
+      const up = await startUpstream();
+      let served = 0;
+      up.route('/c', (_req, res) => {
+        served++;
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
+        res.end(JSON.stringify({ served }));
+      });
+      const web = await startTestService({ env: { UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8' } });
+      const api = adminClient(web.url);
+      const setUp = async () => {
+        expect((await api('PUT', '/tenants/cachet', { name: 'Cache T' })).status).toBe(201);
+        expect((await api('POST', '/tenants/cachet/connectors', { name: 'C', url: `${up.url}/c` })).status).toBe(201);
+      };
+      const exec = async () => {
+        const r = await fetch(`${web.url}/t/cachet/connectors/c/execute`);
+        return { cache: r.headers.get('x-cache'), body: await r.text() };
+      };
+      try {
+        await setUp();
+        expect(await exec()).toEqual({ cache: 'MISS', body: '{"served":1}' });
+        expect(await exec()).toEqual({ cache: 'HIT', body: '{"served":1}' });
+        expect((await api('DELETE', '/tenants/cachet')).status).toBe(200);
+        await setUp(); // same definition, so the same revision and cache key
+        expect(await exec()).toEqual({ cache: 'MISS', body: '{"served":2}' });
+        expect(served).toBe(2);
+      } finally {
+        await web.close();
+        await up.close();
+      }
     });
 
     it('an unknown or invalid tenant id is 404 TENANT_NOT_FOUND', async () => {

@@ -147,11 +147,11 @@ export const tenantRoutes = (services: Services): FastifyPluginAsync =>
       async (request) => {
         const tenant = request.params.tenant;
         const { connectors } = await services.tenants.delete(tenant);
-        // The entries are unreachable already (their tenant is gone); purging frees them and keeps a
-        // tenant later created under the same id from ever meeting them.
+        // The entries are unreachable already (their tenant is gone); invalidating them keeps a tenant
+        // later created under the same id from ever meeting them. Their memory goes with their TTL.
         for (const permalink of connectors) {
           await services.responseCache
-            .purge(tenant, permalink)
+            .purge(tenant, permalink, { free: false })
             .catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message }, tenant, permalink }, 'cache purge after tenant deletion failed'));
         }
         return { tenant, connectors: connectors.sort() };

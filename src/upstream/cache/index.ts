@@ -222,13 +222,18 @@ export class ResponseCache {
     return this.finish(start, await this.callUpstream(call, found));
   }
 
-  /** Removes every cached response of one connector (all revisions), on every process at once. */
-  async purge(tenant: string, permalink: string): Promise<PurgeResult> {
+  /**
+   * Removes every cached response of one connector (all revisions), on every process at once.
+   * `free: false` only makes the entries unusable (the generation bump) and leaves their memory to
+   * their TTL: no keyspace SCAN, for removing many connectors at once (tenant deletion).
+   */
+  async purge(tenant: string, permalink: string, options: { free?: boolean } = {}): Promise<PurgeResult> {
     const prefix = connectorPrefix(tenant, permalink);
     // Calls already running for this connector must not put what they read or store back into memory.
     this.localPurges.set(prefix, (this.localPurges.get(prefix) ?? 0) + 1);
     this.memory.dropPrefix(prefix);
     for (const [flight, pass] of this.localPass) if (pass.prefix === prefix) this.localPass.delete(flight);
+    if (options.free === false) return { generation: await this.store.invalidate(prefix), removed: 0 };
     return this.store.purge(prefix);
   }
 

@@ -179,12 +179,17 @@ export class CacheStore {
     await this.redis.del(passKey(prefix, flight));
   }
 
+  /** Makes every existing entry of one connector unusable at once (see purge); returns the new generation. */
+  async invalidate(prefix: string): Promise<number> {
+    return this.redis.incr(generationKey(prefix));
+  }
+
   /**
    * Removes one connector's entries. The generation bump makes every existing entry unusable at
    * once (also on other processes, and for stores already in flight); the SCAN then frees the memory.
    */
   async purge(prefix: string): Promise<PurgeResult> {
-    const generation = await this.redis.incr(generationKey(prefix));
+    const generation = await this.invalidate(prefix);
     const pattern = connectorPattern(prefix);
     const keep = generationKey(prefix);
     const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
