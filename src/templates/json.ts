@@ -262,18 +262,7 @@ class JsonParser {
       this.i++;
       this.ws();
       d.setStr(k, this.value());
-      this.ws();
-      const c = this.s[this.i];
-      if (c === ',') {
-        this.i++;
-        this.ws();
-        continue;
-      }
-      if (c === '}') {
-        this.i++;
-        break;
-      }
-      this.fail("Expecting ',' delimiter");
+      if (!this.another('}')) break;
     }
     this.depth--;
     return d;
@@ -291,21 +280,26 @@ class JsonParser {
     }
     for (;;) {
       a.push(this.value());
-      this.ws();
-      const c = this.s[this.i];
-      if (c === ',') {
-        this.i++;
-        this.ws();
-        continue;
-      }
-      if (c === ']') {
-        this.i++;
-        break;
-      }
-      this.fail("Expecting ',' delimiter");
+      if (!this.another(']')) break;
     }
     this.depth--;
     return a;
+  }
+
+  /** After a member: true when `,` announces another one, false at `close` (both consumed). */
+  private another(close: '}' | ']'): boolean {
+    this.ws();
+    const c = this.s[this.i];
+    if (c === ',') {
+      this.i++;
+      this.ws();
+      return true;
+    }
+    if (c === close) {
+      this.i++;
+      return false;
+    }
+    return this.fail("Expecting ',' delimiter");
   }
 }
 
