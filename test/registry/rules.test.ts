@@ -163,6 +163,14 @@ describe('semantic rules', () => {
       expectOnly(text, '/connectors/0/authentication/config/key', at(text, '"X API Key"'), /not a valid header name/);
       expectValid(registry([connector({ authentication: { type: 'api_key', config: { key: 'api key', value: secret, in: 'query' } } })]));
     });
+    it('refuses a connection-level header (Host, Content-Length …) for a header API key, like a configured header', () => {
+      const text = registry([connector({ authentication: { type: 'api_key', config: { key: 'Host', value: secret, in: 'header' } } })]);
+      expectOnly(text, '/connectors/0/authentication/config/key', at(text, '"Host"'), /"Host" header is derived from the url and cannot carry an API key/);
+      const cl = registry([connector({ authentication: { type: 'apikey', config: { key: 'content-length', value: secret, in: 'header' } } })]);
+      expectOnly(cl, '/connectors/0/authentication/config/key', at(cl, '"content-length"'), /cannot carry an API key/);
+      expectValid(registry([connector({ authentication: { type: 'api_key', config: { key: 'Host', value: secret, in: 'query' } } })]));
+      expectValid(registry([connector({ authentication: { type: 'api_key', config: { key: 'Authorization', value: `Bearer ${secret}`, in: 'header' } } })]));
+    });
   });
 
   describe('templates', () => {

@@ -1,3 +1,4 @@
+import { MANAGED_HEADERS } from './header-names.js';
 import { functionCalls, scanTemplate } from './template-scan.js';
 import { isRecord, own, type Rule, type Target } from './types.js';
 
@@ -59,8 +60,16 @@ export const authenticationRule: Rule = (doc, _options, report) => {
     if ((type === 'jwt' || type === 'oauth_jwt_bearer') && isRecord(config.jwt_headers) && 'alg' in config.jwt_headers) {
       report({ path: `${path}/jwt_headers/alg`, at: 'key', message: '"alg" cannot be set in jwt_headers: choose the signing algorithm with "algorithm"' });
     }
-    if ((type === 'api_key' || type === 'apikey') && config.in === 'header' && typeof config.key === 'string' && config.key !== '' && !HTTP_TOKEN.test(config.key)) {
-      report({ path: `${path}/key`, at: 'value', message: `${JSON.stringify(config.key)} is not a valid header name: use letters, digits and "-" (e.g. "X-API-Key"); the key is literal, never a template` });
+    if ((type === 'api_key' || type === 'apikey') && config.in === 'header' && typeof config.key === 'string' && config.key !== '') {
+      if (!HTTP_TOKEN.test(config.key)) {
+        report({ path: `${path}/key`, at: 'value', message: `${JSON.stringify(config.key)} is not a valid header name: use letters, digits and "-" (e.g. "X-API-Key"); the key is literal, never a template` });
+      } else {
+        // The API key is sent as a header like a configured one: connection-level headers stay Gatehouse's.
+        const why = MANAGED_HEADERS.get(config.key.toLowerCase());
+        if (why !== undefined) {
+          report({ path: `${path}/key`, at: 'value', message: `the "${config.key}" header ${why} and cannot carry an API key: use a header such as "X-API-Key" or "Authorization", or "in": "query"` });
+        }
+      }
     }
   }
 };

@@ -6,7 +6,7 @@ import { isRecord, type Rule } from './types.js';
  * Gatehouse's to set: a configured value would break the request (Content-Length, Transfer-Encoding)
  * or let a connector redirect it (Host).
  */
-const MANAGED = new Map<string, string>([
+export const MANAGED_HEADERS = new Map<string, string>([
   ['host', 'is derived from the url'],
   ['content-length', 'is computed from the body'],
   ['transfer-encoding', 'is chosen by the HTTP client'],
@@ -30,7 +30,7 @@ export const headerNamesRule: Rule = (doc, _options, report) => {
         report({ path, at: 'value', message: `${JSON.stringify(h.key)} is not a valid header name: use letters, digits and "-" (no spaces, colons or templates)` });
         return;
       }
-      const why = MANAGED.get(h.key.toLowerCase());
+      const why = MANAGED_HEADERS.get(h.key.toLowerCase());
       if (why !== undefined) report({ path, at: 'value', message: `the "${h.key}" header ${why} and cannot be configured: remove this entry` });
     });
   }
