@@ -126,7 +126,7 @@ export class SyncService {
    * Unlinks and removes every connector of the link (decision 19/39). A sync of the link that is
    * running now is waited for, so it cannot bring connectors back after they were removed.
    */
-  async unlink(tenant: string, repository: string): Promise<{ deleted: string[] }> {
+  async unlink(tenant: string, repository: string): Promise<{ repository: string; deleted: string[] }> {
     await this.deps.tenants.require(tenant);
     const link = await this.links.get(tenant, repository);
     if (link === undefined) throw new RepositoryNotLinkedError(tenant, repository);
@@ -142,7 +142,8 @@ export class SyncService {
     }
     const { deleted } = await this.deps.registry().removeLink(tenant, link.repository);
     await this.deps.redis.del(syncKeys.headEtag(repoKey, link.branch));
-    return { deleted };
+    // The link's spelling (decision 34: names compare case-insensitively, the linked one is shown).
+    return { repository: link.repository, deleted };
   }
 
   /** Manual resync (202): re-applies the branch head even when the file did not change. */

@@ -113,8 +113,8 @@ export const repositoryRoutes = (services: Services): FastifyPluginAsync =>
       },
       async (request) => {
         const { tenant, owner, repo } = request.params;
-        const { deleted } = await services.sync.unlink(tenant, `${owner}/${repo}`);
-        return { tenant, repository: `${owner}/${repo}`, deleted };
+        const { repository, deleted } = await services.sync.unlink(tenant, `${owner}/${repo}`);
+        return { tenant, repository, deleted };
       },
     );
 

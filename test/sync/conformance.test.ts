@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SyncRecord } from '../../src/sync/model.js';
+import { connector, registry, startHarness, type Harness } from './harness.js';
+
+/**
+ * Conformance of the repository/sync admin surface with api.md §4–5 and decisions 15–20, 33–39:
+ * edge cases found by an audit, each pinned by a test that failed before its fix.
+ */
+
+const FILE = 'connectors_registry.json';
+
+describe('sync conformance', () => {
+  let h: Harness;
+  const liveOf = async (tenant: string, repository: string) =>
+    (await h.svc.services.registry.list(tenant)).filter((c) => c.repository === repository).map((c) => c.definition.permalink).sort();
+
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.createTenant('acme');
+  });
+  afterAll(async () => h?.close());
+
+  it('repository names are case-insensitive; the spelling given when linking is the one shown, unlink included (decision 34)', async () => {
+    h.double.createRepo('Acme/Cased').commit('main', { [FILE]: registry([connector('Cased One')]) });
+    const first = await h.link('acme', 'Acme/Cased');
+    expect(first.status).toBe(201);
+    await h.waitForSync(first.body.sync_id);
+    const again = await h.link('acme', 'acme/cased');
+    expect(again.status).toBe(200);
+    expect(again.body.repository).toBe('Acme/Cased');
+    await h.settle('acme', 'acme/cased');
+    const { delivery } = await h.push('Acme/Cased', { [FILE]: registry([connector('Cased One'), connector('Cased Two')]) });
+    expect(delivery.body).toEqual({ queued: 1 });
+    expect(await h.settle('acme', 'Acme/Cased')).toMatchObject({ state: 'succeeded', repository: 'Acme/Cased', plan: { created: ['cased-two'] } });
+    const history = await h.admin<{ items: SyncRecord[] }>('GET', '/syncs?tenant=acme&repository=ACME/CASED&state=succeeded');
+    expect(history.body.items.length).toBe(3);
+    expect(history.body.items.every((r) => r.repository === 'Acme/Cased')).toBe(true);
+
+    const del = await h.admin('DELETE', '/tenants/acme/repositories/ACME/cased');
+    expect(del).toEqual({ status: 200, body: { tenant: 'acme', repository: 'Acme/Cased', deleted: ['cased-one', 'cased-two'] } });
+    expect(await liveOf('acme', 'Acme/Cased')).toEqual([]);
+  });
+});
