@@ -40,15 +40,18 @@ export interface Progress {
 
 export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: SyncRecord, attempt: number, progress: Progress): Promise<SyncOutcome> {
   const force = record.trigger === 'manual' || record.trigger === 'link';
+  // A push queued for the link's previous branch, re-pointed (PUT) before it started: that pushed
+  // commit says nothing about the branch the link watches now (no lag check, no ancestry check).
+  const pushed = record.branch === link.branch ? record.sha : null;
   const head = await resolveHead(deps.github, link);
   progress.head = head;
-  await checkHead(deps.github, link, head, record.sha, attempt, deps.staleAttempts);
+  await checkHead(deps.github, link, head, pushed, attempt, deps.staleAttempts);
   const file = await fetchRegistry(deps.github, link, head);
   const blob = file?.blobSha ?? null;
-  const fresh = await freshness(deps.github, link, head, blob, record.sha, force);
+  const fresh = await freshness(deps.github, link, head, blob, pushed, force);
   if (fresh.verdict === 'unchanged') return { state: 'unchanged', sha: head };
   // The record names the commit that lost (the pushed one), not the head it was compared with.
-  if (fresh.verdict === 'superseded') return { state: 'superseded', sha: record.sha ?? head, reason: fresh.reason };
+  if (fresh.verdict === 'superseded') return { state: 'superseded', sha: pushed ?? head, reason: fresh.reason };
   const content = validateRegistry(file, head, deps.validation);
   // The link may have been removed or re-pointed while GitHub answered: then this result is moot.
   const current = await deps.links.get(link.tenant, link.repository);

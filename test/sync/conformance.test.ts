@@ -40,4 +40,21 @@ describe('sync conformance', () => {
     expect(del).toEqual({ status: 200, body: { tenant: 'acme', repository: 'Acme/Cased', deleted: ['cased-one', 'cased-two'] } });
     expect(await liveOf('acme', 'Acme/Cased')).toEqual([]);
   });
+
+  it('re-pointing a link while a push to the old branch is queued applies the new branch at once (no spurious "GitHub lagging" retries)', async () => {
+    const repo = h.double.createRepo('acme/repoint');
+    const base = repo.commit('main', { [FILE]: registry([connector('Main Zero')]) });
+    repo.setBranch('release', base); // release is behind main
+    await h.waitForSync((await h.link('acme', 'acme/repoint')).body.sync_id);
+    const held = h.double.hold({ path: /contents/ });
+    await h.push('acme/repoint', { [FILE]: registry([connector('Main One')]) });
+    await held.arrived(); // that sync runs; the next push waits as the link's pending sync
+    await h.push('acme/repoint', { [FILE]: registry([connector('Main Two')]) });
+    const res = await h.link('acme', 'acme/repoint', 'release');
+    expect(res.status).toBe(200);
+    held.release();
+    const record = await h.waitForSync(res.body.sync_id);
+    expect(record).toMatchObject({ state: 'succeeded', trigger: 'link', branch: 'release', sha: base, attempts: 1 });
+    expect(await liveOf('acme', 'acme/repoint')).toEqual(['main-zero']);
+  });
 });
