@@ -19,7 +19,11 @@ export type StatusOutcome =
 
 export function statusDescription(text: string): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length <= STATUS_DESCRIPTION_MAX ? oneLine : `${oneLine.slice(0, STATUS_DESCRIPTION_MAX - 1)}…`;
+  if (oneLine.length <= STATUS_DESCRIPTION_MAX) return oneLine;
+  // Never cut between the two halves of a surrogate pair (an emoji in a connector name): a lone
+  // surrogate is not valid UTF-8, so GitHub would refuse the whole status.
+  const cut = oneLine.slice(0, STATUS_DESCRIPTION_MAX - 1);
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
 }
 
 export class GitHubStatuses {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncRecord } from '../../src/sync/model.js';
+import { commitStatusFor } from '../../src/sync/report.js';
 import { connector, registry, startHarness, type Harness } from './harness.js';
 
 /**
@@ -56,5 +57,17 @@ describe('sync conformance', () => {
     const record = await h.waitForSync(res.body.sync_id);
     expect(record).toMatchObject({ state: 'succeeded', trigger: 'link', branch: 'release', sha: base, attempts: 1 });
     expect(await liveOf('acme', 'acme/repoint')).toEqual(['main-zero']);
+  });
+
+  it('commit status descriptions stay at most 140 characters and never split an emoji into a lone surrogate (decision 38)', () => {
+    const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    for (let pad = 20; pad < 90; pad++) {
+      const message = `${'x'.repeat(pad)} "🌦 Weather 🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦"`;
+      const status = commitStatusFor('acme', { state: 'failed', sha: 'a'.repeat(40), status: 'failure', errors: [{ path: '/connectors/0/name', line: 3, column: 15, message }] })!;
+      expect(status.state).toBe('failure');
+      expect(status.description.length).toBeLessThanOrEqual(140);
+      expect(status.description).not.toMatch(loneSurrogate);
+      expect(status.description.endsWith('…')).toBe(true);
+    }
   });
 });
