@@ -249,3 +249,56 @@ class TreeLocator implements SourceLocator {
     return this.lines.position(Math.min(raw, end));
   }
 }
+
+export type DecodeResult = { ok: true; text: string } | { ok: false; error: { line: number; column: number; message: string } };
+
+/**
+ * A registry file's bytes → text. JSON is UTF-8 (RFC 8259 §8.1); a file saved in another encoding
+ * (Latin-1, UTF-16) must not be read with U+FFFD replacement characters silently standing in for
+ * its bytes — names, headers and templates would carry them upstream. The error names the position
+ * of the first byte that is not UTF-8 (line and column as elsewhere: 1-based, UTF-16 code units,
+ * a leading byte-order mark not counted).
+ */
+export function decodeUtf8Source(bytes: Uint8Array): DecodeResult {
+  try {
+    return { ok: true, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
+  } catch {
+    const bad = firstInvalidUtf8Byte(bytes);
+    let before = new TextDecoder('utf-8', { ignoreBOM: false }).decode(bytes.subarray(0, bad));
+    const lines = before.split(/\r\n|\r|\n/);
+    before = lines[lines.length - 1]!;
+    const byte = bytes[bad] ?? 0;
+    const hint = bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) ? ' (the file looks like UTF-16)' : '';
+    return {
+      ok: false,
+      error: {
+        line: lines.length,
+        column: before.length + 1,
+        message: `the file is not valid UTF-8: byte 0x${byte.toString(16).toUpperCase().padStart(2, '0')} at offset ${bad} cannot start or continue a character${hint}; save the file as UTF-8`,
+      },
+    };
+  }
+}
+
+function firstInvalidUtf8Byte(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) { i += 1; continue; }
+    let n: number;
+    let min: number;
+    if (c >= 0xc2 && c <= 0xdf) { n = 1; min = 0x80; }
+    else if (c >= 0xe0 && c <= 0xef) { n = 2; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 3; min = 0x10000; }
+    else return i;
+    let cp = c & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined || (d & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += n + 1;
+  }
+  return b.length;
+}

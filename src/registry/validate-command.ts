@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseCidrList, type Cidr } from '../config.js';
 import type { Io } from '../cli.js';
+import { decodeUtf8Source } from './json-source.js';
 import type { ValidationIssue } from './model.js';
 import { validateRegistryText } from './validate.js';
 
@@ -39,9 +40,9 @@ export async function validateCommand(argv: string[], io: Io, env: Record<string
     return 1;
   }
 
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
@@ -51,7 +52,10 @@ export async function validateCommand(argv: string[], io: Io, env: Record<string
     return 1;
   }
 
-  const result = validateRegistryText(text, { allowHttp: policy.allowHttp, allowCidrs: policy.allowCidrs });
+  const decoded = decodeUtf8Source(bytes);
+  const result: ReturnType<typeof validateRegistryText> = decoded.ok
+    ? validateRegistryText(decoded.text, { allowHttp: policy.allowHttp, allowCidrs: policy.allowCidrs })
+    : { ok: false, errors: [{ path: '', line: decoded.error.line, column: decoded.error.column, message: decoded.error.message }] };
   const errors: ValidationIssue[] = result.ok ? [] : result.errors;
   if (json) {
     io.stdout.write(`${JSON.stringify({ valid: result.ok, errors }, null, 2)}\n`);

@@ -127,6 +127,24 @@ describe('gatehouse validate (real binary)', () => {
     expect(r.stdout).toBe(`${file}:3:18: : invalid JSON: expected a property name in double quotes (trailing commas are not allowed in JSON)\n`);
   });
 
+  it('refuses a file that is not UTF-8 (no silent U+FFFD), pointing at the first bad byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    const file = join(dir, 'latin1.json');
+    // "Café" saved as Latin-1, behind a BOM-less CRLF line: otherwise a valid file.
+    writeFileSync(file, Buffer.concat([Buffer.from('{"connectors": [\r\n  {"name": "Caf'), Buffer.from([0xe9]), Buffer.from('", "url": "https://api.example.com/"}]}')]));
+    const r = await run([file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/:2:16: : the file is not valid UTF-8: byte 0xE9 at offset 33 cannot start or continue a character; save the file as UTF-8\n$/);
+    expect(r.stdout.startsWith(`${file}:2:16: `)).toBe(true);
+    const j = await run([file, '--json']);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.stdout).errors).toMatchObject([{ path: '', line: 2, column: 16 }]);
+    // a leading byte-order mark is fine and not counted
+    const bom = join(dir, 'bom.json');
+    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"connectors": [{"name": "Café", "url": "https://api.example.com/"}]}')]));
+    expect((await run([bom])).code).toBe(0);
+  });
+
   it('validates ./connectors_registry.json by default', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
     writeFileSync(join(dir, 'connectors_registry.json'), JSON.stringify({ connectors: [{ name: 'A', url: 'https://api.example.com/' }] }));
