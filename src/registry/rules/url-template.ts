@@ -119,7 +119,8 @@ function checkLiteralScheme(source: string, firstText: string, segs: Segment[], 
   if (tagParts.length === 0) {
     const authority = parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
     const problem = literalAuthorityProblem(authority, options);
-    if (problem !== undefined) problems.push({ index: authorityStart, message: problem });
+    const backslash = authority.indexOf('\\');
+    if (problem !== undefined) problems.push({ index: authorityStart + (problem.includes('backslash') && backslash !== -1 ? backslash : 0), message: problem });
     else if (segs.length === 1) {
       try {
         new URL(source);
@@ -189,7 +190,12 @@ function templatedHostProblems(
   const firstIndex = parts[0]!.kind === 'tag' ? parts[0]!.tag.start : parts[0]!.start;
   if (everyTagHasFallback) {
     const problem = literalAuthorityProblem(candidate, options);
-    if (problem !== undefined) problems.push({ index: firstIndex, message: `with its fallback the host ${problem.replace(/^the host /, '')}` });
+    if (problem !== undefined) {
+      const message = candidate.replace(/:\d*$/, '') === ''
+        ? "the fallback is empty, so the host would be empty whenever the Variable is unset: give a host name, e.g. default('api.example.com'), or remove default()"
+        : `with its fallback the host ${problem.replace(/^the host /, '')}`;
+      problems.push({ index: firstIndex, message });
+    }
   } else {
     // Whatever the Variable holds, a host ending in ".localhost" is the local machine.
     const suffix = candidate.replace(/:\d+$/, '');
@@ -255,6 +261,8 @@ function parseHostExpression(tag: Tag): HostExpression {
 
 /** Problems of a literal `host[:port]` (no userinfo, no path). */
 function literalAuthorityProblem(authority: string, options: RuleOptions): string | undefined {
+  // Browsers and WHATWG parsers read "\\" as "/": what looks like one host would be another one plus a path.
+  if (authority.includes('\\')) return 'contains a backslash ("\\") after the scheme, which URL parsers read as "/": write "/" for the path, or percent-encode it as %5C';
   if (authority.includes('@')) return 'contains credentials (user@host), which are not allowed: use "authentication"';
   let host = authority;
   let port: string | undefined;
@@ -308,12 +316,23 @@ function hostPolicyProblem(host: string, authority: string, options: RuleOptions
     if (!isAllowedAddress(ip, options.allowCidrs)) {
       const cls = classifyAddress(ip);
       const spelled = ip === host.replace(/^\[|\]$/g, '') ? `"${host}"` : `"${host}" (= ${ip})`;
-      return `targets ${spelled}, a ${cls} address: ${allowHint}`;
+      return `targets ${spelled}, ${ADDRESS_CLASS_WORDS[cls] ?? `a ${cls}`} address: ${allowHint}`;
     }
   }
   if (isLocalhostName(parsedHost) && !allowsLoopback(options.allowCidrs)) return `targets "${host}", the local machine: ${allowHint}`;
   return undefined;
 }
+
+/** Article and spelling of each address class in messages ("an unspecified address", "a CGNAT address"). */
+const ADDRESS_CLASS_WORDS: Partial<Record<string, string>> = {
+  loopback: 'a loopback',
+  private: 'a private',
+  'link-local': 'a link-local',
+  cgnat: 'a carrier-grade NAT (CGNAT, 100.64.0.0/10)',
+  multicast: 'a multicast',
+  reserved: 'a reserved',
+  unspecified: 'an unspecified',
+};
 
 /** Characters a URL may carry unencoded (RFC 3986 unreserved, reserved and "%XX"). */
 const URL_CHAR = /[A-Za-z0-9\-._~!$&'()*+,;=:@/?#[\]%]/;
