@@ -11,7 +11,11 @@ export type BranchHead = { sha: string; etag: string | undefined } | { notModifi
 export interface RegistryBlob {
   /** Git blob SHA of the file at that commit. */
   blobSha: string;
-  text: string;
+  /**
+   * The file's bytes, undecoded: the validator decodes them strictly as UTF-8 (as
+   * `gatehouse validate` does), so a file in another encoding is reported, not mangled.
+   */
+  bytes: Buffer;
 }
 
 export type CommitRelation = 'ahead' | 'behind' | 'identical' | 'diverged';
@@ -61,13 +65,13 @@ export class GitHubRepositories {
       throw new GitHubError('permanent', `${path} in ${repository} is a ${entry.type ?? 'non-file entry'}, not a file`, 200);
     }
     if (entry.encoding === 'base64' && typeof entry.content === 'string') {
-      return { blobSha: entry.sha, text: Buffer.from(entry.content, 'base64').toString('utf8') };
+      return { blobSha: entry.sha, bytes: Buffer.from(entry.content, 'base64') };
     }
     // Above 1 MiB the contents API omits the content; the blobs API serves up to 100 MiB.
     try {
       const blob = await octokit.rest.git.getBlob({ owner, repo, file_sha: entry.sha });
-      const text = blob.data.encoding === 'base64' ? Buffer.from(blob.data.content, 'base64').toString('utf8') : blob.data.content;
-      return { blobSha: entry.sha, text };
+      const bytes = blob.data.encoding === 'base64' ? Buffer.from(blob.data.content, 'base64') : Buffer.from(blob.data.content, 'utf8');
+      return { blobSha: entry.sha, bytes };
     } catch (err) {
       throw this.fail(err, repository, `GET /repos/${repository}/git/blobs/${entry.sha}`);
     }

@@ -52,12 +52,12 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
   if (fresh.verdict === 'unchanged') return { state: 'unchanged', sha: head };
   // The record names the commit that lost (the pushed one), not the head it was compared with.
   if (fresh.verdict === 'superseded') return { state: 'superseded', sha: pushed ?? head, reason: fresh.reason };
-  const content = validateRegistry(file, head, deps.validation);
+  const { content, text } = validateRegistry(file, head, deps.validation);
   // The link may have been removed or re-pointed while GitHub answered: then this result is moot.
   const current = await deps.links.get(link.tenant, link.repository);
   if (current === undefined || current.generation !== link.generation) {
     return { state: 'superseded', sha: head, reason: current === undefined ? 'the repository was unlinked' : 'the link was changed to another branch or path' };
   }
-  const plan = await activate(deps.registry, link, head, file, content);
+  const plan = await activate(deps.registry, link, head, text, content);
   return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length };
 }

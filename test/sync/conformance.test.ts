@@ -70,4 +70,28 @@ describe('sync conformance', () => {
       expect(status.description.endsWith('…')).toBe(true);
     }
   });
+
+  it('a registry file that is not UTF-8 fails with the position of its first foreign byte, like `gatehouse validate`; a UTF-8 BOM is accepted', async () => {
+    const repo = h.double.createRepo('acme/encoding');
+    repo.commit('main', { [FILE]: registry([connector('Encoded One')]) });
+    await h.waitForSync((await h.link('acme', 'acme/encoding')).body.sync_id);
+
+    // Latin-1: "Café" would otherwise go live as "Caf\uFFFD".
+    const { sha } = await h.push('acme/encoding', { [FILE]: Buffer.from('{"connectors": [\n  {"name": "Caf\xe9 API", "url": "https://api.example.com/x"}\n]}\n', 'latin1') as unknown as string });
+    const latin = await h.settle('acme', 'acme/encoding');
+    expect(latin).toMatchObject({ state: 'failed', sha, plan: { created: [], updated: [], deleted: [] } });
+    expect(latin.errors).toEqual([expect.objectContaining({ path: '', line: 2, column: 16 })]);
+    expect(latin.errors[0]!.message).toMatch(/not valid UTF-8.*0xE9/);
+    expect(await liveOf('acme', 'acme/encoding')).toEqual(['encoded-one']);
+    await expect.poll(() => h.double.repo('acme/encoding').statuses.find((s) => s.sha === sha)?.state).toBe('failure');
+
+    const text = registry([connector('Encoded Two')]);
+    await h.push('acme/encoding', { [FILE]: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]) as unknown as string });
+    const utf16 = await h.settle('acme', 'acme/encoding');
+    expect(utf16.state).toBe('failed');
+    expect(utf16.errors[0]!.message).toContain('UTF-16');
+
+    await h.push('acme/encoding', { [FILE]: `\uFEFF${text}` });
+    expect(await h.settle('acme', 'acme/encoding')).toMatchObject({ state: 'succeeded', plan: { created: ['encoded-two'], deleted: ['encoded-one'] } });
+  });
 });

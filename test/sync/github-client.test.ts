@@ -48,10 +48,10 @@ describe('GitHub client (token)', () => {
   });
 
   it('reads a file at a commit with its blob SHA, large files through the blobs API', async () => {
-    expect(await gh.repositories.file('Acme/Registry', 'connectors_registry.json', c1)).toEqual({ blobSha: blobSha(small), text: small });
-    expect(await gh.repositories.file('Acme/Registry', 'nested/dir/registry.json', c1)).toEqual({ blobSha: blobSha(small), text: small });
+    expect(await gh.repositories.file('Acme/Registry', 'connectors_registry.json', c1)).toEqual({ blobSha: blobSha(small), bytes: Buffer.from(small) });
+    expect(await gh.repositories.file('Acme/Registry', 'nested/dir/registry.json', c1)).toEqual({ blobSha: blobSha(small), bytes: Buffer.from(small) });
     const blobsBefore = double.count({ path: /\/git\/blobs\// });
-    expect(await gh.repositories.file('Acme/Registry', 'connectors_registry.json', c2)).toEqual({ blobSha: blobSha(big), text: big });
+    expect(await gh.repositories.file('Acme/Registry', 'connectors_registry.json', c2)).toEqual({ blobSha: blobSha(big), bytes: Buffer.from(big) });
     expect(double.count({ path: /\/git\/blobs\// })).toBe(blobsBefore + 1);
     expect(await gh.repositories.file('Acme/Registry', 'missing.json', c2)).toBeUndefined();
     const dir = await failure(gh.repositories.file('Acme/Registry', 'nested', c1));

@@ -1,7 +1,6 @@
 import { parseJsonWithPositions } from '../../registry/json-source.js';
 import type { RegistryFile } from '../../registry/model.js';
 import { RegistryCollisionError, type RegistryStore } from '../../registry/store.js';
-import type { RegistryBlob } from '../../github/index.js';
 import type { SyncError, SyncPlan } from '../model.js';
 import type { StoredLink } from '../links.js';
 import { SyncFailure } from './failure.js';
@@ -11,7 +10,7 @@ import { SyncFailure } from './failure.js';
  * A permalink owned by a manual connector or another link fails the whole file; each collision
  * is reported at the entry of the file that claims it.
  */
-export async function activate(registry: RegistryStore, link: StoredLink, head: string, file: RegistryBlob | undefined, content: RegistryFile): Promise<SyncPlan> {
+export async function activate(registry: RegistryStore, link: StoredLink, head: string, text: string | undefined, content: RegistryFile): Promise<SyncPlan> {
   try {
     return await registry.replaceLink(link.tenant, link.repository, {
       connectors: content.connectors,
@@ -20,12 +19,12 @@ export async function activate(registry: RegistryStore, link: StoredLink, head: 
     });
   } catch (err) {
     if (!(err instanceof RegistryCollisionError)) throw err;
-    throw new SyncFailure('failure', collisionErrors(err, file, content), head);
+    throw new SyncFailure('failure', collisionErrors(err, text, content), head);
   }
 }
 
-function collisionErrors(err: RegistryCollisionError, file: RegistryBlob | undefined, content: RegistryFile): SyncError[] {
-  const parsed = file === undefined ? undefined : parseJsonWithPositions(file.text);
+function collisionErrors(err: RegistryCollisionError, text: string | undefined, content: RegistryFile): SyncError[] {
+  const parsed = text === undefined ? undefined : parseJsonWithPositions(text);
   const raw = parsed?.ok === true ? (parsed.value as Record<string, unknown>) : {};
   return err.collisions.map((c) => {
     const owner = c.owner.source === 'manual'

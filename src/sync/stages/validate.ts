@@ -1,16 +1,21 @@
 import type { RegistryFile } from '../../registry/model.js';
+import { decodeUtf8Source } from '../../registry/json-source.js';
 import { validateRegistryText, type ValidationOptions } from '../../registry/validate.js';
 import type { RegistryBlob } from '../../github/index.js';
 import { SyncFailure } from './failure.js';
 
 /**
- * Stage 5: parse, validate and compile-check every template of the file in one pass (the
+ * Stage 5: decode (strict UTF-8, like `gatehouse validate`: a Latin-1 or UTF-16 file is reported
+ * with the position of its first foreign byte, never synced with U+FFFD standing in for its
+ * characters), parse, validate and compile-check every template of the file in one pass (the
  * validator reports every problem with line and column). A missing file is the empty registry
- * (decision 19: it removes the link's connectors).
+ * (decision 19: it removes the link's connectors). Returns the content and the decoded text.
  */
-export function validateRegistry(file: RegistryBlob | undefined, head: string, options: ValidationOptions): RegistryFile {
-  if (file === undefined) return { connectors: [], composite_connectors: [] };
-  const result = validateRegistryText(file.text, options);
+export function validateRegistry(file: RegistryBlob | undefined, head: string, options: ValidationOptions): { content: RegistryFile; text: string | undefined } {
+  if (file === undefined) return { content: { connectors: [], composite_connectors: [] }, text: undefined };
+  const decoded = decodeUtf8Source(file.bytes);
+  if (!decoded.ok) throw new SyncFailure('failure', [{ path: '', ...decoded.error }], head);
+  const result = validateRegistryText(decoded.text, options);
   if (!result.ok) throw new SyncFailure('failure', result.errors.map((e) => ({ ...e })), head);
-  return result.value;
+  return { content: result.value, text: decoded.text };
 }
