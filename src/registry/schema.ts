@@ -31,9 +31,15 @@ export function schemaIssues(value: unknown, kind: 'file' | 'connector'): RuleIs
   if (validate(value)) return [];
   const issues: RuleIssue[] = [];
   const seen = new Set<string>();
-  for (const err of validate.errors ?? []) {
+  const errors = validate.errors ?? [];
+  // A value of the wrong type for a field with a fixed set of values (method, type, in, algorithm)
+  // gets one message, the one listing the allowed values: "put the value in double quotes" would
+  // not fix `"method": 1`.
+  const enumPaths = new Set(errors.filter((e) => e.keyword === 'enum').map((e) => e.instancePath));
+  for (const err of errors) {
     // "if" only says a "then" branch failed; the branch's own errors say why.
     if (err.keyword === 'if') continue;
+    if (err.keyword === 'type' && enumPaths.has(err.instancePath)) continue;
     const issue = describe(err, value);
     const id = `${issue.path}\u0000${issue.message}`;
     if (seen.has(id)) continue;

@@ -83,6 +83,21 @@ describe('structural rules (schema)', () => {
     for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']) expectValid(registry([connector({ method })]));
   });
 
+  it('reports a non-string enum value once, with the allowed values (not also "put it in double quotes")', () => {
+    const text = registry([
+      connector({ name: 'E0', method: 1 }),
+      connector({ name: 'E1', authentication: { type: 5 } }),
+      connector({ name: 'E2', authentication: { type: 'api_key', config: { key: 'X-Key', value: "{{ get_secret('k') }}", in: 3 } } }),
+      connector({ name: 'E3', authentication: { type: 'jwt', config: { private_key: "{{ get_secret('k') }}", claims: {}, algorithm: 256 } } }),
+    ]);
+    expect(errorsOf(text).map((e) => [e.path, e.message])).toEqual([
+      ['/connectors/0/method', '1 is not a supported HTTP method: use one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS'],
+      ['/connectors/1/authentication/type', 'unknown authentication type 5: use one of none, api_key, oauth_client_credentials, jwt, oauth_jwt_bearer'],
+      ['/connectors/2/authentication/config/in', '3 is not allowed: "in" must be "header" or "query"'],
+      ['/connectors/3/authentication/config/algorithm', expect.stringMatching(/^256 is not a supported JWT algorithm: use one of HS256/)],
+    ]);
+  });
+
   it('checks header and query entries', () => {
     const text = registry([
       connector({
