@@ -37,6 +37,12 @@ describe('sync conformance', () => {
     expect(history.body.items.length).toBe(3);
     expect(history.body.items.every((r) => r.repository === 'Acme/Cased')).toBe(true);
 
+    for (const bad of ['cased', 'acme/cased/extra', '/cased']) {
+      const res = await h.admin<{ error: { code: string; message: string } }>('GET', `/syncs?repository=${encodeURIComponent(bad)}`);
+      expect([bad, res.status, res.body.error.code]).toEqual([bad, 400, 'INVALID_REQUEST']);
+      expect(res.body.error.message).toContain('/querystring/repository');
+    }
+
     const del = await h.admin('DELETE', '/tenants/acme/repositories/ACME/cased');
     expect(del).toEqual({ status: 200, body: { tenant: 'acme', repository: 'Acme/Cased', deleted: ['cased-one', 'cased-two'] } });
     expect(await liveOf('acme', 'Acme/Cased')).toEqual([]);

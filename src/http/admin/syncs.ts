@@ -72,7 +72,8 @@ export const syncRoutes = (services: Services): FastifyPluginAsync =>
             additionalProperties: false,
             properties: {
               tenant: { type: 'string', minLength: 1 },
-              repository: { type: 'string', minLength: 3, description: 'owner/repo' },
+              // owner/repo (decision 34): a bare repository name would silently match nothing.
+              repository: { type: 'string', minLength: 3, maxLength: 201, pattern: '^[^/]+/[^/]+$', description: 'owner/repo, case-insensitive' },
               state: { type: 'string', enum: [...SYNC_STATES] },
               limit: { type: 'integer', minimum: 1, maximum: MAX_QUERY_LIMIT, default: 50 },
             },
