@@ -14,6 +14,16 @@ import { validateRegistryText } from './validate.js';
 
 const DEFAULT_FILE = 'connectors_registry.json';
 
+const VALIDATE_USAGE = `usage: gatehouse validate [FILE] [--json]
+
+Validates a connectors registry file (default ./connectors_registry.json).
+  exit 0  the file is valid
+  exit 1  the file is invalid (every problem printed as FILE:LINE:COL: <json-pointer>: <message>),
+          or it cannot be read, or UPSTREAM_ALLOW_HTTP / UPSTREAM_ALLOW_CIDRS are malformed
+  exit 2  usage error (unknown option, more than one FILE)
+  --json  print {"valid": bool, "errors": [{"path", "line", "column", "message", "permalink"?}]}
+`;
+
 /** UPSTREAM_ALLOW_HTTP / UPSTREAM_ALLOW_CIDRS, parsed like src/config.ts does, without the rest of the config. */
 export function urlPolicyFromEnv(env: Record<string, string | undefined>): { allowHttp: boolean; allowCidrs: Cidr[]; problems: string[] } {
   const problems: string[] = [];
@@ -26,7 +36,16 @@ export function urlPolicyFromEnv(env: Record<string, string | undefined>): { all
 }
 
 export async function validateCommand(argv: string[], io: Io, env: Record<string, string | undefined> = process.env): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help === true) {
+    io.stdout.write(VALIDATE_USAGE);
+    return 0;
+  }
   if (positionals.length > 1) {
     io.stderr.write(`gatehouse validate: expected at most one FILE, got ${positionals.length}\n`);
     return 2;

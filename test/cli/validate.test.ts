@@ -178,6 +178,19 @@ describe('gatehouse validate (real binary)', () => {
     expect(existsSync(home) ? readdirSync(home) : []).toEqual([]);
   });
 
+  it('--help prints the usage and exits 0; a usage error exits 2 (distinct from an invalid file)', async () => {
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: gatehouse validate \[FILE\] \[--json\]/);
+    expect(help.stdout).toMatch(/exit 2 {2}usage error/);
+    const unknown = await run(['--bogus', referencePath]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option '--bogus'/);
+    const two = await run([referencePath, referencePath]);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/expected at most one FILE, got 2/);
+  });
+
   it('names a malformed environment variable', async () => {
     const r = await run([referencePath], { env: { UPSTREAM_ALLOW_CIDRS: 'not-a-cidr' } });
     expect(r.code).toBe(1);
