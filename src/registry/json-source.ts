@@ -163,9 +163,12 @@ export function parseJsonWithPositions(input: string): ParseResult {
     if (!(err instanceof TooDeep)) throw err;
     return { ok: false, error: { ...lines.position(err.offset), message: `nesting deeper than ${MAX_DEPTH} levels: a registry file never needs that many` } };
   }
-  if (errors.length > 0 || text.trim() === '') {
-    const first = errors[0];
-    if (first === undefined) return { ok: false, error: { line: 1, column: 1, message: 'the document is empty: expected a JSON object' } };
+  // An empty (or whitespace-only) file deserves its own words, not the parser's "expected a value".
+  if (text.trim() === '') {
+    return { ok: false, error: { line: 1, column: 1, message: 'the document is empty: write a JSON object, e.g. {"connectors": []} for a registry file' } };
+  }
+  if (errors.length > 0) {
+    const first = errors[0]!;
     const code = jsonc.printParseErrorCode(first.error);
     return { ok: false, error: { ...lines.position(first.offset), message: PARSE_MESSAGES[code] ?? `invalid JSON (${code})` } };
   }

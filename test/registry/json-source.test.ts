@@ -26,7 +26,8 @@ describe('parseJsonWithPositions', () => {
     ["{'a': 1}", 'InvalidSymbol', { line: 1, column: 2 }, /double-quoted/],
     ['{"a": 1} // note', 'comment', { line: 1, column: 10 }, /comments are not allowed/],
     ['{"a": "x\ty"}', 'control char', { line: 1, column: 7 }, /control character/],
-    ['', 'empty', { line: 1, column: 1 }, /expected a value/],
+    ['', 'empty', { line: 1, column: 1 }, /^the document is empty: write a JSON object, e\.g\. \{"connectors": \[\]\}/],
+    ['\ufeff \r\n\t\n', 'whitespace and a BOM only', { line: 1, column: 1 }, /^the document is empty/],
     ['{"a": [1, 2}', 'bracket', { line: 1, column: 12 }, /expected "]"|expected ","/],
   ])('reports invalid JSON %j (%s) with line and column', (input, _label, position, message) => {
     const r = parseJsonWithPositions(input);
