@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/registry/store.js';
 import type { ConnectorDefinition } from '../../src/registry/model.js';
-import { flushTestRedis, testRedisClient } from '../support/redis.js';
-import { startTestService, type TestService } from '../support/service.js';
-import { adminClient, connectorJson } from './support.js';
+import { testRedisClient } from '../support/redis.js';
+import type { TestService } from '../support/service.js';
+import { adminClient, connectorJson, startAdminService } from './support.js';
 
 const repoConnector = (permalink: string): ConnectorDefinition => ({
   name: `Repo ${permalink}`,
@@ -24,9 +24,7 @@ describe('connectors API (Code Mode)', () => {
   let svc: TestService;
   let call: ReturnType<typeof adminClient>;
   beforeAll(async () => {
-    await flushTestRedis();
-    svc = await startTestService();
-    call = adminClient(svc.url);
+    ({ svc, call } = await startAdminService());
     expect((await call('PUT', '/tenants/acme', { name: 'Acme' })).status).toBe(201);
     await svc.services.registry.replaceLink('acme', 'acme/connectors', { connectors: [repoConnector('from-repo')], composites: [], commitSha: 'c0ffee' });
   });

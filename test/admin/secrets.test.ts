@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_NAME_LENGTH, MAX_VALUE_BYTES } from '../../src/secrets/store.js';
-import { flushTestRedis } from '../support/redis.js';
-import { startTestService, type TestService } from '../support/service.js';
-import { adminClient } from './support.js';
+import type { TestService } from '../support/service.js';
+import { adminClient, startAdminService } from './support.js';
 
 describe('secrets and variables API', () => {
   let svc: TestService;
   let call: ReturnType<typeof adminClient>;
   beforeAll(async () => {
-    await flushTestRedis();
-    svc = await startTestService();
-    call = adminClient(svc.url);
+    ({ svc, call } = await startAdminService());
     expect((await call('PUT', '/tenants/acme', { name: 'Acme' })).status).toBe(201);
   });
   afterAll(async () => svc.close());

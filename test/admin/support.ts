@@ -4,8 +4,8 @@ import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices, type Services } from '../../src/services.js';
-import { testRedisUrl } from '../support/redis.js';
-import { TEST_ADMIN_TOKEN, testConfig } from '../support/service.js';
+import { flushTestRedis, testRedisUrl } from '../support/redis.js';
+import { startTestService, TEST_ADMIN_TOKEN, testConfig, type TestService } from '../support/service.js';
 
 export interface Answer<T = any> {
   status: number;
@@ -41,6 +41,13 @@ export function adminClient(baseUrl: string, token = TEST_ADMIN_TOKEN) {
 }
 
 /** Collects every log line pino writes (JSON text), so tests can search it. */
+/** The real app on a freshly flushed test Redis, with an admin client: the setup of an admin test file. */
+export async function startAdminService(): Promise<{ svc: TestService; call: ReturnType<typeof adminClient> }> {
+  await flushTestRedis();
+  const svc = await startTestService();
+  return { svc, call: adminClient(svc.url) };
+}
+
 export class LogCapture extends Writable {
   readonly lines: string[] = [];
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flushTestRedis } from '../support/redis.js';
-import { startTestService, type TestService } from '../support/service.js';
-import { adminClient } from './support.js';
+import type { TestService } from '../support/service.js';
+import { adminClient, startAdminService } from './support.js';
 
 /**
  * `GET /syncs?tenant=&repository=&state=&limit=` (api.md §5): the parameters are coerced from text,
@@ -12,9 +11,7 @@ describe('GET /syncs query parameters', () => {
   let svc: TestService;
   let call: ReturnType<typeof adminClient>;
   beforeAll(async () => {
-    await flushTestRedis();
-    svc = await startTestService();
-    call = adminClient(svc.url);
+    ({ svc, call } = await startAdminService());
   });
   afterAll(async () => svc.close());
 

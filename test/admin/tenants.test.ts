@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flushTestRedis, testRedisClient } from '../support/redis.js';
+import { testRedisClient } from '../support/redis.js';
 import { startTestService, testConfig, type TestService } from '../support/service.js';
 import { startUpstream } from '../support/upstream.js';
-import { adminClient, HS256_SECRET } from './support.js';
+import { adminClient, HS256_SECRET, startAdminService } from './support.js';
 
 describe('tenants API', () => {
   let svc: TestService;
   let call: ReturnType<typeof adminClient>;
   beforeAll(async () => {
-    await flushTestRedis();
-    svc = await startTestService();
-    call = adminClient(svc.url);
+    ({ svc, call } = await startAdminService());
   });
   afterAll(async () => svc.close());
 

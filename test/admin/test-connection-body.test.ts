@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flushTestRedis } from '../support/redis.js';
-import { startTestService, type TestService } from '../support/service.js';
-import { adminClient, connectorJson } from './support.js';
+import type { TestService } from '../support/service.js';
+import { adminClient, connectorJson, startAdminService } from './support.js';
 
 /**
  * The Test Connection body is checked as strictly as every other admin body (docs/admin-api.md):
@@ -11,9 +10,7 @@ describe('POST /tenants/{t}/connectors/test: strict request body', () => {
   let svc: TestService;
   let call: ReturnType<typeof adminClient>;
   beforeAll(async () => {
-    await flushTestRedis();
-    svc = await startTestService();
-    call = adminClient(svc.url);
+    ({ svc, call } = await startAdminService());
     expect((await call('PUT', '/tenants/acme', { name: 'Acme' })).status).toBe(201);
     expect((await call('POST', '/tenants/acme/connectors', connectorJson({ name: 'Five' }))).status).toBe(201);
   });
