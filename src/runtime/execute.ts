@@ -3,7 +3,7 @@ import { runComposite } from './composite.js';
 import type { CallerRequest, DebugRecord, ExecContext, RuntimeDeps, RuntimeTenant, TestOptions } from './context.js';
 import { errorEnvelope, RuntimeError } from './errors.js';
 import { runConnector, toRuntimeError } from './pipeline.js';
-import { maskAuth } from './stages/render.js';
+import { emptyDebugRecord } from './stages/render.js';
 import { asciiJson, Timing } from './timing.js';
 
 export interface ExecuteInput {
@@ -95,7 +95,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteOutput> {
   headers['x-connector-timing'] = t.connectorTiming;
   let debugJson: string | undefined;
   if (input.test !== undefined) {
-    const debug = ctx.out?.debug ?? (ctx.compiled === undefined ? undefined : partialDebug(ctx));
+    const debug = ctx.out?.debug ?? (ctx.compiled === undefined ? undefined : emptyDebugRecord(ctx, ctx.compiled));
     if (debug !== undefined) {
       let text = JSON.stringify(debug);
       for (const v of ctx.secrets.values()) {
@@ -108,18 +108,3 @@ export async function execute(input: ExecuteInput): Promise<ExecuteOutput> {
   return { status, headers, body, error, debugJson, timingJson: t.connectorTiming };
 }
 
-/** Debug output when the pipeline stopped before rendering (e.g. a missing path parameter). */
-function partialDebug(ctx: ExecContext): DebugRecord {
-  const c = ctx.compiled!;
-  return {
-    url: null,
-    method: c.method,
-    headers: {},
-    query_parameters: {},
-    authentication: maskAuth(c.authDefinition),
-    request_body: null,
-    response_body: c.responseBody?.source ?? null,
-    response_content_type: c.responseContentType ?? null,
-    ignored_overrides: ctx.ignored,
-  };
-}

@@ -40,6 +40,21 @@ function checkHeaderValue(name: string, value: string): void {
   }
 }
 
+/** Test Connection's debug record before anything is rendered: the configuration's view, masked. */
+export function emptyDebugRecord(ctx: ExecContext, spec: CompiledRequest): DebugRecord {
+  return {
+    url: null,
+    method: spec.method,
+    headers: {},
+    query_parameters: {},
+    authentication: maskAuth(spec.authDefinition),
+    request_body: null,
+    response_body: spec.responseBody?.source ?? null,
+    response_content_type: spec.responseContentType ?? null,
+    ignored_overrides: ctx.ignored,
+  };
+}
+
 /**
  * Stage 8: renders the url, header and query templates and the auth config (secrets and variables
  * are resolved by now). Builds Test Connection's debug view on the way: fields that use
@@ -47,20 +62,7 @@ function checkHeaderValue(name: string, value: string): void {
  */
 export async function renderRequest(ctx: ExecContext, spec: CompiledRequest, plan: MergePlan, vars: Record<string, unknown>, scope: string = SCOPE.template): Promise<OutgoingRequest> {
   ctx.timing.endSetup();
-  const debug: DebugRecord | undefined =
-    ctx.test === undefined
-      ? undefined
-      : {
-          url: null,
-          method: spec.method,
-          headers: {},
-          query_parameters: {},
-          authentication: maskAuth(spec.authDefinition),
-          request_body: null,
-          response_body: spec.responseBody?.source ?? null,
-          response_content_type: spec.responseContentType ?? null,
-          ignored_overrides: ctx.ignored,
-        };
+  const debug = ctx.test === undefined ? undefined : emptyDebugRecord(ctx, spec);
   const out: OutgoingRequest = {
     spec,
     baseUrl: '',
