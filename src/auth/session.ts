@@ -85,6 +85,7 @@ export class SessionVerifier {
     } catch (err) {
       throw invalid(describe(err));
     }
+    if (payload.tid === undefined) throw invalid(`the session token has no "tid" claim: it must name the tenant ("tid": "${tenant}")`);
     if (payload.tid !== tenant) throw invalid('the session token belongs to another tenant (tid)');
     return userFromClaims(payload);
   }

@@ -74,6 +74,16 @@ describe('inbound session verification (api.md §3)', () => {
     });
   }
 
+  it('a token without tid is told so (not "another tenant"); a foreign tid names the other case', async () => {
+    await expect(verifier.verify('acme', `Bearer ${await hs({ sub: 'u', exp: now() + 60 })}`, settings)).rejects.toMatchObject({
+      code: 'INVALID_SESSION',
+      message: 'the session token has no "tid" claim: it must name the tenant ("tid": "acme")',
+    });
+    await expect(verifier.verify('acme', `Bearer ${await hs({ tid: 'other', sub: 'u', exp: now() + 60 })}`, settings)).rejects.toMatchObject({
+      message: 'the session token belongs to another tenant (tid)',
+    });
+  });
+
   it('accepts a token expired within the 30 s leeway', async () => {
     const user = await verifier.verify('acme', `Bearer ${await hs({ tid: 'acme', sub: 'u', exp: now() - 10 })}`, settings);
     expect(user?.id).toBe('u');
