@@ -1,11 +1,18 @@
-import { parseArgs } from 'node:util';
-import { ConfigError, type Role } from './config.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from './config.js';
 import { RedisServerMissingError } from './redis/embedded.js';
-import { rotateMasterKeyCommand } from './secrets/rotate.js';
 
 /**
- * `gatehouse <command>` (api.md §1). Each command returns its exit code; output goes to the given
- * streams so tests can run commands in-process as well as through the real binary.
+ * `gatehouse <command>`. Each command returns its exit code; output goes to the given streams so
+ * tests can run commands in-process as well as through the real binary.
+ *
+ * Every command is one row of COMMANDS: its synopsis and summary (the command list of
+ * `gatehouse --help`), and a loader for its module, which holds the command's code and its full
+ * help text. Modules load on use, so `gatehouse validate` does not pay for the service's modules.
+ * `gatehouse <command> --help` and `gatehouse help <command>` print that help; exit codes are
+ * 0 success, 1 failure, 2 usage error, for every command.
  */
 
 export interface Io {
@@ -13,66 +20,133 @@ export interface Io {
   stderr: NodeJS.WritableStream;
 }
 
-type Command = (argv: string[], io: Io) => Promise<number>;
+export type Command = (argv: string[], io: Io) => Promise<number>;
 
-const USAGE = `usage: gatehouse <command> [options]
+/** What a command's module hands to the table: the command and its `--help` text. */
+export interface CommandModule {
+  run: Command;
+  help: string;
+}
 
-commands:
-  serve [--role api|worker|all]     run the service (default role: all)
-  validate [FILE] [--json]          validate a connectors registry file (default ./connectors_registry.json)
-  render --template FILE --context FILE [--field F]
-                                    render one template with a JSON context
-  rotate-master-key --new-key-file FILE [--prune]
-                                    re-wrap every tenant data key under a new master key
-                                    (--prune, after the restart: drop the old key's wrappings)
-`;
+interface CommandEntry {
+  /** Arguments after the command name, as shown in the command list. */
+  synopsis: string;
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
 
-const commands: Record<string, Command> = {
-  serve: async (argv, io) => {
-    const { values } = parseArgs({ args: argv, options: { role: { type: 'string', default: 'all' } }, strict: true });
-    const role = values.role as Role;
-    if (!['api', 'worker', 'all'].includes(role)) {
-      io.stderr.write(`gatehouse serve: --role must be api, worker or all (got "${role}")\n`);
-      return 2;
-    }
-    // Loaded on use, so `gatehouse validate` does not pay for the whole service's modules.
-    const { serve } = await import('./main.js');
-    await serve({ role, handleSignals: true });
-    // The process now lives on the server's event loop until a signal stops it.
-    return new Promise<number>(() => undefined);
+/** The commands, in the order `gatehouse --help` lists them. Add a command as one row here. */
+const COMMANDS: Record<string, CommandEntry> = {
+  serve: {
+    synopsis: '[--role api|worker|all]',
+    summary: 'run the service (default role: all)',
+    load: async () => (await import('./serve-command.js')).serveCommand,
+  },
+  validate: {
+    synopsis: '[FILE] [--json]',
+    summary: 'validate a connectors registry file (default ./connectors_registry.json)',
+    load: async () => (await import('./registry/validate-command.js')).validateCommandModule,
+  },
+  render: {
+    synopsis: '--template FILE --context FILE [--field F]',
+    summary: 'render one template with a JSON context',
+    load: async () => (await import('./templates/render-command.js')).renderCommandModule,
+  },
+  'rotate-master-key': {
+    synopsis: '--new-key-file FILE [--prune]',
+    summary: 're-wrap every tenant data key under a new master key',
+    load: async () => (await import('./secrets/rotate.js')).rotateMasterKeyCommandModule,
   },
 };
 
-/** Lets each domain plug its command in without this file importing every domain eagerly. */
-export function registerCommand(name: string, command: Command): void {
-  commands[name] = command;
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => {
+    const head = `  ${name} ${c.synopsis}`;
+    return head.length <= 36 ? `${head.padEnd(36)}${c.summary}` : `${head}\n${' '.repeat(36)}${c.summary}`;
+  });
+  return `usage: gatehouse <command> [options]
+
+commands:
+${rows.join('\n')}
+
+  help <command>                    show a command's options (same as gatehouse <command> --help)
+  --version                         print the version
+
+exit codes: 0 success, 1 failure, 2 usage error
+`;
 }
 
-registerCommand('rotate-master-key', rotateMasterKeyCommand);
-// Loaded on use: validating a file needs neither Redis nor the service's modules.
-registerCommand('validate', async (argv, io) => (await import('./registry/validate-command.js')).validateCommand(argv, io));
-registerCommand('render', async (argv, io) => (await import('./templates/render-command.js')).renderCommand(argv, io));
+/** The package's version, from the package.json above this module (src/ in tests, dist/src/ when built). */
+export function version(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'gatehouse' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not here: look one directory up
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+/** `--help` / `-h` anywhere before a `--` asks for the command's help instead of running it. */
+function asksForHelp(argv: string[]): boolean {
+  for (const arg of argv) {
+    if (arg === '--') return false;
+    if (arg === '--help' || arg === '-h') return true;
+  }
+  return false;
+}
 
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(USAGE);
-    return name === undefined ? 2 : 0;
-  }
-  const command = commands[name];
-  if (command === undefined) {
-    io.stderr.write(`gatehouse: unknown command "${name}"\n\n${USAGE}`);
+  if (name === undefined) {
+    io.stderr.write(usage());
     return 2;
   }
+  if (name === '--help' || name === '-h') {
+    io.stdout.write(usage());
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout.write(`gatehouse ${version()}\n`);
+    return 0;
+  }
+  if (name === 'help') {
+    const topic = rest[0];
+    if (topic === undefined) {
+      io.stdout.write(usage());
+      return 0;
+    }
+    const entry = COMMANDS[topic];
+    if (entry === undefined) {
+      io.stderr.write(`gatehouse help: unknown command "${topic}"\n\n${usage()}`);
+      return 2;
+    }
+    io.stdout.write((await entry.load()).help);
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    io.stderr.write(`gatehouse: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const command = await entry.load();
+  if (asksForHelp(rest)) {
+    io.stdout.write(command.help);
+    return 0;
+  }
   try {
-    return await command(rest, io);
+    return await command.run(rest, io);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof RedisServerMissingError) {
       io.stderr.write(`gatehouse: ${err.message}\n`);
       return 1;
     }
     if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`gatehouse ${name}: ${err.message}\n\n${USAGE}`);
+      io.stderr.write(`gatehouse ${name}: ${err.message}\n\n${command.help}`);
       return 2;
     }
     throw err;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseCidrList, type Cidr } from '../config.js';
-import type { Io } from '../cli.js';
+import type { CommandModule, Io } from '../cli.js';
 import { decodeUtf8Source } from './json-source.js';
 import type { ValidationIssue } from './model.js';
 import { validateRegistryText } from './validate.js';
@@ -14,7 +14,7 @@ import { validateRegistryText } from './validate.js';
 
 const DEFAULT_FILE = 'connectors_registry.json';
 
-const VALIDATE_USAGE = `usage: gatehouse validate [FILE] [--json]
+export const VALIDATE_HELP = `usage: gatehouse validate [FILE] [--json]
 
 Validates a connectors registry file (default ./connectors_registry.json).
   exit 0  the file is valid
@@ -43,7 +43,7 @@ export async function validateCommand(argv: string[], io: Io, env: Record<string
     strict: true,
   });
   if (values.help === true) {
-    io.stdout.write(VALIDATE_USAGE);
+    io.stdout.write(VALIDATE_HELP);
     return 0;
   }
   if (positionals.length > 1) {
@@ -93,3 +93,5 @@ export async function validateCommand(argv: string[], io: Io, env: Record<string
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+export const validateCommandModule: CommandModule = { run: (argv, io) => validateCommand(argv, io), help: VALIDATE_HELP };

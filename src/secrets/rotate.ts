@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { CommandModule, Io } from '../cli.js';
 import { parseArgs } from 'node:util';
 import { decodeMasterKey, loadConfig } from '../config.js';
 import { closeRedis, connectRedis, type RedisClient } from '../redis/connection.js';
@@ -104,10 +105,21 @@ async function tenantsWithDataKeys(redis: RedisClient): Promise<string[]> {
   return withKeys;
 }
 
-interface Io {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+const ROTATE_HELP = `usage: gatehouse rotate-master-key --new-key-file FILE [--prune]
+
+Master-key rotation without downtime (docs/admin-api.md). Run with the environment of the
+service (GATEHOUSE_MASTER_KEY = the current key, REDIS_URL):
+  1. gatehouse rotate-master-key --new-key-file new.key
+     wraps every tenant data key under the new key as well; running processes are unaffected
+  2. restart every process with GATEHOUSE_MASTER_KEY = the new key
+  3. gatehouse rotate-master-key --new-key-file new.key --prune
+     wraps data keys created meanwhile, then removes the wrappings under the old key
+  --new-key-file FILE  base64 of 32 bytes (openssl rand -base64 32)
+  --prune              step 3
+  exit 0  done
+  exit 1  the key file is unreadable or malformed, or a data key could not be unwrapped
+  exit 2  usage error
+`;
 
 /** `gatehouse rotate-master-key --new-key-file FILE [--prune]` */
 export async function rotateMasterKeyCommand(argv: string[], io: Io): Promise<number> {
@@ -168,3 +180,5 @@ export async function rotateMasterKeyCommand(argv: string[], io: Io): Promise<nu
     if (resolved.embedded !== undefined) await resolved.embedded.stop();
   }
 }
+
+export const rotateMasterKeyCommandModule: CommandModule = { run: rotateMasterKeyCommand, help: ROTATE_HELP };

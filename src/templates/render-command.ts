@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { Io } from '../cli.js';
+import type { CommandModule, Io } from '../cli.js';
 import { TEMPLATE_FIELDS } from './analyze.js';
 import { TemplateError } from './errors.js';
 import { DEFAULT_RENDER_FIELD, isTemplateField, renderWithContext } from './tooling.js';
@@ -9,6 +9,19 @@ import { DEFAULT_RENDER_FIELD, isTemplateField, renderWithContext } from './tool
  * `gatehouse render --template FILE --context FILE [--field F]` (api.md §1): prints the output;
  * a template error exits 1 with `LINE:COL: message`. Needs neither Redis nor keys.
  */
+const RENDER_HELP = `usage: gatehouse render --template FILE --context FILE [--field F]
+
+Renders one template with Gatehouse's Jinja2 dialect and prints the output. Needs neither Redis
+nor keys.
+  --template FILE  the template text
+  --context FILE   a JSON object: its keys are the template's variables
+  --field F        which field's functions exist: ${TEMPLATE_FIELDS.join(', ')}
+                   (default ${DEFAULT_RENDER_FIELD})
+  exit 0  rendered
+  exit 1  a template error (printed as LINE:COL: message), or a file cannot be read or parsed
+  exit 2  usage error
+`;
+
 export async function renderCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -56,3 +69,5 @@ export async function renderCommand(argv: string[], io: Io): Promise<number> {
     throw err;
   }
 }
+
+export const renderCommandModule: CommandModule = { run: renderCommand, help: RENDER_HELP };
