@@ -27,7 +27,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
     logController: new GatehouseLogController({ requestIdLogLabel: 'request_id' }),
     childLoggerFactory: (logger, bindings, opts) => requestLogger(logger as Logger, bindings, opts) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
-    // Permalinks may be 255 characters (spec §20); fastify's default (100) would answer 414.
+    // Permalinks may be 255 characters (docs/registry.md); fastify's default (100) would answer 414.
     routerOptions: { maxParamLength: 1024 },
     trustProxy: false,
     return503OnClosing: true,

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseRedisUrl } from './redis/connection.js';
 
 /**
- * The one place that reads the environment (api.md §2). Everything else receives a `Config`.
+ * The one place that reads the environment (README.md#configuration). Everything else receives a `Config`.
  * Problems are collected and reported together so an operator fixes them in one go.
  */
 

@@ -1,6 +1,6 @@
 /**
  * Typed errors. Every failure the service reports has a stable `code`; HTTP layers map these to
- * the envelopes of api.md (admin: `{error: {code, message, details?}}`; runtime: its own envelope).
+ * the envelopes of docs/admin-api.md and docs/runtime.md (admin: `{error: {code, message, details?}}`; runtime: its own envelope).
  */
 export class AppError extends Error {
   constructor(

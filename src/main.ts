@@ -22,7 +22,7 @@ export interface ServeOptions {
   handleSignals?: boolean;
 }
 
-/** `gatehouse serve`: API and/or workers in this process (api.md §1). */
+/** `gatehouse serve`: API and/or workers in this process (README.md). */
 export async function serve(options: ServeOptions): Promise<RunningService> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? createLogger(config.logLevel);

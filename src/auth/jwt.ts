@@ -12,7 +12,7 @@ export class JwtSigningError extends Error {
 
 const TIME_CLAIMS = new Set(['exp', 'iat', 'nbf']);
 
-/** Spec §5.4: `exp`/`iat`/`nbf` rendered as numeric strings become integers; other values are kept. */
+/** docs/runtime.md#outbound-authentication-srcauth: `exp`/`iat`/`nbf` rendered as numeric strings become integers; other values are kept. */
 export function normaliseTimeClaims(claims: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(claims)) {

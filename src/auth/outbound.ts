@@ -18,18 +18,18 @@ export type ResolvedAuth =
 export interface AppliedAuth {
   /** Header name (as configured) → value. */
   headers: [string, string][];
-  /** Query pairs; an API key here replaces a caller value of the same name (decision 32). */
+  /** Query pairs; an API key here replaces a caller value of the same name (docs/design.md#request-bodies). */
   query: [string, string][];
-  /** The OAuth token used, so an upstream 401 can evict it and retry once (decision 8). */
+  /** The OAuth token used, so an upstream 401 can evict it and retry once (docs/design.md#oauth-client-credentials). */
   token?: CachedToken;
-  /** Material identifying the credential (hashed) — for the cache key of decision 10, never sent anywhere. */
+  /** Material identifying the credential (hashed) — for the cache key of docs/design.md#http-cache, never sent anywhere. */
   credentialDigest: string;
 }
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-/** Spec §5.5: the assertion lives three minutes. */
+/** docs/runtime.md#outbound-authentication-srcauth: the assertion lives three minutes. */
 const ASSERTION_LIFETIME_S = 180;
-/** Decision 8: without `expires_in` a client-credentials token is kept five minutes. */
+/** docs/design.md#oauth-client-credentials: without `expires_in` a client-credentials token is kept five minutes. */
 const DEFAULT_TOKEN_TTL_S = 300;
 
 function digest(material: readonly unknown[]): string {
@@ -41,7 +41,7 @@ function bearer(token: CachedToken, credentialDigest: string): AppliedAuth {
 }
 
 /**
- * The outbound strategies of spec §5. One instance per process; token state lives in `TokenCache`
+ * The outbound strategies of docs/runtime.md#outbound-authentication-srcauth. One instance per process; token state lives in `TokenCache`
  * (Redis), so any number of processes share tokens and token requests.
  */
 export class OutboundAuth {
@@ -118,7 +118,7 @@ export class OutboundAuth {
     ];
     const key = TokenCache.cacheKey(tenant, material);
     const token = await this.tokens.get(key, async () => {
-      // Decision 9: the registered claims are ours; additional_claims cannot replace them.
+      // docs/design.md#oauth-jwt-bearer: the registered claims are ours; additional_claims cannot replace them.
       const claims = normaliseTimeClaims({
         ...extra,
         iss: auth.client_id,
@@ -129,7 +129,7 @@ export class OutboundAuth {
       });
       const assertion = await this.sign(claims, auth.private_key, auth.algorithm, auth.jwt_headers);
       const res = await requestToken(this.client, auth.token_url, { grant_type: JWT_BEARER_GRANT, assertion });
-      // Spec §5.5: the lifetime comes from token_ttl, not from the token response.
+      // docs/runtime.md#outbound-authentication-srcauth: the lifetime comes from token_ttl, not from the token response.
       return { accessToken: res.accessToken, ttlSeconds: auth.token_ttl - 60 };
     });
     return bearer(token, digest(material));

@@ -3,10 +3,10 @@ import { RuntimeError } from '../runtime/errors.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/client.js';
 import { BlockedDestinationError } from '../upstream/guard.js';
 
-/** A tenant's session settings (api.md §5 `PUT /tenants/{t}`); `undefined` = no sessions accepted. */
+/** A tenant's session settings (docs/admin-api.md `PUT /tenants/{t}`); `undefined` = no sessions accepted. */
 export type SessionSettings = { alg: 'HS256'; secret: string } | { jwks_url: string } | undefined;
 
-/** The verified caller, as templates see it (`user.*`, spec §13/§15). */
+/** The verified caller, as templates see it (`user.*`, docs/templates.md#fields-escaping-and-what-is-available). */
 export interface SessionUser {
   id: unknown;
   email: unknown;
@@ -27,7 +27,7 @@ function invalid(detail: string): RuntimeError {
 }
 
 /**
- * Inbound session verification (api.md §3): `Authorization: Bearer <session JWT>`, HS256 with the
+ * Inbound session verification (docs/runtime.md): `Authorization: Bearer <session JWT>`, HS256 with the
  * tenant's secret or any asymmetric algorithm from the tenant's JWKS (fetched once, cached by jose
  * and refreshed on an unknown `kid`). `exp` is required, 30 s leeway, `tid` must be the tenant.
  * A token that is present but not valid is always an error, never "anonymous".
@@ -39,7 +39,7 @@ export class SessionVerifier {
 
   /**
    * JWKS URLs come from tenant settings, so they are fetched like any upstream: through the
-   * SSRF-guarded client (decision 11 on the address connected, https unless allowed, a size cap).
+   * SSRF-guarded client (docs/design.md#address-guard on the address connected, https unless allowed, a size cap).
    */
   constructor(upstream: UpstreamClient) {
     this.fetchJwks = async (url, init) => {

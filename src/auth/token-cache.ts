@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, ra
 import type { RedisClient } from '../redis/connection.js';
 
 /**
- * Access tokens of the OAuth strategies (decision 8), shared by every process through the cache
+ * Access tokens of the OAuth strategies (docs/design.md#oauth-client-credentials), shared by every process through the cache
  * Redis. Values are AES-256-GCM encrypted with a key derived (HKDF) from the master key, so a
  * Redis dump never holds a usable token. One token request per key at a time, across processes:
  * an in-process single flight collapses local callers, and a Redis lock (SET NX PX) lets exactly one

@@ -9,7 +9,7 @@ export interface TokenResponse {
 
 /** A token-endpoint failure as the runtime reports it (502, scope `Authentication (token request)`). */
 function tokenFailure(detail: string, timeout = false): RuntimeError {
-  // Spec §2: a token request that hits the deadline fails like an upstream timeout.
+  // docs/runtime.md: a token request that hits the deadline fails like an upstream timeout.
   const err = timeout
     ? new RuntimeError(502, 'UPSTREAM_TIMEOUT', detail, SCOPE.downstream)
     : new RuntimeError(502, 'TOKEN_REQUEST_FAILED', detail, SCOPE.tokenRequest);
@@ -18,8 +18,8 @@ function tokenFailure(detail: string, timeout = false): RuntimeError {
 }
 
 /**
- * POSTs a form to a token endpoint through the guarded upstream client (decision 11 applies to
- * `token_url` too, decision 25) and reads `access_token`/`expires_in`. Errors name the status and
+ * POSTs a form to a token endpoint through the guarded upstream client (the address guard applies to
+ * `token_url` too, docs/design.md#address-guard) and reads `access_token`/`expires_in`. Errors name the status and
  * the OAuth `error` code only — never the request body (it carries credentials).
  */
 export async function requestToken(client: UpstreamClient, tokenUrl: string, form: Record<string, string>): Promise<TokenResponse> {

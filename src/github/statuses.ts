@@ -2,7 +2,7 @@ import { classifyGitHubError, type GitHubError } from './errors.js';
 import { splitRepository, type OctokitProvider } from './client.js';
 
 /**
- * Commit statuses (decision 38): context `gatehouse/connectors`, state success / failure (the file
+ * Commit statuses (docs/design.md#sync-history-and-commit-status): context `gatehouse/connectors`, state success / failure (the file
  * is invalid) / error (Gatehouse could not finish), a one-line description of at most 140
  * characters (GitHub rejects longer ones with 422).
  */

@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import { isRedisUnavailable, RETRY_AFTER_S, UNAVAILABLE_MESSAGE } from '../redis/errors.js';
 
 /**
- * The default (admin) error envelope of api.md §5: `{"error": {"code", "message", "details"?}}`.
+ * The default (admin) error envelope of docs/admin-api.md: `{"error": {"code", "message", "details"?}}`.
  * Route plugins with another envelope (the widget runtime) install their own handler.
  */
 export function adminErrorBody(code: string, message: string, details?: unknown, fields?: Record<string, unknown>) {

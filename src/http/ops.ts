@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { redisReady, type Services } from '../services.js';
 
-/** Operations endpoints (api.md §6): liveness, readiness, Prometheus metrics. */
+/** Operations endpoints (README.md#health-readiness-and-outages): liveness, readiness, Prometheus metrics. */
 export const opsRoutes = (services: Services, roles: { api: boolean; worker: boolean }): FastifyPluginAsync =>
   async (app) => {
     app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));

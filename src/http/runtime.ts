@@ -8,7 +8,7 @@ import { parsePathParamsHeader } from '../runtime/stages/path-params.js';
 import { Timing } from '../runtime/timing.js';
 import { WIDGET_RUNTIME_ROUTE } from './request-log.js';
 
-/** Decision 12: caller bodies up to 1 MiB. */
+/** docs/design.md#limits: caller bodies up to 1 MiB. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
 interface Params {
@@ -67,7 +67,7 @@ function sendError(reply: FastifyReply, request: FastifyRequest, err: RuntimeErr
 }
 
 /**
- * Answers for execute-shaped URLs that fastify's router does not route (api.md §3: every answer
+ * Answers for execute-shaped URLs that fastify's router does not route (docs/runtime.md: every answer
  * carries the runtime envelope and headers): a method fastify has no route for (e.g. `PROPFIND`)
  * goes through the pipeline, which answers 404 or 405 with `Allow`; a URL whose segments cannot be
  * decoded or are longer than the router takes names no connector → 404 `CONNECTOR_NOT_FOUND`.
@@ -101,14 +101,14 @@ export function runtimeFallback(runtime: Runtime) {
 }
 
 /**
- * The widget runtime (api.md §3): `{METHOD} /t/{tenant}/connectors/{permalink}/execute` and
+ * The widget runtime (docs/runtime.md): `{METHOD} /t/{tenant}/connectors/{permalink}/execute` and
  * `POST /t/{tenant}/composite-connectors/{permalink}/execute`. Bodies are kept raw (the request
  * template sees `body_raw`, a passthrough forwards the exact bytes).
  */
 export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
   async (app) => {
     // Every method fastify can route (incl. TRACE, QUERY): a method other than the connector's is
-    // the pipeline's 405 with `Allow` (api.md §3), never the generic 404.
+    // the pipeline's 405 with `Allow` (docs/runtime.md), never the generic 404.
     const methods = [...app.supportedMethods];
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BODY_BYTES }, (_req, body, done) => done(null, body));
@@ -150,7 +150,7 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
       }
 
       const cors = corsHeaders(tenant, origin);
-      // Decision 30: the limit is off unless the tenant sets one (no Redis round trip then).
+      // docs/design.md#rate-limits: the limit is off unless the tenant sets one (no Redis round trip then).
       if (tenant !== undefined && tenant.rate_limit_per_minute !== undefined) {
         const retryAfter = await runtime.rateLimiter.check(tenant.id, tenant.rate_limit_per_minute);
         if (retryAfter !== undefined) {

@@ -7,7 +7,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { adminErrorBody } from './error-handler.js';
 
 /**
- * The operator dashboard (api.md §6): static files from the top-level `ui/` folder under `/ui/`.
+ * The operator dashboard (docs/dashboard.md): static files from the top-level `ui/` folder under `/ui/`.
  * The files are read once at startup into memory (a few dozen small files), so a request can only
  * ever be answered with one of them: a path is looked up in that table and never touches the file
  * system, which rules out traversal by construction. Every answer carries a strict CSP (no inline

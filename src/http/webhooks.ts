@@ -5,11 +5,11 @@ import type { Services } from '../services.js';
 import { syncKeys } from '../sync/keys.js';
 
 /**
- * `POST /webhooks/github` (api.md §4). The body is kept raw: the signature covers the exact bytes
+ * `POST /webhooks/github` (docs/sync.md#webhook-endpoint). The body is kept raw: the signature covers the exact bytes
  * GitHub sent. A delivery is verified (X-Hub-Signature-256 against every configured secret, so a
  * secret can be rotated), de-duplicated by X-GitHub-Delivery, and answered at once — a push to a
  * linked branch only queues syncs (202 `{queued: n}`); everything else accepted is 200
- * `{queued: 0}`. A delivery rejected with 401 is not remembered (decision 36): GitHub redelivers
+ * `{queued: 0}`. A delivery rejected with 401 is not remembered (docs/design.md#webhook-answers): GitHub redelivers
  * it with the same id once the secret is fixed.
  */
 

@@ -4,7 +4,7 @@ import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 
 /**
- * Embedded mode (api.md §1): with no REDIS_URL and nothing answering on 127.0.0.1:6379, Gatehouse
+ * Embedded mode (README.md): with no REDIS_URL and nothing answering on 127.0.0.1:6379, Gatehouse
  * starts a private `redis-server` child with AOF persistence in `<home>/redis` and stops it on exit.
  */
 

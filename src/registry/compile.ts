@@ -13,16 +13,16 @@ import type {
 /**
  * Turns a stored definition into what the request path runs: every template compiled once, lookups
  * prepared (header keys lower-cased, path-parameter tables), and the facts the pipeline decides on
- * before any rendering — does it need a user (decision 4), which secrets/variables to fetch.
+ * before any rendering — does it need a user (docs/design.md#anonymous-callers), which secrets/variables to fetch.
  */
 
 export interface CompiledParam {
   key: string;
-  /** Lower-case key (headers compare case-insensitively, decision 2). */
+  /** Lower-case key (headers compare case-insensitively, docs/design.md#merge-rules). */
   lower: string;
   template: CompiledTemplate;
   overridable: boolean;
-  /** The value reads a secret: Test Connection shows the template text instead (spec §17). */
+  /** The value reads a secret: Test Connection shows the template text instead (docs/runtime.md#test-connection). */
   usesSecret: boolean;
 }
 
@@ -61,7 +61,7 @@ export interface CompiledRequest {
   responseBody: CompiledTemplate | undefined;
   /** Override of the Content-Type returned to the caller; undefined = upstream's. */
   responseContentType: string | undefined;
-  /** A configured `Content-Type` header (decision 32: then a request template's output keeps it). */
+  /** A configured `Content-Type` header (docs/design.md#request-bodies: then a request template's output keeps it). */
   hasContentTypeHeader: boolean;
   secretNames: string[];
   variableNames: string[];
@@ -79,7 +79,7 @@ export interface CompiledRequest {
 export interface PathParamRow {
   key: string;
   value: string | undefined;
-  /** False with a value: pinned (decisions 3, 27). */
+  /** False with a value: pinned (docs/design.md#path-parameters). */
   overridable: boolean;
 }
 
@@ -232,7 +232,7 @@ function compileRequest(def: ConnectorDefinition | CompositeStep, fields: Fields
   const query = compileParams(def.query_parameters ?? [], fields.query, c);
   const authDefinition = def.authentication ?? { type: 'none' };
   const auth = compileAuth(authDefinition, fields.auth, c);
-  // Decision 4 names url, headers, query and auth; body templates reading user.* render None.
+  // docs/design.md#anonymous-callers names url, headers, query and auth; body templates reading user.* render None.
   const requestBody = def.request_body ? c.add(compileTemplate(def.request_body, fields.request_body), false) : undefined;
   const responseBody = def.response_body ? c.add(compileTemplate(def.response_body, fields.response_body), false) : undefined;
   return {

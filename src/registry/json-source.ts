@@ -7,7 +7,7 @@ const jsonc = createRequire(import.meta.url)('jsonc-parser') as typeof import('j
 
 /**
  * Strict JSON parsing that keeps source positions, so every validation problem can name the line
- * and column of the offending value (decision 21: 1-based; columns count UTF-16 code units, as
+ * and column of the offending value (docs/design.md#positions: 1-based; columns count UTF-16 code units, as
  * editors do). jsonc-parser is used in strict mode: no comments, no trailing commas.
  */
 

@@ -2,7 +2,7 @@
  * The connector model shared by the validator, the store, the sync and the runtime.
  * These are the *normalised* shapes: a definition that passed validation has every default applied
  * (method GET, empty lists, empty strings, `apikey` → `api_key`, JWT algorithm RS256, token_ttl 3600),
- * and unknown keys dropped. Field names follow the registry file (spec §27) so a definition can be
+ * and unknown keys dropped. Field names follow the registry file (schemas/connectors_registry.schema.json) so a definition can be
  * written back as Code Mode JSON unchanged.
  */
 
@@ -20,14 +20,14 @@ export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 export interface Param {
   key: string;
-  /** Template (rendered without HTML escaping, decision 28). */
+  /** Template (rendered without HTML escaping, docs/design.md#autoescape-and-unknown-names). */
   value: string;
   overridable: boolean;
 }
 
 export interface PathParam {
   key: string;
-  /** Default when the caller omits it (decision 3/27); absent = the caller must supply it. */
+  /** Default when the caller omits it (docs/design.md#path-parameters); absent = the caller must supply it. */
   value?: string;
   /** `false` with a `value` pins the value; a caller value is then ignored. Defaults to true. */
   overridable?: boolean;
@@ -121,13 +121,13 @@ export interface StoredConnector {
   kind: ConnectorKind;
   definition: ConnectorDefinition | CompositeDefinition;
   source: ConnectorSource;
-  /** `owner/repo` for repository connectors (decision 34). */
+  /** `owner/repo` for repository connectors (docs/design.md#repository-names). */
   repository?: string;
   /** Identifies the repository link that owns it (tenant + repository); absent for manual ones. */
   link?: string;
   /**
    * Changes whenever the definition changes (SHA-256 of its canonical JSON): part of the cache key
-   * (decision 10), so an update invalidates cached responses.
+   * (docs/design.md#http-cache), so an update invalidates cached responses.
    */
   revision: string;
   /** Commit the definition came from (repository connectors). */
@@ -136,7 +136,7 @@ export interface StoredConnector {
   updated_at: string;
 }
 
-/** One validation problem, pointing at the offending value (decision 21: 1-based positions). */
+/** One validation problem, pointing at the offending value (docs/design.md#positions: 1-based positions). */
 export interface ValidationIssue {
   /** JSON pointer into the validated document, e.g. `/connectors/2/headers/0/key`. */
   path: string;

@@ -1,5 +1,5 @@
 /**
- * Decision 15: the permalink derived from a connector's name. Unicode NFKD, combining marks dropped,
+ * docs/design.md#permalinks: the permalink derived from a connector's name. Unicode NFKD, combining marks dropped,
  * lower-cased, every run of characters outside [a-z0-9] becomes one "-", "-" trimmed at both ends,
  * cut to 255 characters without a trailing "-". An empty result means the name cannot give a
  * permalink (the validator then asks for an explicit one).

@@ -33,7 +33,7 @@ export interface CollisionInfo {
   owner: { source: 'manual' } | { source: 'repository'; repository: string };
 }
 
-/** Decision 16: the replacement would take a permalink owned by a manual connector or another link. */
+/** docs/design.md#collisions: the replacement would take a permalink owned by a manual connector or another link. */
 export class RegistryCollisionError extends Error {
   readonly permalinks: string[];
   constructor(readonly collisions: CollisionInfo[]) {
@@ -332,9 +332,9 @@ export class RegistryStore {
 
   /**
    * Makes `content` the complete set of connectors owned by the tenant's link to `repository`
-   * (decision 17): creates, updates (only when the definition changed, decision 35) and deletes in
+   * (docs/design.md#all-or-nothing): creates, updates (only when the definition changed, docs/design.md#sync-plan) and deletes in
    * one atomic step. Any permalink owned by a manual connector or another link fails the whole
-   * replacement with RegistryCollisionError and changes nothing (decision 16).
+   * replacement with RegistryCollisionError and changes nothing (docs/design.md#collisions).
    */
   async replaceLink(tenant: string, repository: string, content: LinkContent): Promise<LinkPlan> {
     if (!REPOSITORY_PATTERN.test(repository)) throw new Error(`"${repository}" is not owner/repo`);
@@ -354,7 +354,7 @@ export class RegistryStore {
     return this.runReplace(tenant, args);
   }
 
-  /** Removes every connector of the tenant's link to `repository` (unlink, decision 19). */
+  /** Removes every connector of the tenant's link to `repository` (unlink, docs/design.md#removing-connectors). */
   async removeLink(tenant: string, repository: string): Promise<{ deleted: string[] }> {
     const plan = await this.runReplace(tenant, [repository, new Date().toISOString(), '', tenant, CHANGES_CHANNEL, 0]);
     return { deleted: plan.deleted };

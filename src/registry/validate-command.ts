@@ -7,8 +7,8 @@ import type { ValidationIssue } from './model.js';
 import { validateRegistryText } from './validate.js';
 
 /**
- * `gatehouse validate [FILE] [--json]` (api.md §1). Needs neither Redis nor keys: it reads only the
- * two environment variables the URL rules honour (decision 40), so it runs anywhere — a laptop, a
+ * `gatehouse validate [FILE] [--json]` (README.md). Needs neither Redis nor keys: it reads only the
+ * two environment variables the URL rules honour (docs/design.md#address-guard), so it runs anywhere — a laptop, a
  * pre-commit hook, CI.
  */
 

@@ -20,13 +20,13 @@ interface TenantState<T> {
   expiresAt?: number;
 }
 
-/** How long a tenant without registry state is remembered as empty (decision 29: ≤ 1 s). */
+/** How long a tenant without registry state is remembered as empty (docs/design.md#read-your-writes: ≤ 1 s). */
 const EMPTY_TTL_MS = 1000;
 
 /**
  * The request path's registry: connectors loaded on first use, compiled once per definition
  * revision and kept in memory. A tenant's entries are dropped when the change feed reports a change
- * (own writes at once, other processes via pub/sub or the periodic revision check, decision 29)
+ * (own writes at once, other processes via pub/sub or the periodic revision check, docs/design.md#read-your-writes)
  * and reloaded lazily. A compiled connector is reused across reloads while its revision is equal.
  */
 export class RegistryView<T> {

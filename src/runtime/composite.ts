@@ -18,7 +18,7 @@ import { checkUserRateLimit } from './stages/user-rate-limit.js';
 import { bytesValue } from '../templates/index.js';
 
 /**
- * Composite connectors (spec §21, decision 13): steps run one after another, each through the same
+ * Composite connectors (docs/runtime.md#composite-connectors, docs/design.md#composite-connectors): steps run one after another, each through the same
  * stages as a simple connector (no path parameters, no caller overrides, never cached). A step
  * answering 4xx/5xx or failing stops the run; errors name the step and its 0-based index. The caller
  * gets the last step's (transformed) response.

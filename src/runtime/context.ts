@@ -43,7 +43,7 @@ export interface CacheSlot {
   }): Promise<{ response: { status: number; headers: UpstreamResponse['headers']; body: Buffer }; xCache: CacheOutcome; cacheMs: number; upstreamMs: number }>;
 }
 
-/** What the caller sent, already separated from fastify. Every value here is data, never template (decision 1). */
+/** What the caller sent, already separated from fastify. Every value here is data, never template (docs/design.md#caller-input-is-data). */
 export interface CallerRequest {
   method: string;
   /** Query pairs in the order sent (repeats kept). */
@@ -54,7 +54,7 @@ export interface CallerRequest {
   pathParams: Map<string, string>;
 }
 
-/** Test Connection (decision 24): a given user instead of a session, no cache, a debug record. */
+/** Test Connection (docs/design.md#test-connection): a given user instead of a session, no cache, a debug record. */
 export interface TestOptions {
   user: SessionUser | undefined;
 }
@@ -79,7 +79,7 @@ export interface OutgoingRequest {
   appliedAuth: AppliedAuth | undefined;
   /** Values from secrets or auth, never to be cached or shown. */
   sensitive: string[];
-  /** Header values that depend on credentials: part of the cache key (decision 10). */
+  /** Header values that depend on credentials: part of the cache key (docs/design.md#http-cache). */
   credentialMaterial: string[];
   /** Test Connection's `X-Debug-Request` record; only built for Test Connection. */
   debug: DebugRecord | undefined;

@@ -7,7 +7,7 @@ const EXPOSE = 'X-Request-ID, Server-Timing, X-Connector-Timing, X-Cache, Retry-
 export const NO_CORS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
- * CORS from the tenant's `allowed_origins` (api.md §3): an exact origin match (or `*`) echoes the
+ * CORS from the tenant's `allowed_origins` (docs/runtime.md): an exact origin match (or `*`) echoes the
  * origin; anything else gets no CORS headers, so the browser refuses to hand the answer to the page.
  */
 export function corsHeaders(tenant: RuntimeTenant | undefined, origin: string | undefined): Readonly<Record<string, string>> {
@@ -26,7 +26,7 @@ export function corsHeaders(tenant: RuntimeTenant | undefined, origin: string | 
 export function preflightHeaders(tenant: RuntimeTenant | undefined, origin: string | undefined, requestedHeaders: string | undefined): Record<string, string> {
   const base = corsHeaders(tenant, origin);
   if (base['access-control-allow-origin'] === undefined) return { vary: 'Origin' };
-  // Undeclared caller headers are dropped by the pipeline anyway (decision 2), so any may be sent.
+  // Undeclared caller headers are dropped by the pipeline anyway (docs/design.md#merge-rules), so any may be sent.
   const allowHeaders = requestedHeaders !== undefined && /^[A-Za-z0-9!#$%&'*+.^_`|~, -]{1,1000}$/.test(requestedHeaders) ? requestedHeaders : 'Authorization, Content-Type, X-Path-Params';
   return {
     ...base,

@@ -1,6 +1,6 @@
 import { RETRY_AFTER_S, UNAVAILABLE_MESSAGE } from '../redis/errors.js';
 /**
- * The widget runtime's error envelope (api.md §3, spec §23):
+ * The widget runtime's error envelope (docs/runtime.md, docs/runtime.md#endpoints):
  * `{"success": false, "errors": {"code", "detail", "scope"?, "params"?}, "request_id"}`.
  * Details never carry request data, secrets or upstream bodies.
  */
@@ -62,7 +62,7 @@ export class RuntimeError extends Error {
   }
 }
 
-/** `Composite step 'fetch-user' (index 1): Downstream (HTTP error)` — decision 13: 0-based. */
+/** `Composite step 'fetch-user' (index 1): Downstream (HTTP error)` — docs/design.md#composite-connectors: 0-based. */
 export function compositeScope(stepName: string, index: number, scope: string): string {
   return `Composite step '${stepName}' (index ${index}): ${scope}`;
 }

@@ -19,7 +19,7 @@ import { checkUserRateLimit } from './stages/user-rate-limit.js';
 import { upstreamFailure } from './stages/upstream.js';
 
 /**
- * The execute pipeline of a simple connector, in the reference's order (spec §2):
+ * The execute pipeline of a simple connector, in the order docs/runtime.md describes:
  * load → method → merge → path params → user → per-user rate limit → anonymous check → secrets/variables → render
  * (url, headers, query, auth config) → outbound auth → request body → cache → upstream →
  * response template → response headers.

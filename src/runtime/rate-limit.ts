@@ -8,7 +8,7 @@ return {n, redis.call('PTTL', KEYS[1])}
 `;
 
 /**
- * Decision 30: a per-tenant limit of executions per minute, off unless the tenant sets
+ * docs/design.md#rate-limits: a per-tenant limit of executions per minute, off unless the tenant sets
  * `rate_limit_per_minute`; and (extension) `rate_limit_per_user_per_minute`, counted per signed-in
  * user so one user cannot use up the tenant's budget. Fixed one-minute windows counted in the cache
  * Redis, shared by every process. If that Redis is unavailable the limit is not enforced (fail

@@ -3,7 +3,7 @@ import type { SessionUser } from '../auth/session.js';
 import type { ExecContext } from './context.js';
 import { RuntimeError, SCOPE } from './errors.js';
 
-/** `user` as templates see it: every field None for anonymous callers (spec §13). */
+/** `user` as templates see it: every field None for anonymous callers (docs/runtime.md). */
 export function templateUser(user: SessionUser | undefined): Record<string, unknown> {
   if (user === undefined) return ANONYMOUS;
   return {
@@ -29,7 +29,7 @@ const ANONYMOUS: Record<string, unknown> = Object.freeze({
   profile_fields: profileFields({}),
 });
 
-/** Variables every field sees: `user.*`, `tenant_id` (decision 31), `pathParams`. */
+/** Variables every field sees: `user.*`, `tenant_id` (docs/design.md#tenant_id-in-templates), `pathParams`. */
 export function baseVars(ctx: ExecContext): Record<string, unknown> {
   return { user: templateUser(ctx.user), tenant_id: ctx.tenantId, pathParams: ctx.pathParams };
 }
@@ -48,7 +48,7 @@ export function scrub(text: string, ctx: ExecContext): string {
 }
 
 /**
- * Renders one compiled template. Caller values never come here: they are data (decision 1).
+ * Renders one compiled template. Caller values never come here: they are data (docs/design.md#caller-input-is-data).
  * A TemplateError becomes 422 TEMPLATE_ERROR with the given scope.
  */
 export async function renderTemplate(
@@ -97,7 +97,7 @@ function renderContext(ctx: ExecContext, vars: Record<string, unknown>): RenderC
 }
 
 function templateFailure(ctx: ExecContext, err: unknown, where: string, scope: string): unknown {
-  // jwt_encode() that cannot sign is a signing failure (api.md §3), wherever the call sits.
+  // jwt_encode() that cannot sign is a signing failure (docs/runtime.md), wherever the call sits.
   if (err instanceof JwtSigningError) {
     const prefix = scope.endsWith(SCOPE.template) ? scope.slice(0, -SCOPE.template.length) : '';
     return new RuntimeError(422, 'JWT_SIGNING_FAILED', scrub(`${where}: ${err.message}`, ctx).slice(0, 500), `${prefix}${SCOPE.jwtSigning}`);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 
 /**
- * Spec §17 performance headers. `Server-Timing` for browser dev tools; `X-Connector-Timing` as JSON:
+ * The performance headers (docs/cache.md#x-cache-and-timing-headers). `Server-Timing` for browser dev tools; `X-Connector-Timing` as JSON:
  * `{request_id, total_ms, internal_ms, external_ms, breakdown: {setup_ms, transform_ms, cache_ms,
  * http_request_ms}, cache_hit, external_host?, timeout?, error?}` (+ `steps` for composites).
  */
@@ -127,7 +127,7 @@ function jsonString(text: string): string {
   return `"${text}"`;
 }
 
-/** Decision 22: host, with `:port` only when it is not the scheme's default (URL.host already does that). */
+/** docs/design.md#x-cache: host, with `:port` only when it is not the scheme's default (URL.host already does that). */
 export function externalHost(url: URL): string {
   return url.host;
 }

@@ -5,7 +5,7 @@ import { associatedData, DecryptError, openString, sealString } from './crypto.j
 import type { DataKeys } from './keys.js';
 
 /**
- * Secrets and variables (reference §11, decision 23). One namespace per tenant: a name is either a
+ * Secrets and variables (docs/admin-api.md#secrets-and-variables, docs/design.md#secrets-and-variables). One namespace per tenant: a name is either a
  * secret or a variable, fixed at creation. Secret values are sealed with the tenant's data key and
  * the (tenant, name) pair as associated data, and never leave the server; variables are plain text.
  *
@@ -83,7 +83,7 @@ function parseRecord(raw: string): StoredValue | undefined {
   return { kind, created_at: raw.slice(a + 1, b), updated_at: raw.slice(b + 1, c), payload: raw.slice(c + 1) };
 }
 
-/** First character (a whole code point) followed by exactly nine `*` (decision 23). */
+/** First character (a whole code point) followed by exactly nine `*` (docs/design.md#secrets-and-variables). */
 export function maskSecret(value: string): string {
   const first = value.codePointAt(0);
   return `${first === undefined ? '' : String.fromCodePoint(first)}*********`;

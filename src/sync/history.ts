@@ -4,7 +4,7 @@ import { syncKeys } from './keys.js';
 import { emptyPlan, repoKeyOf, SYNC_STATES, type SyncRecord, type SyncState } from './model.js';
 
 /**
- * Sync history (api.md §5, decision 20): one Redis hash per record under the tenant's hash tag,
+ * Sync history (docs/admin-api.md, docs/design.md#sync-history-and-commit-status): one Redis hash per record under the tenant's hash tag,
  * indexed per tenant, per link (the last 100 are kept), per repository and globally, newest first.
  */
 
@@ -147,7 +147,7 @@ export class SyncHistory {
     ]);
   }
 
-  /** Newest first (decision 33), filtered by tenant, repository and state. */
+  /** Newest first (docs/design.md#lists), filtered by tenant, repository and state. */
   async query(q: SyncQuery): Promise<SyncRecord[]> {
     const limit = Math.max(1, Math.min(q.limit, MAX_QUERY_LIMIT));
     const repoKey = q.repository === undefined ? undefined : repoKeyOf(q.repository);

@@ -16,7 +16,7 @@ export const syncKeys = {
   record: (tenant: string, id: string) => `${tag(tenant)}:sync:${id}`,
   /** ZSET: the tenant's sync ids scored by creation time (ms). */
   tenantSyncs: (tenant: string) => `${tag(tenant)}:syncs`,
-  /** ZSET: one link's sync ids (the last 100 are kept, decision 20). */
+  /** ZSET: one link's sync ids (the last 100 are kept, docs/design.md#sync-history-and-commit-status). */
   linkSyncs: (tenant: string, repoKey: string) => `${tag(tenant)}:syncs:${repoKey}`,
 
   /** HASH: tenant → `{branch, path, repository}` JSON: who links this repository (webhook fan-out). */

@@ -3,7 +3,7 @@ import { syncKeys } from './keys.js';
 import { repoKeyOf, type RepositoryLink } from './model.js';
 
 /**
- * Repository links (decision 39). The truth is the tenant's `links` hash; `gh:repo-links:<repo>`
+ * Repository links (docs/design.md#repository-links). The truth is the tenant's `links` hash; `gh:repo-links:<repo>`
  * (tenant → branch/path) lets a webhook find every tenant link of a repository in one read, and
  * `gh:linked-repos` lets the reconciler walk them.
  */

@@ -1,5 +1,5 @@
 /**
- * The sync domain's shapes: repository links, sync records (api.md §5) and job payloads.
+ * The sync domain's shapes: repository links, sync records (docs/admin-api.md) and job payloads.
  */
 
 export type SyncTrigger = 'push' | 'reconcile' | 'manual' | 'link';
@@ -9,10 +9,10 @@ export const TERMINAL_STATES: ReadonlySet<SyncState> = new Set(['succeeded', 'fa
 
 export const DEFAULT_REGISTRY_PATH = 'connectors_registry.json';
 
-/** One tenant's subscription to a repository branch (decision 39). */
+/** One tenant's subscription to a repository branch (docs/design.md#repository-links). */
 export interface RepositoryLink {
   tenant: string;
-  /** `owner/repo` as given when linking (decision 34); identity is case-insensitive, like GitHub's. */
+  /** `owner/repo` as given when linking (docs/design.md#repository-names); identity is case-insensitive, like GitHub's. */
   repository: string;
   branch: string;
   path: string;
@@ -38,7 +38,7 @@ export interface SyncError {
   message: string;
 }
 
-/** What became of the commit status report (an extension of the api.md record). */
+/** What became of the commit status report (an extension of the sync record in docs/admin-api.md). */
 export interface CommitStatusReport {
   state: 'success' | 'failure' | 'error';
   description: string;
@@ -46,7 +46,7 @@ export interface CommitStatusReport {
   message?: string;
 }
 
-/** api.md §5 sync record, plus `attempts`, `last_error` and `commit_status` (documented extensions). */
+/** A sync record (docs/sync.md#outcomes-state), plus `attempts`, `last_error` and `commit_status` (documented extensions). */
 export interface SyncRecord {
   id: string;
   tenant: string;

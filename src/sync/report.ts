@@ -3,7 +3,7 @@ import { statusDescription } from '../github/index.js';
 import type { SyncOutcome } from './pipeline.js';
 
 /**
- * The one-line commit status of an outcome (decision 38). The tenant is named because several
+ * The one-line commit status of an outcome (docs/design.md#sync-history-and-commit-status). The tenant is named because several
  * tenants may link one repository and GitHub shows one `gatehouse/connectors` status per commit.
  * Superseded syncs report nothing: a newer commit is (or will be) reported instead.
  */

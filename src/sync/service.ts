@@ -111,7 +111,7 @@ export class SyncService {
     if (settings.unlinkWaitMs !== undefined) this.settings.unlinkWaitMs = settings.unlinkWaitMs;
   }
 
-  /** Links (or re-points) a repository and queues its first sync (decision 39). */
+  /** Links (or re-points) a repository and queues its first sync (docs/design.md#repository-links). */
   async link(tenant: string, repository: string, input: { branch: string; path?: string }): Promise<{ created: boolean; link: StoredLink; syncId: string }> {
     checkRepository(repository);
     const branch = checkBranch(input.branch);
@@ -123,7 +123,7 @@ export class SyncService {
   }
 
   /**
-   * Unlinks and removes every connector of the link (decision 19/39). A sync of the link that is
+   * Unlinks and removes every connector of the link (docs/design.md#removing-connectors, docs/design.md#repository-links). A sync of the link that is
    * running now is waited for, so it cannot bring connectors back after they were removed.
    */
   async unlink(tenant: string, repository: string): Promise<{ repository: string; deleted: string[] }> {
@@ -142,7 +142,7 @@ export class SyncService {
     }
     const { deleted } = await this.deps.registry().removeLink(tenant, link.repository);
     await this.deps.redis.del(syncKeys.headEtag(repoKey, link.branch));
-    // The link's spelling (decision 34: names compare case-insensitively, the linked one is shown).
+    // The link's spelling (docs/design.md#repository-names: names compare case-insensitively, the linked one is shown).
     return { repository: link.repository, deleted };
   }
 
@@ -191,7 +191,7 @@ export class SyncService {
     return id === undefined ? null : ((await this.history.getIn(tenant, id)) ?? null);
   }
 
-  /** Job counts per queue and state (api.md §5 `GET /queues`). */
+  /** Job counts per queue and state (docs/admin-api.md `GET /queues`). */
   async queueCounts(): Promise<{ name: string; counts: Record<string, number>; workers: number }[]> {
     return Promise.all(this.queues.all().map(async (q) => ({
       name: q.name,

@@ -6,7 +6,7 @@ import type { SyncHistory } from './history.js';
 import type { StatusJobData } from './model.js';
 
 /**
- * The `status` queue: posts a finished sync's commit status (decision 20/38). A credential that
+ * The `status` queue: posts a finished sync's commit status (docs/design.md#sync-history-and-commit-status). A credential that
  * may not write statuses (403/404) is recorded on the sync as `not_permitted` — never fatal;
  * 5xx and network errors are retried; rate limits wait for the reset like every GitHub job.
  */

@@ -5,8 +5,8 @@ import { FILTER_NAMES } from './filters/names.js';
 import { TEST_NAMES } from './tests.js';
 
 /**
- * Static checks run once per (field, source) at compile time: the availability matrix of spec §15
- * (standard connectors) and §21 (composite steps), literal names for get_secret/get_variable, and
+ * Static checks run once per (field, source) at compile time: the availability matrix of docs/templates.md#fields-escaping-and-what-is-available
+ * (standard connectors and composite steps), literal names for get_secret/get_variable, and
  * the facts the runtime needs before rendering (secret/variable names, `user` use, async signing).
  * Names bound by the template itself (`set`, `for`, macro parameters, `with`) shadow context names,
  * as they do in Jinja2, so `{% set response = 1 %}` in a header is not a use of `response`.

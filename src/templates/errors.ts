@@ -1,5 +1,5 @@
 /**
- * The one error type the template engine throws. Positions are 1-based (decision 21); a position of
+ * The one error type the template engine throws. Positions are 1-based (docs/design.md#positions); a position of
  * 0 means "not tied to a place in the source" (e.g. a limit hit while printing).
  */
 export type TemplateErrorKind = 'syntax' | 'availability' | 'runtime' | 'limit';
@@ -23,7 +23,7 @@ export class TemplateError extends Error {
 
 /**
  * `jwt_encode` could not sign (bad key, unsupported algorithm). Still a TemplateError so callers that
- * only know templates handle it; the runtime maps it to `JWT_SIGNING_FAILED` (api.md §3).
+ * only know templates handle it; the runtime maps it to `JWT_SIGNING_FAILED` (docs/runtime.md).
  */
 export class JwtSigningError extends TemplateError {
   constructor(message: string, line: number, column: number) {

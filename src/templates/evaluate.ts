@@ -789,7 +789,7 @@ function compileOutput(node: Node): Stmt {
       try {
         const v = e(s, f);
         if (typeof v === 'string') out.push(s.autoescape ? escapeHtml(v) : v);
-        // decision 28: an unknown secret/variable leaves the original `{{ … }}` text in place
+        // docs/design.md#autoescape-and-unknown-names: an unknown secret/variable leaves the original `{{ … }}` text in place
         else if (v instanceof MissingRef && start >= 0) out.push(s.source.slice(start, end));
         else out.push(toOutput(v, s.autoescape));
       } catch (e) {

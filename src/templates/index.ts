@@ -22,7 +22,7 @@ export interface CompiledTemplate {
   readonly field: TemplateField;
   /** No template syntax: render() returns source. */
   readonly isLiteral: boolean;
-  /** Reads `user` (decision 4). */
+  /** Reads `user` (docs/design.md#anonymous-callers). */
   readonly referencesUser: boolean;
   /** Literal args of get_secret(...). */
   readonly secretNames: readonly string[];
@@ -32,7 +32,7 @@ export interface CompiledTemplate {
   readonly pathParamNames: readonly string[];
   /** Calls jwt_encode (jose signs asynchronously). */
   readonly usesAsync: boolean;
-  /** Output is HTML-escaped (request/response bodies, decision 28). */
+  /** Output is HTML-escaped (request/response bodies, docs/design.md#autoescape-and-unknown-names). */
   readonly autoescape: boolean;
   /** Throws TemplateError; not for usesAsync templates. */
   render(ctx: RenderContext): string;

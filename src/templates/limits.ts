@@ -1,12 +1,12 @@
 import { EvalError } from './errors.js';
 
 /**
- * Resource limits (decision 12). A render has a step budget (loop iterations, calls, items a filter
+ * Resource limits (docs/design.md#limits). A render has a step budget (loop iterations, calls, items a filter
  * walks) and a wall-clock deadline checked every few thousand steps, so `range(10**9)`-style loops,
  * `'x' * 10**9` and runaway recursion end with a `limit` TemplateError well under a second.
  */
 export const LIMITS = {
-  /** Final output of one render (decision 12). */
+  /** Final output of one render (docs/design.md#limits). */
   maxOutput: 1024 * 1024,
   /** Any intermediate string; above the 10 MiB upstream cap so a whole response body still fits. */
   maxString: 16 * 1024 * 1024,

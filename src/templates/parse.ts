@@ -6,7 +6,7 @@ import { JinjaTokenizer, T, normalizeSource, type Token } from './lexer.js';
 /**
  * Jinja2 3.1's grammar on nunjucks' parser. nunjucks supplies the parser machinery (token stream
  * helpers, block-end and whitespace-control handling, `parseUntilBlocks`) and the node classes;
- * this subclass replaces the productions where Jinja2 differs (decision 14): tests without
+ * this subclass replaces the productions where Jinja2 differs (docs/design.md#jinja2-semantics-sandboxed): tests without
  * parentheses, `with`, `autoescape`, recursive loops and `for … if …`, `set` blocks with filters,
  * multiple assignment and namespace targets, tuples incl. `(1,)`, numeric attributes, slices,
  * keyword and `*args` call arguments, chained inline ifs, `not in` / `in` as comparisons with

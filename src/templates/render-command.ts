@@ -6,7 +6,7 @@ import { TemplateError } from './errors.js';
 import { DEFAULT_RENDER_FIELD, isTemplateField, renderWithContext } from './tooling.js';
 
 /**
- * `gatehouse render --template FILE --context FILE [--field F]` (api.md §1): prints the output;
+ * `gatehouse render --template FILE --context FILE [--field F]` (README.md): prints the output;
  * a template error exits 1 with `LINE:COL: message`. Needs neither Redis nor keys.
  */
 const RENDER_HELP = `usage: gatehouse render --template FILE --context FILE [--field F]

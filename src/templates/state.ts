@@ -76,7 +76,7 @@ export class State implements Runtime {
   /** Set at the first deadline check, so short renders never read the clock. */
   private started = 0;
   depth = 0;
-  /** The normalised template source, for decision 28's "leave the original expression". */
+  /** The normalised template source, to "leave the original expression" for an unknown name (docs/design.md#autoescape-and-unknown-names). */
   source = '';
   /** Position of the call being evaluated (jwt_encode reports signing errors there). */
   callLine = 1;

@@ -7,7 +7,7 @@ import { bytesValue, compileTemplate, profileFields } from './index.js';
  * JSON cannot express are converted: `user.profile_fields` (an object keyed by field id) gets
  * `.by_id(n)`, and a string `body_raw` / `request.body_raw` becomes bytes (renders `b'…'`).
  * There is no secret store here: get_secret()/get_variable() leave their literal expression, as for
- * an unknown name at run time (decision 28). `now()` is the current time.
+ * an unknown name at run time (docs/design.md#autoescape-and-unknown-names). `now()` is the current time.
  */
 
 export const DEFAULT_RENDER_FIELD: TemplateField = 'response_body';

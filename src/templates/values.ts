@@ -77,7 +77,7 @@ export class Undefined {
 
 /**
  * get_secret / get_variable with a name the tenant does not have: behaves as Undefined (so
- * `| default(...)` replaces it) but prints as the original expression (decision 28).
+ * `| default(...)` replaces it) but prints as the original expression (docs/design.md#autoescape-and-unknown-names).
  */
 export class MissingRef extends Undefined {
   constructor(

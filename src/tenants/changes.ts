@@ -5,7 +5,7 @@ import { CHANGES_CHANNEL, stateKeys } from '../registry/keys.js';
 export type ChangeListener = (tenant: string) => void;
 
 export interface ChangeFeedOptions {
-  /** Fallback check of every tracked tenant's revision, for a missed pub/sub message (decision 29: ≤ 1 s). */
+  /** Fallback check of every tracked tenant's revision, for a missed pub/sub message (docs/design.md#read-your-writes: ≤ 1 s). */
   pollIntervalMs?: number;
   /** Tenants whose revision is tracked at most; the oldest is dropped (and invalidated) beyond it. */
   maxTracked?: number;

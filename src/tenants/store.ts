@@ -85,12 +85,12 @@ interface CacheSlot {
   expiresAt?: number;
 }
 
-/** How long an unknown tenant is remembered as unknown (decision 29: others' writes visible within 1 s). */
+/** How long an unknown tenant is remembered as unknown (docs/design.md#read-your-writes: others' writes visible within 1 s). */
 const MISS_TTL_MS = 1000;
 
 /**
  * Tenants and their settings. Admin reads go to Redis; the runtime's `get()` is served from an
- * in-memory cache invalidated through the change feed (decision 29).
+ * in-memory cache invalidated through the change feed (docs/design.md#read-your-writes).
  */
 export class TenantStore {
   private readonly putScript: ScriptRunner;
@@ -113,7 +113,7 @@ export class TenantStore {
    * Deletes a tenant with its settings, secrets, variables, data key and manual connectors, in one
    * atomic step; refused while repository links remain, since unlinking is what stops their syncs
    * and removes their connectors. Every process drops the tenant within a second
-   * (decision 29). Sync history is kept as the audit trail. Returns the removed connectors.
+   * (docs/design.md#read-your-writes). Sync history is kept as the audit trail. Returns the removed connectors.
    */
   async delete(id: string): Promise<{ connectors: string[] }> {
     if (!isValidTenantId(id)) throw new TenantNotFoundError(id);

@@ -1,7 +1,7 @@
 import type { Cidr } from '../config.js';
 import { allowsLoopback, isAllowedAddress, isLocalhostName, literalHostAddress } from '../upstream/address-policy.js';
 
-/** Body of `PUT /admin/v1/tenants/{tenant}` (api.md §5). */
+/** Body of `PUT /admin/v1/tenants/{tenant}` (docs/admin-api.md). */
 export interface TenantInput {
   name: string;
   /** `{alg: "HS256"}` without `secret` keeps the secret already stored. `null`/absent: no session verification. */
@@ -100,7 +100,7 @@ function jwksUrlProblem(raw: string, rules: TenantRules): string | undefined {
   if (url.username !== '' || url.password !== '') return 'must not contain credentials';
   if (url.hash !== '') return 'must not contain a #fragment';
   if (raw.length > 2048) return 'must be at most 2048 characters';
-  // Save-time rules equal the run-time guard's (decision 40); names are checked when fetched.
+  // Save-time rules equal the run-time guard's (docs/design.md#address-guard); names are checked when fetched.
   const literal = literalHostAddress(url.hostname);
   if (literal !== undefined && !isAllowedAddress(literal, rules.allowCidrs)) {
     return `points at the non-public address ${literal} (allow it with UPSTREAM_ALLOW_CIDRS)`;

@@ -2,7 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import type { Cidr } from '../config.js';
 
 /**
- * Which upstream addresses Gatehouse may connect to (decisions 11 and 40). The registry validator
+ * Which upstream addresses Gatehouse may connect to (docs/design.md#address-guard). The registry validator
  * applies it to literal hosts at save time; the run-time guard applies it to the address actually
  * connected. Both must agree, so both use this module.
  */

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { createUpstreamDispatcher } from './dispatcher.js';
 import { BlockedDestinationError, createAddressGuard, type AddressGuard } from './guard.js';
 
-/** Decision 12: an upstream body larger than this is refused with 502 UPSTREAM_RESPONSE_TOO_LARGE. */
+/** docs/design.md#limits: an upstream body larger than this is refused with 502 UPSTREAM_RESPONSE_TOO_LARGE. */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 10 * 1024 * 1024;
 
 export type UpstreamErrorCode = 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNREACHABLE' | 'UPSTREAM_RESPONSE_TOO_LARGE';

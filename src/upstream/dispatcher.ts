@@ -14,7 +14,7 @@ export interface DispatcherOptions {
 
 /**
  * The undici Agent every outbound call goes through (upstreams and token endpoints). Its connect
- * step is where decision 11 is enforced: IP literals are judged before connecting, names are judged
+ * step is where the address guard (docs/design.md#address-guard) is enforced: IP literals are judged before connecting, names are judged
  * on every DNS answer (through a checking `lookup`), and the peer address of the connected socket is
  * judged once more, so nothing — a rebinding DNS answer included — reaches a blocked address unnoticed.
  */

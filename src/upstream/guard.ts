@@ -2,10 +2,10 @@ import type { Cidr } from '../config.js';
 import { isAllowedAddress, isLocalhostName } from './address-policy.js';
 
 /**
- * Decision 11 at run time: the address a connection is actually made to must be public unless an
+ * The address guard (docs/design.md#address-guard) at run time: the address a connection is actually made to must be public unless an
  * operator allowed its range with UPSTREAM_ALLOW_CIDRS. Checked on every resolved address (DNS
  * answers and IP literals), so a name that resolves to loopback is caught just like `127.1`. The
- * classification is the save-time one (`address-policy.ts`, decision 40), so both always agree.
+ * classification is the save-time one (`address-policy.ts`, docs/design.md#address-guard), so both always agree.
  */
 
 export { isLocalhostName };

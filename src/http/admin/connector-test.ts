@@ -76,10 +76,10 @@ function textMap(m: Record<string, unknown> | undefined): [string, string][] {
 }
 
 /**
- * Test Connection (api.md §5, decision 24): runs the execute pipeline for a saved (`permalink`) or
+ * Test Connection (docs/admin-api.md, docs/design.md#test-connection): runs the execute pipeline for a saved (`permalink`) or
  * unsaved (`connector`, validated like Code Mode first) connector, never through the cache, with an
  * optional stand-in user. Answers 200 `{status, headers, body, timing}` whatever the upstream said,
- * plus `X-Debug-Request` (spec §17: credential auth fields masked, secret-using fields shown as
+ * plus `X-Debug-Request` (docs/runtime.md#test-connection: credential auth fields masked, secret-using fields shown as
  * their template text, `ignored_overrides`).
  */
 export const connectorTestRoutes = (services: Services): FastifyPluginAsync =>

@@ -10,7 +10,7 @@ import { ERROR_RESPONSES, strictValidatorCompiler } from './openapi.js';
 import { tenantParams } from './tenants.js';
 
 /**
- * Connectors (api.md §5). Reads cover both sources; writes are for manual connectors (Code Mode):
+ * Connectors (docs/admin-api.md). Reads cover both sources; writes are for manual connectors (Code Mode):
  * the body is the raw JSON text of one connector as in the registry file, so syntax errors carry
  * line and column (400 INVALID_JSON) and field errors their pointer and position (422
  * VALIDATION_FAILED). Repository-owned connectors are read-only here (409 READ_ONLY_CONNECTOR).

@@ -15,7 +15,7 @@ import { tenantRoutes } from './tenants.js';
 import { templateRoutes } from './templates.js';
 
 /**
- * `/admin/v1` (api.md §5). Every route below is behind the operator token; each route family lives
+ * `/admin/v1` (docs/admin-api.md). Every route below is behind the operator token; each route family lives
  * in its own file in this folder and is registered here.
  */
 export const adminRoutes = (services: Services): FastifyPluginAsync =>
@@ -39,7 +39,7 @@ export const adminRoutes = (services: Services): FastifyPluginAsync =>
 
 /**
  * JSON bodies for the admin API. Node's own parse error quotes the body text, which may hold a
- * secret value, so a malformed body is answered with position only (decision 21:
+ * secret value, so a malformed body is answered with position only (docs/design.md#positions:
  * `{"error": {"code": "INVALID_JSON", "message", "line", "column"}}`), never with body text.
  * `__proto__` members are dropped so a parsed body can never carry a prototype.
  */

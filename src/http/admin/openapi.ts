@@ -11,7 +11,7 @@ import { Ajv } from 'ajv';
 export const ADMIN_ERROR_SCHEMA = {
   $id: 'AdminError',
   type: 'object',
-  description: 'Admin error envelope (api.md §5). INVALID_JSON carries line and column (1-based); VALIDATION_FAILED lists every problem in details.',
+  description: 'Admin error envelope (docs/admin-api.md). INVALID_JSON carries line and column (1-based); VALIDATION_FAILED lists every problem in details.',
   required: ['error'],
   properties: {
     error: {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Services } from '../../services.js';
 import { ERROR_RESPONSES } from './openapi.js';
 
-/** `GET /queues` (api.md §5): job counts per queue and state, and how many workers serve each. */
+/** `GET /queues` (docs/admin-api.md): job counts per queue and state, and how many workers serve each. */
 
 const counts = {
   type: 'object',

@@ -6,7 +6,7 @@ import { syncRecordSchema } from './syncs.js';
 import { tenantParams } from './tenants.js';
 
 /**
- * Repository links (api.md §5, decision 39): link (queues a first sync), list with the last sync,
+ * Repository links (docs/admin-api.md, docs/design.md#repository-links): link (queues a first sync), list with the last sync,
  * unlink (removes the link's connectors), manual resync.
  */
 

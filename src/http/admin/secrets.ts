@@ -5,7 +5,7 @@ import { ERROR_RESPONSES, strictValidatorCompiler } from './openapi.js';
 import { tenantParams } from './tenants.js';
 
 /**
- * Secrets and variables (api.md §5, reference §11, decision 23): `PUT …/{secrets|variables}/{name}`
+ * Secrets and variables (docs/admin-api.md#secrets-and-variables, docs/design.md#secrets-and-variables): `PUT …/{secrets|variables}/{name}`
  * `{value}` (201 created, 200 updated), `GET …/{secrets|variables}` (`{items}`), `DELETE …/{name}` (204).
  * Secret values are write-only: responses carry `masked` (first character + nine `*`).
  */

@@ -5,7 +5,7 @@ import { MAX_QUERY_LIMIT } from '../../sync/history.js';
 import { SYNC_STATES, type SyncState } from '../../sync/model.js';
 import { ERROR_RESPONSES, queryValidatorCompiler } from './openapi.js';
 
-/** Sync history (api.md §5): `GET /syncs?tenant=&repository=&state=&limit=`, `GET /syncs/{id}`. */
+/** Sync history (docs/admin-api.md): `GET /syncs?tenant=&repository=&state=&limit=`, `GET /syncs/{id}`. */
 
 const position = { type: 'integer', description: '1-based; 0 when the problem has no place in the file' } as const;
 
@@ -72,7 +72,7 @@ export const syncRoutes = (services: Services): FastifyPluginAsync =>
             additionalProperties: false,
             properties: {
               tenant: { type: 'string', minLength: 1 },
-              // owner/repo (decision 34): a bare repository name would silently match nothing.
+              // owner/repo (docs/design.md#repository-names): a bare repository name would silently match nothing.
               repository: { type: 'string', minLength: 3, maxLength: 201, pattern: '^[^/]+/[^/]+$', description: 'owner/repo, case-insensitive' },
               state: { type: 'string', enum: [...SYNC_STATES] },
               limit: { type: 'integer', minimum: 1, maximum: MAX_QUERY_LIMIT, default: 50 },

@@ -6,7 +6,7 @@ import { DEFAULT_RENDER_FIELD, renderWithContext } from '../../templates/tooling
 import { ERROR_RESPONSES, strictValidatorCompiler } from './openapi.js';
 
 /**
- * `POST /admin/v1/templates/render` `{template, context, field?}` (api.md §5): renders with the
+ * `POST /admin/v1/templates/render` `{template, context, field?}` (docs/admin-api.md): renders with the
  * context's keys as variables and the functions `field` allows. 200 `{output}`; a template error is
  * 422 `{error: {code: "TEMPLATE_ERROR", message, line, column}}`. No tenant store is consulted:
  * get_secret()/get_variable() leave their literal expression (docs/templates.md).

@@ -6,7 +6,7 @@ import { MAX_ORIGINS, MAX_TENANT_NAME, type TenantInput } from '../../tenants/va
 import { ERROR_RESPONSES, strictValidatorCompiler } from './openapi.js';
 
 /**
- * Tenants (api.md §5): `PUT /tenants/{tenant}`, `GET /tenants`, `GET /tenants/{tenant}`; and, as an
+ * Tenants (docs/admin-api.md): `PUT /tenants/{tenant}`, `GET /tenants`, `GET /tenants/{tenant}`; and, as an
  * extension, `DELETE /tenants/{tenant}`.
  */
 

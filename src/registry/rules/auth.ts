@@ -3,12 +3,12 @@ import { functionCalls, scanTemplate } from './template-scan.js';
 import { isRecord, own, type Rule, type Target } from './types.js';
 
 /**
- * Authentication settings beyond their shape (decisions 7 and 9): credential fields reference a
+ * Authentication settings beyond their shape (docs/design.md#credentials-come-from-secrets, docs/design.md#oauth-jwt-bearer): credential fields reference a
  * secret; the JWT-bearer assertion's registered claims are Gatehouse's; the JOSE algorithm is set by
  * "algorithm" only; an API key sent as a header has a valid header name.
  */
 
-/** Credential fields per type (decision 7): a literal credential in Git is a leaked credential. */
+/** Credential fields per type (docs/design.md#credentials-come-from-secrets): a literal credential in Git is a leaked credential. */
 const CREDENTIAL_FIELDS: Record<string, readonly string[]> = {
   api_key: ['value'],
   apikey: ['value'],

@@ -1,8 +1,8 @@
 import { isRecord, type Rule } from './types.js';
 
 /**
- * Keys are unique within headers, query_parameters and path_parameters (spec §7). Header names
- * compare case-insensitively, as HTTP does (decision 2); query and path keys case-sensitively.
+ * Keys are unique within headers, query_parameters and path_parameters (docs/registry.md#parameters-and-headers). Header names
+ * compare case-insensitively, as HTTP does (docs/design.md#merge-rules); query and path keys case-sensitively.
  */
 const LISTS = [
   { list: 'headers', what: 'header', fold: true },

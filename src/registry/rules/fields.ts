@@ -3,7 +3,7 @@ import type { TemplateField } from './template-check.js';
 import { isRecord, own, type Target } from './types.js';
 
 /**
- * Where the templates of a connector or step live, and which availability column (spec §15, §21)
+ * Where the templates of a connector or step live, and which availability column (docs/templates.md#fields-escaping-and-what-is-available)
  * each one belongs to. Rules iterate this list instead of re-deriving the field map.
  */
 

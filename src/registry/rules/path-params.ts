@@ -2,7 +2,7 @@ import { scanTemplate, variableReferences } from './template-scan.js';
 import { isRecord, type Rule } from './types.js';
 
 /**
- * Path parameters (spec §8, decisions 3 and 27): every `pathParams.X` in the url is declared in
+ * Path parameters (docs/design.md#path-parameters): every `pathParams.X` in the url is declared in
  * path_parameters and every declared key is used in the url; a default value is a valid path
  * segment; `overridable: false` only makes sense with a value to pin.
  */

@@ -2,7 +2,7 @@ import { derivePermalink } from '../permalink.js';
 import type { Rule } from './types.js';
 
 /**
- * Decision 15: a connector or composite without "permalink" gets one derived from its name; a name
+ * docs/design.md#permalinks: a connector or composite without "permalink" gets one derived from its name; a name
  * with no letter or digit derives nothing, so it needs an explicit permalink. (The pattern and
  * length of an explicit permalink are schema rules.)
  */

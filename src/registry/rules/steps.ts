@@ -3,7 +3,7 @@ import { scanTemplate, variableReferences } from './template-scan.js';
 import { isRecord, type Rule } from './types.js';
 
 /**
- * Composite steps (spec §21): step names are unique within their composite, and a step's templates
+ * Composite steps (docs/runtime.md#composite-connectors): step names are unique within their composite, and a step's templates
  * read `steps.<name>` only of steps that ran before it (steps run in order; a later or unknown step
  * would silently render as nothing).
  */

@@ -2,8 +2,8 @@ import { compileTemplate, TemplateError, type TemplateField } from '../../templa
 
 /**
  * The validator's view of the template engine (src/templates): compile one template for one field
- * and say whether it is valid there — Jinja2 syntax and the availability matrix of spec §15/§21
- * (decision 6) — and which secrets and variables it names. Compilation is memoised by the engine,
+ * and say whether it is valid there — Jinja2 syntax and the availability matrix of docs/templates.md#fields-escaping-and-what-is-available
+ * (docs/design.md#templates-are-checked-when-saved) — and which secrets and variables it names. Compilation is memoised by the engine,
  * so the runtime's later compile of the same (field, source) is free.
  */
 

@@ -4,9 +4,9 @@ import { indexOfLineColumn } from './template-scan.js';
 import type { Rule } from './types.js';
 
 /**
- * Every templated field compiles for its field (decision 6: syntax and the availability matrix of
- * spec §15/§21 are checked at save time, never left to a run-time surprise), and the secret and
- * variable names it references can exist (spec §11 naming rule).
+ * Every templated field compiles for its field (docs/design.md#templates-are-checked-when-saved: syntax and the availability matrix of
+ * docs/templates.md#fields-escaping-and-what-is-available are checked at save time, never left to a run-time surprise), and the secret and
+ * variable names it references can exist (docs/admin-api.md#secrets-and-variables naming rule).
  */
 
 const NAME_RULE = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -1,6 +1,6 @@
 import type { Cidr } from '../../config.js';
 
-/** Options every rule receives; the URL rules honour them exactly like the run-time guard (decision 40). */
+/** Options every rule receives; the URL rules honour them exactly like the run-time guard (docs/design.md#address-guard). */
 export interface RuleOptions {
   allowHttp: boolean;
   allowCidrs: Cidr[];

@@ -3,8 +3,8 @@ import { functionCalls, scanTemplate, type Segment, type Token } from './templat
 import type { RuleOptions } from './types.js';
 
 /**
- * The save-time URL rules of spec §4 for one URL template (connector url, composite step url,
- * token_url): scheme, host templating, literal host policy (decisions 11, 40), forbidden
+ * The save-time URL rules of docs/registry.md#urls for one URL template (connector url, composite step url,
+ * token_url): scheme, host templating, literal host policy (docs/design.md#address-guard), forbidden
  * characters and get_secret. Problems carry the index of the offending character in the template.
  */
 
@@ -174,7 +174,7 @@ function templatedHostProblems(
       });
       return problems;
     }
-    // A literal ":port" may follow the templated host (decision 26).
+    // A literal ":port" may follow the templated host (docs/design.md#address-guard).
     const colon = part.text.indexOf(':');
     if (colon !== -1) {
       const port = part.text.slice(colon + 1);
@@ -220,7 +220,7 @@ type HostExpression =
   | { ok: true; variable: string; fallback: { value: string; index: number; emptyToo: boolean } | undefined }
   | { ok: false; message: string; index: number };
 
-/** `get_variable('<literal>')` optionally followed by `| default('<literal>'[, true])` — nothing else (spec §4). */
+/** `get_variable('<literal>')` optionally followed by `| default('<literal>'[, true])` — nothing else (docs/registry.md#urls). */
 function parseHostExpression(tag: Tag): HostExpression {
   const t = tag.tokens;
   const shown = abbreviate(sourceOf(tag));

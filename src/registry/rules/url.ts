@@ -3,8 +3,8 @@ import type { Rule } from './types.js';
 import { checkUrlTemplate } from './url-template.js';
 
 /**
- * Spec §4 URL rules for every URL a connector makes Gatehouse call: connector url, composite step
- * url and OAuth token_url (decisions 11, 25, 26, 40).
+ * docs/registry.md#urls URL rules for every URL a connector makes Gatehouse call: connector url, composite step
+ * url and OAuth token_url (docs/design.md#address-guard).
  */
 export const urlRule: Rule = (doc, options, report) => {
   for (const target of doc.targets) {

@@ -3,7 +3,7 @@ import type { UpstreamResponse } from '../../upstream/client.js';
 import { callUpstream, requestHeaders } from './upstream.js';
 
 /**
- * Stage 11: the cache slot (spec §2 stage 6, decision 10). GET/HEAD of a simple connector go
+ * Stage 11: the cache slot (docs/runtime.md, docs/design.md#http-cache). GET/HEAD of a simple connector go
  * through the response cache when one is configured; everything else — other methods, Test
  * Connection, composite steps — is BYPASS and calls the upstream directly.
  */

@@ -2,7 +2,7 @@ import type { CompiledParam, CompiledRequest } from '../../registry/compile.js';
 import type { ExecContext, IgnoredOverride } from '../context.js';
 
 /**
- * Stage 3 (decisions 1, 2, 32): which value each query parameter and header will carry. A declared
+ * Stage 3 (docs/design.md#caller-input-is-data, docs/design.md#merge-rules, docs/design.md#request-bodies): which value each query parameter and header will carry. A declared
  * overridable entry takes the caller's value when given, else its configured template; a declared
  * non-overridable entry always uses its template (the caller's value is dropped and reported in
  * `ignored_overrides`); undeclared caller query parameters are forwarded; undeclared caller headers

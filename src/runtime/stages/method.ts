@@ -1,7 +1,7 @@
 import type { ExecContext } from '../context.js';
 import { RuntimeError } from '../errors.js';
 
-/** Stage 2: the caller's method must be the connector's (spec §4, §12). */
+/** Stage 2: the caller's method must be the connector's (docs/runtime.md#endpoints). */
 export function checkMethod(ctx: ExecContext): void {
   const expected = ctx.compiled!.method;
   if (ctx.caller.method !== expected) {

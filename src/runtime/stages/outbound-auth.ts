@@ -5,7 +5,7 @@ import { joinUrl } from './render.js';
 
 /**
  * Stage 9: applies the rendered authentication. Auth headers replace configured headers of the same
- * name; an API key in the query replaces any value of that name (decision 32). Token requests are
+ * name; an API key in the query replaces any value of that name (docs/design.md#request-bodies). Token requests are
  * upstream time (`external_ms`).
  */
 export async function applyAuth(ctx: ExecContext, out: OutgoingRequest, scope?: (s: string) => string): Promise<void> {

@@ -3,7 +3,7 @@ import { RuntimeError } from '../errors.js';
 
 const VALID = /^[A-Za-z0-9._~-]{1,200}$/;
 
-/** Spec §8: unreserved characters only, 1–200 long, no `.`/`..` and nothing containing `..`. */
+/** docs/design.md#path-parameters: unreserved characters only, 1–200 long, no `.`/`..` and nothing containing `..`. */
 export function validPathValue(v: string): boolean {
   return VALID.test(v) && !v.includes('..') && v !== '.';
 }
@@ -18,7 +18,7 @@ export function parsePathParamsHeader(header: string | string[] | undefined): Ma
 }
 
 /**
- * Stage 4: values for every `pathParams.X` the URL uses. Row semantics (decisions 3, 27): no value =
+ * Stage 4: values for every `pathParams.X` the URL uses. Row semantics (docs/design.md#path-parameters): no value =
  * the caller must supply it; a value = default; `overridable: false` with a value = pinned (a caller
  * value is ignored and reported). Missing beats invalid: only when nothing is missing are values
  * checked. Accepted values are percent-encoded before they reach the URL template.

@@ -8,7 +8,7 @@ import type { MergePlan } from './merge.js';
 
 const MASK = '**********';
 
-/** RFC 3986 unreserved stay as they are; everything else in keys and values is percent-encoded (spec §7). */
+/** RFC 3986 unreserved stay as they are; everything else in keys and values is percent-encoded (docs/registry.md#parameters-and-headers). */
 export function encodeQuery(pairs: [string, string][]): string {
   let out = '';
   for (let i = 0; i < pairs.length; i++) {
@@ -58,7 +58,7 @@ export function emptyDebugRecord(ctx: ExecContext, spec: CompiledRequest): Debug
 /**
  * Stage 8: renders the url, header and query templates and the auth config (secrets and variables
  * are resolved by now). Builds Test Connection's debug view on the way: fields that use
- * `get_secret` show their template text, credential auth fields are masked (spec §17).
+ * `get_secret` show their template text, credential auth fields are masked (docs/runtime.md#test-connection).
  */
 export async function renderRequest(ctx: ExecContext, spec: CompiledRequest, plan: MergePlan, vars: Record<string, unknown>, scope: string = SCOPE.template): Promise<OutgoingRequest> {
   ctx.timing.endSetup();
@@ -99,7 +99,7 @@ export async function renderRequest(ctx: ExecContext, spec: CompiledRequest, pla
       const v = one(h.param, 'header');
       value = typeof v === 'string' ? v : await v;
       // Any templated header value (user, secret, variable, time) is part of the cache key: two users
-      // whose requests differ only in such a header must never share an entry (decision 10).
+      // whose requests differ only in such a header must never share an entry (docs/design.md#http-cache).
       if (!h.param.template.isLiteral) out.credentialMaterial.push(`h:${h.param.lower}=${value}`);
     }
     checkHeaderValue(h.key, value);

@@ -15,7 +15,7 @@ export function decodeUtf8(buf: Buffer | undefined): string | null {
 }
 
 /**
- * Stage 10 (spec §9, decision 32): GET/HEAD send no body. A `request_body` template renders the body
+ * Stage 10 (docs/design.md#request-bodies): GET/HEAD send no body. A `request_body` template renders the body
  * from `body_text`/`body_raw` (None without a body) and is sent as application/json unless a
  * configured header sets the type; without a template the caller's body goes out byte for byte
  * with the caller's Content-Type.

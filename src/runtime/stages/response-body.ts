@@ -15,7 +15,7 @@ export function responseHeaderDict(headers: UpstreamResponse['headers']): Record
 }
 
 /**
- * Stage 13 (spec §10, decision 5): the upstream status passes through; a `response_body` template
+ * Stage 13 (docs/design.md#upstream-errors): the upstream status passes through; a `response_body` template
  * runs on every status with `response.body` (None if not UTF-8), `.status_code`, `.headers`.
  * A render failure is 422 with scope `Configuration (response template rendering)`.
  */

@@ -4,7 +4,7 @@ import type { UpstreamResponse } from '../../upstream/client.js';
 /**
  * Upstream headers that reach the caller besides Content-Type. Nothing that could set state in the
  * widget's origin (Set-Cookie) or describe the upstream's transport passes; `Location` must, since
- * redirects are handed back rather than followed (decision 25).
+ * redirects are handed back rather than followed (docs/design.md#address-guard).
  */
 const PASS = ['location', 'retry-after', 'content-language', 'www-authenticate'];
 

@@ -1,8 +1,8 @@
 import type { ExecContext } from '../context.js';
 
 /**
- * Stage 5: `user.*` from the verified session JWT (api.md §3); Test Connection passes its user
- * directly. The browser cannot supply or alter these values (spec §2 behaviour 4).
+ * Stage 5: `user.*` from the verified session JWT (docs/runtime.md); Test Connection passes its user
+ * directly. The browser cannot supply or alter these values (docs/design.md#caller-input-is-data).
  */
 export async function resolveUser(ctx: ExecContext): Promise<void> {
   if (ctx.test !== undefined) {

@@ -6,7 +6,7 @@ import { attach, mapAuthError } from './outbound-auth.js';
 
 /**
  * Stage 12: the upstream call through the guarded client. An upstream 401 answered to a cached
- * OAuth token evicts that token and retries once with a new one (decision 8).
+ * OAuth token evicts that token and retries once with a new one (docs/design.md#oauth-client-credentials).
  */
 export async function callUpstream(ctx: ExecContext, out: OutgoingRequest, conditional: Record<string, string> = {}, scope?: (s: string) => string): Promise<UpstreamResponse> {
   ctx.timing.externalHost = out.url!.host;

@@ -2,7 +2,7 @@ import type { ExecContext } from '../context.js';
 import { RuntimeError } from '../errors.js';
 
 /**
- * Stage 5b (extension of decision 30): once the session is verified, a signed-in user over the
+ * Stage 5b (an extension of the tenant limit, docs/design.md#rate-limits): once the session is verified, a signed-in user over the
  * tenant's `rate_limit_per_user_per_minute` gets 429 `RATE_LIMITED` with `Retry-After`, before any
  * secret is read or upstream called. Anonymous callers (and users without `sub`) count only toward
  * the tenant limit: an address-based limit would lump together every caller behind one proxy.

@@ -6,7 +6,7 @@ import type { StoredLink } from '../links.js';
 import { SyncFailure } from './failure.js';
 
 /**
- * Stage 6: make the file's set the link's live set in one atomic step (decisions 16, 17, 19).
+ * Stage 6: make the file's set the link's live set in one atomic step (docs/design.md#collisions, docs/design.md#all-or-nothing, docs/design.md#removing-connectors).
  * A permalink owned by a manual connector or another link fails the whole file; each collision
  * is reported at the entry of the file that claims it.
  */

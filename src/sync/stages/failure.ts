@@ -3,7 +3,7 @@ import type { SyncError } from '../model.js';
 /**
  * A sync that ends without activating anything, for a reason retrying cannot fix. `status` is
  * the commit status to report: `failure` when the file is at fault, `error` when Gatehouse could
- * not finish (decision 38).
+ * not finish (docs/design.md#sync-history-and-commit-status).
  */
 export class SyncFailure extends Error {
   constructor(

@@ -4,7 +4,7 @@ import type { StoredLink } from '../links.js';
 export type Freshness = { verdict: 'apply' } | { verdict: 'unchanged' } | { verdict: 'superseded'; reason: string };
 
 /**
- * Stage 4 (decision 18): a file whose blob equals the applied one is `unchanged` and touches
+ * Stage 4 (docs/design.md#latest-wins): a file whose blob equals the applied one is `unchanged` and touches
  * nothing; a job for a commit older than the applied one (a replayed or late delivery) is
  * `superseded`. Operator-requested runs (`force`: manual resync, link) always apply.
  */

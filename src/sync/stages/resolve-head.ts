@@ -2,7 +2,7 @@ import { GitHubError, type GitHub } from '../../github/index.js';
 import type { StoredLink } from '../links.js';
 import { SyncFailure, plainError } from './failure.js';
 
-/** Stage 1: the commit the linked branch points at now (decision 18: the sync applies the head). */
+/** Stage 1: the commit the linked branch points at now (docs/design.md#latest-wins: the sync applies the head). */
 export async function resolveHead(github: GitHub, link: StoredLink): Promise<string> {
   try {
     const head = await github.repositories.branchHead(link.repository, link.branch);

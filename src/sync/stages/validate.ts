@@ -9,7 +9,7 @@ import { SyncFailure } from './failure.js';
  * with the position of its first foreign byte, never synced with U+FFFD standing in for its
  * characters), parse, validate and compile-check every template of the file in one pass (the
  * validator reports every problem with line and column). A missing file is the empty registry
- * (decision 19: it removes the link's connectors). Returns the content and the decoded text.
+ * (docs/design.md#removing-connectors: it removes the link's connectors). Returns the content and the decoded text.
  */
 export function validateRegistry(file: RegistryBlob | undefined, head: string, options: ValidationOptions): { content: RegistryFile; text: string | undefined } {
   if (file === undefined) return { content: { connectors: [], composite_connectors: [] }, text: undefined };

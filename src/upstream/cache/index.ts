@@ -26,7 +26,7 @@ export type { HeaderMap, RawHeaders, SkipReason } from './policy.js';
 export type { PurgeResult } from './store.js';
 
 /**
- * The HTTP response cache (decision 10, RFC 9111), shared by every Gatehouse process through the
+ * The HTTP response cache (docs/design.md#http-cache, RFC 9111), shared by every Gatehouse process through the
  * cache Redis. The runtime pipeline calls `fetch` between the request-body stage and the upstream
  * call; `doFetch` is the real upstream call. The raw upstream response is what is stored; the
  * response template runs on every answer, hit or not, so per-user output stays per user.

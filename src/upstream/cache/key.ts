@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 
 /**
- * Cache keys (decision 10). Every key of one connector shares the hash tag `{gc:<tenant>/<permalink>}`
+ * Cache keys (docs/design.md#http-cache). Every key of one connector shares the hash tag `{gc:<tenant>/<permalink>}`
  * so that, on Redis Cluster, a connector's entries, its generation counter and its locks live in one
  * slot (multi-key reads and transactions work) and a purge can find them with one SCAN pattern.
  *

@@ -8,7 +8,7 @@ import type { HeaderMap } from './policy.js';
  * that entry's freshness. Consequences, documented in docs/cache.md:
  *  - a connector update is immediate (the revision is part of the key);
  *  - a purge is immediate on the process that runs it and reaches the others within `ttlMs`,
- *    the same bound decision 29 sets for every admin write.
+ *    the same one-second bound every admin write has (docs/design.md#read-your-writes).
  * Bounded by total body bytes; insertion order evicts first (entries are short-lived anyway).
  */
 

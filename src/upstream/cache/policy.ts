@@ -2,7 +2,7 @@ import CachePolicy from 'http-cache-semantics';
 import { sha256Hex } from './key.js';
 
 /**
- * What may be stored, and how fresh it is (decision 10, RFC 9111), on top of http-cache-semantics.
+ * What may be stored, and how fresh it is (docs/design.md#http-cache, RFC 9111), on top of http-cache-semantics.
  *
  * The library sees a *sanitized* request only: the method, an opaque URL (the hash of the resolved
  * request, never the URL itself: its query may carry an API key), the request's own Cache-Control /
@@ -165,7 +165,7 @@ export type StorableVerdict =
   | { storable: false; reason: SkipReason };
 
 /**
- * Decision 10: only 200/301/308 to GET/HEAD; never `no-store`, `no-cache`, `private` or `Set-Cookie`;
+ * docs/design.md#http-cache: only 200/301/308 to GET/HEAD; never `no-store`, `no-cache`, `private` or `Set-Cookie`;
  * stored only with explicit freshness (max-age, s-maxage, Expires) or a validator (ETag,
  * Last-Modified). No heuristic freshness: a response with neither is not stored.
  */

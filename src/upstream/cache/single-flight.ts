@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisClient } from '../../redis/connection.js';
 
 /**
- * Concurrent misses for one request make one upstream call (decision 10).
+ * Concurrent misses for one request make one upstream call (docs/design.md#http-cache).
  *
  * Within a process, callers of the same key share one promise. Across processes, the leader holds
  * a short Redis lock (`SET NX PX`); other processes poll for its release (5 ms, doubling to 50 ms)
