@@ -88,7 +88,7 @@ export async function loadUiFiles(root: string): Promise<Map<string, UiFile>> {
 }
 
 /** RFC 9110 §13.1.2: weak comparison, a list of tags or `*`. */
-function matchesEtag(header: string | undefined, etag: string): boolean {
+export function matchesEtag(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;
   return header.split(',').some((raw) => {
     const tag = raw.trim();
