@@ -11,6 +11,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY schemas ./schemas
 COPY src ./src
 COPY workers ./workers
+COPY sdk ./sdk
 RUN npm run build
 
 # --- runtime: production dependencies and the compiled output only ---------------------------
@@ -26,6 +27,8 @@ COPY bin ./bin
 COPY schemas ./schemas
 # The dashboard's static files (/ui/), served from memory.
 COPY ui ./ui
+# The widget client (/sdk/connectors.js), built by `npm run build`.
+COPY --from=build /app/sdk/dist ./sdk/dist
 # The image never runs embedded mode: REDIS_URL must point at a Redis (see docker-compose.yml).
 USER node
 EXPOSE 8080
