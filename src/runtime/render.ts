@@ -17,8 +17,8 @@ export function templateUser(user: SessionUser | undefined): Record<string, unkn
 }
 
 /**
- * The anonymous `user`, built once: template context data is read-only (the evaluator refuses
- * mutating methods), so every anonymous request can share it.
+ * The anonymous `user`, built once: a template that mutates its context works on private copies
+ * (src/templates/mutation.ts), so every anonymous request can share it.
  */
 const ANONYMOUS: Record<string, unknown> = Object.freeze({
   id: null,

@@ -2,7 +2,7 @@ import { EvalError, TemplateError } from './errors.js';
 import { escapeHtml } from './escape.js';
 import { FILTERS } from './filters/index.js';
 import { GLOBALS, RESERVED } from './functions.js';
-import { DICT_ATTRIBUTES, DUNDER, SliceValue, getattr, getitem } from './lookup.js';
+import { DICT_ATTRIBUTES, SliceValue, getattr, getitem } from './lookup.js';
 import { add, compare, concat, floordiv, mod, mul, neg, pos, pow, sub, truediv } from './ops.js';
 import { FloatLiteral, type Node } from './parse.js';
 import { LIMITS } from './limits.js';
@@ -45,7 +45,7 @@ export function lookupName(s: State, f: Frame, name: string): unknown {
   if (reserved !== undefined) return reserved;
   if (hasOwn.call(s.vars, name)) {
     const v = s.vars[name];
-    return v === undefined ? null : v;
+    return v === undefined ? null : s.own(v);
   }
   const g = GLOBALS.get(name);
   if (g !== undefined) return g;
@@ -75,17 +75,19 @@ export class LoopContext extends TemplateObject {
   ) {
     super();
   }
+  /** Counted when first asked for, as Jinja2 does: a list the body appends to keeps its first length. */
+  private length = -1;
   getAttr(name: string): unknown {
     const i = this.index0;
     const n = this.items.length;
     switch (name) {
       case 'index': return i + 1;
       case 'index0': return i;
-      case 'revindex': return n - i;
-      case 'revindex0': return n - i - 1;
+      case 'revindex': return this.counted() - i;
+      case 'revindex0': return this.counted() - i - 1;
       case 'first': return i === 0;
       case 'last': return i === n - 1;
-      case 'length': return n;
+      case 'length': return this.counted();
       case 'depth': return this.depth0 + 1;
       case 'depth0': return this.depth0;
       case 'previtem': return i > 0 ? this.items[i - 1] : new Undefined('previtem', this, 'there is no previous item');
@@ -107,8 +109,12 @@ export class LoopContext extends TemplateObject {
     }
     return MISSING;
   }
+  private counted(): number {
+    if (this.length < 0) this.length = this.items.length;
+    return this.length;
+  }
   repr(): string {
-    return `<LoopContext ${this.index0 + 1}/${this.items.length}>`;
+    return `<LoopContext ${this.index0 + 1}/${this.counted()}>`;
   }
 }
 
@@ -151,7 +157,7 @@ export function compileExpr(node: Node): Expr {
     case 'Getattr': {
       const target = compileExpr(node.target);
       const attr: string = node.attr;
-      if (!DICT_ATTRIBUTES.has(attr) && !DUNDER.test(attr)) {
+      if (!DICT_ATTRIBUTES.has(attr) && attr.charCodeAt(0) !== 95) {
         // `data.field`, the most common expression: on a dict it can only be the item.
         return (s, f) => {
           const obj = target(s, f);

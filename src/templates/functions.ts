@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { EvalError } from './errors.js';
 import { escapeHtml } from './escape.js';
 import { dumps } from './json.js';
-import { bind } from './lookup.js';
+import { bind } from './args.js';
 import { add } from './ops.js';
 import type { State } from './state.js';
 import {

@@ -4,9 +4,10 @@ import { compileStmt, type Stmt } from './evaluate.js';
 import { signJwt } from './jwt.js';
 import { normalizeSource } from './lexer.js';
 import { LIMITS, setActiveBudget } from './limits.js';
+import { RENDER_ON_COPIES } from './mutation.js';
 import { parseTemplate } from './parse.js';
 import { Frame, Out, State, type JwtContext } from './state.js';
-import { MISSING, PyBytes, TemplateObject, PyFunction, dictGet, isDict, asString, str, type DictLike } from './values.js';
+import { MISSING, PyBytes, TemplateObject, PyFunction, dictGet, dictKeys, isDict, asString, str, type DictLike } from './values.js';
 
 /**
  * Public contract of the template engine (team PLAN.md, "Templates (A)"). Everything else in this
@@ -61,6 +62,8 @@ class Compiled implements CompiledTemplate {
   readonly autoescape: boolean;
   private readonly program: Stmt | null;
   private readonly normalized: string;
+  /** A render called a mutating method: renders start on private copies of the context (mutation.ts). */
+  private mutates = false;
 
   constructor(
     readonly source: string,
@@ -114,12 +117,26 @@ class Compiled implements CompiledTemplate {
   }
 
   private run(ctx: RenderContext, now: number, jwt: JwtContext | null): string {
-    const state = new State(ctx.vars ?? {}, ctx.secrets, ctx.variables, now, this.autoescape, jwt);
-    state.source = this.normalized;
-    const out = new Out();
+    const begin = (onCopies: boolean, startedAt: number): State => {
+      const st = new State(ctx.vars ?? {}, ctx.secrets, ctx.variables, now, this.autoescape, jwt, onCopies, startedAt);
+      st.source = this.normalized;
+      return st;
+    };
+    let state = begin(this.mutates, 0);
+    let out = new Out();
     const previous = setActiveBudget(state);
     try {
-      this.program!(state, new Frame(null), out);
+      try {
+        this.program!(state, new Frame(null), out);
+      } catch (err) {
+        if (err !== RENDER_ON_COPIES) throw err;
+        // A mutating method was reached before anything changed: start over on private copies.
+        this.mutates = true;
+        state = begin(true, state.startedAt);
+        setActiveBudget(state);
+        out = new Out();
+        this.program!(state, new Frame(null), out);
+      }
     } catch (err) {
       throw redactSecrets(asTemplateError(err), ctx.secrets);
     } finally {
@@ -203,7 +220,7 @@ export function bytesValue(buf: Uint8Array): unknown {
 
 class ProfileFields extends TemplateObject {
   readonly typeName = 'ProfileFields';
-  constructor(private readonly map: Record<string, unknown>) {
+  constructor(private readonly map: DictLike) {
     super();
   }
   getAttr(name: string): unknown {
@@ -213,14 +230,17 @@ class ProfileFields extends TemplateObject {
       (call) => {
         if (call.args.length !== 1 || call.kwargs.size > 0) throw new EvalError('by_id() takes exactly one argument, the profile field id');
         const id = asString(call.args[0]) ?? str(call.args[0]);
-        const v = dictGet(this.map as DictLike, id);
+        const v = dictGet(this.map, id);
         return v === MISSING ? null : v;
       },
       '<bound method ProfileFields.by_id>',
     );
   }
   repr(): string {
-    return `<ProfileFields ${Object.keys(this.map).length} fields>`;
+    return `<ProfileFields ${dictKeys(this.map).length} fields>`;
+  }
+  override privateCopy(copy: (v: unknown) => unknown): ProfileFields {
+    return new ProfileFields(copy(this.map) as DictLike);
   }
 }
 

@@ -1,7 +1,9 @@
+import { bind } from './args.js';
 import { EvalError } from './errors.js';
 import { escape } from './escape.js';
 import { strFormat } from './format.js';
 import { LIMITS, allocate, repeatStr } from './limits.js';
+import { DICT_MUTATORS, LIST_MUTATORS, dictMutator, listMutator } from './mutation.js';
 import {
   DictView, GroupTuple, MISSING, PyFloat, isFloat as isFloatValue, Markup, Namespace, PyBytes, PyDict,
   PyFunction, PyGenerator, PyRange, PyTuple, TemplateObject, Undefined, asString, dictGet, eq, hashKey, isDict,
@@ -14,20 +16,69 @@ import {
  * - `x.name`: a Python attribute of x's type first (for dicts `items`, `keys`, `get`… are bound
  *   methods), then the item `x['name']`; missing → Undefined.
  * - `x[key]`: the item first, then (for a str key) the attribute.
- * - Dunder names (`__class__`, `__proto__`, …) are refused outright: Python's sandbox returns an
- *   "unsafe" Undefined for them, here it is an immediate error.
- * - Methods that mutate (`append`, `update`, `pop`, …) are refused: context data is shared and
- *   read-only; templates accumulate with namespace() or build new values with `+`.
+ * - A Python attribute whose name starts with `_` (`__class__`, `__globals__`, `_undefined_obj`) is
+ *   unsafe: the lookup gives an Undefined that prints as '' and fails with "access to attribute … is
+ *   unsafe" as soon as it is used. A name that is no attribute of the value's Python type is looked
+ *   up as an item, so a dict key `_links` or `__proto__` is found like any other key.
  * No JavaScript property, prototype or function is ever read: dicts are PyDict maps or own
  * enumerable keys of plain objects, lists are read by integer index.
  */
 
 export const DUNDER = /^__.*__$/s;
+const DUNDER_PREFIX = /^__/;
 
-const MUTATING: Record<string, ReadonlySet<string>> = {
-  list: new Set(['append', 'extend', 'insert', 'pop', 'remove', 'reverse', 'sort', 'clear']),
-  dict: new Set(['update', 'pop', 'popitem', 'setdefault', 'clear']),
-};
+/** The attributes of a Python dict that start with '_' (`dir({})` on CPython 3.11). */
+const DICT_UNDERSCORE_ATTRIBUTES: ReadonlySet<string> = new Set([
+  '__class__', '__class_getitem__', '__contains__', '__delattr__', '__delitem__', '__dir__', '__doc__', '__eq__', '__format__',
+  '__ge__', '__getattribute__', '__getitem__', '__getstate__', '__gt__', '__hash__', '__init__', '__init_subclass__', '__ior__',
+  '__iter__', '__le__', '__len__', '__lt__', '__ne__', '__new__', '__or__', '__reduce__', '__reduce_ex__', '__repr__',
+  '__reversed__', '__ror__', '__setattr__', '__setitem__', '__sizeof__', '__str__', '__subclasshook__',
+]);
+
+/** The attributes of Jinja2's Undefined that start with '_' (`dir(Undefined())`). */
+const UNDEFINED_UNDERSCORE_ATTRIBUTES: ReadonlySet<string> = new Set([
+  '__add__', '__aiter__', '__bool__', '__call__', '__class__', '__complex__', '__delattr__', '__dir__', '__div__', '__doc__',
+  '__eq__', '__float__', '__floordiv__', '__format__', '__ge__', '__getattr__', '__getattribute__', '__getitem__',
+  '__getstate__', '__gt__', '__hash__', '__init__', '__init_subclass__', '__int__', '__iter__', '__le__', '__len__', '__lt__',
+  '__mod__', '__module__', '__mul__', '__ne__', '__neg__', '__new__', '__pos__', '__pow__', '__radd__', '__rdiv__',
+  '__reduce__', '__reduce_ex__', '__repr__', '__rfloordiv__', '__rmod__', '__rmul__', '__rpow__', '__rsub__',
+  '__rtruediv__', '__setattr__', '__sizeof__', '__slots__', '__str__', '__sub__', '__subclasshook__', '__truediv__',
+  '_fail_with_undefined_error', '_undefined_exception', '_undefined_hint', '_undefined_message', '_undefined_name',
+  '_undefined_obj',
+]);
+
+/**
+ * Whether `name` (starting with '_') is an attribute of obj in Python. Dicts, Undefined and
+ * namespaces are exact, because there the answer decides between a key, an error and an unsafe
+ * Undefined; for other values every dunder counts as one (their Python types have the common ones,
+ * and either way the result prints as '' and fails when used).
+ */
+function isPythonAttribute(obj: unknown, name: string): boolean {
+  if (obj instanceof Undefined) return UNDEFINED_UNDERSCORE_ATTRIBUTES.has(name);
+  if (obj instanceof PyDict || isPlainObject(obj)) return DICT_UNDERSCORE_ATTRIBUTES.has(name);
+  if (obj instanceof Namespace) return name === '__class__' || obj.attrs.has(name);
+  return DUNDER.test(name);
+}
+
+function unsafeUndefined(obj: unknown, name: string): Undefined {
+  return new Undefined(name, obj, `access to attribute '${name}' of '${typeName(obj)}' object is unsafe.`);
+}
+
+/**
+ * `x._name`, `x['_name']`, `x | attr('_name')`: an unsafe Undefined for a Python attribute, else
+ * the item or Undefined. Undefined's own `__getattr__` refuses dunders quietly, so only `attr()`
+ * (which stops there) gets a second Undefined from one; the other lookups go on to its failing
+ * `__getitem__`.
+ */
+function underscoreName(obj: unknown, name: string, itemFallback: boolean): unknown {
+  if (isPythonAttribute(obj, name)) return unsafeUndefined(obj, name);
+  if (obj instanceof Undefined && (itemFallback || !DUNDER_PREFIX.test(name))) obj.fail();
+  if (itemFallback && isDict(obj)) {
+    const v = dictGet(obj, name);
+    if (v !== MISSING) return v;
+  }
+  return new Undefined(name, obj);
+}
 
 export class SliceValue {
   constructor(
@@ -37,16 +88,12 @@ export class SliceValue {
   ) {}
 }
 
-function unsafe(obj: unknown, name: string, why = ''): never {
-  throw new EvalError(`access to attribute '${name}' of '${typeName(obj)}' object is unsafe.${why}`);
-}
-
 /** Names that are Python attributes of dict (bound methods), not keys, for `d.name`. */
 export const DICT_ATTRIBUTES: ReadonlySet<string> = new Set(['get', 'keys', 'values', 'items', 'copy', 'update', 'pop', 'popitem', 'setdefault', 'clear']);
 
 export function getattr(obj: unknown, name: string): unknown {
+  if (name.charCodeAt(0) === 95) return underscoreName(obj, name, true);
   if (obj instanceof Undefined) obj.fail();
-  if (name.charCodeAt(0) === 95 && DUNDER.test(name)) unsafe(obj, name);
   if ((obj instanceof PyDict || isPlainObject(obj)) && !DICT_ATTRIBUTES.has(name)) {
     // the common case, `data.field`: dicts have no other attributes, so this is the item
     const v = dictGet(obj, name);
@@ -82,11 +129,19 @@ export function getitem(obj: unknown, key: unknown): unknown {
   }
   const name = asString(key);
   if (name !== undefined) {
-    if (DUNDER.test(name)) unsafe(obj, name);
+    if (name.charCodeAt(0) === 95) return underscoreName(obj, name, false);
     const attr = attribute(obj, name);
     if (attr !== MISSING) return attr;
   }
   return new Undefined(key as string, obj);
+}
+
+/** The `attr()` filter (Jinja2's do_attr): the attribute only, never the item. */
+export function attributeOnly(obj: unknown, name: string): unknown {
+  if (name.charCodeAt(0) === 95) return underscoreName(obj, name, false);
+  if (obj instanceof Undefined) obj.fail();
+  const attr = attribute(obj, name);
+  return attr !== MISSING ? attr : new Undefined(name, obj);
 }
 
 function indexOf(obj: unknown, i: number): unknown {
@@ -181,31 +236,6 @@ function method(owner: string, name: string, impl: (c: CallArgs, rt: Runtime) =>
   return new PyFunction(name, impl, `<built-in method ${name} of ${owner} object>`);
 }
 
-/** Positional/keyword binding for builtin methods: `params` in order, `undefined` = required. */
-export function bind(fname: string, call: CallArgs, params: [string, unknown?][]): unknown[] {
-  const { args, kwargs } = call;
-  const n = params.length;
-  if (args.length > n) {
-    throw new EvalError(`${fname}() takes at most ${n} argument${n === 1 ? '' : 's'} (${args.length} given)`);
-  }
-  const out = new Array<unknown>(n);
-  for (let i = 0; i < n; i++) out[i] = i < args.length ? args[i] : params[i]![1];
-  if (kwargs.size > 0) {
-    for (const [k, v] of kwargs) {
-      let i = 0;
-      while (i < n && params[i]![0] !== k) i++;
-      if (i === n) throw new EvalError(`${fname}() got an unexpected keyword argument '${k}'`);
-      if (i < args.length) throw new EvalError(`${fname}() got multiple values for argument '${k}'`);
-      out[i] = v;
-    }
-  }
-  for (let i = args.length; i < n; i++) {
-    const p = params[i]!;
-    if (p.length === 1 && (kwargs.size === 0 || !kwargs.has(p[0]))) throw new EvalError(`${fname}() missing required argument: '${p[0]}'`);
-  }
-  return out;
-}
-
 function attribute(obj: unknown, name: string): unknown {
   if (obj instanceof TemplateObject) return obj.getAttr(name);
   if (typeof obj === 'string' || obj instanceof Markup) return strMethod(obj, name);
@@ -222,11 +252,11 @@ function attribute(obj: unknown, name: string): unknown {
   if (obj instanceof GroupTuple && (name === 'grouper' || name === 'list')) return obj[name === 'grouper' ? 0 : 1];
   if (obj instanceof PyTuple) return seqMethod(obj, name, 'tuple');
   if (Array.isArray(obj)) {
-    if (MUTATING.list!.has(name)) unsafe(obj, name, ' Templates cannot modify data; build a new list (a + [x]) or use namespace().');
+    if (LIST_MUTATORS.has(name)) return listMutator(obj, name);
     return seqMethod(obj, name, 'list');
   }
   if (obj instanceof PyDict || isPlainObject(obj)) {
-    if (MUTATING.dict!.has(name)) unsafe(obj, name, ' Templates cannot modify data; build a new dict or use namespace().');
+    if (DICT_MUTATORS.has(name)) return dictMutator(obj, name);
     return dictMethod(obj, name);
   }
   if (obj instanceof Namespace) return obj.attrs.has(name) ? obj.attrs.get(name) : MISSING;

@@ -1,5 +1,6 @@
 import { EvalError } from './errors.js';
 import { LIMITS } from './limits.js';
+import { RENDER_ON_COPIES, privateCopy } from './mutation.js';
 import type { Runtime } from './values.js';
 
 /** One variable scope: the template's top level, a loop iteration, a macro call, a `with` block. */
@@ -81,6 +82,8 @@ export class State implements Runtime {
   /** Position of the call being evaluated (jwt_encode reports signing errors there). */
   callLine = 1;
   callColumn = 1;
+  /** Context values copied for this render, when it works on copies (see mutation.ts). */
+  private readonly copies: Map<object, unknown> | null;
 
   constructor(
     readonly vars: Record<string, unknown>,
@@ -89,7 +92,34 @@ export class State implements Runtime {
     readonly now: number,
     public autoescape: boolean,
     readonly jwt: JwtContext | null,
-  ) {}
+    /** The render may change lists and dicts, so it reads context values through private copies. */
+    onCopies = false,
+    /** When an earlier pass of the same render started (its time counts against the deadline). */
+    startedAt = 0,
+  ) {
+    this.copies = onCopies ? new Map() : null;
+    this.started = startedAt;
+  }
+
+  get onCopies(): boolean {
+    return this.copies !== null;
+  }
+
+  get startedAt(): number {
+    return this.started;
+  }
+
+  /**
+   * A value that is shared (context data) or cannot be changed in place (the plain objects of a
+   * JSON parse) as this render sees it: itself, or its private copy when the render mutates.
+   */
+  own(v: unknown): unknown {
+    return this.copies === null ? v : privateCopy(v, this.copies, this);
+  }
+
+  beforeMutation(): void {
+    if (this.copies === null) throw RENDER_ON_COPIES;
+  }
 
   step(n = 1): void {
     this.steps += n;

@@ -113,6 +113,8 @@ export interface Runtime {
   autoescape: boolean;
   step(n?: number): void;
   checkSize(n: number): void;
+  /** Called by every method that changes a list or dict, before it changes anything (mutation.ts). */
+  beforeMutation(): void;
 }
 
 export class Namespace {
@@ -199,6 +201,25 @@ export class PyDict {
   /** String-keyed fast path for JSON parsing. */
   setStr(key: string, value: unknown): void {
     this.map.set(key, value);
+  }
+  delete(key: unknown): void {
+    const hk = typeof key === 'string' ? key : hashKey(key);
+    this.map.delete(hk);
+    this.origKeys?.delete(hk);
+  }
+  clear(): void {
+    this.map.clear();
+    this.origKeys = undefined;
+  }
+  /** Removes and returns the last inserted entry (dict.popitem), or undefined when empty. */
+  popLast(): [unknown, unknown] | undefined {
+    if (this.map.size === 0) return undefined;
+    let last: unknown;
+    for (const k of this.map.keys()) last = k;
+    const entry: [unknown, unknown] = [this.origKeys?.has(last) ? this.origKeys.get(last) : last, this.map.get(last)];
+    this.map.delete(last);
+    this.origKeys?.delete(last);
+    return entry;
   }
   keys(): unknown[] {
     const out: unknown[] = [];
@@ -403,6 +424,10 @@ export abstract class TemplateObject {
   abstract readonly typeName: string;
   abstract getAttr(name: string): unknown; // MISSING when absent
   abstract repr(): string;
+  /** This object for a render that mutates: objects holding context data copy it with `copy`. */
+  privateCopy(_copy: (v: unknown) => unknown): TemplateObject {
+    return this;
+  }
 }
 
 // ---------------------------------------------------------------- truthiness, str, repr

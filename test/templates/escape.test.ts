@@ -3,18 +3,24 @@ import { compileTemplate, TemplateError, type TemplateField } from '../../src/te
 
 /**
  * Escape corpus: templates trying to reach JavaScript (constructors, prototypes, globals), Python
- * internals (dunders, attr(), format fields), other templates (include/import/extends) or to
- * exhaust the process. Every one must end in a TemplateError — never output, never a crash —
- * within a second, without reading anything outside the context or changing any prototype.
+ * internals (dunders, attr(), format fields), other templates (include/import/extends), to change
+ * shared data or to exhaust the process. Every one must end in a TemplateError — never a crash —
+ * within a second, without reading anything outside the context or changing any prototype, except
+ * where Jinja2's sandbox itself renders: an unsafe attribute is an Undefined that prints '' (and
+ * fails only when used), and a mutating method changes the render's own data. Those payloads name
+ * the exact output Jinja2 3.1 renders for them, so nothing else can come out.
  */
 
 interface Payload {
   name: string;
   template: string;
   field?: TemplateField;
+  /** What Jinja2's SandboxedEnvironment renders for it; absent: it fails. */
+  renders?: string;
 }
 
 const P = (name: string, template: string, field?: TemplateField): Payload => ({ name, template, field });
+const R = (name: string, template: string, renders: string): Payload => ({ name, template, renders });
 
 const PAYLOADS: Payload[] = [
   // constructor chains from every kind of value
@@ -38,8 +44,8 @@ const PAYLOADS: Payload[] = [
   P('subscript constructor', "{{ ''['constructor']['constructor']('return process')() }}"),
   P('computed constructor name', "{{ ''[('con' ~ 'structor')][('con' ~ 'structor')]('return process')() }}"),
   // prototype names
-  P('__proto__ attribute', '{{ {}.__proto__ }}'),
-  P('__proto__ subscript on str', "{{ ''['__proto__'] }}"),
+  R('__proto__ attribute', '{{ {}.__proto__ }}', ''),
+  R('__proto__ subscript on str', "{{ ''['__proto__'] }}", ''),
   P('prototype pollution via set', "{% set ns = namespace() %}{% set ns.__proto__ = {'polluted': 1} %}{{ {}.__proto__.polluted }}"),
   P('prototype chain', '{{ [].prototype.constructor() }}'),
   P('__defineGetter__', "{{ {}.__defineGetter__('x', none) }}"),
@@ -48,21 +54,29 @@ const PAYLOADS: Payload[] = [
   P('valueOf call', '{{ [].valueOf() }}'),
   // Python internals
   P('__class__ chain', "{{ ''.__class__.__mro__[1].__subclasses__() }}"),
-  P('__class__', "{{ ''.__class__ }}"),
+  R('__class__', "{{ ''.__class__ }}", ''),
   P('__globals__ via cycler', "{{ cycler.__init__.__globals__.os.popen('id').read() }}"),
   P('__globals__ via lipsum', "{{ lipsum.__globals__['os'].popen('id').read() }}"),
   P('__globals__ via joiner', '{{ joiner.__init__.__globals__ }}'),
   P('self', '{{ self.__init__.__globals__ }}'),
   P('config', '{{ config.items() }}'),
-  P('attr filter dunder', "{{ '' | attr('__class__') | attr('__mro__') }}"),
-  P('attr filter escaped dunder', "{{ '' | attr('\\x5f\\x5fclass\\x5f\\x5f') }}"),
+  R('attr filter dunder', "{{ '' | attr('__class__') | attr('__mro__') }}", ''),
+  R('attr filter escaped dunder', "{{ '' | attr('\\x5f\\x5fclass\\x5f\\x5f') }}", ''),
   P('attr filter constructor', "{{ {} | attr('constructor') | attr('constructor') }}"),
-  P('format field dunder', "{{ '{0.__class__}'.format('') }}"),
+  R('format field dunder', "{{ '{0.__class__}'.format('') }}", ''),
   P('format field constructor', "{{ '{0.constructor.name}'.format('') }}"),
-  P('bound method __self__', '{{ [].append.__self__ }}'),
-  P('mutating dict method', "{{ {}.update({'a': 1}) }}"),
-  P('mutating list method', '{% set l = [] %}{{ l.append(1) }}'),
-  P('__mod__', "{{ 'a'.__mod__ }}"),
+  R('bound method __self__', '{{ [].append.__self__ }}', ''),
+  R('__mod__', "{{ 'a'.__mod__ }}", ''),
+  // changing data: the render's own copy only (the context below is shared by every payload)
+  R('mutating dict method', "{{ {}.update({'a': 1}) }}", 'None'),
+  R('mutating list method', '{% set l = [] %}{{ l.append(1) }}', 'None'),
+  R('update with a __proto__ key', "{% set _ = response.update({'__proto__': {'polluted': 1}}) %}{{ {}.polluted }}{{ response.__proto__.polluted }}", '1'),
+  R('update with __proto__ as keyword', "{{ response.headers.update(__proto__={'polluted': 1}) }}{{ {}.polluted }}|{{ response.headers }}", 'None|{&#39;__proto__&#39;: {&#39;polluted&#39;: 1}}'),
+  R('setdefault constructor', "{% set _ = response.setdefault('constructor', 1) %}{{ response.constructor.constructor }}", ''),
+  R('clear the context', '{% set _ = response.clear() %}{{ response }}', '{}'),
+  P('sort key from an unsafe attribute', '{% set l = [2, 1] %}{{ l.sort(key=lipsum.__globals__) }}'),
+  P('mutating method __self__', '{{ [].append.__self__.append(1) }}'),
+  P('update from __class__', '{% set d = {} %}{{ d.update(d.__class__) }}'),
   // host globals
   P('process', '{{ process.env }}'),
   P('globalThis', '{{ globalThis.process }}'),
@@ -118,21 +132,29 @@ describe('escape corpus', () => {
     expect(PAYLOADS.length).toBeGreaterThanOrEqual(40);
   });
 
+  /** One context for every payload, as the runtime shares data between requests. */
+  const context = { response: { body: '{}', status_code: 200, headers: {} as Record<string, unknown> } };
+  const contextBefore = JSON.stringify(context);
+
   for (const p of PAYLOADS) {
-    it(`refuses: ${p.name}`, async () => {
+    it(`${p.renders === undefined ? 'refuses' : 'renders only what Jinja2 renders'}: ${p.name}`, async () => {
       const started = performance.now();
       let error: unknown;
       let output: string | undefined;
       try {
         const t = compileTemplate(p.template, p.field ?? 'response_body');
-        output = await t.renderAsync({
-          vars: { response: { body: '{}', status_code: 200, headers: {} } },
-          secrets: new Map([['t', 'secret-value']]),
-        });
+        output = await t.renderAsync({ vars: context, secrets: new Map([['t', 'secret-value']]) });
       } catch (err) {
         error = err;
       }
       const elapsed = performance.now() - started;
+      expect(JSON.stringify(context), 'the shared context changed').toBe(contextBefore);
+      if (p.renders !== undefined) {
+        expect(error).toBeUndefined();
+        expect(output).toBe(p.renders);
+        expect(elapsed).toBeLessThan(1000);
+        return;
+      }
       expect(output, `rendered instead of failing: ${JSON.stringify(output?.slice(0, 200))}`).toBeUndefined();
       expect(error).toBeInstanceOf(TemplateError);
       const e = error as TemplateError;

@@ -7,9 +7,6 @@ import { identical, loadGolden, replay, type GoldenCase, type Outcome } from './
  * here with its reason, and the same list is in docs/templates.md.
  */
 const KNOWN_DIFFERENCES: Record<string, string> = {
-  'recipe-sandbox-class': "dunder attributes are refused with an error; Jinja2's sandbox returns an unsafe Undefined that prints ''",
-  'filter-077': "attr('__class__') is refused with an error (Jinja2: unsafe Undefined printing '')",
-  'method-015': "'{0.__class__}'.format(x) is refused with an error (Jinja2: '')",
   'var-006': 'a bound method prints without the CPython memory address (`<built-in method items of dict object>`)',
   'filter-076': 'a bound method prints without the CPython memory address',
   'method-021': 'a bound method prints without the CPython memory address',

@@ -56,13 +56,13 @@ export const dataFilters: Record<string, FilterFn> = {
     const [indent] = params('tojson', args, kwargs, P_TOJSON);
     return htmlsafeJsonDumps(v, indentArg(indent));
   },
-  from_json: (_s, v) => {
+  from_json: (state, v) => {
     const s = v instanceof PyBytes ? new TextDecoder().decode(v.bytes) : asString(v);
     if (s === undefined) {
       if (v instanceof Undefined) v.fail();
       throw new EvalError(`the JSON object must be str, bytes or bytearray, not ${typeName(v)}`);
     }
-    return parseJson(s);
+    return state.onCopies ? state.own(parseJson(s)) : parseJson(s);
   },
   json_encode: (_s, v) => new Markup(dumps(v)),
   base64_encode: (_s, v) => {

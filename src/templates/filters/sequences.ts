@@ -1,7 +1,7 @@
 import { EvalError } from '../errors.js';
 import { escape, softStr } from '../escape.js';
 import { LIMITS, allocate } from '../limits.js';
-import { getattr } from '../lookup.js';
+import { attributeOnly, getattr } from '../lookup.js';
 import { add } from '../ops.js';
 import type { State } from '../state.js';
 import {
@@ -286,10 +286,7 @@ export const sequenceFilters: Record<string, FilterFn> = {
   rejectattr: (s, v, a, k) => selectOrReject(s, v, a, k, false, true, 'select_or_reject'),
   attr: (_s, v, args, kwargs) => {
     const [name] = params('attr', args, kwargs, P_ATTR);
-    const n = str(name);
-    // do_attr: attribute only, no item fallback; the sandbox refuses unsafe names.
-    if (isDict(v) && !['get', 'keys', 'values', 'items', 'copy'].includes(n) && !/^__.*__$/.test(n)) return new Undefined(n, v);
-    return getattr(v, n);
+    return attributeOnly(v, str(name));
   },
 };
 

@@ -1,5 +1,6 @@
 import { EvalError } from '../errors.js';
-import { bind, getitem } from '../lookup.js';
+import { bind } from '../args.js';
+import { getitem } from '../lookup.js';
 import type { State } from '../state.js';
 import { Undefined, asString, isInt, lt, eq, str, type CallArgs } from '../values.js';
 

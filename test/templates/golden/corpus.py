@@ -586,3 +586,62 @@ BENCH_ITEMS = [{"id": 1000 + i, "sku": f"sku-{i}", "title": f'Item <{i}> "quoted
                 "vendor": {"name": f"Vendor {i % 7}", "country": "DE"}} for i in range(50)]
 add("bench", BENCH_RESHAPE, {"response": {"body": json.dumps({"items": BENCH_ITEMS}, separators=(",", ":")), "status_code": 200,
                                           "headers": {"content-type": "application/json"}}}, id="bench-reshape")
+
+
+# ---------------------------------------------------------------- mutating methods (Jinja2's sandbox allows them)
+ROWS = {"data": {"rows": [1, 2], "meta": {"n": 2}}, "users": [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Bob"}],
+        "items": [{"k": "a", "v": 1}, {"k": "b", "v": 2}, {"k": "a", "v": 3}]}
+for t, ctx in [
+    ("{% set rows = [] %}{% for x in [1, 2, 3] %}{% set _ = rows.append(x * 2) %}{% endfor %}{{ rows }}", {}),
+    ("{% set l = [1] %}{{ l.append(2) }}|{{ l.extend([3, 4]) }}|{{ l.insert(0, 0) }}|{{ l }}", {}),
+    ("{% set l = [1, 2, 3, 4] %}{{ l.pop() }}|{{ l.pop(0) }}|{{ l.pop(-1) }}|{{ l }}", {}),
+    ("{% set l = [3, 1, 2, 1] %}{{ l.remove(1) }}|{{ l }}|{{ l.reverse() }}|{{ l }}|{{ l.sort() }}|{{ l }}|{{ l.sort(reverse=true) }}|{{ l }}|{{ l.clear() }}|{{ l }}", {}),
+    ("{% set l = [1, 2, 3] %}{{ l.insert(-1, 9) }}{{ l }}{{ l.insert(100, 7) }}{{ l }}{{ l.insert(-100, 5) }}{{ l }}", {}),
+    ("{% set l = [] %}{{ l.extend('ab') }}{{ l.extend({'k': 1}) }}{{ l.extend(range(2)) }}{{ l.extend(l) }}{{ l }}", {}),
+    ("{% set d = {'a': 1} %}{{ d.update({'b': 2}) }}|{{ d.update(c=3) }}|{{ d.update([('d', 4)]) }}|{{ d.update(['ef']) }}|{{ d }}", {}),
+    ("{% set d = {'a': 1, 'b': 2} %}{{ d.pop('a') }}|{{ d.pop('x', 'dflt') }}|{{ d.popitem() }}|{{ d }}|{{ d.setdefault('k', []) }}|{{ d.setdefault('k', 5) }}|{{ d.setdefault('n') }}|{{ d }}|{{ d.clear() }}|{{ d }}", {}),
+    ("{% set d = {'a': 1, 'b': 2} %}{% set _ = d.pop('a') %}{% set _ = d.update({'a': 3}) %}{{ d }}", {}),
+    ("{% set d = {1: 'a'} %}{% set _ = d.update({true: 'b', 1.0: 'c'}) %}{{ d }}", {}),
+    ("{% set out = {} %}{% for u in users %}{% if out.update({u.id: u.name}) %}{% endif %}{% endfor %}{{ out }}", ROWS),
+    ("{% set groups = {} %}{% for x in items %}{% set _ = groups.setdefault(x.k, []).append(x.v) %}{% endfor %}{{ groups }}", ROWS),
+    ("{% set r = data.rows %}{% set _ = r.append(9) %}{% set _ = data.meta.update(n=3) %}{{ data }}|{{ data.rows is sameas r }}", ROWS),
+    ("{% set d = body | from_json %}{% set _ = d.update({'x': 1}) %}{% set _ = d['items'].append(3) %}{{ d }}", {"body": '{"items": [1, 2], "k": {"n": null}}'}),
+    ("{% set ns = namespace(rows=[]) %}{% for x in [1, 2] %}{% set _ = ns.rows.append(x) %}{% endfor %}{{ ns.rows }}", {}),
+    ("{% macro key(x) %}{{ x.n }}{% endmacro %}{% set l = [{'n': 'b'}, {'n': 'a'}, {'n': 'c'}] %}{% set _ = l.sort(key=key) %}{{ l | map(attribute='n') | join }}", {}),
+    ("{% set l = [('b', 1), ('a', 2), ('b', 0)] %}{% set _ = l.sort() %}{{ l }}", {}),
+    ("{% set l = [1, 2] %}{% for x in l %}{% if x < 4 %}{% set _ = l.append(x + 2) %}{% endif %}{{ x }}{% endfor %}|{{ l }}", {}),
+    ("{% macro f(acc=[]) %}{% set _ = acc.append(1) %}{{ acc }}{% endmacro %}{{ f() }}{{ f() }}", {}),
+    ("{% for i in range(2) %}{% set l = [] %}{% set _ = l.append(i) %}{{ l }}{% endfor %}", {}),
+    ("{% set l = [1] %}{{ l.append(2) or l }} {{ l.pop() if l else 'empty' }} {{ l | length }}", {}),
+    ("{{ [].pop() }}", {}), ("{{ [1].pop(5) }}", {}), ("{{ {}.pop('x') }}", {}), ("{{ {}.popitem() }}", {}),
+    ("{{ [1].remove(2) }}", {}), ("{{ [1, 'a'].sort() }}", {}), ("{{ (1, 2).append(3) }}", {}), ("{{ {}.update(1) }}", {}),
+    ("{{ {}.update([1, 2]) }}", {}), ("{{ [].append() }}", {}), ("{{ [].sort(1) }}", {}), ("{{ {}.update({[]: 1}) }}", {}),
+    ("{{ 'abc'.append }}", {}), ("{{ [].insert('a', 1) }}", {}),
+]:
+    add("mutate", t, ctx)
+add("mutate", "{% set _ = rows.append('<b>') %}{{ rows }}", {"rows": ["&"]}, field="header")
+
+# ---------------------------------------------------------------- unsafe attributes and dict keys that look like attributes
+LOOKALIKE = {"d": {"__proto__": "own", "constructor": "Ferrari", "_links": {"self": "/x"}, "__class__": "key", "_": 1}}
+for t, ctx in [
+    ("{{ d.__proto__ }}|{{ d.constructor }}|{{ d._links.self }}|{{ d._ }}|{{ d.__class__ }}|{{ d['__class__'] }}|{{ d['__proto__'] }}", LOOKALIKE),
+    ("{{ d | attr('__proto__') }}|{{ d | attr('constructor') }}|{{ d | attr('_links') }}", LOOKALIKE),
+    ("{{ [1].pop.__self__ }}|{{ {'__proto__': 1}.__proto__ }}|{{ {'_x': 1}._x }}|{{ {'__dict__': 2}.__dict__ }}|{{ {}.__dict__ }}", {}),
+    ("{{ x.__class__ }}|{{ x.__class__.__class__ }}|{{ x._undefined_obj }}|{{ x.__class__ is defined }}", {}),
+    ("{{ x.__class__.__mro__ }}", {}), ("{{ x._foo }}", {}), ("{{ x | attr('foo') }}", {}),
+    ("{% set ns = namespace(_a=1, b=2) %}{{ ns._a }}|{{ ns.__class__ }}|{{ ns.__dict__ }}|{{ ns | attr('b') }}", {}),
+    ("{{ {'__proto__': 1} | attr('__proto__') }}|{{ {'a': 1} | attr('a') }}|{{ x | attr('__class__') }}", {}),
+    ("{{ {'_links': {'self': 'u'}}['_links'].self }}|{{ {'a': 1}['__class__'] }}|{{ [1]['__len__'] }}", {}),
+    ("{{ '{0._x}'.format({'_x': 1}) }}|{{ '{0[_x]}'.format({'_x': 1}) }}|{{ '{0.__class__}'.format(1) }}", {}),
+    ("{{ (1).__class__ }}|{{ none.__class__ }}|{{ true.__class__ }}|{{ [].__len__ }}|{{ {}.__len__ }}|{{ lipsum.__globals__ }}|{{ range.__self__ }}", {}),
+    ("{{ ''.__class__ | default('fallback') }}|{% for c in ''.__class__ %}{{ c }}{% endfor %}|{{ ''.__class__ ~ 'x' }}|{{ ''.__class__ | string }}|{{ [''.__class__] }}|{{ ''.__class__ == ''.__class__ }}", {}),
+    ("{{ '%s' % ''.__class__ }}|{{ ''.__class__ | length }}|{{ not ''.__class__ }}", {}),
+    ("{{ ''.__class__() }}", {}), ("{{ ''.__class__ + 1 }}", {}), ("{{ ''.__class__.__name__ }}", {}), ("{{ ''.__class__ | tojson }}", {}),
+    ("{{ ''.__class__[0] }}", {}), ("{{ cycler.__init__.__globals__ }}", {}), ("{{ [].append.__self__.append(1) }}", {}),
+    ("{{ [1, 2] | map(attribute='__class__') | list }}|{{ [{'_k': 1}] | map(attribute='_k') | list }}|{{ [{'_k': 1}] | selectattr('_k') | list }}", {}),
+    ("{{ user.profile_fields._fields }}|{{ user.profile_fields.__class__ }}", {"user": USER}),
+    ("{% for x in [1] %}{{ loop._after }}|{{ loop.__class__ }}{% endfor %}", {}),
+]:
+    add("unsafe", t, ctx)
+add("mutate", "{% set l = [1, 2] %}{% for x in l %}{{ loop.length }}{{ loop.last }}{% set _ = l.append(3) if l | length < 4 %}{% endfor %}", {})
+add("mutate", "{% set l = [1, 2] %}{% for x in l %}{% set _ = l.append(3) if l | length < 4 %}{{ loop.revindex }}{% endfor %}", {})
