@@ -47,6 +47,40 @@ export class GitHubRepositories {
     }
   }
 
+  /**
+   * Why `branch` of `repository` cannot be linked, when GitHub says so for good: the repository
+   * does not exist or the credentials cannot read it, the branch does not exist, the credentials
+   * are refused. Undefined when the branch head can be read. Trouble a retry may cure (5xx,
+   * network, rate limit) is thrown: the caller decides whether to wait for it.
+   */
+  async linkProblem(repository: string, branch: string, path: string): Promise<string | undefined> {
+    try {
+      await this.branchHead(repository, branch);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof GitHubError) || (err.kind !== 'not-found' && err.kind !== 'permanent')) throw err;
+      if (err.kind === 'permanent') return `GitHub refused to show branch "${branch}" of ${repository}: ${err.message}`;
+    }
+    // The ref is missing. GitHub answers a plain 404 for a repository it does not have or hides
+    // from these credentials; its contents API names a missing ref, which tells the two apart.
+    const { owner, repo } = splitRepository(repository);
+    try {
+      const octokit = await this.provider.forRepository(repository);
+      await octokit.rest.repos.getContent({ owner, repo, path, ref: branch });
+      return undefined; // the branch appeared meanwhile (a push raced the link)
+    } catch (err) {
+      const e = this.fail(err, repository, `GET /repos/${repository}/contents/${path}?ref=${branch}`);
+      if (e.kind === 'not-found' && /no commit found for the ref/i.test(e.message)) {
+        return `${repository} has no branch "${branch}": push it first, or link an existing branch`;
+      }
+      if (e.kind === 'not-found') {
+        return `GitHub has no repository ${repository}, or the configured GitHub credentials cannot read it (GitHub answers 404 for a private repository they cannot see): check the name, and give the token or GitHub App access to it`;
+      }
+      if (e.kind === 'permanent') return `GitHub refused to show ${repository}: ${e.message}`;
+      throw e;
+    }
+  }
+
   /** The file at `path` in `commit`, or undefined when the commit has no such file. */
   async file(repository: string, path: string, commit: string): Promise<RegistryBlob | undefined> {
     const { owner, repo } = splitRepository(repository);

@@ -6,6 +6,16 @@ import { isRedisUnavailable, RETRY_AFTER_S, UNAVAILABLE_MESSAGE } from '../redis
  * The default (admin) error envelope of docs/admin-api.md: `{"error": {"code", "message", "details"?}}`.
  * Route plugins with another envelope (the widget runtime) install their own handler.
  */
+/**
+ * A regular expression tells a caller little: when the failed `pattern` belongs to a schema with a
+ * description (query validators keep the schema, see `queryValidatorCompiler`), say what is expected.
+ */
+function patternHint(v: { keyword: string; data?: unknown; parentSchema?: unknown }): string | undefined {
+  if (v.keyword !== 'pattern' || typeof v.data !== 'string') return undefined;
+  const description = (v.parentSchema as { description?: unknown } | undefined)?.description;
+  return typeof description === 'string' ? `${JSON.stringify(v.data.slice(0, 100))} is not valid here: use ${description}` : undefined;
+}
+
 export function adminErrorBody(code: string, message: string, details?: unknown, fields?: Record<string, unknown>) {
   return { error: { code, message, ...(fields ?? {}), ...(details === undefined ? {} : { details }) } };
 }
@@ -23,7 +33,7 @@ export function adminErrorHandler(error: FastifyError | Error, request: FastifyR
       const extra = v.keyword === 'additionalProperties' ? (v.params as { additionalProperty?: unknown }).additionalProperty : undefined;
       return {
         path: `/${where}${v.instancePath}`,
-        message: typeof extra === 'string' ? `must NOT have additional properties: unknown field "${extra.slice(0, 100)}"` : (v.message ?? 'is invalid'),
+        message: typeof extra === 'string' ? `must NOT have additional properties: unknown field "${extra.slice(0, 100)}"` : (patternHint(v) ?? v.message ?? 'is invalid'),
       };
     });
     return reply.code(400).send(adminErrorBody('INVALID_REQUEST', `the ${where} is invalid: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details));

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
-import { BadRequestError, NotFoundError } from '../errors.js';
-import { createGitHub, type GitHub } from '../github/index.js';
+import { AppError, BadRequestError, NotFoundError } from '../errors.js';
+import { createGitHub, GitHubError, type GitHub } from '../github/index.js';
 import type { Logger } from '../logger.js';
 import type { RedisClient } from '../redis/connection.js';
 import { REPOSITORY_PATTERN, type RegistryStore } from '../registry/store.js';
@@ -54,6 +54,13 @@ const BRANCH_MAX = 255;
 export class RepositoryNotLinkedError extends NotFoundError {
   constructor(tenant: string, repository: string) {
     super('REPOSITORY_NOT_LINKED', `tenant "${tenant}" has no link to repository ${repository}`);
+  }
+}
+
+/** GitHub says the repository or branch of a new link cannot be read: refused at once, not in the background. */
+export class LinkTargetUnreadableError extends AppError {
+  constructor(message: string) {
+    super(422, 'REPOSITORY_NOT_READABLE', message);
   }
 }
 
@@ -117,9 +124,28 @@ export class SyncService {
     const branch = checkBranch(input.branch);
     const path = checkPath(input.path ?? DEFAULT_REGISTRY_PATH);
     await this.deps.tenants.require(tenant);
+    await this.checkReadable(repository, branch, path);
     const { status, link } = await this.links.put(tenant, repository, branch, path);
     const { syncId } = await this.coordinator.trigger({ tenant, repository: link.repository, repoKey: repoKeyOf(repository), branch, trigger: 'link' });
     return { created: status === 'created', link, syncId };
+  }
+
+  /**
+   * Linking checks what it can at once: a repository or branch GitHub says does not exist, or that
+   * the credentials cannot read, is refused with the reason. When GitHub cannot answer now (down,
+   * rate limit spent), the link is made and its first sync retries like any other.
+   */
+  private async checkReadable(repository: string, branch: string, path: string): Promise<void> {
+    if ((await this.gate.blockedUntil()) > 0) return;
+    let problem: string | undefined;
+    try {
+      problem = await this.github.repositories.linkProblem(repository, branch, path);
+    } catch (err) {
+      if (!(err instanceof GitHubError)) throw err;
+      this.deps.log.warn({ github: true, repository, err: { message: err.message } }, 'could not check the new link with GitHub: its first sync will retry');
+      return;
+    }
+    if (problem !== undefined) throw new LinkTargetUnreadableError(problem);
   }
 
   /**

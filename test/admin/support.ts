@@ -42,9 +42,9 @@ export function adminClient(baseUrl: string, token = TEST_ADMIN_TOKEN) {
 
 /** Collects every log line pino writes (JSON text), so tests can search it. */
 /** The real app on a freshly flushed test Redis, with an admin client: the setup of an admin test file. */
-export async function startAdminService(): Promise<{ svc: TestService; call: ReturnType<typeof adminClient> }> {
+export async function startAdminService(env: Record<string, string> = {}): Promise<{ svc: TestService; call: ReturnType<typeof adminClient> }> {
   await flushTestRedis();
-  const svc = await startTestService();
+  const svc = await startTestService({ env });
   return { svc, call: adminClient(svc.url) };
 }
 

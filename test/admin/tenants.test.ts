@@ -1,16 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRedisClient } from '../support/redis.js';
 import { startTestService, testConfig, type TestService } from '../support/service.js';
+import { GitHubDouble } from '../support/github-double.js';
 import { startUpstream } from '../support/upstream.js';
 import { adminClient, HS256_SECRET, startAdminService } from './support.js';
 
 describe('tenants API', () => {
   let svc: TestService;
   let call: ReturnType<typeof adminClient>;
+  let github: GitHubDouble;
   beforeAll(async () => {
-    ({ svc, call } = await startAdminService());
+    // Linking asks GitHub whether the branch exists: the repository the deletion tests link lives in the double.
+    github = await GitHubDouble.start();
+    github.createRepo('octo/registry', { private: false }).commit('main', { 'connectors_registry.json': '{"connectors": []}' });
+    ({ svc, call } = await startAdminService({ GITHUB_API_URL: github.url }));
   });
-  afterAll(async () => svc.close());
+  afterAll(async () => {
+    await svc.close();
+    await github.close();
+  });
 
   it('PUT creates (201) then replaces (200) a tenant; the HS256 secret is never returned', async () => {
     const created = await call('PUT', '/tenants/acme', {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateRegistryText } from '../../src/registry/validate.js';
+import { GitHubDouble } from '../support/github-double.js';
 import { flushTestRedis } from '../support/redis.js';
 import { startTestService, TEST_ADMIN_TOKEN, type TestService } from '../support/service.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
@@ -28,6 +29,7 @@ const HOSTILE_MESSAGE = '<script>window.__xss=2</script> is not a valid URL <img
 describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
   let svc: TestService;
   let upstream: TestUpstream;
+  let github: GitHubDouble;
   let browser: Browser;
   let page: Page;
   let failedSyncId: string;
@@ -52,7 +54,11 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
       res.writeHead(200, { 'content-type': 'application/json', etag: '"v1"' });
       res.end(JSON.stringify({ id: '42', name: 'Widget', authorized: req.headers['x-api-key'] === SECRET_VALUE }));
     });
-    svc = await startTestService({ env: { UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8' } });
+    // Linking asks GitHub whether the branch exists: the linked repositories live in the double.
+    github = await GitHubDouble.start();
+    github.createRepo('globex/connectors', { private: false }).commit('main', { 'connectors_registry.json': '{"connectors": []}' });
+    github.createRepo('globex/extra', { private: false }).commit('release', { 'config/registry.json': '{"connectors": []}' });
+    svc = await startTestService({ env: { UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8', GITHUB_API_URL: github.url } });
 
     // A tenant with one repository-owned connector, a link whose sync failed, and one that succeeded.
     const { services } = svc;
@@ -107,6 +113,7 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
     await browser?.close();
     await svc?.close();
     await upstream?.close();
+    await github?.close();
   });
 
   it('rejects a wrong token with a clear message, then signs in with the right one', async () => {

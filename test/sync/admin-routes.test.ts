@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncRecord } from '../../src/sync/model.js';
 import { connector, registry, startHarness, type Harness } from './harness.js';
 
-/** The admin surface of the sync (api.md §5): links, history, queues; errors in the admin envelope. */
+/** The admin surface of the sync (docs/admin-api.md, docs/sync.md): links, history, queues; errors in the admin envelope. */
 
 describe('repository, sync and queue admin routes', () => {
   let h: Harness;
@@ -128,5 +128,47 @@ describe('sync as a GitHub App installation', () => {
     expect(reads.every((r) => r.auth === 'installation')).toBe(true);
     await expect.poll(() => h.double.repo('org/app-repo').statuses.length).toBe(1);
     expect(h.double.requests.find((r) => r.path.includes('/statuses/'))!.auth).toBe('installation');
+  });
+});
+
+describe('linking checks with GitHub at once', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.createTenant('acme');
+    h.double.createRepo('acme/admin').commit('main', { 'connectors_registry.json': registry([connector('One')]) });
+  });
+  afterAll(async () => h?.close());
+
+  it('refuses at once (422, nothing linked, nothing queued) a repository or branch GitHub does not have or will not show', async () => {
+    h.double.createRepo('acme/hidden', { private: true }).commit('main', { 'connectors_registry.json': registry([]) });
+    const syncsBefore = (await h.admin<{ items: SyncRecord[] }>('GET', '/syncs?tenant=acme&limit=500')).body.items.length;
+    const cases: Array<[string, string, string]> = [
+      ['acme/nope', 'main', 'GitHub has no repository acme/nope, or the configured GitHub credentials cannot read it'],
+      ['acme/admin', 'mian', 'acme/admin has no branch "mian"'],
+    ];
+    for (const [repository, branch, reason] of cases) {
+      const res = await h.admin<{ error: { code: string; message: string } }>('PUT', `/tenants/acme/repositories/${repository}`, { branch });
+      expect([repository, branch, res.status, res.body.error.code]).toEqual([repository, branch, 422, 'REPOSITORY_NOT_READABLE']);
+      expect(res.body.error.message).toContain(reason);
+      expect(res.body.error.message).not.toContain('ghp_');
+    }
+    // a credential GitHub refuses (401 Bad credentials) is named as such
+    h.double.inject({ path: /\/git\/ref\/heads\/main$/, fault: { kind: 'status', status: 401, message: 'Bad credentials' } });
+    const refused = await h.admin<{ error: { code: string; message: string } }>('PUT', '/tenants/acme/repositories/acme/hidden', { branch: 'main' });
+    expect([refused.status, refused.body.error.code]).toEqual([422, 'REPOSITORY_NOT_READABLE']);
+    expect(refused.body.error.message).toContain('Bad credentials');
+    expect((await h.admin<{ items: unknown[] }>('GET', '/tenants/acme/repositories')).body.items.map((l: any) => l.repository)).not.toContain('acme/nope');
+    expect((await h.admin<{ items: SyncRecord[] }>('GET', '/syncs?tenant=acme&limit=500')).body.items.length).toBe(syncsBefore);
+  });
+
+  it('links anyway when GitHub cannot answer now (5xx): the first sync retries in the background', async () => {
+    h.double.createRepo('acme/flaky').commit('main', { 'connectors_registry.json': registry([connector('Flaky')]) });
+    h.double.inject({ path: /acme\/flaky\/git\/ref\/heads\/main$/, fault: { kind: 'status', status: 502 } });
+    const res = await h.link('acme', 'acme/flaky');
+    expect(res.status).toBe(201);
+    expect((await h.waitForSync(res.body.sync_id)).state).toBe('succeeded');
+    expect((await h.admin('DELETE', '/tenants/acme/repositories/acme/flaky')).status).toBe(200);
   });
 });

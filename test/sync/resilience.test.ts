@@ -124,8 +124,21 @@ describe('bad credentials', () => {
   });
   afterAll(async () => h?.close());
 
+  it('refuses the link at once with GitHub\'s answer (422), never the token', async () => {
+    const res = await h.link('acme', 'acme/creds');
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(res.body)).toContain('401');
+    expect(JSON.stringify(res.body)).not.toContain('ghp_not_accepted_by_the_double');
+  });
+
   it('fails the sync with GitHub\'s message, never the token', async () => {
-    const record = await h.waitForSync((await h.link('acme', 'acme/creds')).body.sync_id);
+    // The token worked when the link was made and was revoked afterwards.
+    const tokens = h.double.options.tokens!;
+    tokens.push('ghp_not_accepted_by_the_double');
+    expect((await h.link('acme', 'acme/creds')).status).toBe(201);
+    await h.settle('acme', 'acme/creds');
+    tokens.pop();
+    const record = await h.waitForSync(await h.svc.services.sync.resync('acme', 'acme/creds'));
     expect(record).toMatchObject({ state: 'failed', attempts: 1 });
     expect(record.errors[0]!.message).toContain('401');
     expect(JSON.stringify(record)).not.toContain('ghp_not_accepted_by_the_double');

@@ -65,7 +65,8 @@ const strictAjv = new Ajv({ allErrors: true, coerceTypes: false, removeAdditiona
  */
 export const strictValidatorCompiler = ({ schema }: { schema: object }) => strictAjv.compile(schema);
 
-const queryAjv = new Ajv({ allErrors: true, coerceTypes: true, removeAdditional: false, useDefaults: true, strict: false });
+// verbose: a `pattern` error carries its schema, so the answer can say what the parameter should look like.
+const queryAjv = new Ajv({ allErrors: true, coerceTypes: true, removeAdditional: false, useDefaults: true, strict: false, verbose: true });
 
 /**
  * Validator for query strings: values arrive as text, so `?limit=20` is coerced to a number and

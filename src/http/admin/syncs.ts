@@ -73,7 +73,7 @@ export const syncRoutes = (services: Services): FastifyPluginAsync =>
             properties: {
               tenant: { type: 'string', minLength: 1 },
               // owner/repo (docs/design.md#repository-names): a bare repository name would silently match nothing.
-              repository: { type: 'string', minLength: 3, maxLength: 201, pattern: '^[^/]+/[^/]+$', description: 'owner/repo, case-insensitive' },
+              repository: { type: 'string', minLength: 3, maxLength: 201, pattern: '^[^/]+/[^/]+$', description: 'owner/repo (case-insensitive), e.g. acme/connectors' },
               state: { type: 'string', enum: [...SYNC_STATES] },
               limit: { type: 'integer', minimum: 1, maximum: MAX_QUERY_LIMIT, default: 50 },
             },
