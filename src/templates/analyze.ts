@@ -1,8 +1,7 @@
 import { nullProto } from './values.js';
 import { TemplateError } from './errors.js';
 import type { Node } from './parse.js';
-import { FILTER_NAMES } from './filters/names.js';
-import { TEST_NAMES } from './tests.js';
+import { FILTERS, TESTS } from './builtins.js';
 
 /**
  * Static checks run once per (field, source) at compile time: the availability matrix of docs/templates.md#fields-escaping-and-what-is-available
@@ -193,7 +192,7 @@ export function analyze(root: Node, field: TemplateField): Analysis {
         return;
       }
       case 'Filter':
-        if (!FILTER_NAMES.has(node.name)) fail('syntax', `No filter named '${node.name}'.`, node);
+        if (!(node.name in FILTERS)) fail('syntax', `No filter named '${node.name}'.`, node);
         if (node.target) visit(node.target, scope);
         visitAll(node.args, scope);
         for (const kw of node.kwargs as Node[]) visit(kw.value, scope);
@@ -201,7 +200,7 @@ export function analyze(root: Node, field: TemplateField): Analysis {
         if (node.dynKwargs) visit(node.dynKwargs, scope);
         return;
       case 'Test':
-        if (!TEST_NAMES.has(node.name)) fail('syntax', `No test named '${node.name}'.`, node);
+        if (!(node.name in TESTS)) fail('syntax', `No test named '${node.name}'.`, node);
         visit(node.target, scope);
         visitAll(node.args, scope);
         for (const kw of node.kwargs as Node[]) visit(kw.value, scope);

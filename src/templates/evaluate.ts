@@ -1,13 +1,12 @@
 import { EvalError, TemplateError } from './errors.js';
 import { escapeHtml } from './escape.js';
-import { FILTERS } from './filters/index.js';
+import { FILTERS, TESTS } from './builtins.js';
 import { GLOBALS, RESERVED } from './functions.js';
 import { DICT_ATTRIBUTES, SliceValue, getattr, getitem } from './lookup.js';
 import { add, compare, concat, floordiv, mod, mul, neg, pos, pow, sub, truediv } from './ops.js';
 import { FloatLiteral, type Node } from './parse.js';
 import { LIMITS } from './limits.js';
 import { Frame, Out, State } from './state.js';
-import { TESTS } from './tests.js';
 import {
   MISSING, Markup, MissingRef, Namespace, PyDict, PyFunction, PyTuple, TemplateObject, Undefined, iterate,
   mkFloat, dictItems, floatRepr, intStr, isDict, repr, str, truthy, typeName, type CallArgs,

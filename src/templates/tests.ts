@@ -1,5 +1,4 @@
 import { EvalError } from './errors.js';
-import { FILTER_NAMES } from './filters/names.js';
 import { contains, mod } from './ops.js';
 import type { State } from './state.js';
 import {
@@ -37,7 +36,8 @@ function isCallable(v: unknown): boolean {
   return v instanceof PyFunction || (v instanceof TemplateObject && v.typeName === 'LoopContext');
 }
 
-export const TESTS: Record<string, TestFn> = Object.assign(Object.create(null) as Record<string, TestFn>, {
+/** The tests about values; builtins.ts adds `filter` and `test`, which name other builtins. */
+export const VALUE_TESTS: Record<string, TestFn> = {
   odd: (_s: State, v: unknown, a: unknown[], k: Map<string, unknown>) => (none('odd', a, k), eq(mod(v, 2), 1)),
   even: (_s: State, v: unknown, a: unknown[], k: Map<string, unknown>) => (none('even', a, k), eq(mod(v, 2), 0)),
   divisibleby: cmp('divisibleby', (v, n) => eq(mod(v, n), 0)),
@@ -66,8 +66,6 @@ export const TESTS: Record<string, TestFn> = Object.assign(Object.create(null) a
   }),
   escaped: noArgs('escaped', (_s: State, v: unknown) => v instanceof Markup),
   in: cmp('in', (v, seq) => contains(seq, v)),
-  filter: noArgs('filter', (_s: State, v: unknown) => typeof v === 'string' && FILTER_LOOKUP.has(v)),
-  test: noArgs('test', (_s: State, v: unknown) => typeof v === 'string' && v in TESTS),
   '==': cmp('eq', eq),
   eq: cmp('eq', eq),
   equalto: cmp('eq', eq),
@@ -83,9 +81,5 @@ export const TESTS: Record<string, TestFn> = Object.assign(Object.create(null) a
   lessthan: cmp('lt', (a, b) => lt(a, b, '<')),
   '<=': cmp('le', (a, b) => !lt(b, a, '<=')),
   le: cmp('le', (a, b) => !lt(b, a, '<=')),
-});
-
-export const TEST_NAMES: ReadonlySet<string> = new Set(Object.keys(TESTS));
-
-const FILTER_LOOKUP = FILTER_NAMES;
+};
 

@@ -1,7 +1,7 @@
 import { EvalError } from '../errors.js';
 import { escape, softStr } from '../escape.js';
 import { LIMITS, allocate } from '../limits.js';
-import { attributeOnly, getattr } from '../lookup.js';
+import { attributeOnly } from '../lookup.js';
 import { add } from '../ops.js';
 import type { State } from '../state.js';
 import {
@@ -23,55 +23,11 @@ const P_ATTR: [string, unknown?][] = [['name']];
 
 /** Filters over sequences and mappings (Jinja2 3.1 sync variants). */
 
-type Registry = { filters: Record<string, FilterFn>; tests: Record<string, FilterFn> };
-let registry: Registry | null = null;
-/** Set by filters/index.ts so map()/select() can call other filters and tests by name. */
-export function setRegistry(r: Registry): void {
-  registry = r;
-}
-
-function callFilter(s: State, name: unknown, value: unknown, args: unknown[], kwargs: Map<string, unknown>): unknown {
-  const f = registry!.filters[str(name)];
-  if (!f) throw new EvalError(`No filter named '${str(name)}'.`);
-  return f(s, value, args, kwargs);
-}
-
-function callTest(s: State, name: unknown, value: unknown, args: unknown[], kwargs: Map<string, unknown>): boolean {
-  const t = registry!.tests[str(name)];
-  if (!t) throw new EvalError(`No test named '${str(name)}'.`);
-  return truthy(t(s, value, args, kwargs));
-}
-
-function items(s: State, v: unknown): unknown[] {
+/** The items a filter walks, charged to the render's step budget. */
+export function items(s: State, v: unknown): unknown[] {
   const out = iterate(v);
   s.step(out.length);
   return out;
-}
-
-function isTrue(v: unknown): boolean {
-  return truthy(v);
-}
-
-function selectOrReject(s: State, value: unknown, args: unknown[], kwargs: Map<string, unknown>, keep: boolean, lookupAttr: boolean, label: string): PyGenerator {
-  return new PyGenerator(() => selectOrRejectItems(s, value, args, kwargs, keep, lookupAttr), label);
-}
-
-function selectOrRejectItems(s: State, value: unknown, args: unknown[], kwargs: Map<string, unknown>, keep: boolean, lookupAttr: boolean): unknown[] {
-  if (!truthy(value)) return [];
-  let trans: (x: unknown) => unknown = (x) => x;
-  let off = 0;
-  if (lookupAttr) {
-    if (args.length < 1) throw new EvalError('Missing parameter for attribute name');
-    trans = makeAttrGetter(args[0]);
-    off = 1;
-  }
-  let test: (x: unknown) => boolean;
-  if (args.length > off) {
-    const name = args[off];
-    const rest = args.slice(off + 1);
-    test = (x) => callTest(s, name, x, rest, kwargs);
-  } else test = isTrue;
-  return items(s, value).filter((item) => test(trans(item)) === keep);
 }
 
 function minMax(s: State, v: unknown, args: unknown[], kwargs: Map<string, unknown>, fname: 'min' | 'max'): unknown {
@@ -260,30 +216,6 @@ export const sequenceFilters: Record<string, FilterFn> = {
     }
     return new PyGenerator(out, 'sync_do_slice');
   },
-  map: (s, v, args, kwargs) =>
-    new PyGenerator(() => {
-      if (!truthy(v)) return [];
-      let fn: (x: unknown) => unknown;
-      if (args.length === 0 && kwargs.has('attribute')) {
-        const kw = new Map(kwargs);
-        const attribute = kw.get('attribute');
-        kw.delete('attribute');
-        const dflt = kw.has('default') ? kw.get('default') : null;
-        kw.delete('default');
-        if (kw.size > 0) throw new EvalError(`Unexpected keyword argument '${kw.keys().next().value}'`);
-        fn = makeAttrGetter(attribute, { default: dflt });
-      } else {
-        if (args.length === 0) throw new EvalError('map requires a filter argument');
-        const name = args[0];
-        const rest = args.slice(1);
-        fn = (x) => callFilter(s, name, x, rest, kwargs);
-      }
-      return items(s, v).map(fn);
-    }, 'sync_do_map'),
-  select: (s, v, a, k) => selectOrReject(s, v, a, k, true, false, 'select_or_reject'),
-  reject: (s, v, a, k) => selectOrReject(s, v, a, k, false, false, 'select_or_reject'),
-  selectattr: (s, v, a, k) => selectOrReject(s, v, a, k, true, true, 'select_or_reject'),
-  rejectattr: (s, v, a, k) => selectOrReject(s, v, a, k, false, true, 'select_or_reject'),
   attr: (_s, v, args, kwargs) => {
     const [name] = params('attr', args, kwargs, P_ATTR);
     return attributeOnly(v, str(name));

@@ -3,7 +3,7 @@ import { escape, escapeHtml, softStr } from '../escape.js';
 import { formatPercent } from '../format.js';
 import { toFixedPy } from '../decimal.js';
 import { LIMITS, repeatStr } from '../limits.js';
-import { pyCapitalize, pyCenter, pyReplace } from '../lookup.js';
+import { pyCapitalize, pyCenter, pyReplace } from '../pystr.js';
 import {
   Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDict, str, strChars, strLen, toJsNumber,
   typeName, iterate, nullProto, hasAstral, len, isIterable, isNumber, repr,
