@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApiKeyConfig, JwtAlgorithm, JwtConfig, OAuthClientCredentialsConfig, OAuthJwtBearerConfig } from '../registry/model.js';
-import { RuntimeError, SCOPE } from '../runtime/errors.js';
+import { signingFailed } from './errors.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { JwtSigningError, normaliseTimeClaims, signJwt } from './jwt.js';
 import { TokenCache, type CachedToken } from './token-cache.js';
@@ -139,7 +139,7 @@ export class OutboundAuth {
     try {
       return await signJwt(claims, key, alg, headers);
     } catch (err) {
-      if (err instanceof JwtSigningError) throw new RuntimeError(422, 'JWT_SIGNING_FAILED', err.message, SCOPE.jwtSigning);
+      if (err instanceof JwtSigningError) throw signingFailed(err.message);
       throw err;
     }
   }

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { RuntimeError } from '../runtime/errors.js';
+import { invalidSession } from './errors.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/client.js';
 import { BlockedDestinationError } from '../upstream/guard.js';
 
@@ -22,9 +22,7 @@ const LEEWAY_S = 30;
 /** A JWKS is a few keys; anything larger is not one. */
 const MAX_JWKS_BYTES = 512 * 1024;
 
-function invalid(detail: string): RuntimeError {
-  return new RuntimeError(401, 'INVALID_SESSION', detail);
-}
+const invalid = invalidSession;
 
 /**
  * Inbound session verification (docs/runtime.md): `Authorization: Bearer <session JWT>`, HS256 with the

@@ -1,20 +1,10 @@
-import { SCOPE, RuntimeError } from '../runtime/errors.js';
+import { tokenRequestFailed } from './errors.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/client.js';
 import { BlockedDestinationError } from '../upstream/guard.js';
 
 export interface TokenResponse {
   accessToken: string;
   expiresIn: number | undefined;
-}
-
-/** A token-endpoint failure as the runtime reports it (502, scope `Authentication (token request)`). */
-function tokenFailure(detail: string, timeout = false): RuntimeError {
-  // docs/runtime.md: a token request that hits the deadline fails like an upstream timeout.
-  const err = timeout
-    ? new RuntimeError(502, 'UPSTREAM_TIMEOUT', detail, SCOPE.downstream)
-    : new RuntimeError(502, 'TOKEN_REQUEST_FAILED', detail, SCOPE.tokenRequest);
-  err.timeout = timeout;
-  return err;
 }
 
 /**
@@ -38,7 +28,7 @@ export async function requestToken(client: UpstreamClient, tokenUrl: string, for
   } catch (err) {
     if (err instanceof BlockedDestinationError) throw err;
     if (err instanceof UpstreamError) {
-      throw tokenFailure(`token request to ${url.host} failed: ${err.message}`, err.timeout);
+      throw tokenRequestFailed(`token request to ${url.host} failed: ${err.message}`, err.timeout);
     }
     throw err;
   }
@@ -51,10 +41,10 @@ export async function requestToken(client: UpstreamClient, tokenUrl: string, for
   const obj = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   if (res.status < 200 || res.status >= 300) {
     const code = typeof obj.error === 'string' && /^[\w.-]{1,64}$/.test(obj.error) ? ` (${obj.error})` : '';
-    throw tokenFailure(`token endpoint ${url.host} answered ${res.status}${code}`);
+    throw tokenRequestFailed(`token endpoint ${url.host} answered ${res.status}${code}`);
   }
   if (typeof obj.access_token !== 'string' || obj.access_token === '') {
-    throw tokenFailure(`token endpoint ${url.host} answered without an access_token`);
+    throw tokenRequestFailed(`token endpoint ${url.host} answered without an access_token`);
   }
   const expiresIn = typeof obj.expires_in === 'number' ? obj.expires_in : typeof obj.expires_in === 'string' && /^\d+$/.test(obj.expires_in) ? Number(obj.expires_in) : undefined;
   return { accessToken: obj.access_token, expiresIn };

@@ -1,8 +1,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime/index.js';
-import { corsHeaders, NO_CORS, preflightHeaders } from '../runtime/cors.js';
-import { isRedisUnavailable } from '../redis/errors.js';
-import { errorEnvelope, RuntimeError, serviceUnavailable } from '../runtime/errors.js';
+import { corsHeaders } from '../runtime/cors.js';
+import { errorEnvelope, RuntimeError, toRuntimeError } from '../runtime/errors.js';
 import { execute } from '../runtime/execute.js';
 import { parsePathParamsHeader } from '../runtime/stages/path-params.js';
 import { Timing } from '../runtime/timing.js';
@@ -40,15 +39,14 @@ function callerQuery(url: string): [string, string][] {
   return [...new URLSearchParams(url.slice(q + 1))];
 }
 
-/** The pipeline's answer, with the tenant's CORS headers. */
-function sendOutcome(reply: FastifyReply, request: FastifyRequest, out: Awaited<ReturnType<typeof execute>>, cors: Record<string, string>): FastifyReply {
+/** The pipeline's answer (its headers include the tenant's CORS headers). */
+function sendOutcome(reply: FastifyReply, request: FastifyRequest, out: Awaited<ReturnType<typeof execute>>): FastifyReply {
   reply.code(out.status).headers(out.headers);
-  if (cors !== NO_CORS) reply.headers(cors);
   // A Buffer keeps the Content-Type exactly as configured (fastify would append a charset to strings).
   return reply.send(request.method === 'HEAD' ? undefined : typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body);
 }
 
-/** Error answers produced outside the pipeline (body too large, rate limit) still carry every header. */
+/** Error answers produced outside the pipeline (body too large, a malformed request) still carry every header. */
 function sendError(reply: FastifyReply, request: FastifyRequest, err: RuntimeError, cors: Record<string, string>, timing = new Timing()): FastifyReply {
   const t = timing.headers(request.id, 'BYPASS');
   return reply
@@ -79,9 +77,9 @@ export function runtimeFallback(runtime: Runtime) {
     if (m === undefined) return false;
     const tenantId = decodeSegment(m.tenant);
     const permalink = decodeSegment(m.permalink);
-    const tenant = tenantId === undefined ? undefined : await runtime.tenants.get(tenantId).catch(() => undefined);
-    const cors = corsHeaders(tenant, request.headers.origin);
     if (reason === 'bad-url' || tenantId === undefined || permalink === undefined) {
+      const tenant = tenantId === undefined ? undefined : await runtime.tenants.get(tenantId).catch(() => undefined);
+      const cors = corsHeaders(tenant, request.headers.origin);
       const what = m.kind === 'composite' ? 'composite connector' : 'connector';
       sendError(reply, request, new RuntimeError(404, 'CONNECTOR_NOT_FOUND', `no ${what} at this URL in this tenant`), cors);
       return true;
@@ -90,12 +88,11 @@ export function runtimeFallback(runtime: Runtime) {
       deps: runtime,
       requestId: request.id,
       tenantId,
-      tenant,
       permalink,
       kind: m.kind,
       caller: { method: request.method, query: callerQuery(request.url), headers: request.headers, body: undefined, pathParams: new Map() },
     });
-    sendOutcome(reply.header('x-request-id', request.id), request, out, cors);
+    sendOutcome(reply.header('x-request-id', request.id), request, out);
     return true;
   };
 }
@@ -127,46 +124,18 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
         // A malformed HTTP request (e.g. a body that does not match its Content-Length): the caller's fault.
         return sendError(reply, request, new RuntimeError(error.statusCode, 'BAD_REQUEST', `the HTTP request is malformed: ${error.message}`), cors);
       }
-      if (isRedisUnavailable(error)) {
-        request.log.warn({ err: { type: error.name, message: error.message } }, 'Redis unavailable: answered 503');
-        return sendError(reply, request, serviceUnavailable(), cors);
-      }
-      request.log.error({ err: error }, 'runtime request failed');
-      return sendError(reply, request, new RuntimeError(500, 'INTERNAL', `unexpected error; quote request id ${request.id} when reporting it`), cors);
+      return sendError(reply, request, toRuntimeError(error, { log: request.log, requestId: request.id }), cors);
     });
 
+    // Tenant lookup, preflight, CORS and rate limits are stages of the pipeline (src/runtime/pipeline.ts).
     const handler = (kind: 'connector' | 'composite') => async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-      const timing = new Timing();
-      const { tenant: tenantId, permalink } = request.params;
-      const tenant = await runtime.tenants.get(tenantId);
-      const origin = request.headers.origin;
-
-      if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
-        const t = timing.headers(request.id, 'BYPASS');
-        return reply
-          .code(204)
-          .headers({ ...preflightHeaders(tenant, origin, request.headers['access-control-request-headers']), 'x-cache': 'BYPASS', 'server-timing': t.serverTiming, 'x-connector-timing': t.connectorTiming })
-          .send();
-      }
-
-      const cors = corsHeaders(tenant, origin);
-      // docs/design.md#rate-limits: the limit is off unless the tenant sets one (no Redis round trip then).
-      if (tenant !== undefined && tenant.rate_limit_per_minute !== undefined) {
-        const retryAfter = await runtime.rateLimiter.check(tenant.id, tenant.rate_limit_per_minute);
-        if (retryAfter !== undefined) {
-          return sendError(reply, request, new RuntimeError(429, 'RATE_LIMITED', `this tenant is over its limit of ${tenant.rate_limit_per_minute} executions per minute`).withHeaders({ 'retry-after': String(retryAfter) }), cors, timing);
-        }
-      }
-
       const body = request.body as Buffer | undefined;
       const out = await execute({
         deps: runtime,
         requestId: request.id,
-        tenantId,
-        tenant,
-        permalink,
+        tenantId: request.params.tenant,
+        permalink: request.params.permalink,
         kind,
-        timing,
         caller: {
           method: request.method,
           query: callerQuery(request.url),
@@ -175,7 +144,7 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
           pathParams: kind === 'connector' ? parsePathParamsHeader(request.headers['x-path-params']) : new Map(),
         },
       });
-      return sendOutcome(reply, request, out, cors);
+      return sendOutcome(reply, request, out);
     };
 
     // config: per-request log lines at debug for successful executions (src/http/request-log.ts).

@@ -2,9 +2,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AppliedAuth, OutboundAuth, ResolvedAuth } from '../auth/outbound.js';
 import type { SessionUser, SessionVerifier } from '../auth/session.js';
 import type { Logger } from '../logger.js';
-import type { CompiledConnector, CompiledRequest, CompiledSimple } from '../registry/compile.js';
+import type { CompiledConnector, CompiledSimple } from '../registry/compile.js';
 import type { StoredConnector } from '../registry/model.js';
 import type { UpstreamClient, UpstreamResponse } from '../upstream/client.js';
+import type { StepRef } from './errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { CacheOutcome, Timing } from './timing.js';
 
@@ -16,11 +17,28 @@ export interface RuntimeDeps {
   sessions: SessionVerifier;
   tenants: { get(tenant: string): Promise<RuntimeTenant | undefined> };
   connectors: { get(tenant: string, permalink: string): Promise<{ stored: StoredConnector; compiled: CompiledConnector } | undefined> };
-  values: { resolve(tenant: string, secretNames: readonly string[], variableNames: readonly string[]): Promise<{ secrets: Map<string, string>; variables: Map<string, string> }> };
-  /** The response cache (engineer E); absent → every request is BYPASS. */
+  values: { resolve(tenant: string, secretNames: readonly string[], variableNames: readonly string[]): Promise<TemplateValues> };
+  /** The response cache; absent → every request is BYPASS. */
   cache: CacheSlot | undefined;
   rateLimiter: RateLimiter;
+  /** Told of every stage the pipeline runs, with its duration (metrics, tracing); usually empty. */
+  stageObservers: StageObserver[];
 }
+
+/** One stage run, as observers see it (src/runtime/pipeline.ts declares the stages). */
+export interface StageEvent {
+  stage: string;
+  /** The composite step the stage ran for. */
+  step: StepRef | undefined;
+  tenant: string;
+  permalink: string;
+  /** Wall time of the stage, waiting included. */
+  ms: number;
+  /** The stage failed (its error becomes the answer). */
+  failed: boolean;
+}
+
+export type StageObserver = (event: StageEvent) => void;
 
 export interface RuntimeTenant {
   id: string;
@@ -28,6 +46,12 @@ export interface RuntimeTenant {
   allowed_origins: string[];
   rate_limit_per_minute?: number;
   rate_limit_per_user_per_minute?: number;
+}
+
+/** Secret and variable values a connector's templates read (plaintext only in process memory). */
+export interface TemplateValues {
+  secrets: ReadonlyMap<string, string>;
+  variables: ReadonlyMap<string, string>;
 }
 
 /** The cache stage's contract, satisfied by `ResponseCache` (src/upstream/cache). */
@@ -59,30 +83,80 @@ export interface TestOptions {
   user: SessionUser | undefined;
 }
 
+/** One execution's input: fixed for the whole call; the stages' values are added by the runner. */
+export interface Call {
+  deps: RuntimeDeps;
+  requestId: string;
+  tenantId: string;
+  permalink: string;
+  kind: 'connector' | 'composite';
+  caller: CallerRequest;
+  test: TestOptions | undefined;
+  /** Test Connection: the tenant (already looked up) and, for an unsaved connector, its compiled form. */
+  given: { tenant: RuntimeTenant | undefined; compiled: CompiledSimple | undefined } | undefined;
+  /** The call's time buckets (Server-Timing, X-Connector-Timing); an instrument, not a stage value. */
+  timing: Timing;
+  /** Unix seconds, frozen for the whole request (`now()` in every template). */
+  now: number;
+}
+
 export interface IgnoredOverride {
   in: 'query' | 'header' | 'path';
   key: string;
 }
 
-/** The request being built for one upstream call (a simple connector, or one composite step). */
-export interface OutgoingRequest {
-  spec: CompiledRequest;
+/** Test Connection's view of a rendered request: fields that read a secret show their template text. */
+export interface ShownRequest {
+  url: string;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+}
+
+/** The url, headers and query of one upstream request, rendered (stage `render`). */
+export interface RenderedRequest {
   /** The rendered url template, before query parameters are appended. */
   baseUrl: string;
-  url: URL | undefined;
+  url: URL;
   /** Query pairs: the value is final (caller literal or rendered template). */
   query: [string, string][];
   /** [name as configured, value] */
   headers: [string, string][];
-  body: Buffer | string | undefined;
-  resolvedAuth: ResolvedAuth | undefined;
-  appliedAuth: AppliedAuth | undefined;
+  /** Values that select a cached answer per user or credential (docs/design.md#http-cache): templated headers, secret/user query values. */
+  credentialMaterial: string[];
+  /** Only built for Test Connection. */
+  shown: ShownRequest | undefined;
+}
+
+/** The request with its authentication applied (stage `outbound-auth`). */
+export interface AuthorizedRequest {
+  url: URL;
+  query: [string, string][];
+  headers: [string, string][];
+  resolved: ResolvedAuth;
+  applied: AppliedAuth | undefined;
+  credentialMaterial: string[];
   /** Values from secrets or auth, never to be cached or shown. */
   sensitive: string[];
-  /** Header values that depend on credentials: part of the cache key (docs/design.md#http-cache). */
-  credentialMaterial: string[];
-  /** Test Connection's `X-Debug-Request` record; only built for Test Connection. */
-  debug: DebugRecord | undefined;
+}
+
+/** What goes out as the request body (stage `request-body`). */
+export interface OutgoingBody {
+  body: Buffer | string | undefined;
+  /** Added when no configured header sets the type. */
+  contentType: string | undefined;
+  /** Test Connection's `request_body`. */
+  shown: string | null;
+}
+
+export interface Fetched {
+  response: UpstreamResponse;
+  xCache: CacheOutcome;
+}
+
+export interface Result {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
 }
 
 export interface DebugRecord {
@@ -95,34 +169,4 @@ export interface DebugRecord {
   response_body: string | null;
   response_content_type: string | null;
   ignored_overrides: IgnoredOverride[];
-}
-
-export interface Result {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer | string;
-}
-
-export interface ExecContext {
-  deps: RuntimeDeps;
-  requestId: string;
-  tenantId: string;
-  permalink: string;
-  caller: CallerRequest;
-  test: TestOptions | undefined;
-  timing: Timing;
-  /** Unix seconds, frozen for the whole request (`now()` in every template). */
-  now: number;
-  tenant: RuntimeTenant | undefined;
-  stored: StoredConnector | undefined;
-  compiled: CompiledSimple | undefined;
-  user: SessionUser | undefined;
-  secrets: ReadonlyMap<string, string>;
-  variables: ReadonlyMap<string, string>;
-  pathParams: Record<string, string>;
-  ignored: IgnoredOverride[];
-  out: OutgoingRequest | undefined;
-  upstream: UpstreamResponse | undefined;
-  xCache: CacheOutcome;
-  result: Result | undefined;
 }

@@ -1,20 +1,20 @@
-import type { CompiledComposite, CompiledSimple } from '../registry/compile.js';
-import { runComposite } from './composite.js';
-import type { CallerRequest, DebugRecord, ExecContext, RuntimeDeps, RuntimeTenant, TestOptions } from './context.js';
-import { errorEnvelope, RuntimeError } from './errors.js';
-import { runConnector, toRuntimeError } from './pipeline.js';
-import { emptyDebugRecord } from './stages/render.js';
-import { asciiJson, Timing } from './timing.js';
+import type { CompiledSimple } from '../registry/compile.js';
+import type { CallerRequest, RuntimeDeps, RuntimeTenant, TestOptions } from './context.js';
+import { debugHeader, debugRecord } from './debug-record.js';
+import { errorEnvelope, toRuntimeError, type RuntimeError } from './errors.js';
+import { runPipeline, type Run } from './pipeline.js';
+import { NO_VALUES } from './stages/values.js';
+import { Timing, type CacheOutcome } from './timing.js';
 
 export interface ExecuteInput {
   deps: RuntimeDeps;
   requestId: string;
   tenantId: string;
-  tenant: RuntimeTenant | undefined;
   permalink: string;
   kind: 'connector' | 'composite';
   caller: CallerRequest;
-  test?: TestOptions;
+  /** Test Connection: the tenant it already looked up, and a given user instead of a session. */
+  test?: TestOptions & { tenant: RuntimeTenant | undefined };
   /** Test Connection of an unsaved connector: compiled from the request body. */
   compiled?: CompiledSimple;
   timing?: Timing;
@@ -22,89 +22,84 @@ export interface ExecuteInput {
 
 export interface ExecuteOutput {
   status: number;
-  /** Response headers incl. X-Cache, Server-Timing, X-Connector-Timing (not CORS / request id). */
+  /** Response headers incl. CORS, X-Cache, Server-Timing, X-Connector-Timing (not the request id). */
   headers: Record<string, string>;
   body: Buffer | string;
   /** Set when the answer is an error envelope. */
   error: RuntimeError | undefined;
-  /** Test Connection's X-Debug-Request value (ASCII JSON), secret values scrubbed as a last defence. */
+  /** Test Connection's X-Debug-Request value (ASCII JSON), secret values redacted as a last defence. */
   debugJson: string | undefined;
   timingJson: string;
 }
 
-/** Most connectors use no secret or variable: their requests share these (never written to). */
-const NO_VALUES: ReadonlyMap<string, string> = new Map();
+const JSON_TYPE = 'application/json; charset=utf-8';
 
-function newContext(input: ExecuteInput): ExecContext {
-  return {
+/** Runs one execution through the pipeline and shapes the answer; never throws. */
+export async function execute(input: ExecuteInput): Promise<ExecuteOutput> {
+  const test = input.test;
+  const run = await runPipeline({
     deps: input.deps,
     requestId: input.requestId,
     tenantId: input.tenantId,
     permalink: input.permalink,
+    kind: input.kind,
     caller: input.caller,
-    test: input.test,
+    test: test === undefined ? undefined : { user: test.user },
+    given: test === undefined ? undefined : { tenant: test.tenant, compiled: input.compiled },
     timing: input.timing ?? new Timing(),
     now: Math.floor(Date.now() / 1000),
-    tenant: input.tenant,
-    stored: undefined,
-    compiled: input.compiled,
-    user: undefined,
-    secrets: NO_VALUES,
-    variables: NO_VALUES,
-    pathParams: {},
-    ignored: [],
-    out: undefined,
-    upstream: undefined,
-    xCache: 'BYPASS',
-    result: undefined,
-  };
-}
-
-/** Runs one execution and shapes the answer; never throws. */
-export async function execute(input: ExecuteInput): Promise<ExecuteOutput> {
-  const ctx = newContext(input);
+  });
+  const { call, request } = run;
   let status: number;
   let headers: Record<string, string>;
   let body: Buffer | string;
   let error: RuntimeError | undefined;
-  try {
-    if (input.tenant === undefined) throw new RuntimeError(404, 'CONNECTOR_NOT_FOUND', `no connector "${input.permalink}" in this tenant`);
-    let result;
-    if (input.kind === 'composite') {
-      const entry = await input.deps.connectors.get(input.tenantId, input.permalink);
-      if (entry === undefined || entry.compiled.kind !== 'composite') {
-        throw new RuntimeError(404, 'CONNECTOR_NOT_FOUND', `no composite connector "${input.permalink}" in this tenant`);
-      }
-      ctx.stored = entry.stored;
-      result = await runComposite(ctx, entry.compiled as CompiledComposite);
-    } else {
-      result = await runConnector(ctx);
-    }
-    status = result.status;
-    headers = result.headers;
-    body = result.body;
-  } catch (err) {
-    error = toRuntimeError(ctx, err);
+  if (run.preflight !== undefined) {
+    status = 204;
+    headers = { ...run.preflight.preflight };
+    body = '';
+  } else if (run.error === undefined && request?.answer !== undefined) {
+    status = request.answer.status;
+    headers = request.answer.headers;
+    body = request.answer.body;
+  } else {
+    const values = call.values ?? NO_VALUES;
+    error = toRuntimeError(run.error, { log: input.deps.log, requestId: input.requestId, tenant: input.tenantId, permalink: input.permalink, secrets: values.secrets.values() });
     status = error.status;
-    headers = { 'content-type': 'application/json; charset=utf-8', ...(error.headers ?? {}) };
+    headers = { 'content-type': JSON_TYPE, ...(error.headers ?? {}) };
     body = JSON.stringify(errorEnvelope(error, input.requestId));
   }
-  const t = ctx.timing.headers(input.requestId, ctx.xCache);
-  headers['x-cache'] = ctx.xCache;
+  const xCache = cacheOutcome(run, error);
+  const t = call.timing.headers(input.requestId, xCache);
+  const cors = call.cors;
+  if (cors !== undefined && run.preflight === undefined) for (const k in cors) headers[k] = cors[k]!;
+  headers['x-cache'] = xCache;
   headers['server-timing'] = t.serverTiming;
   headers['x-connector-timing'] = t.connectorTiming;
-  let debugJson: string | undefined;
-  if (input.test !== undefined) {
-    const debug = ctx.out?.debug ?? (ctx.compiled === undefined ? undefined : emptyDebugRecord(ctx, ctx.compiled));
-    if (debug !== undefined) {
-      let text = JSON.stringify(debug);
-      for (const v of ctx.secrets.values()) {
-        const escaped = JSON.stringify(v).slice(1, -1);
-        if (escaped.length >= 3) text = text.split(escaped).join('**********');
-      }
-      debugJson = asciiJson(JSON.parse(text));
-    }
-  }
-  return { status, headers, body, error, debugJson, timingJson: t.connectorTiming };
+  return { status, headers, body, error, debugJson: test === undefined ? undefined : testDebug(run), timingJson: t.connectorTiming };
 }
 
+/** X-Cache: the simple connector's cache outcome; an upstream failure while consulting the cache is a MISS. */
+function cacheOutcome(run: Run, error: RuntimeError | undefined): CacheOutcome {
+  const fetched = run.request?.fetched;
+  if (fetched !== undefined) return run.call.connector?.kind === 'composite' ? 'BYPASS' : fetched.xCache;
+  const c = run.call.connector;
+  const consulted =
+    error?.scope?.stage === 'upstream' && error.scope.step === undefined && c?.kind === 'connector' && run.call.deps.cache !== undefined && run.call.test === undefined && (c.method === 'GET' || c.method === 'HEAD');
+  return consulted ? 'MISS' : 'BYPASS';
+}
+
+/** Test Connection's debug record of the simple connector, as far as the request got. */
+function testDebug(run: Run): string | undefined {
+  const c = run.call.connector;
+  if (c === undefined || c.kind !== 'connector') return undefined;
+  const r = run.request;
+  const record = debugRecord({
+    spec: c,
+    ignored: [...(run.call.merged?.ignored ?? []), ...(run.call.pathParams?.ignored ?? [])],
+    rendered: r?.rendered,
+    applied: r?.authorized?.applied,
+    body: r?.body,
+  });
+  return debugHeader(record, (run.call.values ?? NO_VALUES).secrets.values());
+}

@@ -8,7 +8,7 @@ import { compileConnector, type CompiledConnector } from '../registry/compile.js
 import { RegistryView } from '../registry/view.js';
 import type { Services } from '../services.js';
 import { UpstreamClient } from '../upstream/client.js';
-import type { CacheSlot, RuntimeDeps } from './context.js';
+import type { CacheSlot, RuntimeDeps, StageObserver } from './context.js';
 import { RateLimiter } from './rate-limit.js';
 
 export interface RuntimeParts {
@@ -25,6 +25,8 @@ export interface RuntimeParts {
 }
 
 export interface Runtime extends RuntimeDeps {
+  /** Tells `observer` of every pipeline stage run, with its duration; returns the way to stop. */
+  observeStages(observer: StageObserver): () => void;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export interface Runtime extends RuntimeDeps {
 export function createRuntime(parts: RuntimeParts): Runtime {
   const upstream = parts.upstream ?? UpstreamClient.fromConfig(parts.config);
   const tokens = new TokenCache(parts.cacheRedis, parts.config.masterKey, { lockMs: parts.config.upstreamTimeoutMs + 2000 });
+  const stageObservers: StageObserver[] = [];
   return {
     log: parts.log,
     upstream,
@@ -42,6 +45,14 @@ export function createRuntime(parts: RuntimeParts): Runtime {
     values: parts.values,
     cache: parts.cache,
     rateLimiter: new RateLimiter(parts.cacheRedis),
+    stageObservers,
+    observeStages(observer) {
+      stageObservers.push(observer);
+      return () => {
+        const i = stageObservers.indexOf(observer);
+        if (i !== -1) stageObservers.splice(i, 1);
+      };
+    },
     async close() {
       if (parts.upstream === undefined) await upstream.close();
     },

@@ -1,69 +1,246 @@
-import type { ExecContext, Result } from './context.js';
-import { isRedisUnavailable } from '../redis/errors.js';
-import { RuntimeError, serviceUnavailable } from './errors.js';
-import { baseVars, scrub } from './render.js';
+import type { CompiledConnector, CompiledRequest, CompiledStep } from '../registry/compile.js';
+import { bytesValue } from '../templates/index.js';
+import { decodeUtf8 } from './body-text.js';
+import type { Call, StageObserver } from './context.js';
+import { locate, RuntimeError, SCOPE, type StepRef } from './errors.js';
+import { templateUser, type TemplateRun } from './render-template.js';
 import { requireUserIfNeeded } from './stages/anonymous.js';
-import { fetchThroughCache } from './stages/cache.js';
+import { corsFor } from './stages/cors.js';
 import { loadConnector } from './stages/load.js';
-import { mergeParams } from './stages/merge.js';
+import { mergeParams, stepParams, type MergePlan } from './stages/merge.js';
 import { checkMethod } from './stages/method.js';
 import { applyAuth } from './stages/outbound-auth.js';
-import { resolvePathParams } from './stages/path-params.js';
-import { renderRequest } from './stages/render.js';
+import { checkPathParams, resolvePathParams } from './stages/path-params.js';
+import { answerPreflight, type PreflightAnswer } from './stages/preflight.js';
+import { renderRequest } from './stages/render-request.js';
 import { buildRequestBody } from './stages/request-body.js';
-import { transformResponse } from './stages/response-body.js';
+import { responseHeaderDict, transformResponse } from './stages/response-body.js';
 import { responseHeaders } from './stages/response-headers.js';
-import { resolveValues } from './stages/secrets.js';
 import { resolveUser } from './stages/session.js';
+import { checkStepStatus } from './stages/step-status.js';
+import { lookupTenant } from './stages/tenant.js';
+import { checkTenantRateLimit } from './stages/tenant-rate-limit.js';
+import { fetchUpstream } from './stages/upstream.js';
 import { checkUserRateLimit } from './stages/user-rate-limit.js';
-import { upstreamFailure } from './stages/upstream.js';
+import { resolveValues } from './stages/values.js';
+import type { StepTiming } from './timing.js';
 
 /**
- * The execute pipeline of a simple connector, in the order docs/runtime.md describes:
- * load → method → merge → path params → user → per-user rate limit → anonymous check → secrets/variables → render
- * (url, headers, query, auth config) → outbound auth → request body → cache → upstream →
- * response template → response headers.
+ * The execute pipeline, declared once. Each stage is a function of the values earlier stages
+ * produced (their names are the keys below) and returns its own value, or only checks and throws
+ * the answer's error. The runner (`runStages`) alone stores values, times stages for observers
+ * (`RuntimeDeps.stageObservers`: metrics and tracing wrap the pipeline there) and records where a
+ * failure happened (`{ stage, step? }` on the error).
+ *
+ * Every call runs CALL_STAGES once. Then REQUEST_STAGES run for each upstream request: once for a
+ * simple connector, once per step for a composite (steps in order; a failing step stops the run,
+ * and later steps see earlier ones as `steps.<name>`).
  */
-export async function runConnector(ctx: ExecContext): Promise<Result> {
-  try {
-    await loadConnector(ctx);
-    const c = ctx.compiled!;
-    checkMethod(ctx);
-    const plan = mergeParams(ctx, c, ctx.caller.query, ctx.caller.headers);
-    resolvePathParams(ctx);
-    await resolveUser(ctx);
-    const limited = checkUserRateLimit(ctx);
-    if (limited !== undefined) await limited;
-    requireUserIfNeeded(ctx, c.needsUser);
-    await resolveValues(ctx, c.secretNames, c.variableNames);
-    const vars = baseVars(ctx);
-    const out = await renderRequest(ctx, c, plan, vars);
-    ctx.out = out;
-    await applyAuth(ctx, out);
-    const contentType = ctx.caller.headers['content-type'];
-    await buildRequestBody(ctx, out, vars, ctx.caller.body, contentType);
-    const res = await fetchThroughCache(ctx, out);
-    ctx.upstream = res;
-    const result = await transformResponse(ctx, out, res, vars);
-    ctx.result = responseHeaders(result, res);
-    return ctx.result;
-  } catch (err) {
-    throw toRuntimeError(ctx, err);
+
+interface StageDef {
+  name: string;
+  /** Where the value goes; undefined for a check. */
+  key: string | undefined;
+  /** A defined value ends the call with it (the preflight answer). */
+  ends: boolean;
+  run(input: never): unknown;
+}
+
+/** An ordered list of stages whose input type grows by each stage's value. */
+class StageList<T> {
+  private constructor(readonly stages: readonly StageDef[]) {}
+
+  static of<T>(): StageList<T> {
+    return new StageList<T>([]);
+  }
+
+  /** A stage whose value later stages read as `key`. */
+  value<K extends string, V>(name: string, key: K, run: (input: T) => V | Promise<V>): StageList<T & { readonly [P in K]: V }> {
+    return new StageList([...this.stages, { name, key, ends: false, run: run as StageDef['run'] }]);
+  }
+
+  /** A stage that answers the call itself when it returns a value. */
+  ending<K extends string, V>(name: string, key: K, run: (input: T) => V | undefined): StageList<T & { readonly [P in K]: V | undefined }> {
+    return new StageList([...this.stages, { name, key, ends: true, run: run as StageDef['run'] }]);
+  }
+
+  /** A stage that passes or throws. */
+  check(name: string, run: (input: T) => void | Promise<void> | undefined): StageList<T> {
+    return new StageList([...this.stages, { name, key: undefined, ends: false, run: run as StageDef['run'] }]);
   }
 }
 
-/** Every failure leaves the pipeline as a RuntimeError (unexpected ones as 500 INTERNAL, logged). */
-export function toRuntimeError(ctx: ExecContext, err: unknown): RuntimeError {
-  if (err instanceof RuntimeError) return err;
-  const mapped = upstreamFailure(ctx, err);
-  if (mapped instanceof RuntimeError) return mapped;
-  if (isRedisUnavailable(err)) {
-    ctx.deps.log.warn({ err: { type: (err as Error).name, message: (err as Error).message }, request_id: ctx.requestId, tenant: ctx.tenantId }, 'Redis unavailable: answered 503');
-    return serviceUnavailable();
+/** Once per call: who is calling what, and may they. */
+const CALL_STAGES = StageList.of<Call>()
+  .value('tenant', 'tenant', lookupTenant)
+  .ending('preflight', 'preflight', answerPreflight)
+  .value('cors', 'cors', corsFor)
+  .check('tenant-rate-limit', checkTenantRateLimit)
+  .value('load', 'connector', loadConnector)
+  .check('method', checkMethod)
+  .value('merge', 'merged', mergeParams)
+  .value('path-params', 'pathParams', resolvePathParams)
+  .check('path-params-check', checkPathParams)
+  .value('session', 'user', resolveUser)
+  .check('user-rate-limit', checkUserRateLimit)
+  .check('anonymous', requireUserIfNeeded)
+  .value('values', 'values', resolveValues);
+
+export type CallValues = StageValues<typeof CALL_STAGES>;
+
+/** What each upstream request starts from, besides the call's values (made by `runRequests`). */
+export interface RequestStart {
+  spec: CompiledRequest;
+  step: StepRef | undefined;
+  plan: MergePlan;
+  vars: Record<string, unknown>;
+  templates: TemplateRun;
+}
+
+/** Once per upstream request. */
+const REQUEST_STAGES = StageList.of<CallValues & RequestStart>()
+  .value('render', 'rendered', renderRequest)
+  .value('outbound-auth', 'authorized', applyAuth)
+  .value('request-body', 'body', buildRequestBody)
+  .value('upstream', 'fetched', fetchUpstream)
+  .check('step-status', checkStepStatus)
+  .value('response-body', 'result', transformResponse)
+  .value('response-headers', 'answer', responseHeaders);
+
+export type RequestValues = StageValues<typeof REQUEST_STAGES>;
+
+type StageValues<L> = L extends StageList<infer T> ? T : never;
+
+/** The stage names in the order they run (the call's, then each request's). */
+export const STAGE_ORDER: readonly string[] = [...CALL_STAGES.stages, ...REQUEST_STAGES.stages].map((s) => s.name);
+
+/**
+ * What a run leaves behind, also when it fails: the values produced so far (execute shapes the
+ * answer from them; Test Connection's debug record shows how far the request got).
+ */
+export interface Run {
+  call: Partial<CallValues> & Call;
+  /** The last upstream request's values (a simple connector's only one). */
+  request: Partial<RequestValues> | undefined;
+  preflight: PreflightAnswer | undefined;
+  error: unknown;
+}
+
+export async function runPipeline(call: Call): Promise<Run> {
+  const observe = call.deps.stageObservers.length === 0 ? undefined : observerOf(call);
+  const run: Run = { call, request: undefined, preflight: undefined, error: undefined };
+  try {
+    const preflight = await runStages(CALL_STAGES.stages, call as unknown as Record<string, unknown>, observe, undefined);
+    if (preflight !== undefined) {
+      run.preflight = preflight as PreflightAnswer;
+      return run;
+    }
+    await runRequests(call as unknown as CallValues, run, observe);
+  } catch (err) {
+    run.error = err;
   }
-  // The error may quote the upstream URL or a header (an API key in a query string): scrub before logging.
-  const e = err instanceof Error ? err : new Error(String(err));
-  const logged = { type: e.name, message: scrub(e.message, ctx), stack: scrub(e.stack ?? '', ctx) };
-  ctx.deps.log.error({ err: logged, request_id: ctx.requestId, tenant: ctx.tenantId, permalink: ctx.permalink }, 'connector execution failed unexpectedly');
-  return new RuntimeError(500, 'INTERNAL', `unexpected error; quote request id ${ctx.requestId} when reporting it`);
+  return run;
+}
+
+type Observe = (stage: string, step: StepRef | undefined, ms: number, failed: boolean) => void;
+
+function observerOf(call: Call): Observe {
+  const observers = call.deps.stageObservers;
+  return (stage, step, ms, failed) => {
+    const event = { stage, step, tenant: call.tenantId, permalink: call.permalink, ms, failed };
+    for (const o of observers) {
+      try {
+        o(event);
+      } catch (err) {
+        call.deps.log.warn({ err: { message: (err as Error).message }, stage }, 'stage observer failed');
+      }
+    }
+  };
+}
+
+/** The runner: each stage in order, its value stored under its key; sync stages cost no promise. */
+async function runStages(stages: readonly StageDef[], values: Record<string, unknown>, observe: Observe | undefined, step: StepRef | undefined): Promise<unknown> {
+  for (let i = 0; i < stages.length; i++) {
+    const stage = stages[i]!;
+    const t0 = observe === undefined ? 0 : performance.now();
+    let out: unknown;
+    try {
+      out = stage.run(values as never);
+      if (out instanceof Promise) out = await out;
+    } catch (err) {
+      observe?.(stage.name, step, performance.now() - t0, true);
+      throw locate(err, { stage: stage.name, ...(step === undefined ? {} : { step }) });
+    }
+    observe?.(stage.name, step, performance.now() - t0, false);
+    if (stage.key !== undefined) {
+      values[stage.key] = out;
+      if (stage.ends && out !== undefined) return out;
+    }
+  }
+  return undefined;
+}
+
+function templateRun(call: CallValues): TemplateRun {
+  return { values: call.values, now: call.now, timing: call.timing };
+}
+
+/** Variables every field sees: `user.*`, `tenant_id` (docs/design.md#tenant_id-in-templates), `pathParams`. */
+function baseVars(call: CallValues): Record<string, unknown> {
+  return { user: templateUser(call.user), tenant_id: call.tenantId, pathParams: call.pathParams.values };
+}
+
+async function runRequests(call: CallValues, run: Run, observe: Observe | undefined): Promise<void> {
+  const connector: CompiledConnector = call.connector;
+  if (connector.kind === 'connector') {
+    const request = Object.assign(call, { spec: connector, step: undefined, plan: call.merged!, vars: baseVars(call), templates: templateRun(call) });
+    run.request = request as Partial<RequestValues>;
+    await runStages(REQUEST_STAGES.stages, request as unknown as Record<string, unknown>, observe, undefined);
+    return;
+  }
+  await runSteps(call, connector.steps, run, observe);
+}
+
+/**
+ * Composite connectors (docs/runtime.md#composite-connectors, docs/design.md#composite-connectors): each step through REQUEST_STAGES (no path
+ * parameters, no caller overrides, never cached). A step answering 4xx/5xx or failing stops the
+ * run; errors name the step and its 0-based index. The caller gets the last step's response.
+ * Every step that started appears in X-Connector-Timing, a failed one too.
+ */
+async function runSteps(call: CallValues, steps: CompiledStep[], run: Run, observe: Observe | undefined): Promise<void> {
+  if (steps.length === 0) throw new RuntimeError(500, 'INTERNAL', 'this composite connector has no steps', { stage: 'load' }).inArea(SCOPE.unexpected);
+  const timing = call.timing;
+  timing.steps = [];
+  const body = call.caller.body;
+  const contentType = call.caller.headers['content-type'];
+  const request = {
+    body_text: decodeUtf8(body),
+    body_raw: body === undefined || body.length === 0 ? null : bytesValue(body),
+    headers: contentType === undefined ? {} : { 'Content-Type': contentType },
+    query_parameters: Object.fromEntries(call.caller.query),
+  };
+  const done: Record<string, unknown> = {};
+  const templates = templateRun(call);
+  for (const spec of steps) {
+    const step: StepRef = { name: spec.name, index: spec.index };
+    const stepTiming: StepTiming = { name: spec.name, index: spec.index, total_ms: 0, external_ms: 0 };
+    const t0 = performance.now();
+    const http0 = timing.httpMs;
+    const values: Partial<RequestValues> = { ...call, spec, step, plan: stepParams(spec), vars: { ...baseVars(call), steps: done, request }, templates };
+    run.request = values;
+    try {
+      await runStages(REQUEST_STAGES.stages, values as Record<string, unknown>, observe, step);
+    } finally {
+      if (values.body !== undefined) stepTiming.external_host = values.authorized!.url.host;
+      if (values.fetched !== undefined) stepTiming.status = values.fetched.response.status;
+      stepTiming.total_ms = performance.now() - t0;
+      stepTiming.external_ms = timing.httpMs - http0;
+      timing.steps.push(stepTiming);
+    }
+    const result = values.result!;
+    done[spec.name] = {
+      body: typeof result.body === 'string' ? result.body : (decodeUtf8(result.body) ?? (result.body.length === 0 ? '' : null)),
+      status_code: values.fetched!.response.status,
+      headers: responseHeaderDict(values.fetched!.response.headers),
+    };
+  }
 }

@@ -147,11 +147,10 @@ export const connectorTestRoutes = (services: Services): FastifyPluginAsync =>
           deps: runtime,
           requestId: request.id,
           tenantId,
-          tenant,
           permalink,
           kind: 'connector',
           compiled,
-          test: { user: toSessionUser(body.user) },
+          test: { user: toSessionUser(body.user), tenant },
           caller: {
             method: req.method ?? compiled.method,
             query: textMap(req.queryParams),

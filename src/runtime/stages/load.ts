@@ -1,13 +1,16 @@
-import type { ExecContext } from '../context.js';
+import type { CompiledConnector } from '../../registry/compile.js';
+import type { Call, RuntimeTenant } from '../context.js';
 import { RuntimeError } from '../errors.js';
 
-/** Stage 1: the compiled connector from the in-memory registry view (compiled at activation). */
-export async function loadConnector(ctx: ExecContext): Promise<void> {
-  if (ctx.compiled !== undefined) return; // Test Connection of an unsaved connector brings its own
-  const entry = ctx.tenant === undefined ? undefined : await ctx.deps.connectors.get(ctx.tenantId, ctx.permalink);
-  if (entry === undefined || entry.compiled.kind !== 'connector') {
-    throw new RuntimeError(404, 'CONNECTOR_NOT_FOUND', `no connector "${ctx.permalink}" in this tenant`);
+/** Stage `load`: the compiled connector from the in-memory registry view (compiled at activation). */
+export async function loadConnector(input: Pick<Call, 'deps' | 'tenantId' | 'permalink' | 'kind' | 'given'> & { tenant: RuntimeTenant | undefined }): Promise<CompiledConnector> {
+  // Test Connection of an unsaved connector brings its own.
+  if (input.given?.compiled !== undefined) return input.given.compiled;
+  const { permalink, kind } = input;
+  if (input.tenant === undefined) throw new RuntimeError(404, 'CONNECTOR_NOT_FOUND', `no connector "${permalink}" in this tenant`);
+  const entry = await input.deps.connectors.get(input.tenantId, permalink);
+  if (entry === undefined || entry.compiled.kind !== kind) {
+    throw new RuntimeError(404, 'CONNECTOR_NOT_FOUND', `no ${kind === 'composite' ? 'composite connector' : 'connector'} "${permalink}" in this tenant`);
   }
-  ctx.stored = entry.stored;
-  ctx.compiled = entry.compiled;
+  return entry.compiled;
 }

@@ -1,8 +1,9 @@
-import type { CompiledParam, CompiledRequest } from '../../registry/compile.js';
-import type { ExecContext, IgnoredOverride } from '../context.js';
+import type { CompiledConnector, CompiledParam, CompiledRequest, CompiledStep } from '../../registry/compile.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { CallerRequest, IgnoredOverride } from '../context.js';
 
 /**
- * Stage 3 (docs/design.md#caller-input-is-data, docs/design.md#merge-rules, docs/design.md#request-bodies): which value each query parameter and header will carry. A declared
+ * Stage `merge` (docs/design.md#caller-input-is-data, docs/design.md#merge-rules, docs/design.md#request-bodies): which value each query parameter and header will carry. A declared
  * overridable entry takes the caller's value when given, else its configured template; a declared
  * non-overridable entry always uses its template (the caller's value is dropped and reported in
  * `ignored_overrides`); undeclared caller query parameters are forwarded; undeclared caller headers
@@ -13,10 +14,36 @@ export type Planned = { key: string; literal: string } | { key: string; param: C
 export interface MergePlan {
   query: Planned[];
   headers: Planned[];
+  /** Declared non-overridable entries the caller tried to set (Test Connection's `ignored_overrides`). */
+  ignored: IgnoredOverride[];
 }
 
-export function mergeParams(ctx: ExecContext, spec: CompiledRequest, callerQuery: [string, string][], callerHeaders: ExecContext['caller']['headers']): MergePlan {
-  const ignored: IgnoredOverride[] = ctx.ignored;
+const NO_CALLER_HEADERS: IncomingHttpHeaders = Object.freeze({});
+const NO_CALLER_QUERY: readonly [string, string][] = [];
+
+/** Stage `merge` of a simple connector; a composite's steps have theirs fixed (`stepParams`). */
+export function mergeParams(input: { connector: CompiledConnector; caller: CallerRequest }): MergePlan | undefined {
+  const c = input.connector;
+  return c.kind === 'composite' ? undefined : planParams(c, input.caller.query, input.caller.headers);
+}
+
+const stepPlans = new WeakMap<CompiledStep, MergePlan>();
+
+/**
+ * Composite steps have no caller overrides (the caller's query is visible only as
+ * `request.query_parameters`), so a step's plan is the same for every call: made once per step.
+ */
+export function stepParams(step: CompiledStep): MergePlan {
+  let plan = stepPlans.get(step);
+  if (plan === undefined) {
+    plan = planParams(step, NO_CALLER_QUERY, NO_CALLER_HEADERS);
+    stepPlans.set(step, plan);
+  }
+  return plan;
+}
+
+function planParams(spec: CompiledRequest, callerQuery: readonly [string, string][], callerHeaders: IncomingHttpHeaders): MergePlan {
+  const ignored: IgnoredOverride[] = [];
   const query: Planned[] = [];
   const given = new Map<string, string[]>();
   for (const [k, v] of callerQuery) {
@@ -47,5 +74,5 @@ export function mergeParams(ctx: ExecContext, spec: CompiledRequest, callerQuery
       headers.push({ key: h.key, param: h });
     }
   }
-  return { query, headers };
+  return { query, headers, ignored };
 }

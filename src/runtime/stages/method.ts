@@ -1,10 +1,12 @@
-import type { ExecContext } from '../context.js';
+import type { CompiledConnector } from '../../registry/compile.js';
+import type { Call } from '../context.js';
 import { RuntimeError } from '../errors.js';
 
-/** Stage 2: the caller's method must be the connector's (docs/runtime.md#endpoints). */
-export function checkMethod(ctx: ExecContext): void {
-  const expected = ctx.compiled!.method;
-  if (ctx.caller.method !== expected) {
-    throw new RuntimeError(405, 'METHOD_NOT_ALLOWED', `this connector is called with ${expected}, not ${ctx.caller.method}`).withHeaders({ allow: expected });
+/** Stage `method`: the caller's method must be the connector's (docs/runtime.md#endpoints); composites are called with POST. */
+export function checkMethod(input: Pick<Call, 'caller'> & { connector: CompiledConnector }): void {
+  const expected = input.connector.kind === 'composite' ? 'POST' : input.connector.method;
+  if (input.caller.method !== expected) {
+    const detail = input.connector.kind === 'composite' ? 'composite connectors are called with POST' : `this connector is called with ${expected}, not ${input.caller.method}`;
+    throw new RuntimeError(405, 'METHOD_NOT_ALLOWED', detail).withHeaders({ allow: expected });
   }
 }

@@ -1,66 +1,65 @@
-import type { ExecContext, OutgoingRequest } from '../context.js';
-import { RuntimeError } from '../errors.js';
-import { BlockedDestinationError } from '../../upstream/guard.js';
-import { joinUrl } from './render.js';
+import type { ResolvedAuth } from '../../auth/outbound.js';
+import type { ClaimValue, CompiledAuth, CompiledRequest } from '../../registry/compile.js';
+import type { AuthorizedRequest, Call, RenderedRequest } from '../context.js';
+import { authorize } from '../outgoing.js';
+import { renderTemplate, type TemplateRun } from '../render-template.js';
+
+const NO_AUTH: ResolvedAuth = Object.freeze({ type: 'none' });
 
 /**
- * Stage 9: applies the rendered authentication. Auth headers replace configured headers of the same
- * name; an API key in the query replaces any value of that name (docs/design.md#request-bodies). Token requests are
- * upstream time (`external_ms`).
+ * Stage `outbound-auth`: renders the authentication config and applies it (docs/design.md). Token
+ * requests are upstream time (`external_ms`); signing a JWT is not.
  */
-export async function applyAuth(ctx: ExecContext, out: OutgoingRequest, scope?: (s: string) => string): Promise<void> {
-  const auth = out.resolvedAuth!;
-  if (auth.type === 'none') return;
-  const run = () => ctx.deps.auth.apply(ctx.tenantId, auth, ctx.now);
-  try {
-    // A token request is upstream time (external_ms); signing a JWT is not.
-    attach(out, auth.type === 'oauth_client_credentials' || auth.type === 'oauth_jwt_bearer' ? await ctx.timing.measure('http', run) : await run());
-  } catch (err) {
-    throw mapAuthError(err, scope);
-  }
+export async function applyAuth(
+  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing'> & { spec: CompiledRequest; rendered: RenderedRequest; vars: Record<string, unknown>; templates: TemplateRun },
+): Promise<AuthorizedRequest> {
+  const { spec, rendered, templates } = input;
+  if (spec.auth.type === 'none') return authorize(input.deps.upstream, rendered, templates.values, NO_AUTH, undefined);
+  const resolved = await renderAuth(templates, spec.auth, input.vars);
+  const run = () => input.deps.auth.apply(input.tenantId, resolved, input.now);
+  const applied = resolved.type === 'oauth_client_credentials' || resolved.type === 'oauth_jwt_bearer' ? await input.timing.measure('http', run) : await run();
+  return authorize(input.deps.upstream, rendered, templates.values, resolved, applied);
 }
 
-export function attach(out: OutgoingRequest, applied: NonNullable<OutgoingRequest['appliedAuth']>): void {
-  const previous = out.appliedAuth;
-  if (previous !== undefined) {
-    const names = new Set(previous.headers.map(([k]) => k.toLowerCase()));
-    out.headers = out.headers.filter(([k]) => !names.has(k.toLowerCase()));
-  }
-  out.appliedAuth = applied;
-  if (applied.headers.length > 0) {
-    const names = new Set(applied.headers.map(([k]) => k.toLowerCase()));
-    out.headers = [...out.headers.filter(([k]) => !names.has(k.toLowerCase())), ...applied.headers];
-    for (const [, v] of applied.headers) out.sensitive.push(v);
-  }
-  if (applied.query.length > 0) {
-    const names = new Set(applied.query.map(([k]) => k));
-    out.query = [...out.query.filter(([k]) => !names.has(k)), ...applied.query];
-    for (const [, v] of applied.query) out.sensitive.push(v);
-    out.url = new URL(joinUrl(out.baseUrl, out.query));
-  }
-  out.credentialMaterial.push(`auth:${applied.credentialDigest}`);
-  if (out.debug !== undefined) forgetReplaced(out, out.debug, applied);
+async function renderClaims(run: TemplateRun, claims: [string, ClaimValue][], vars: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of claims) out[k] = 'template' in v ? await renderTemplate(run, v.template, vars, `authentication claim ${k}`) : v.literal;
+  return out;
 }
 
-/**
- * Test Connection's view shows the credential only under `authentication` (masked); a caller or
- * configured value that the credential replaced was never sent, so it must not be shown either.
- */
-function forgetReplaced(out: OutgoingRequest, debug: NonNullable<OutgoingRequest['debug']>, applied: NonNullable<OutgoingRequest['appliedAuth']>): void {
-  if (applied.headers.length > 0) {
-    const names = new Set(applied.headers.map(([k]) => k.toLowerCase()));
-    for (const k of Object.keys(debug.headers)) if (names.has(k.toLowerCase())) delete debug.headers[k];
+async function renderAuth(run: TemplateRun, auth: Exclude<CompiledAuth, { type: 'none' }>, vars: Record<string, unknown>): Promise<ResolvedAuth> {
+  const r = (t: Parameters<typeof renderTemplate>[1], field: string) => renderTemplate(run, t, vars, `authentication ${field}`);
+  switch (auth.type) {
+    case 'api_key':
+      return { type: 'api_key', key: auth.key, value: await r(auth.value, 'value'), in: auth.in };
+    case 'oauth_client_credentials':
+      return {
+        type: 'oauth_client_credentials',
+        client_id: await r(auth.client_id, 'client_id'),
+        client_secret: await r(auth.client_secret, 'client_secret'),
+        token_url: await r(auth.token_url, 'token_url'),
+        scope: auth.scope === undefined ? undefined : await r(auth.scope, 'scope'),
+      };
+    case 'jwt':
+      return {
+        type: 'jwt',
+        private_key: await r(auth.private_key, 'private_key'),
+        algorithm: auth.algorithm,
+        claims: await renderClaims(run, auth.claims, vars),
+        jwt_headers: auth.jwt_headers,
+      };
+    case 'oauth_jwt_bearer':
+      return {
+        type: 'oauth_jwt_bearer',
+        client_id: await r(auth.client_id, 'client_id'),
+        private_key: await r(auth.private_key, 'private_key'),
+        token_url: await r(auth.token_url, 'token_url'),
+        subject: await r(auth.subject, 'subject'),
+        audience: await r(auth.audience, 'audience'),
+        token_ttl: auth.token_ttl,
+        algorithm: auth.algorithm,
+        additional_claims: await renderClaims(run, auth.additional_claims, vars),
+        jwt_headers: auth.jwt_headers,
+      };
   }
-  if (applied.query.length > 0) {
-    const names = new Set(applied.query.map(([k]) => k));
-    for (const k of names) delete debug.query_parameters[k];
-    const shown = out.query.filter(([k]) => !names.has(k)).map(([k, v]): [string, string] => [k, debug.query_parameters[k] ?? v]);
-    debug.url = joinUrl(out.baseUrl, shown);
-  }
-}
-
-export function mapAuthError(err: unknown, scope?: (s: string) => string): unknown {
-  if (err instanceof BlockedDestinationError) return new RuntimeError(422, 'BLOCKED_DESTINATION', err.message);
-  if (err instanceof RuntimeError && scope !== undefined && err.scope !== undefined) err.scope = scope(err.scope);
-  return err;
 }

@@ -1,8 +1,8 @@
-import type { ExecContext, OutgoingRequest, Result } from '../context.js';
-import { SCOPE } from '../errors.js';
-import { renderTemplate, renderTemplateSync } from '../render.js';
+import type { CompiledRequest } from '../../registry/compile.js';
 import type { UpstreamResponse } from '../../upstream/client.js';
-import { decodeUtf8 } from './request-body.js';
+import { decodeUtf8 } from '../body-text.js';
+import type { Fetched, Result } from '../context.js';
+import { renderEither, type TemplateRun } from '../render-template.js';
 
 /** `response.headers`: lower-case names, repeated headers joined as one string. */
 export function responseHeaderDict(headers: UpstreamResponse['headers']): Record<string, string> {
@@ -15,27 +15,23 @@ export function responseHeaderDict(headers: UpstreamResponse['headers']): Record
 }
 
 /**
- * Stage 13 (docs/design.md#upstream-errors): the upstream status passes through; a `response_body` template
- * runs on every status with `response.body` (None if not UTF-8), `.status_code`, `.headers`.
- * A render failure is 422 with scope `Configuration (response template rendering)`.
+ * Stage `response-body` (docs/design.md#upstream-errors): the upstream status passes through; a
+ * `response_body` template runs on every status with `response.body` (None if not UTF-8),
+ * `.status_code`, `.headers`.
  */
-export async function transformResponse(
-  ctx: ExecContext,
-  out: OutgoingRequest,
-  res: UpstreamResponse,
-  vars: Record<string, unknown>,
-  scope: string = SCOPE.responseTemplate,
-): Promise<Result> {
+export async function transformResponse(input: { spec: CompiledRequest; fetched: Fetched; vars: Record<string, unknown>; templates: TemplateRun }): Promise<Result> {
+  const { spec } = input;
+  const res = input.fetched.response;
   const upstreamType = res.headers['content-type'];
-  const contentType = out.spec.responseContentType ?? (Array.isArray(upstreamType) ? upstreamType[0] : upstreamType);
+  const contentType = spec.responseContentType ?? (Array.isArray(upstreamType) ? upstreamType[0] : upstreamType);
   const headers: Record<string, string> = {};
   if (contentType !== undefined) headers['content-type'] = contentType;
-  const template = out.spec.responseBody;
+  const template = spec.responseBody;
   if (template === undefined) return { status: res.status, headers, body: res.body };
   const response = { body: decodeUtf8(res.body) ?? (res.body.length === 0 ? '' : null), status_code: res.status, headers: responseHeaderDict(res.headers) };
   // Not `{ ...vars, response }`: adding a key to a spread copy takes V8's slow path every time.
-  const all: Record<string, unknown> = Object.assign({ response }, vars);
+  const all: Record<string, unknown> = Object.assign({ response }, input.vars);
   all.response = response;
-  const text = template.usesAsync ? await renderTemplate(ctx, template, all, 'response_body', scope) : renderTemplateSync(ctx, template, all, 'response_body', scope);
-  return { status: res.status, headers, body: text };
+  const t = renderEither(input.templates, template, all, 'response_body');
+  return { status: res.status, headers, body: typeof t === 'string' ? t : await t };
 }

@@ -1,4 +1,4 @@
-import type { Result } from '../context.js';
+import type { Fetched, Result } from '../context.js';
 import type { UpstreamResponse } from '../../upstream/client.js';
 
 /**
@@ -10,15 +10,17 @@ const PASS = ['location', 'retry-after', 'content-language', 'www-authenticate']
 
 const PASSED: ReadonlySet<string> = new Set(PASS);
 
-/** Stage 14: the headers of the answer (timing, cache and request id are added by the route). */
-export function responseHeaders(result: Result, res: UpstreamResponse | undefined): Result {
-  if (res !== undefined && passesAny(res.headers)) {
-    for (const name of PASS) {
-      const v = res.headers[name];
-      if (v !== undefined) result.headers[name] = Array.isArray(v) ? v.join(', ') : v;
-    }
+/** Stage `response-headers`: the headers of the answer (timing, cache, CORS and request id are added by execute). */
+export function responseHeaders(input: { result: Result; fetched: Fetched }): Result {
+  const result = input.result;
+  const res = input.fetched.response;
+  if (!passesAny(res.headers)) return result;
+  const headers = { ...result.headers };
+  for (const name of PASS) {
+    const v = res.headers[name];
+    if (v !== undefined) headers[name] = Array.isArray(v) ? v.join(', ') : v;
   }
-  return result;
+  return { status: result.status, headers, body: result.body };
 }
 
 /**

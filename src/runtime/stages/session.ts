@@ -1,14 +1,13 @@
-import type { ExecContext } from '../context.js';
+import type { SessionUser } from '../../auth/session.js';
+import type { Call, RuntimeTenant } from '../context.js';
 
 /**
- * Stage 5: `user.*` from the verified session JWT (docs/runtime.md); Test Connection passes its user
- * directly. The browser cannot supply or alter these values (docs/design.md#caller-input-is-data).
+ * Stage `session`: `user.*` from the verified session JWT (docs/runtime.md); Test Connection passes its
+ * user directly. The browser cannot supply or alter these values (docs/design.md#caller-input-is-data).
  */
-export async function resolveUser(ctx: ExecContext): Promise<void> {
-  if (ctx.test !== undefined) {
-    ctx.user = ctx.test.user;
-    return;
-  }
-  const auth = ctx.caller.headers.authorization;
-  ctx.user = await ctx.deps.sessions.verify(ctx.tenantId, auth, ctx.tenant!.session);
+export function resolveUser(input: Pick<Call, 'deps' | 'tenantId' | 'caller' | 'test'> & { tenant: RuntimeTenant | undefined }): SessionUser | undefined | Promise<SessionUser | undefined> {
+  if (input.test !== undefined) return input.test.user;
+  const authorization = input.caller.headers.authorization;
+  if (authorization === undefined) return undefined;
+  return input.deps.sessions.verify(input.tenantId, authorization, input.tenant!.session);
 }

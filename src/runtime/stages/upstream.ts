@@ -1,63 +1,45 @@
-import type { ExecContext, OutgoingRequest } from '../context.js';
-import { RuntimeError, SCOPE } from '../errors.js';
-import { UpstreamError, type UpstreamResponse } from '../../upstream/client.js';
-import { BlockedDestinationError } from '../../upstream/guard.js';
-import { attach, mapAuthError } from './outbound-auth.js';
+import type { CompiledConnector, CompiledRequest } from '../../registry/compile.js';
+import type { AuthorizedRequest, Call, Fetched, OutgoingBody, RenderedRequest, TemplateValues } from '../context.js';
+import type { StepRef } from '../errors.js';
+import { headerObject } from '../outgoing.js';
+import { callUpstream, type UpstreamCall } from '../upstream-call.js';
 
 /**
- * Stage 12: the upstream call through the guarded client. An upstream 401 answered to a cached
- * OAuth token evicts that token and retries once with a new one (docs/design.md#oauth-client-credentials).
+ * Stage `upstream` (docs/runtime.md, docs/design.md#http-cache): GET/HEAD of a simple connector go through the
+ * response cache when one is configured; everything else — other methods, Test Connection (counted
+ * as BYPASS), composite steps — calls the upstream directly.
  */
-export async function callUpstream(ctx: ExecContext, out: OutgoingRequest, conditional: Record<string, string> = {}, scope?: (s: string) => string): Promise<UpstreamResponse> {
-  ctx.timing.externalHost = out.url!.host;
-  let res = await send(ctx, out, conditional, scope);
-  if (res.status === 401 && out.appliedAuth?.token?.fromCache === true) {
-    let fresh;
-    try {
-      fresh = await ctx.deps.auth.refresh(ctx.tenantId, out.resolvedAuth!, out.appliedAuth, ctx.now);
-    } catch (err) {
-      throw mapAuthError(err, scope);
-    }
-    if (fresh !== undefined) {
-      attach(out, fresh);
-      res = await send(ctx, out, conditional, scope);
-    }
+export async function fetchUpstream(
+  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing' | 'test'> & {
+    connector: CompiledConnector;
+    spec: CompiledRequest;
+    step: StepRef | undefined;
+    rendered: RenderedRequest;
+    templates: { values: TemplateValues };
+    authorized: AuthorizedRequest;
+    body: OutgoingBody;
+  },
+): Promise<Fetched> {
+  const { timing, connector } = input;
+  const method = input.spec.method;
+  const u: UpstreamCall = { call: input, method, rendered: input.rendered, values: input.templates.values, authorized: input.authorized, body: input.body };
+  if (input.step !== undefined) return { response: await callUpstream(u), xCache: 'BYPASS' };
+  const cache = input.deps.cache;
+  if (cache === undefined || input.test !== undefined || (method !== 'GET' && method !== 'HEAD')) {
+    cache?.noteBypass?.();
+    return { response: await callUpstream(u), xCache: 'BYPASS' };
   }
-  return res;
-}
-
-function headerObject(out: OutgoingRequest, conditional: Record<string, string>): Record<string, string> {
-  const h: Record<string, string> = {};
-  for (const [k, v] of out.headers) h[k.toLowerCase()] = v;
-  for (const [k, v] of Object.entries(conditional)) h[k.toLowerCase()] = v;
-  return h;
-}
-
-async function send(ctx: ExecContext, out: OutgoingRequest, conditional: Record<string, string>, scope?: (s: string) => string): Promise<UpstreamResponse> {
-  const t0 = performance.now();
-  try {
-    return await ctx.deps.upstream.send({ url: out.url!, method: out.spec.method, headers: headerObject(out, conditional), body: out.body });
-  } catch (err) {
-    throw upstreamFailure(ctx, err, scope);
-  } finally {
-    ctx.timing.add('http', performance.now() - t0);
-  }
-}
-
-export function upstreamFailure(ctx: ExecContext, err: unknown, scope?: (s: string) => string): unknown {
-  if (err instanceof BlockedDestinationError) return new RuntimeError(422, 'BLOCKED_DESTINATION', err.message);
-  if (err instanceof UpstreamError) {
-    const s = scope === undefined ? SCOPE.downstream : scope(SCOPE.downstream);
-    const e = new RuntimeError(502, err.code, err.message, s);
-    e.timeout = err.timeout;
-    if (err.timeout) ctx.timing.timeout = true;
-    ctx.timing.error = err.message;
-    return e;
-  }
-  return err;
-}
-
-/** The request headers as the cache sees them (lower-case names). */
-export function requestHeaders(out: OutgoingRequest): Record<string, string> {
-  return headerObject(out, {});
+  const before = timing.httpMs;
+  const result = await cache.fetch({
+    scope: { tenant: input.tenantId, permalink: connector.permalink, revision: connector.revision },
+    request: { method, url: input.authorized.url.href, headers: headerObject(input.authorized, input.body), body: input.body.body },
+    credentials: input.authorized.credentialMaterial,
+    sensitive: input.authorized.sensitive,
+    doFetch: (conditional) => callUpstream(u, conditional),
+  });
+  // callUpstream already counted its own time; the cache reports the rest (lookups, waiting).
+  timing.add('cache', result.cacheMs);
+  if (timing.httpMs === before && result.upstreamMs > 0) timing.add('http', result.upstreamMs);
+  if (result.xCache === 'HIT') timing.externalHost = undefined;
+  return { response: result.response as Fetched['response'], xCache: result.xCache };
 }
