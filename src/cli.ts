@@ -57,6 +57,21 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 're-wrap every tenant data key under a new master key',
     load: async () => (await import('./secrets/rotate.js')).rotateMasterKeyCommandModule,
   },
+  types: {
+    synopsis: '[FILE | --tenant T] [--out FILE]',
+    summary: 'TypeScript declarations of connectors for the widget client',
+    load: async () => (await import('./widget-dev/types-command.js')).typesCommandModule,
+  },
+  fixtures: {
+    synopsis: 'record|check …',
+    summary: "record connector answers for the widget client's mock mode",
+    load: async () => (await import('./widget-dev/fixtures-command.js')).fixturesCommandModule,
+  },
+  'session-token': {
+    synopsis: '--tenant T --sub U [--ttl 1h]',
+    summary: 'a development session JWT signed with the tenant HS256 secret',
+    load: async () => (await import('./widget-dev/session-token-command.js')).sessionTokenCommandModule,
+  },
 };
 
 function usage(): string {

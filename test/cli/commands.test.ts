@@ -50,7 +50,8 @@ describe('gatehouse command surface', () => {
         expect(r.stdout).toMatch(/exit 2 +usage error/);
       }
     }
-  });
+    // Three process starts per command: on a busy machine that is more than the default 30 s.
+  }, 180_000);
 
   it('--help after other options still shows the help instead of running the command', async () => {
     const r = await run(['serve', '--role', 'worker', '--help']);

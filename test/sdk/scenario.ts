@@ -27,6 +27,12 @@ export async function startSdkScenario(options: { allowedOrigins?: string[] } = 
   up.route('/slow', (_req, res) => {
     held.push(res);
   });
+  // An upstream that needs the secret and answers data, never the request (the fixtures canary).
+  up.route('/forecast-data/3', (req, res) => {
+    const authorized = req.headers['x-api-key'] === API_KEY_SECRET;
+    res.writeHead(authorized ? 200 : 401, { 'content-type': 'application/json', 'set-cookie': `upstream_session=${API_KEY_SECRET}` });
+    res.end(JSON.stringify(authorized ? { city: req.query.get('city'), days: 3, temps: [21, 19, 23], for_user: req.query.get('for_user') } : { error: 'no key' }));
+  });
   up.route('/text', (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('plain words, not JSON');
@@ -58,6 +64,14 @@ export async function startSdkScenario(options: { allowedOrigins?: string[] } = 
       ],
       headers: [{ key: 'Accept-Language', value: 'en', overridable: true }],
       authentication: { type: 'api_key', config: { key: 'X-Api-Key', value: "{{ get_secret('weather_key') }}", in: 'header' } },
+    },
+    {
+      name: 'Forecast',
+      permalink: 'forecast',
+      url: `${up.url}/forecast-data/{{ pathParams.days }}`,
+      path_parameters: [{ key: 'days' }],
+      query_parameters: [{ key: 'city', value: 'Warsaw', overridable: true }, { key: 'for_user', value: '{{ user.email }}', overridable: false }],
+      headers: [{ key: 'X-Api-Key', value: "{{ get_secret('weather_key') }}", overridable: false }],
     },
     { name: 'Contacts', permalink: 'contacts', method: 'POST', url: `${up.url}/contacts` },
     { name: 'Contact Update', permalink: 'contact-update', method: 'PUT', url: `${up.url}/contacts/{{ pathParams.id }}`, path_parameters: [{ key: 'id' }] },

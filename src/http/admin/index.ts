@@ -11,6 +11,7 @@ import { queueRoutes } from './queues.js';
 import { repositoryRoutes } from './repositories.js';
 import { syncRoutes } from './syncs.js';
 import { secretRoutes } from './secrets.js';
+import { sessionTokenRoutes } from './session-token.js';
 import { tenantRoutes } from './tenants.js';
 import { templateRoutes } from './templates.js';
 
@@ -35,6 +36,7 @@ export const adminRoutes = (services: Services): FastifyPluginAsync =>
     await app.register(syncRoutes(services));
     await app.register(queueRoutes(services));
     await app.register(templateRoutes(services));
+    await app.register(sessionTokenRoutes(services));
   };
 
 /**
