@@ -107,7 +107,8 @@ describe('gatehouse types', () => {
     expect(errorsOf('pinned-query.ts').join('\n')).toMatch(/error TS2322: Type 'string' is not assignable to type 'undefined'/);
     expect(errorsOf('undeclared-header.ts').join('\n')).toMatch(/error TS2353: .*'X-Client'' does not exist/);
     expect(errorsOf('payload-on-get.ts').join('\n')).toMatch(/error TS2322/);
-  });
+    // A real tsc process loading the DOM library: tens of seconds on a busy machine.
+  }, 180_000);
 
   it('an unknown --connector is named, with what exists, exit 1; an invalid registry file exits 1 with positions', async () => {
     const r = await run('types', registry, '--connector', 'weather', '--connector', 'nope');
