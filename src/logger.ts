@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -26,7 +27,18 @@ export const REDACT_PATHS = [
 const REQUEST_ID = Symbol('gatehouse.request_id');
 const CARRIES_REQUEST_ID = Symbol('gatehouse.carries_request_id');
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+/**
+ * Where log lines go when the caller names no destination: stdout as JSON (one object per line,
+ * for collectors), or — when stdout is a terminal, i.e. a person is watching — pino-pretty's
+ * human-readable lines (time, level, message, then the fields). Synchronous, like the JSON path,
+ * so the last lines before an exit are not lost.
+ */
+function defaultDestination(): NodeJS.WritableStream | undefined {
+  if (process.stdout.isTTY !== true) return undefined;
+  return pinoPretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true });
+}
+
+export function createLogger(level: string, destination: NodeJS.WritableStream | undefined = defaultDestination()): Logger {
   const logger = pino(
     {
       level,

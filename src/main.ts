@@ -4,6 +4,7 @@ import { loadConfig, type Config, type Role } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { resolveRedis, type EmbeddedRedis } from './redis/embedded.js';
 import { createServices, type Services } from './services.js';
+import { reportListening, reportRedis } from './startup-report.js';
 import { startSyncWorkers } from '../workers/sync-worker.js';
 
 export interface RunningService {
@@ -29,10 +30,7 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
   const roles = { api: options.role !== 'worker', worker: options.role !== 'api' };
 
   const resolved = await resolveRedis(config, config.embeddedProbe);
-  if (resolved.embedded !== undefined) {
-    const probe = config.embeddedProbe ?? { host: '127.0.0.1', port: 6379 };
-    log.info({ port: resolved.embedded.port, dir: `${config.homeDir}/redis` }, `no Redis at ${probe.host}:${probe.port}: started a private redis-server (embedded mode)`);
-  }
+  reportRedis(log, config, resolved);
   const services = await createServices({ config, log, stateUrl: resolved.stateUrl, cacheUrl: resolved.cacheUrl });
   // Worker processes run the sync queues; services.close() stops them gracefully (jobs finish first).
   if (roles.worker) await startSyncWorkers(services);
@@ -43,11 +41,7 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
   app = await buildApp(services, { roles });
   address = await app.listen({ port: config.port, host: config.host });
 
-  if (config.adminTokenSource === 'file') {
-    log.info(`admin token: ${config.homeDir}/admin.token (use it as "Authorization: Bearer <token>" for /admin/v1 and /ui/)`);
-  } else {
-    log.info('admin token: taken from GATEHOUSE_ADMIN_TOKEN');
-  }
+  reportListening(log, config, { address, api: roles.api });
   log.info({ address, roles: options.role }, 'gatehouse is listening');
 
   let stopping: Promise<void> | undefined;

@@ -110,6 +110,9 @@ export const uiRoutes = (options: UiOptions = {}): FastifyPluginAsync =>
     });
 
     app.get('/ui', { logLevel: 'warn' }, async (_request, reply) => reply.redirect('/ui/', 308));
+    // A person opening the bare address lands on the dashboard instead of a 404. (302: the root
+    // may one day serve something else; a permanent redirect would be cached by browsers.)
+    app.get('/', { logLevel: 'warn' }, async (_request, reply) => reply.redirect('/ui/', 302));
 
     app.get<{ Params: { '*': string } }>('/ui/*', { logLevel: 'warn' }, async (request: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
       const file = files.get(request.params['*']);
