@@ -42,6 +42,8 @@ export interface Config {
   upstreamCaFile: string | undefined;
   upstreamCa: string | undefined;
   reconcileIntervalS: number;
+  /** Audit entries kept per tenant (AUDIT_MAX_ENTRIES): the oldest go beyond it. */
+  auditMaxEntries: number;
   logLevel: string;
 }
 
@@ -122,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
   const reconcileIntervalS = intVar(env, 'RECONCILE_INTERVAL_S', 300, 0, 86400 * 7, problems);
+  const auditMaxEntries = intVar(env, 'AUDIT_MAX_ENTRIES', 10_000, 100, 10_000_000, problems);
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of ${[...LOG_LEVELS].join(', ')}`);
 
@@ -151,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamCaFile,
     upstreamCa,
     reconcileIntervalS,
+    auditMaxEntries,
     logLevel,
   };
 }

@@ -10,6 +10,7 @@ import { SecretStore } from './secrets/store.js';
 import { ChangeFeed } from './tenants/changes.js';
 import { TenantStore } from './tenants/store.js';
 import { SyncService } from './sync/service.js';
+import { AuditLog } from './audit/log.js';
 
 /**
  * The composition of long-lived parts one process needs. Route plugins and workers receive this
@@ -37,6 +38,8 @@ export interface Services {
   registry: RegistryStore;
   /** GitOps sync: repository links, triggers, history, queues (src/sync/service.ts; workers in workers/). */
   sync: SyncService;
+  /** Who changed what: admin writes and sync outcomes, a capped stream per tenant (src/audit/). */
+  audit: AuditLog;
   /** Set by the worker role once its BullMQ workers run; `/readyz` reports it. */
   workersRunning: () => boolean;
   /** Runs registered shutdown steps in reverse order, then closes Redis. */
@@ -81,6 +84,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     secrets: new SecretStore(redis, dataKeys),
     registry: new RegistryStore(redis, changes),
     sync: new SyncService({ config, log, redis, tenants, metrics, stateUrl, registry: () => services.registry }),
+    audit: new AuditLog(redis, log, config.auditMaxEntries),
     workersRunning: () => false,
     onClose(step) {
       closers.push(step);

@@ -145,6 +145,10 @@ describe('a secret value appears nowhere but in the resolver result', () => {
     expect(resolved.secrets.get('api_token')).toBe(CANARY);
     expect((await svc.services.tenants.get('acme'))?.session).toEqual({ alg: 'HS256', secret: SESSION_CANARY });
 
+    // The audit log names what was written (and its answer is scanned too).
+    const audit = await call('GET', '/audit?tenant=acme&limit=1000');
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['tenant.put', 'secret.put', 'variable.put', 'connector.create']));
+
     const dump = await dumpRedis();
     expect(dump.length).toBeGreaterThan(10);
     const haystacks = { redis: dump.join('\n'), logs: svc.logs.text, responses: responses.join('\n') };
@@ -155,6 +159,7 @@ describe('a secret value appears nowhere but in the resolver result', () => {
     }
     // The scan did look at the right data: the sealed values and audit lines are there.
     expect(haystacks.redis).toContain('api_token');
+    expect(haystacks.redis).toContain(JSON.stringify('"action":"secret.put","target":{"name":"api_token"}').slice(1, -1));
     expect(haystacks.logs).toContain('admin write');
     expect(svc.logs.lines.length).toBeGreaterThan(20);
   });

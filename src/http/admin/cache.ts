@@ -29,6 +29,7 @@ export const cacheAdminRoutes = (services: Services): FastifyPluginAsync =>
         try {
           const { generation, removed } = await services.responseCache.purge(tenant, permalink);
           request.log.info({ tenant, permalink, generation, removed }, 'response cache purged');
+          request.auditDetails = { removed, generation };
           return { tenant, permalink, generation, removed };
         } catch (err) {
           throw new AppError(503, 'CACHE_UNAVAILABLE', `the cache Redis did not answer (${(err as Error).message}); nothing was purged, retry`);

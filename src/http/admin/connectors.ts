@@ -200,6 +200,8 @@ export const connectorRoutes = (services: Services): FastifyPluginAsync =>
         await services.tenants.require(tenant);
         const definition = validateBody(bodyText(request.body), options);
         const stored = await services.registry.createManual(tenant, definition);
+        request.auditTarget = { permalink: definition.permalink };
+        request.auditDetails = { new_revision: stored.revision };
         reply.code(201).header('location', `/admin/v1/tenants/${tenant}/connectors/${definition.permalink}`);
         return detail(stored);
       },
@@ -231,6 +233,7 @@ export const connectorRoutes = (services: Services): FastifyPluginAsync =>
         const text = bodyText(request.body);
         const definition = bindPermalink(text, validateBody(text, options), permalink);
         const { created, stored } = await services.registry.updateManual(tenant, permalink, definition, { upsert: true });
+        request.auditDetails = { old_revision: existing?.revision ?? null, new_revision: stored.revision };
         reply.code(created ? 201 : 200);
         return detail(stored);
       },
@@ -244,7 +247,9 @@ export const connectorRoutes = (services: Services): FastifyPluginAsync =>
       async (request, reply) => {
         const { tenant, permalink } = request.params;
         await services.tenants.require(tenant);
+        const existing = await services.registry.get(tenant, permalink);
         await services.registry.deleteManual(tenant, permalink);
+        request.auditDetails = { old_revision: existing?.revision ?? null };
         return reply.code(204).send();
       },
     );

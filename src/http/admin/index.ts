@@ -3,6 +3,7 @@ import { BadRequestError } from '../../errors.js';
 import { parseJsonWithPositions } from '../../registry/json-source.js';
 import type { Services } from '../../services.js';
 import { adminAuth, auditAdminWrite } from './auth.js';
+import { auditRoutes, recordAdminWrite } from './audit.js';
 import { cacheAdminRoutes } from './cache.js';
 import { connectorRoutes } from './connectors.js';
 import { connectorTestRoutes } from './connector-test.js';
@@ -25,7 +26,10 @@ export const adminRoutes = (services: Services): FastifyPluginAsync =>
     await registerOpenApi(app);
     app.decorateRequest('adminActor', '');
     app.addHook('onRequest', adminAuth(services.config.adminToken));
+    app.decorateRequest('auditDetails', null);
+    app.decorateRequest('auditTarget', null);
     app.addHook('onResponse', auditAdminWrite);
+    app.addHook('onSend', recordAdminWrite(services.audit));
     installJsonParser(app);
     await app.register(cacheAdminRoutes(services));
     await app.register(tenantRoutes(services));
@@ -37,6 +41,7 @@ export const adminRoutes = (services: Services): FastifyPluginAsync =>
     await app.register(queueRoutes(services));
     await app.register(templateRoutes(services));
     await app.register(sessionTokenRoutes(services));
+    await app.register(auditRoutes(services));
   };
 
 /**

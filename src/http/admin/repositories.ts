@@ -76,6 +76,7 @@ export const repositoryRoutes = (services: Services): FastifyPluginAsync =>
         const { tenant, owner, repo } = request.params;
         const input = { branch: request.body.branch, ...(request.body.path !== undefined ? { path: request.body.path } : {}) };
         const { created, link, syncId } = await services.sync.link(tenant, `${owner}/${repo}`, input);
+        request.auditDetails = { created, branch: link.branch, path: link.path, sync_id: syncId };
         reply.code(created ? 201 : 200);
         return { tenant, repository: link.repository, branch: link.branch, path: link.path, sync_id: syncId };
       },
@@ -114,6 +115,7 @@ export const repositoryRoutes = (services: Services): FastifyPluginAsync =>
       async (request) => {
         const { tenant, owner, repo } = request.params;
         const { repository, deleted } = await services.sync.unlink(tenant, `${owner}/${repo}`);
+        request.auditDetails = { deleted: deleted.length };
         return { tenant, repository, deleted };
       },
     );
@@ -130,8 +132,10 @@ export const repositoryRoutes = (services: Services): FastifyPluginAsync =>
       },
       async (request, reply) => {
         const { tenant, owner, repo } = request.params;
+        const syncId = await services.sync.resync(tenant, `${owner}/${repo}`);
+        request.auditDetails = { sync_id: syncId };
         reply.code(202);
-        return { sync_id: await services.sync.resync(tenant, `${owner}/${repo}`) };
+        return { sync_id: syncId };
       },
     );
   };

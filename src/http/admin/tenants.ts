@@ -91,6 +91,8 @@ export const tenantRoutes = (services: Services): FastifyPluginAsync =>
       async (request, reply) => {
         const { created, tenant } = await services.tenants.put(request.params.tenant, request.body);
         reply.code(created ? 201 : 200);
+        // Which settings were sent, never their values (the session secret among them).
+        request.auditDetails = { created, fields: Object.keys(request.body).sort() };
         return tenant;
       },
     );
@@ -154,6 +156,7 @@ export const tenantRoutes = (services: Services): FastifyPluginAsync =>
             .purge(tenant, permalink, { free: false })
             .catch((err: unknown) => request.log.warn({ err: { message: (err as Error).message }, tenant, permalink }, 'cache purge after tenant deletion failed'));
         }
+        request.auditDetails = { connectors: connectors.length };
         return { tenant, connectors: connectors.sort() };
       },
     );
