@@ -62,6 +62,7 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
     log,
     metrics: sync.metrics,
     statusJobOptions: statusJobOptions(sync.settings.statusRetry),
+    audit: services.audit,
   };
 
   const syncWorker = new Worker<SyncJobData, string>(QUEUE_NAMES.sync, createSyncProcessor(deps), { ...common, concurrency: options.concurrency ?? 4 });

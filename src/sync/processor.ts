@@ -1,6 +1,8 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { classifyGitHubError, GitHubError } from '../github/index.js';
+import type { AuditLog } from '../audit/log.js';
+import { SYNC_ACTOR } from '../audit/model.js';
 import type { Logger } from '../logger.js';
 import type { SyncCoordinator } from './coordinator.js';
 import type { GitHubGate } from './github-gate.js';
@@ -31,6 +33,7 @@ export interface ProcessorDeps extends PipelineDeps {
   log: Logger;
   metrics: SyncMetrics;
   statusJobOptions: import('bullmq').JobsOptions;
+  audit: AuditLog;
 }
 
 export interface SyncMetrics {
@@ -156,6 +159,7 @@ async function finalize(deps: ProcessorDeps, link: StoredLink | undefined, recor
       await deps.links.recordResult(link, { checkedHead: outcome.sha! });
     }
   }
+  await deps.audit.record(syncAuditEntry(record, outcome));
   deps.metrics.syncs.inc({ state: outcome.state });
   deps.metrics.duration.observe({ state: outcome.state }, (finished - startedAt) / 1000);
   deps.log.info(
@@ -167,6 +171,32 @@ async function finalize(deps: ProcessorDeps, link: StoredLink | undefined, recor
   }
   await deps.coordinator.finish(tenant, repoKey, record.id);
   await deps.history.trim(tenant, repoKey);
+}
+
+/** Plan lists longer than this are cut in the audit entry (the sync record has them all). */
+const AUDIT_PLAN_ITEMS = 100;
+
+/**
+ * The audit entry of a sync outcome: which commit, what changed, how many errors. Error messages
+ * stay in the sync record: they may quote the registry file.
+ */
+function syncAuditEntry(record: SyncRecord, outcome: SyncOutcome) {
+  const cut = (list: string[]) => (list.length > AUDIT_PLAN_ITEMS ? [...list.slice(0, AUDIT_PLAN_ITEMS), `… ${list.length - AUDIT_PLAN_ITEMS} more`] : list);
+  return {
+    tenant: record.tenant,
+    actor: SYNC_ACTOR,
+    ...(record.pusher !== undefined && record.pusher !== '' ? { actor_name: record.pusher } : {}),
+    action: `sync.${outcome.state}`,
+    target: { repository: record.repository },
+    details: {
+      sync_id: record.id,
+      trigger: record.trigger,
+      sha: outcome.sha,
+      ...(outcome.state === 'succeeded' ? { plan: { created: cut(outcome.plan.created), updated: cut(outcome.plan.updated), deleted: cut(outcome.plan.deleted) } } : {}),
+      ...(outcome.state === 'failed' ? { errors: outcome.errors.length } : {}),
+      ...(outcome.state === 'superseded' ? { reason: outcome.reason } : {}),
+    },
+  };
 }
 
 /**
