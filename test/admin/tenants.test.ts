@@ -263,9 +263,12 @@ describe('tenants API', () => {
         await expect.poll(() => other.services.tenants.get('gone'), { timeout: 1500, interval: 20 }).toBeUndefined();
 
         // nothing of the tenant is left in Redis but its revision counter (which keeps views honest)
+        // and its audit log (docs/audit.md: the deletion is itself an entry worth keeping)
         const redis = testRedisClient();
         try {
-          expect((await redis.keys('gh:{t:gone}:*')).sort()).toEqual(['gh:{t:gone}:rev']);
+          expect((await redis.keys('gh:{t:gone}:*')).sort()).toEqual(['gh:{t:gone}:audit', 'gh:{t:gone}:rev']);
+          const audit = await redis.xrange('gh:{t:gone}:audit', '-', '+');
+          expect(audit.map(([, fields]) => JSON.parse(fields[1]!) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ action: 'tenant.delete', status: 200 }));
         } finally {
           redis.disconnect();
         }

@@ -38,7 +38,7 @@ describe('audit log of syncs', () => {
       target: { repository: REPO },
       details: { sync_id: first.id, trigger: 'link', sha: first.sha, plan: { created: ['weather-api'], updated: [], deleted: [] } },
     });
-    expect(succeeded.actor_name).toBeUndefined();
+    expect(succeeded!.actor_name).toBeUndefined();
     expect(failure).toMatchObject({ actor: 'sync', actor_name: 'monalisa', details: { sync_id: failed.id, trigger: 'push', sha, errors: 1 } });
   });
 });
