@@ -92,8 +92,8 @@ export interface Call {
   kind: 'connector' | 'composite';
   caller: CallerRequest;
   test: TestOptions | undefined;
-  /** Test Connection: the tenant (already looked up) and, for an unsaved connector, its compiled form. */
-  given: { tenant: RuntimeTenant | undefined; compiled: CompiledSimple | undefined } | undefined;
+  /** Test Connection: the tenant (already looked up) and, for an unsaved connector or composite, its compiled form. */
+  given: { tenant: RuntimeTenant | undefined; compiled: CompiledConnector | undefined } | undefined;
   /** The call's time buckets (Server-Timing, X-Connector-Timing); an instrument, not a stage value. */
   timing: Timing;
   /** Unix seconds, frozen for the whole request (`now()` in every template). */

@@ -1,4 +1,4 @@
-import type { CompiledSimple } from '../registry/compile.js';
+import type { CompiledConnector } from '../registry/compile.js';
 import type { CallerRequest, RuntimeDeps, RuntimeTenant, TestOptions } from './context.js';
 import { debugHeader, debugRecord } from './debug-record.js';
 import { errorEnvelope, toRuntimeError, type RuntimeError } from './errors.js';
@@ -15,8 +15,8 @@ export interface ExecuteInput {
   caller: CallerRequest;
   /** Test Connection: the tenant it already looked up, and a given user instead of a session. */
   test?: TestOptions & { tenant: RuntimeTenant | undefined };
-  /** Test Connection of an unsaved connector: compiled from the request body. */
-  compiled?: CompiledSimple;
+  /** Test Connection of an unsaved connector or composite: compiled from the request body. */
+  compiled?: CompiledConnector;
   timing?: Timing;
 }
 
@@ -29,6 +29,8 @@ export interface ExecuteOutput {
   error: RuntimeError | undefined;
   /** Test Connection's X-Debug-Request value (ASCII JSON), secret values redacted as a last defence. */
   debugJson: string | undefined;
+  /** Test Connection: what the (last) upstream answered, before the response template; undefined when none answered. */
+  upstream: { status: number; body: Buffer } | undefined;
   timingJson: string;
 }
 
@@ -76,7 +78,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteOutput> {
   headers['x-cache'] = xCache;
   headers['server-timing'] = t.serverTiming;
   headers['x-connector-timing'] = t.connectorTiming;
-  return { status, headers, body, error, debugJson: test === undefined ? undefined : testDebug(run), timingJson: t.connectorTiming };
+  const fetched = test === undefined ? undefined : run.request?.fetched?.response;
+  const upstream = fetched === undefined ? undefined : { status: fetched.status, body: fetched.body };
+  return { status, headers, body, error, debugJson: test === undefined ? undefined : testDebug(run), upstream, timingJson: t.connectorTiming };
 }
 
 /** X-Cache: the simple connector's cache outcome; an upstream failure while consulting the cache is a MISS. */

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { SessionUser } from '../../auth/session.js';
 import { AppError, BadRequestError, NotFoundError } from '../../errors.js';
-import { compileConnector, type CompiledSimple } from '../../registry/compile.js';
-import type { StoredConnector } from '../../registry/model.js';
-import { validateConnectorText, validateConnectorValue } from '../../registry/validate.js';
+import { compileConnector, type CompiledConnector } from '../../registry/compile.js';
+import { parseJsonWithPositions } from '../../registry/json-source.js';
+import type { CompositeDefinition, StoredConnector, ValidationIssue } from '../../registry/model.js';
+import { validateConnectorText, validateConnectorValue, validateRegistryValue, type ValidationOptions } from '../../registry/validate.js';
 import { execute } from '../../runtime/execute.js';
 import { runtimeFor } from '../../runtime/index.js';
 import type { Services } from '../../services.js';
@@ -11,6 +12,7 @@ import { strictValidatorCompiler } from './openapi.js';
 
 interface TestBody {
   connector?: unknown;
+  composite?: unknown;
   permalink?: string;
   request?: {
     method?: string;
@@ -30,8 +32,9 @@ const bodySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    connector: { anyOf: [{ type: 'object' }, { type: 'string' }] },
-    permalink: { type: 'string', minLength: 1, maxLength: 255 },
+    connector: { anyOf: [{ type: 'object' }, { type: 'string' }], description: 'an unsaved connector (Code Mode JSON, as an object or as its text)' },
+    composite: { anyOf: [{ type: 'object' }, { type: 'string' }], description: 'an unsaved composite connector (as in composite_connectors of the registry file)' },
+    permalink: { type: 'string', minLength: 1, maxLength: 255, description: 'a saved connector or composite connector' },
     request: {
       type: 'object',
       properties: {
@@ -82,6 +85,49 @@ function textMap(m: Record<string, unknown> | undefined): [string, string][] {
  * plus `X-Debug-Request` (docs/runtime.md#test-connection: credential auth fields masked, secret-using fields shown as
  * their template text, `ignored_overrides`).
  */
+/** 422 VALIDATION_FAILED / 400 INVALID_JSON from a validation result (unsaved definitions are validated like Code Mode). */
+function invalidDefinition(what: string, result: { errors: ValidationIssue[]; invalidJson?: { line: number; column: number; message: string } }): AppError {
+  if (result.invalidJson !== undefined) {
+    const { line, column, message } = result.invalidJson;
+    return new BadRequestError('INVALID_JSON', `the ${what} is not valid JSON: ${message} (line ${line}, column ${column})`, undefined, { line, column });
+  }
+  const details = result.errors.map((e) => ({ path: e.path, message: e.message, line: e.line, column: e.column }));
+  return new AppError(422, 'VALIDATION_FAILED', `the ${what} is invalid: ${details[0]?.path || '/'} ${details[0]?.message ?? ''}`, details);
+}
+
+function unsavedStored(tenant: string, kind: 'connector' | 'composite', definition: StoredConnector['definition']): StoredConnector {
+  const now = new Date().toISOString();
+  return { tenant, kind, definition, source: 'manual', revision: 'test-connection', created_at: now, updated_at: now };
+}
+
+/**
+ * An unsaved composite, validated by the registry file's rules: it is checked as the only entry of
+ * `composite_connectors`, and problems are reported with pointers relative to the composite.
+ */
+function validateComposite(raw: unknown, options: ValidationOptions): CompositeDefinition {
+  let value = raw;
+  if (typeof raw === 'string') {
+    const parsed = parseJsonWithPositions(raw);
+    if (!parsed.ok) throw invalidDefinition('composite connector', { errors: [], invalidJson: parsed.error });
+    value = parsed.value;
+  }
+  const result = validateRegistryValue({ connectors: [], composite_connectors: [value] }, options);
+  if (!result.ok) {
+    const prefix = '/composite_connectors/0';
+    throw invalidDefinition('composite connector', { errors: result.errors.map((e) => ({ ...e, path: e.path.startsWith(prefix) ? e.path.slice(prefix.length) : e.path })) });
+  }
+  return result.value.composite_connectors[0]!;
+}
+
+/**
+ * Test Connection (docs/admin-api.md): runs the execute pipeline for a saved connector or
+ * composite (`permalink`), or an unsaved one (`connector` / `composite`, validated like Code Mode
+ * first), never through the cache, with an optional stand-in user. Answers 200
+ * `{status, headers, body, timing, upstream}` whatever the upstream said, plus `X-Debug-Request`
+ * (credential auth fields masked, secret-using fields shown as their template text,
+ * `ignored_overrides`). `upstream` is the raw answer before the response template (for a
+ * composite, the last step's), null when no upstream answered.
+ */
 export const connectorTestRoutes = (services: Services): FastifyPluginAsync =>
   async (app) => {
     // Strict like every admin body (docs/admin-api.md): no coercion (`"permalink": 5` is not a
@@ -96,42 +142,27 @@ export const connectorTestRoutes = (services: Services): FastifyPluginAsync =>
         const body = request.body;
         const tenant = await services.tenants.get(tenantId);
         if (tenant === undefined) throw new NotFoundError('TENANT_NOT_FOUND', `no tenant "${tenantId}"`);
-        if ((body.connector === undefined) === (body.permalink === undefined)) {
-          throw new BadRequestError('INVALID_REQUEST', 'send exactly one of "connector" (an unsaved definition) or "permalink" (a saved connector)');
+        const given = [body.connector, body.composite, body.permalink].filter((x) => x !== undefined).length;
+        if (given !== 1) {
+          throw new BadRequestError('INVALID_REQUEST', 'send exactly one of "connector" (an unsaved definition), "composite" (an unsaved composite definition) or "permalink" (a saved connector)');
         }
+        const options = { allowHttp: services.config.upstreamAllowHttp, allowCidrs: services.config.upstreamAllowCidrs };
 
-        let compiled: CompiledSimple | undefined;
+        let compiled: CompiledConnector;
         let permalink: string;
         if (body.connector !== undefined) {
-          const options = { allowHttp: services.config.upstreamAllowHttp, allowCidrs: services.config.upstreamAllowCidrs };
           const result = typeof body.connector === 'string' ? validateConnectorText(body.connector, options) : validateConnectorValue(body.connector, options);
-          if (!result.ok) {
-            if (result.invalidJson !== undefined) {
-              const { line, column, message } = result.invalidJson;
-              throw new BadRequestError('INVALID_JSON', `the connector is not valid JSON: ${message} (line ${line}, column ${column})`, undefined, { line, column });
-            }
-            const details = result.errors.map((e) => ({ path: e.path, message: e.message, line: e.line, column: e.column }));
-            throw new AppError(422, 'VALIDATION_FAILED', `the connector is invalid: ${details[0]?.path || '/'} ${details[0]?.message ?? ''}`, details);
-          }
-          const now = new Date().toISOString();
-          const stored: StoredConnector = {
-            tenant: tenantId,
-            kind: 'connector',
-            definition: result.value,
-            source: 'manual',
-            revision: 'test-connection',
-            created_at: now,
-            updated_at: now,
-          };
-          compiled = compileConnector(stored) as CompiledSimple;
+          if (!result.ok) throw invalidDefinition('connector', result);
+          compiled = compileConnector(unsavedStored(tenantId, 'connector', result.value));
           permalink = result.value.permalink;
+        } else if (body.composite !== undefined) {
+          const definition = validateComposite(body.composite, options);
+          compiled = compileConnector(unsavedStored(tenantId, 'composite', definition));
+          permalink = definition.permalink;
         } else {
           permalink = body.permalink!;
           const entry = await runtime.connectors.get(tenantId, permalink);
           if (entry === undefined) throw new NotFoundError('CONNECTOR_NOT_FOUND', `tenant "${tenantId}" has no connector "${permalink}"`);
-          if (entry.compiled.kind !== 'connector') {
-            throw new BadRequestError('NOT_TESTABLE', 'composite connectors cannot be run with Test Connection; call their execute endpoint');
-          }
           compiled = entry.compiled;
         }
 
@@ -148,11 +179,12 @@ export const connectorTestRoutes = (services: Services): FastifyPluginAsync =>
           requestId: request.id,
           tenantId,
           permalink,
-          kind: 'connector',
+          kind: compiled.kind,
           compiled,
           test: { user: toSessionUser(body.user), tenant },
           caller: {
-            method: req.method ?? compiled.method,
+            // Composites are called with POST; a simple connector with its own method unless told otherwise.
+            method: req.method ?? (compiled.kind === 'connector' ? compiled.method : 'POST'),
             query: textMap(req.queryParams),
             headers,
             body: payload,
@@ -166,6 +198,7 @@ export const connectorTestRoutes = (services: Services): FastifyPluginAsync =>
           headers: out.headers,
           body: text,
           timing: JSON.parse(out.timingJson) as unknown,
+          upstream: out.upstream === undefined ? null : { status: out.upstream.status, body: out.upstream.body.toString('utf8') },
         };
       },
     );
