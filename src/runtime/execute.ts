@@ -93,13 +93,18 @@ function cacheOutcome(run: Run, error: RuntimeError | undefined): CacheOutcome {
   return consulted ? 'MISS' : 'BYPASS';
 }
 
-/** Test Connection's debug record of the simple connector, as far as the request got. */
+/**
+ * Test Connection's debug record, as far as the request got: the simple connector's request, or
+ * the last step a composite started.
+ */
 function testDebug(run: Run): string | undefined {
   const c = run.call.connector;
-  if (c === undefined || c.kind !== 'connector') return undefined;
+  if (c === undefined) return undefined;
   const r = run.request;
+  const spec = c.kind === 'connector' ? c : r?.spec;
+  if (spec === undefined) return undefined;
   const record = debugRecord({
-    spec: c,
+    spec,
     ignored: [...(run.call.merged?.ignored ?? []), ...(run.call.pathParams?.ignored ?? [])],
     rendered: r?.rendered,
     applied: r?.authorized?.applied,
