@@ -1,5 +1,7 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type FetchImplementation, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { KeyObject } from 'node:crypto';
 import { invalidSession } from './errors.js';
+import { checkTimeClaims, hs256Key, TokenRejected, verifyHs256 } from './hs256.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/client.js';
 import { BlockedDestinationError } from '../upstream/guard.js';
 
@@ -24,22 +26,70 @@ const MAX_JWKS_BYTES = 512 * 1024;
 
 const invalid = invalidSession;
 
+export interface SessionVerifierOptions {
+  /** Verified tokens remembered at most (default 10,000). */
+  maxVerified?: number;
+  /** How long jose keeps a fetched JWKS (default 10 min); a remembered token never outlives its JWKS. */
+  jwksCacheMaxAgeMs?: number;
+  /** Least time between two JWKS fetches for an unknown `kid` (default 30 s). */
+  jwksCooldownMs?: number;
+  /** The clock, in Unix seconds (tests move it). */
+  nowS?: () => number;
+}
+
+/** A token that verified: what it grants, and what it was verified against. */
+interface Verified {
+  tenant: string;
+  /** The HS256 secret, or the JWKS URL, the token verified with. */
+  against: string;
+  /** For a JWKS token: the JWKS snapshot it verified against (see JwksSnapshot). */
+  jwks: JwksSnapshot | undefined;
+  exp: number;
+  nbf: number | undefined;
+  user: SessionUser;
+}
+
+/** One fetched JWKS document; replaced by the next fetch whose keys differ. */
+interface JwksSnapshot {
+  body: string;
+  /** After this (epoch ms) jose fetches the JWKS again: remembered tokens go back through it. */
+  staleAt: number;
+}
+
 /**
  * Inbound session verification (docs/runtime.md): `Authorization: Bearer <session JWT>`, HS256 with the
  * tenant's secret or any asymmetric algorithm from the tenant's JWKS (fetched once, cached by jose
  * and refreshed on an unknown `kid`). `exp` is required, 30 s leeway, `tid` must be the tenant.
  * A token that is present but not valid is always an error, never "anonymous".
+ *
+ * HS256 is verified with node:crypto and a KeyObject made once per secret. A verified token is
+ * remembered by its raw text (bounded, least recently used first out) together with what it was
+ * verified against — the tenant, its HS256 secret or JWKS URL, and for JWKS the key-set snapshot,
+ * which ends when jose would fetch the set again — and `exp`/`nbf` are checked again on every use.
+ * A changed secret, another tenant or a replaced JWKS therefore verifies the token again; failures
+ * are never remembered.
  */
 export class SessionVerifier {
   private readonly jwks = new Map<string, JWTVerifyGetKey>();
-  private readonly secrets = new Map<string, Uint8Array>();
+  /** Current snapshot per JWKS URL. */
+  private readonly jwksSnapshots = new Map<string, JwksSnapshot>();
+  private readonly hmacKeys = new Map<string, KeyObject>();
+  private readonly verified = new Map<string, Verified>();
   private readonly fetchJwks: FetchImplementation;
+  private readonly maxVerified: number;
+  private readonly jwksCacheMaxAgeMs: number;
+  private readonly jwksCooldownMs: number;
+  private readonly nowS: () => number;
 
   /**
    * JWKS URLs come from tenant settings, so they are fetched like any upstream: through the
    * SSRF-guarded client (docs/design.md#address-guard on the address connected, https unless allowed, a size cap).
    */
-  constructor(upstream: UpstreamClient) {
+  constructor(upstream: UpstreamClient, options: SessionVerifierOptions = {}) {
+    this.maxVerified = options.maxVerified ?? 10_000;
+    this.jwksCacheMaxAgeMs = options.jwksCacheMaxAgeMs ?? 10 * 60_000;
+    this.jwksCooldownMs = options.jwksCooldownMs ?? 30_000;
+    this.nowS = options.nowS ?? (() => Math.floor(Date.now() / 1000));
     this.fetchJwks = async (url, init) => {
       const { signal } = init;
       const gaveUp = new Promise<never>((_resolve, reject) => {
@@ -54,46 +104,103 @@ export class SessionVerifier {
         ),
         gaveUp,
       ]);
+      if (response.status === 200) this.noteJwks(url, response.body.toString('utf8'));
       return new Response(response.status === 200 ? new Uint8Array(response.body) : null, { status: response.status });
     };
   }
 
+  /**
+   * The user of an already verified token, when it is still acceptable as it stands (no promise, no
+   * crypto); undefined when the token must go through `verify`.
+   */
+  remembered(tenant: string, authorization: string | undefined, settings: SessionSettings): SessionUser | undefined {
+    if (authorization === undefined || settings === undefined) return undefined;
+    const token = bearerToken(authorization);
+    if (token === undefined) return undefined;
+    const hit = this.verified.get(token);
+    if (hit === undefined) return undefined;
+    if (hit.tenant !== tenant || hit.against !== ('secret' in settings ? settings.secret : settings.jwks_url)) return undefined;
+    if (hit.jwks !== undefined && (this.jwksSnapshots.get(hit.against) !== hit.jwks || hit.jwks.staleAt <= Date.now())) return undefined;
+    const now = this.nowS();
+    if (hit.exp <= now - LEEWAY_S || (hit.nbf !== undefined && hit.nbf > now + LEEWAY_S)) {
+      this.verified.delete(token);
+      return undefined;
+    }
+    // Least recently used goes first: a hit moves to the end.
+    this.verified.delete(token);
+    this.verified.set(token, hit);
+    return hit.user;
+  }
+
   async verify(tenant: string, authorization: string | undefined, settings: SessionSettings): Promise<SessionUser | undefined> {
     if (authorization === undefined || authorization.trim() === '') return undefined;
-    const m = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization);
-    if (m === null) throw invalid('the Authorization header is not "Bearer <session JWT>"');
+    const token = bearerToken(authorization);
+    if (token === undefined) throw invalid('the Authorization header is not "Bearer <session JWT>"');
     if (settings === undefined) throw invalid('this tenant accepts no session tokens (no session settings configured)');
+    const known = this.remembered(tenant, authorization, settings);
+    if (known !== undefined) return known;
     let payload: JWTPayload;
+    let jwks: JwksSnapshot | undefined;
     try {
       if ('secret' in settings) {
-        let key = this.secrets.get(settings.secret);
-        if (key === undefined) {
-          key = new TextEncoder().encode(settings.secret);
-          if (this.secrets.size > 1000) this.secrets.clear();
-          this.secrets.set(settings.secret, key);
-        }
-        ({ payload } = await jwtVerify(m[1]!, key, { algorithms: ['HS256'], clockTolerance: LEEWAY_S, requiredClaims: ['exp'] }));
+        payload = verifyHs256(token, this.hmacKey(settings.secret)) as JWTPayload;
+        checkTimeClaims(payload, this.nowS(), LEEWAY_S);
       } else {
-        ({ payload } = await jwtVerify(m[1]!, this.keySet(settings.jwks_url), {
+        ({ payload } = await jwtVerify(token, this.keySet(settings.jwks_url), {
           algorithms: ASYMMETRIC,
           clockTolerance: LEEWAY_S,
           requiredClaims: ['exp'],
+          currentDate: new Date(this.nowS() * 1000),
         }));
+        jwks = this.jwksSnapshots.get(settings.jwks_url);
       }
     } catch (err) {
       throw invalid(describe(err));
     }
     if (payload.tid === undefined) throw invalid(`the session token has no "tid" claim: it must name the tenant ("tid": "${tenant}")`);
     if (payload.tid !== tenant) throw invalid('the session token belongs to another tenant (tid)');
-    return userFromClaims(payload);
+    const user = userFromClaims(payload);
+    // A JWKS token is remembered only with the snapshot jose used (it is set by the fetch jose made).
+    if ('secret' in settings || jwks !== undefined) this.remember(token, { tenant, against: 'secret' in settings ? settings.secret : settings.jwks_url, jwks, exp: payload.exp!, nbf: payload.nbf, user });
+    return user;
+  }
+
+  private remember(token: string, entry: Verified): void {
+    if (this.maxVerified <= 0) return;
+    this.verified.delete(token);
+    while (this.verified.size >= this.maxVerified) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, entry);
+  }
+
+  private hmacKey(secret: string): KeyObject {
+    let key = this.hmacKeys.get(secret);
+    if (key === undefined) {
+      key = hs256Key(secret);
+      // Tenants × rotations; a bound so a long-running process does not collect old secrets forever.
+      if (this.hmacKeys.size >= 1000) this.hmacKeys.delete(this.hmacKeys.keys().next().value!);
+      this.hmacKeys.set(secret, key);
+    }
+    return key;
+  }
+
+  /** A JWKS was fetched: a document with other keys starts a new snapshot (tokens verified with the old one verify again). */
+  private noteJwks(url: string, body: string): void {
+    const current = this.jwksSnapshots.get(url);
+    const staleAt = Date.now() + this.jwksCacheMaxAgeMs;
+    if (current !== undefined && current.body === body) {
+      current.staleAt = staleAt;
+      return;
+    }
+    if (this.jwksSnapshots.size >= 1000) this.jwksSnapshots.delete(this.jwksSnapshots.keys().next().value!);
+    this.jwksSnapshots.set(url, { body, staleAt });
   }
 
   private keySet(url: string): JWTVerifyGetKey {
     let set = this.jwks.get(url);
     if (set === undefined) {
       set = createRemoteJWKSet(new URL(url), {
-        cacheMaxAge: 10 * 60_000,
-        cooldownDuration: 30_000,
+        cacheMaxAge: this.jwksCacheMaxAgeMs,
+        cooldownDuration: this.jwksCooldownMs,
         timeoutDuration: 5_000,
         [customFetch]: this.fetchJwks,
       });
@@ -103,7 +210,30 @@ export class SessionVerifier {
   }
 }
 
+const BEARER = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i;
+
+function bearerToken(authorization: string): string | undefined {
+  // The usual form, without a regular expression: "Bearer " and a token of base64url parts.
+  if (authorization.startsWith('Bearer ') && isTokenText(authorization, 7)) return authorization.slice(7);
+  return BEARER.exec(authorization)?.[1];
+}
+
+function isTokenText(text: string, from: number): boolean {
+  let dots = 0;
+  if (from >= text.length) return false;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      // Header and payload must not be empty.
+      if (i === from || text.charCodeAt(i - 1) === 0x2e) return false;
+      dots++;
+    } else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f)) return false;
+  }
+  return dots === 2;
+}
+
 function describe(err: unknown): string {
+  if (err instanceof TokenRejected) return err.message;
   if (err instanceof joseErrors.JWTExpired) return 'the session token has expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) return `the session token is invalid: ${err.claim} ${err.reason}`;
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'the session token signature does not verify';
