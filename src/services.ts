@@ -81,7 +81,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     changes,
     dataKeys,
     tenants,
-    secrets: new SecretStore(redis, dataKeys),
+    secrets: new SecretStore(redis, dataKeys, changes),
     registry: new RegistryStore(redis, changes),
     sync: new SyncService({ config, log, redis, tenants, metrics, stateUrl, registry: () => services.registry }),
     audit: new AuditLog(redis, log, config.auditMaxEntries),

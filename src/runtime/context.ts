@@ -17,7 +17,11 @@ export interface RuntimeDeps {
   sessions: SessionVerifier;
   tenants: { get(tenant: string): Promise<RuntimeTenant | undefined> };
   connectors: { get(tenant: string, permalink: string): Promise<{ stored: StoredConnector; compiled: CompiledConnector } | undefined> };
-  values: { resolve(tenant: string, secretNames: readonly string[], variableNames: readonly string[]): Promise<TemplateValues> };
+  values: {
+    resolve(tenant: string, secretNames: readonly string[], variableNames: readonly string[]): Promise<TemplateValues>;
+    /** The values when already in memory (no promise). */
+    held?(tenant: string, secretNames: readonly string[], variableNames: readonly string[]): TemplateValues | undefined;
+  };
   /** The response cache; absent → every request is BYPASS. */
   cache: CacheSlot | undefined;
   rateLimiter: RateLimiter;

@@ -6,6 +6,7 @@ import { SessionVerifier } from '../auth/session.js';
 import { TokenCache } from '../auth/token-cache.js';
 import { compileConnector, type CompiledConnector } from '../registry/compile.js';
 import { RegistryView } from '../registry/view.js';
+import { ValuesInMemory } from '../secrets/memory.js';
 import type { Services } from '../services.js';
 import { UpstreamClient } from '../upstream/client.js';
 import type { CacheSlot, RuntimeDeps, StageObserver } from './context.js';
@@ -69,18 +70,20 @@ export function runtimeFor(services: Services): Runtime {
   let runtime = perServices.get(services);
   if (runtime === undefined) {
     const view = new RegistryView<CompiledConnector>(services.registry, compileConnector);
+    const values = new ValuesInMemory(services.secrets, services.changes);
     runtime = createRuntime({
       config: services.config,
       log: services.log,
       cacheRedis: services.cacheRedis,
       tenants: services.tenants,
-      values: services.secrets,
+      values,
       connectors: view,
       cache: services.responseCache,
     });
     const r = runtime;
     services.onClose(async () => {
       view.close();
+      values.close();
       await r.close();
     });
     perServices.set(services, runtime);

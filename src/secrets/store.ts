@@ -1,6 +1,7 @@
 import { AppError, BadRequestError, ConflictError, NotFoundError } from '../errors.js';
 import type { RedisClient } from '../redis/connection.js';
-import { defineScript, execReply, stateKeys, type ScriptRunner } from '../registry/keys.js';
+import { CHANGES_CHANNEL, defineScript, execReply, stateKeys, type ScriptRunner } from '../registry/keys.js';
+import type { ChangeFeed } from '../tenants/changes.js';
 import { associatedData, DecryptError, openString, sealString } from './crypto.js';
 import type { DataKeys } from './keys.js';
 
@@ -44,6 +45,9 @@ export interface Resolved {
 const KIND_CODE: Record<ValueKind, string> = { secret: 's', variable: 'v' };
 const CODE_KIND: Record<string, ValueKind> = { s: 'secret', v: 'variable' };
 
+// KEYS: secrets hash, tenant revision. ARGV: name, kind code, now, payload, tenant, channel.
+// Every write bumps the tenant revision and announces it, like connector and settings writes: each
+// process's in-memory values (src/secrets/memory.ts) are dropped at once or by the periodic check.
 const PUT_LUA = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 local created = ARGV[3]
@@ -55,15 +59,20 @@ if cur then
   status = 'updated'
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '\\n' .. created .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4])
-return {status, ''}
+local rev = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[6], ARGV[5] .. ' ' .. rev)
+return {status, '', rev}
 `;
 
+// KEYS: secrets hash, tenant revision. ARGV: name, kind code, tenant, channel.
 const DELETE_LUA = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return 'missing' end
 if string.sub(cur, 1, 1) ~= ARGV[2] then return 'other' end
 redis.call('HDEL', KEYS[1], ARGV[1])
-return 'deleted'
+local rev = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[4], ARGV[3] .. ' ' .. rev)
+return {'deleted', rev}
 `;
 
 interface StoredValue {
@@ -112,9 +121,11 @@ export class SecretStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: DataKeys,
+    /** Told of this process's writes at once (other processes hear the published revision). */
+    private readonly changes?: ChangeFeed,
   ) {
-    this.putScript = defineScript(redis, 'ghValuePut', 1, PUT_LUA);
-    this.deleteScript = defineScript(redis, 'ghValueDelete', 1, DELETE_LUA);
+    this.putScript = defineScript(redis, 'ghValuePut', 2, PUT_LUA);
+    this.deleteScript = defineScript(redis, 'ghValueDelete', 2, DELETE_LUA);
   }
 
   /** Creates or updates a value of `kind`. Throws INVALID_NAME, EMPTY_VALUE, VALUE_TOO_LONG, NAME_TAKEN. */
@@ -123,7 +134,8 @@ export class SecretStore {
     checkValue(value);
     const payload = kind === 'secret' ? sealString(await this.keys.ensure(tenant), value, associatedData.secret(tenant, name)) : value;
     const now = new Date().toISOString();
-    const [status, otherKind] = (await this.putScript([stateKeys.secrets(tenant)], [name, KIND_CODE[kind], now, payload])) as [string, string];
+    const [status, otherKind, revision] = (await this.putScript([stateKeys.secrets(tenant), stateKeys.revision(tenant)], [name, KIND_CODE[kind], now, payload, tenant, CHANGES_CHANNEL])) as [string, string, number?];
+    if (revision !== undefined) this.changes?.changed(tenant, Number(revision));
     if (status === 'taken') {
       const other = CODE_KIND[otherKind] ?? 'value';
       throw new ConflictError('NAME_TAKEN', `"${name}" already exists as a ${other}; a name's kind is fixed: delete the ${other} first to reuse the name`);
@@ -155,7 +167,9 @@ export class SecretStore {
   /** Deletes `name` when it exists as `kind`; otherwise 404 (a variable is not deleted through the secrets route). */
   async delete(tenant: string, kind: ValueKind, name: string): Promise<void> {
     checkValueName(name);
-    const status = await this.deleteScript([stateKeys.secrets(tenant)], [name, KIND_CODE[kind]]);
+    const reply = (await this.deleteScript([stateKeys.secrets(tenant), stateKeys.revision(tenant)], [name, KIND_CODE[kind], tenant, CHANGES_CHANNEL])) as string | [string, number];
+    const status = Array.isArray(reply) ? reply[0] : reply;
+    if (Array.isArray(reply)) this.changes?.changed(tenant, Number(reply[1]));
     if (status !== 'deleted') throw new NotFoundError(kind === 'secret' ? 'SECRET_NOT_FOUND' : 'VARIABLE_NOT_FOUND', `no ${kind} named "${name}"`);
   }
 

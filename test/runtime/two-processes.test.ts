@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOAuthServer, type TestOAuthServer } from '../support/oauth-server.js';
-import { flushTestRedis } from '../support/redis.js';
+import { flushTestRedis, testRedisClient } from '../support/redis.js';
 import { adminClient, startServe, type ServeProcess } from '../support/serve-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
@@ -30,6 +30,10 @@ describe('two Gatehouse processes sharing one Redis', () => {
       hits++;
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
       res.end(JSON.stringify({ temp: 21, hits }));
+    });
+    up.route('/keyed', (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ key: req.headers['x-api-key'] ?? null }));
     });
     procs.push(...(await Promise.all([0, 1].map(() => startServe({ adminToken: ADMIN, masterKey: MASTER, role: 'api' })))));
     const admin = adminClient(procs[0]!.url, ADMIN);
@@ -73,6 +77,47 @@ describe('two Gatehouse processes sharing one Redis', () => {
     expect(oauth.tokenRequests[0]).toMatchObject({ grant_type: 'client_credentials', client_id: 'svc', scope: 'read' });
     // every call, in both processes, was authorised at the resource server by that one token
     for (const r of responses) expect(await r.json()).toMatchObject({ ok: true, client: 'svc' });
+  });
+
+  it('secrets are read from memory, and a secret change reaches the other process within the connector-change bound', async () => {
+    const admin = adminClient(procs[0]!.url, ADMIN);
+    expect((await admin('PUT', '/tenants/acme/secrets/api_key', { value: 'key-version-one' })).status).toBe(201);
+    const keyed = { name: 'Keyed', url: `${up.url}/keyed`, headers: [{ key: 'X-Api-Key', value: "{{ get_secret('api_key') }}" }] };
+    expect((await admin('POST', '/tenants/acme/connectors', keyed)).status).toBe(201);
+    const keyOn = async (p: ServeProcess): Promise<unknown> => {
+      const r = await fetch(`${p.url}/t/acme/connectors/keyed/execute`);
+      return r.status === 200 ? ((await r.json()) as { key: unknown }).key : `status ${r.status}`;
+    };
+    const waitFor = async (p: ServeProcess, expected: string | ((key: unknown) => boolean), what: string) => {
+      const deadline = Date.now() + 3000;
+      for (;;) {
+        const key = await keyOn(p);
+        if (typeof expected === 'string' ? key === expected : expected(key)) return;
+        if (Date.now() > deadline) throw new Error(`${what}: still ${String(key)}`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    };
+    await waitFor(procs[1]!, 'key-version-one', 'the second process never used the secret');
+    expect(await keyOn(procs[0]!)).toBe('key-version-one');
+
+    // Once read, a process answers from memory: no secret reads in Redis for 20 more calls.
+    const redis = testRedisClient();
+    try {
+      const hmgets = async () => Number(/^cmdstat_hmget:calls=(\d+)/m.exec(await redis.info('commandstats'))?.[1] ?? 0);
+      const before = await hmgets();
+      for (let i = 0; i < 10; i++) for (const p of procs) expect(await keyOn(p)).toBe('key-version-one');
+      expect(await hmgets()).toBe(before);
+    } finally {
+      redis.disconnect();
+    }
+
+    // A write in one process reaches the other (pub/sub, else the periodic revision check).
+    expect((await admin('PUT', '/tenants/acme/secrets/api_key', { value: 'key-version-two' })).status).toBe(200);
+    expect(await keyOn(procs[0]!)).toBe('key-version-two'); // the writing process: at once
+    await waitFor(procs[1]!, 'key-version-two', 'the second process kept the old secret');
+    expect((await admin('DELETE', '/tenants/acme/secrets/api_key')).status).toBe(204);
+    expect(await keyOn(procs[0]!)).not.toBe('key-version-two');
+    await waitFor(procs[1]!, (key) => key !== 'key-version-two', 'the second process kept the deleted secret');
   });
 
   it('a miss in one process is a hit in the other, with no second upstream request', async () => {

@@ -8,5 +8,6 @@ export const NO_VALUES: TemplateValues = Object.freeze({ secrets: new Map<string
 export function resolveValues(input: Pick<Call, 'deps' | 'tenantId'> & { connector: CompiledConnector }): TemplateValues | Promise<TemplateValues> {
   const c = input.connector;
   if (c.secretNames.length === 0 && c.variableNames.length === 0) return NO_VALUES;
-  return input.deps.values.resolve(input.tenantId, c.secretNames, c.variableNames);
+  // Values this process holds (src/secrets/memory.ts) cost no promise.
+  return input.deps.values.held?.(input.tenantId, c.secretNames, c.variableNames) ?? input.deps.values.resolve(input.tenantId, c.secretNames, c.variableNames);
 }
