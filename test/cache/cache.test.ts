@@ -491,6 +491,34 @@ describe('response cache module', () => {
     expect(r.response.body.toString()).toBe('m2');
   });
 
+  it('memory tier: when an entry expires, concurrent hits make one Redis lookup (no stampede)', async () => {
+    upstream.route('/herd', answer(200, { 'cache-control': 'max-age=60' }, 'herd'));
+    await get(a, { path: '/herd' });
+    const own = await cacheInstance();
+    try {
+      const mgets = async () => Number(/cmdstat_mget:calls=(\d+)/.exec(await own.redis.info('commandstats'))?.[1] ?? 0);
+      // Nothing in this process's memory yet: the same path as an expired entry.
+      let before = await mgets();
+      const first = await Promise.all(Array.from({ length: 50 }, () => get(own, { path: '/herd' })));
+      expect(first.map((r) => r.xCache)).toEqual(Array(50).fill('HIT'));
+      expect(first.every((r) => r.response.body.toString() === 'herd')).toBe(true);
+      expect(await mgets()).toBe(before + 1);
+      // Served from memory now: no command at all.
+      before = await mgets();
+      await Promise.all(Array.from({ length: 50 }, () => get(own, { path: '/herd' })));
+      expect(await mgets()).toBe(before);
+      // After the memory tier's second: again one lookup for all of them.
+      await sleep(1050);
+      before = await mgets();
+      const again = await Promise.all(Array.from({ length: 50 }, () => get(own, { path: '/herd' })));
+      expect(again.map((r) => r.xCache)).toEqual(Array(50).fill('HIT'));
+      expect(await mgets()).toBe(before + 1);
+      expect(hits('/herd')).toBe(1);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('memory tier never outlives freshness, and keeps per-request identity (headers included)', async () => {
     upstream.route('/mf', answer(200, { 'cache-control': 'max-age=1' }, 'short'));
     await get(a, { path: '/mf' });

@@ -127,6 +127,7 @@ export class ResponseCache {
   private readonly store: CacheStore;
   private readonly lock: RedisLock;
   private readonly flights = new InProcessFlights<Outcome>();
+  private readonly lookups = new InProcessFlights<LookupResult>();
   private readonly redis: RedisClient;
   private readonly log: Logger;
   private readonly passTtlMs: number;
@@ -171,18 +172,8 @@ export class ResponseCache {
     const headers = lowerCaseKeys(input.request.headers);
     const exact = exactRequestHash(input.scope, input.request, input.credentials, headers);
     if (this.memory.enabled) {
-      const now = Date.now();
-      const kept = this.memory.get(exact, now);
-      if (kept !== undefined) {
-        this.metrics.hits.inc();
-        this.metrics.memoryHits.inc();
-        // A copy per answer (callers own their headers); `age` already has its slot in the kept
-        // object, so this is a plain clone and one store, not a reshaping of the object.
-        const headers = { ...kept.headers };
-        headers.age = String(Math.round(kept.age + (now - kept.at) / 1000));
-        const answered: UpstreamAnswer = { status: kept.status, headers, body: kept.body };
-        return { response: answered, xCache: 'HIT', cacheMs: performance.now() - start, upstreamMs: 0 };
-      }
+      const kept = this.fromMemory(exact, start);
+      if (kept !== undefined) return kept;
     }
     const prefix = connectorPrefix(input.scope.tenant, input.scope.permalink);
     const call = new Call(input, method, headers, prefix, exact, this.localPurges.get(prefix) ?? 0);
@@ -195,7 +186,15 @@ export class ResponseCache {
 
     let found: LookupResult;
     try {
-      found = await this.store.lookup(call.prefix, call.reqHash, headers, call.flight);
+      // One lookup per exact request at a time: when a memory entry expires under load, the first
+      // request re-reads Redis and the others wait for it (no stampede of identical MGETs).
+      const lookup = this.lookups.run(exact, () => this.store.lookup(call.prefix, call.reqHash, headers, call.flight));
+      found = await lookup.promise;
+      if (!lookup.leader && this.memory.enabled) {
+        // The leader, resumed first, has put a fresh answer back into memory.
+        const kept = this.fromMemory(exact, start);
+        if (kept !== undefined) return kept;
+      }
     } catch (err) {
       this.failed('lookup', err);
       return this.bypass(() => input.doFetch({}));
@@ -235,6 +234,21 @@ export class ResponseCache {
     for (const [flight, pass] of this.localPass) if (pass.prefix === prefix) this.localPass.delete(flight);
     if (options.free === false) return { generation: await this.store.invalidate(prefix), removed: 0 };
     return this.store.purge(prefix);
+  }
+
+  /** A fresh answer this process holds for this exact request, as a HIT. */
+  private fromMemory(exact: string, start: number): CachedFetchResult | undefined {
+    const now = Date.now();
+    const kept = this.memory.get(exact, now);
+    if (kept === undefined) return undefined;
+    this.metrics.hits.inc();
+    this.metrics.memoryHits.inc();
+    // A copy per answer (callers own their headers); `age` already has its slot in the kept
+    // object, so this is a plain clone and one store, not a reshaping of the object.
+    const headers = { ...kept.headers };
+    headers.age = String(Math.round(kept.age + (now - kept.at) / 1000));
+    const answered: UpstreamAnswer = { status: kept.status, headers, body: kept.body };
+    return { response: answered, xCache: 'HIT', cacheMs: performance.now() - start, upstreamMs: 0 };
   }
 
   /** True while this process remembers that the answer to this exact request was not storable. */
