@@ -25,19 +25,23 @@ export function kvEditor({ legend, keyLabel = 'Name', valueLabel = 'Value', init
 
   return {
     element: fieldset,
-    /** Rows with a non-empty key, as an object (a later row wins on a repeated key). */
+    /**
+     * Rows with a key and a value, as an object (a later row wins on a repeated key). A row left
+     * empty is not sent: an empty path parameter is refused by the server, while an absent one
+     * takes its default.
+     */
     value() {
       const out = {};
       for (const row of rows.querySelectorAll('.kv-row')) {
         const [k, v] = row.querySelectorAll('input');
-        if (k.value.trim() !== '') out[k.value.trim()] = v.value;
+        if (k.value.trim() !== '' && v.value !== '') out[k.value.trim()] = v.value;
       }
       return out;
     },
-    /** Adds an empty row for each key that has none yet (keeps what was typed). */
-    ensureKeys(keys) {
+    /** Adds a row for each [key, value] whose key has none yet (keeps what was typed). */
+    ensureKeys(entries) {
       const present = new Set([...rows.querySelectorAll('.kv-row')].map((row) => row.querySelector('input').value.trim()));
-      for (const k of keys) if (!present.has(k)) addRow(k, '');
+      for (const [k, v] of entries) if (!present.has(k)) addRow(k, v);
     },
     set(entries) {
       rows.replaceChildren();

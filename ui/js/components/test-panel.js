@@ -12,13 +12,15 @@ import { table } from './table.js';
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
 /**
- * testPanel({tenant, target: () => ({permalink} | {connector: text}) | null, pathParamKeys?, onInvalid?})
+ * testPanel({tenant, target: () => ({permalink} | {connector: text} | {composite: text}) | null, pathParams?, onInvalid?})
+ * `pathParams`: [key, default] pairs; a row starts with the connector's default value (an empty
+ * row is not sent, so the server applies the default anyway).
  * `onInvalid(error)` receives 400 INVALID_JSON / 422 VALIDATION_FAILED for an unsaved connector.
  */
-export function testPanel({ tenant, target, pathParamKeys = [], onInvalid, heading = 'Test Connection' }) {
+export function testPanel({ tenant, target, pathParams: pathParamRows = [], onInvalid, heading = 'Test Connection' }) {
   const method = h('select', { name: 'method' }, h('option', { value: '' }, 'the connector’s method'), METHODS.map((m) => h('option', { value: m }, m)));
   const query = kvEditor({ legend: 'Query parameters', keyLabel: 'Parameter' });
-  const pathParams = kvEditor({ legend: 'Path parameters', keyLabel: 'Parameter', initial: pathParamKeys.map((k) => [k, '']) });
+  const pathParams = kvEditor({ legend: 'Path parameters', keyLabel: 'Parameter', initial: pathParamRows });
   const headers = kvEditor({ legend: 'Headers', keyLabel: 'Header' });
   const payload = h('textarea', { class: 'code small-code', rows: 5, spellcheck: false, placeholder: '{"example": true}' });
 
@@ -53,7 +55,7 @@ export function testPanel({ tenant, target, pathParamKeys = [], onInvalid, headi
     'form',
     { class: 'card test-panel', 'aria-labelledby': headingId },
     h('h2', { id: headingId }, heading),
-    h('p', { class: 'help' }, 'Runs the whole pipeline (secrets, auth, templates, upstream call) without the cache. Caller values are data, never templates.'),
+    h('p', { class: 'help' }, 'Runs the whole pipeline (secrets, auth, templates, upstream call) without the cache. Caller values are data, never templates. Rows with an empty value are not sent.'),
     field('Method', method),
     h('div', { class: 'grid-3' }, query.element, pathParams.element, headers.element),
     field('Payload (request body, sent as typed)', payload),
@@ -108,8 +110,9 @@ export function testPanel({ tenant, target, pathParamKeys = [], onInvalid, headi
 
   return {
     element: form,
-    setPathParamKeys: (keys) => pathParams.set(keys.map((k) => [k, ''])),
-    ensurePathParamKeys: (keys) => pathParams.ensureKeys(keys),
+    /** [key, default] pairs of the connector under test. */
+    setPathParams: (entries) => pathParams.set(entries),
+    ensurePathParams: (entries) => pathParams.ensureKeys(entries),
   };
 }
 
@@ -117,6 +120,20 @@ function statusClass(status) {
   if (status >= 200 && status < 300) return 'badge-ok';
   if (status >= 300 && status < 400) return 'badge-neutral';
   return 'badge-bad';
+}
+
+/** What the upstream answered before the response template, when the template changed it. */
+function upstreamBlock(data) {
+  const up = data.upstream;
+  if (!up) return h('p', { class: 'muted' }, 'No upstream answer (the run stopped before the upstream call).');
+  if (up.body === data.body && up.status === data.status) return null;
+  const text = prettyJsonText(up.body ?? '');
+  return h(
+    'div',
+    { class: 'upstream-raw' },
+    h('h3', {}, `Upstream answer before the response template (status ${up.status})`),
+    text === '' ? h('p', { class: 'muted' }, '(empty)') : h('pre', { class: 'json', tabindex: 0, 'aria-label': 'Raw upstream body' }, text),
+  );
 }
 
 function renderResult(data, debugHeader, roundTripMs) {
@@ -147,6 +164,7 @@ function renderResult(data, debugHeader, roundTripMs) {
     ),
     h('h3', {}, 'Response body'),
     bodyText === '' ? h('p', { class: 'muted' }, '(empty)') : h('pre', { class: 'json', tabindex: 0, 'aria-label': 'Response body' }, bodyText),
+    upstreamBlock(data),
     h('h3', {}, 'Response headers'),
     table([{ label: 'Header', cell: ([k]) => h('code', {}, k) }, { label: 'Value', cell: ([, v]) => String(v), class: 'break' }], headerRows, { empty: 'No headers.' }),
     h('h3', {}, 'Debug request (X-Debug-Request)'),

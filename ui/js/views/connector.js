@@ -30,10 +30,12 @@ const NEW_CONNECTOR = `{
 `;
 
 /** Path parameter keys of a definition text (for the test form); [] when it does not parse. */
-function pathKeysOf(text) {
+/** [key, default] of each path parameter the definition text declares (the default pre-fills the test row). */
+function pathParamsOf(text) {
   try {
     const def = JSON.parse(text);
-    return Array.isArray(def.path_parameters) ? def.path_parameters.map((p) => String(p?.key ?? '')).filter(Boolean) : [];
+    if (!Array.isArray(def.path_parameters)) return [];
+    return def.path_parameters.filter((p) => p?.key).map((p) => [String(p.key), typeof p.value === 'string' ? p.value : '']);
   } catch {
     return [];
   }
@@ -81,10 +83,10 @@ export async function newConnectorView(ctx) {
     tenant,
     heading: 'Test this connector (unsaved text)',
     target: () => ({ connector: editor.value }),
-    pathParamKeys: pathKeysOf(editor.value),
+    pathParams: pathParamsOf(editor.value),
     onInvalid: (error) => showSaveError(status, error, editor),
   });
-  editor.textarea.addEventListener('change', () => test.ensurePathParamKeys(pathKeysOf(editor.value)));
+  editor.textarea.addEventListener('change', () => test.ensurePathParams(pathParamsOf(editor.value)));
   frame.body.append(form, test.element);
 }
 
@@ -130,9 +132,7 @@ export async function connectorView(ctx) {
       h('h3', {}, 'Definition (JSON)'),
       jsonBlock(c.definition, { label: 'Connector definition' }),
     );
-    if (c.kind === 'connector') {
-      body.append(testPanel({ tenant, target: () => ({ permalink: c.permalink }), pathParamKeys: pathKeysOf(text), heading: 'Test Connection (saved connector)' }).element);
-    }
+    body.append(testPanel({ tenant, target: () => ({ permalink: c.permalink }), pathParams: pathParamsOf(text), heading: `Test Connection (saved ${c.kind === 'composite' ? 'composite connector' : 'connector'})` }).element);
     return;
   }
 
@@ -167,7 +167,7 @@ export async function connectorView(ctx) {
     tenant,
     heading: 'Test Connection',
     target: () => (useText.checked ? { connector: editor.value } : { permalink: c.permalink }),
-    pathParamKeys: pathKeysOf(text),
+    pathParams: pathParamsOf(text),
     onInvalid: (error) => showSaveError(status, error, editor),
   });
   const chooser = h(
@@ -178,7 +178,7 @@ export async function connectorView(ctx) {
     h('div', { class: 'radio' }, useText, h('label', { for: 'test-text' }, 'the editor’s text (unsaved)')),
   );
   test.element.querySelector('h2').after(chooser);
-  editor.textarea.addEventListener('change', () => test.ensurePathParamKeys(pathKeysOf(editor.value)));
+  editor.textarea.addEventListener('change', () => test.ensurePathParams(pathParamsOf(editor.value)));
   body.append(form, test.element);
 }
 

@@ -19,13 +19,13 @@ export async function testTab(ctx) {
     showError(frame.body, error, 'Could not load the connectors');
     return;
   }
-  const simple = connectors.filter((c) => c.kind === 'connector');
   const wanted = ctx.query.get('permalink');
+  const kindOf = new Map(connectors.map((c) => [c.permalink, c.kind]));
   const select = h(
     'select',
     { name: 'permalink' },
     h('option', { value: '' }, '— an unsaved definition (paste it below) —'),
-    simple.map((c) => h('option', { value: c.permalink, selected: c.permalink === wanted }, `${c.permalink} (${c.source === 'repository' ? `GitHub: ${c.repository}` : 'manual'})`)),
+    connectors.map((c) => h('option', { value: c.permalink, selected: c.permalink === wanted }, `${c.permalink} (${c.kind === 'composite' ? 'composite, ' : ''}${c.source === 'repository' ? `GitHub: ${c.repository}` : 'manual'})`)),
   );
   const editor = codeEditor({ value: '', label: 'Unsaved connector JSON', rows: 12 });
   const status = h('div');
@@ -43,7 +43,8 @@ export async function testTab(ctx) {
         status.append(h('div', { class: 'alert alert-error', role: 'alert' }, 'Choose a saved connector, or paste a connector definition.'));
         return null;
       }
-      return { connector: editor.value };
+      // A pasted composite (it has "steps") is tested as one.
+      return isComposite(editor.value) ? { composite: editor.value } : { connector: editor.value };
     },
     onInvalid: (error) => {
       const problems = problemList(error, editor);
@@ -55,21 +56,35 @@ export async function testTab(ctx) {
     pasteBox.hidden = select.value !== '';
     replaceQuery(`/tenants/${seg(tenant)}/test`, { permalink: select.value });
     if (select.value === '') {
-      panel.setPathParamKeys([]);
+      panel.setPathParams([]);
+      return;
+    }
+    if (kindOf.get(select.value) === 'composite') {
+      panel.setPathParams([]);
       return;
     }
     try {
       const { data } = await api('GET', `/tenants/${seg(tenant)}/connectors/${seg(select.value)}`, { signal: ctx.signal });
-      panel.setPathParamKeys((data.definition.path_parameters ?? []).map((p) => p.key));
+      // Each row starts with the parameter's default: an empty value would be refused (400 INVALID_PATH_PARAMETERS).
+      panel.setPathParams((data.definition.path_parameters ?? []).map((p) => [p.key, p.value ?? '']));
     } catch {
-      panel.setPathParamKeys([]);
+      panel.setPathParams([]);
     }
   }
   select.addEventListener('change', syncChoice);
   frame.body.append(
-    h('div', { class: 'card' }, field('Connector', select, simple.length === 0 ? 'This tenant has no simple connectors yet; paste a definition to try one before saving it.' : 'Composite connectors cannot be run here (the API runs simple connectors only).')),
+    h('div', { class: 'card' }, field('Connector', select, connectors.length === 0 ? 'This tenant has no connectors yet; paste a definition (a connector, or a composite with "steps") to try it before saving it.' : 'A saved connector or composite connector, or paste an unsaved definition (a composite is recognised by its "steps").')),
     pasteBox,
     panel.element,
   );
   await syncChoice();
+}
+
+function isComposite(text) {
+  try {
+    const value = JSON.parse(text);
+    return typeof value === 'object' && value !== null && Array.isArray(value.steps);
+  } catch {
+    return false;
+  }
 }
