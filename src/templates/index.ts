@@ -1,12 +1,12 @@
 import { TEMPLATE_FIELDS, analyze, isAutoescapeField, type TemplateField } from './analyze.js';
 import { EvalError, TemplateError } from './errors.js';
-import { compileStmt, type Stmt } from './evaluate.js';
+import { compileStmt } from './statements.js';
 import { signJwt } from './jwt.js';
 import { normalizeSource } from './lexer.js';
 import { LIMITS, setActiveBudget } from './limits.js';
 import { RENDER_ON_COPIES } from './mutation.js';
 import { parseTemplate } from './parse.js';
-import { Frame, Out, State, type JwtContext } from './state.js';
+import { Frame, Out, State, type JwtContext, type Stmt } from './state.js';
 import { MISSING, PyBytes, TemplateObject, PyFunction, dictGet, dictKeys, isDict, asString, str, type DictLike } from './values.js';
 
 /**

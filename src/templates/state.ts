@@ -1,7 +1,7 @@
 import { EvalError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { RENDER_ON_COPIES, privateCopy } from './mutation.js';
-import type { Runtime } from './values.js';
+import { Markup, type Runtime } from './values.js';
 
 /** One variable scope: the template's top level, a loop iteration, a macro call, a `with` block. */
 export class Frame {
@@ -36,6 +36,18 @@ export class Frame {
     const i = this.names.indexOf(name);
     return i >= 0 ? this.values![i] : undefined;
   }
+}
+
+/** A compiled expression: a closure over the render's state and the current scope. */
+export type Expr = (s: State, f: Frame) => unknown;
+/** A compiled statement: writes to `out`. */
+export type Stmt = (s: State, f: Frame, out: Out) => void;
+/** Binds a value to an assignment target (`set`, `for` and `with` targets). */
+export type Assigner = (s: State, f: Frame, value: unknown) => void;
+
+/** Text a block captured (a macro body, `set` block, recursive loop): Markup when autoescaping, as Jinja2 marks it safe. */
+export function captured(s: State, text: string): string | Markup {
+  return s.autoescape ? new Markup(text) : text;
 }
 
 /** An output buffer with the output cap applied as it grows. */

@@ -424,6 +424,8 @@ export abstract class TemplateObject {
   abstract readonly typeName: string;
   abstract getAttr(name: string): unknown; // MISSING when absent
   abstract repr(): string;
+  /** Set by objects a template can call (the loop object of a recursive loop). */
+  call?(call: CallArgs): unknown;
   /** This object for a render that mutates: objects holding context data copy it with `copy`. */
   privateCopy(_copy: (v: unknown) => unknown): TemplateObject {
     return this;
