@@ -1,6 +1,6 @@
 import { nullProto } from './values.js';
 import { TemplateError } from './errors.js';
-import type { Node } from './parse.js';
+import type { Node } from './nodes.js';
 import { FILTERS, TESTS } from './builtins.js';
 
 /**

@@ -3,7 +3,7 @@ import { EvalError, TemplateError } from './errors.js';
 import { GLOBALS, RESERVED } from './functions.js';
 import { DICT_ATTRIBUTES, SliceValue, getattr, getitem } from './lookup.js';
 import { add, compare, concat, floordiv, mod, mul, neg, pos, pow, sub, truediv } from './ops.js';
-import { FloatLiteral, type Node } from './parse.js';
+import { FloatLiteral, type Node } from './nodes.js';
 import type { Expr, Frame, Out, State } from './state.js';
 import {
   MISSING, PyDict, PyFunction, PyTuple, TemplateObject, Undefined, iterate, mkFloat, dictItems, isDict, str, truthy,

@@ -1,5 +1,5 @@
 import { EvalError } from './errors.js';
-import type { Node } from './parse.js';
+import type { Node } from './nodes.js';
 import { Frame, Out, captured, type Expr, type State, type Stmt } from './state.js';
 import { MISSING, PyDict, PyFunction, PyTuple, Undefined } from './values.js';
 

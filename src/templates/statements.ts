@@ -4,7 +4,7 @@ import { compileCall, compileExpr, compileFilter, lookupName, positioned, reloca
 import { LIMITS } from './limits.js';
 import { forLoop } from './loops.js';
 import { makeMacro, usesName, type MacroSpec } from './macros.js';
-import type { Node } from './parse.js';
+import type { Node } from './nodes.js';
 import { Frame, Out, captured, type Assigner, type Expr, type Stmt } from './state.js';
 import { Markup, MissingRef, Namespace, Undefined, floatRepr, intStr, iterate, str, truthy, typeName } from './values.js';
 
