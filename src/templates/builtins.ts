@@ -6,7 +6,8 @@ import { stringFilters } from './filters/strings.js';
 import { makeAttrGetter, params, type FilterFn } from './filters/support.js';
 import type { State } from './state.js';
 import { VALUE_TESTS, type TestFn } from './tests.js';
-import { PyGenerator, Undefined, nullProto, str, truthy } from './values.js';
+import { str, truthy } from './protocols.js';
+import { nullProto, PyGenerator, Undefined } from './values.js';
 
 /**
  * Every filter and test a template can name, in one place: the families in filters/ and tests.ts,

@@ -1,4 +1,5 @@
-import { Markup, str } from './values.js';
+import { str } from './protocols.js';
+import { Markup } from './values.js';
 
 /**
  * markupsafe semantics: `escape()` turns a value into safe Markup (Markup passes through), a

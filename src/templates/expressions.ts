@@ -5,9 +5,10 @@ import { DICT_ATTRIBUTES, SliceValue, getattr, getitem } from './lookup.js';
 import { add, compare, concat, floordiv, mod, mul, neg, pos, pow, sub, truediv } from './ops.js';
 import { FloatLiteral, type Node } from './nodes.js';
 import type { Expr, Frame, Out, State } from './state.js';
+import { mkFloat } from './numbers.js';
+import { iterate, str, truthy } from './protocols.js';
 import {
-  MISSING, PyDict, PyFunction, PyTuple, TemplateObject, Undefined, iterate, mkFloat, dictItems, isDict, str, truthy,
-  typeName, type CallArgs,
+  dictItems, isDict, MISSING, PyDict, PyFunction, PyTuple, TemplateObject, typeName, Undefined, type CallArgs,
 } from './values.js';
 
 /**

@@ -2,9 +2,11 @@ import { EvalError } from './errors.js';
 import { escape } from './escape.js';
 import { toFixedPy } from './decimal.js';
 import { LIMITS, repeatStr } from './limits.js';
+import { floatRepr, intStr, isFloat, isInt, PyFloat } from './numbers.js';
+import { repr, str } from './protocols.js';
 import {
-  Markup, PyBytes, PyFloat, PyRange, PyTuple, Undefined, asString, floatRepr, intStr, isDict, isFloat, isInt, repr, str, toBigInt,
-  toJsNumber, typeName, dictGet, MISSING, strChars, strLen,
+  asString, dictGet, isDict, Markup, MISSING, PyBytes, PyRange, PyTuple, strChars, strLen, toBigInt, toJsNumber,
+  typeName, Undefined,
 } from './values.js';
 
 /**

@@ -5,9 +5,11 @@ import { dumps } from './json.js';
 import { bind } from './args.js';
 import { add } from './ops.js';
 import type { State } from './state.js';
+import { isInt } from './numbers.js';
+import { iterate, str } from './protocols.js';
 import {
-  MISSING, Markup, MissingRef, Namespace, PyDict, PyFunction, PyRange, TemplateObject, Undefined, asString,
-  dictGet, dictItems, isDict, isInt, iterate, str, toJsNumber, typeName, type CallArgs,
+  asString, dictGet, dictItems, isDict, Markup, MISSING, MissingRef, Namespace, PyDict, PyFunction, PyRange,
+  TemplateObject, toJsNumber, typeName, Undefined, type CallArgs,
 } from './values.js';
 
 /**

@@ -7,7 +7,10 @@ import { LIMITS, setActiveBudget } from './limits.js';
 import { RENDER_ON_COPIES } from './mutation.js';
 import { parseTemplate } from './parse.js';
 import { Frame, Out, State, type JwtContext, type Stmt } from './state.js';
-import { MISSING, PyBytes, TemplateObject, PyFunction, dictGet, dictKeys, isDict, asString, str, type DictLike } from './values.js';
+import { str } from './protocols.js';
+import {
+  asString, dictGet, dictKeys, isDict, MISSING, PyBytes, PyFunction, TemplateObject, type DictLike,
+} from './values.js';
 
 /**
  * Public contract of the template engine (team PLAN.md, "Templates (A)"). Everything else in this

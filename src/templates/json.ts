@@ -1,9 +1,8 @@
 import { allocate, charge, repeatStr } from './limits.js';
 import { EvalError } from './errors.js';
-import {
-  Markup, PyDict, PyFloat, Undefined, compareStrings, floatRepr, hasAstral, intStr, isFloat, isInt, isPlainObject,
-  MISSING, typeName,
-} from './values.js';
+import { floatRepr, intStr, isFloat, isInt, PyFloat } from './numbers.js';
+import { compareStrings } from './protocols.js';
+import { hasAstral, isPlainObject, Markup, MISSING, PyDict, typeName, Undefined } from './values.js';
 
 /**
  * JSON in and out with Python's rules.

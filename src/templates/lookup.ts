@@ -3,11 +3,12 @@ import { EvalError } from './errors.js';
 import type { FieldAccess } from './format.js';
 import { strMethod } from './str-methods.js';
 import { DICT_MUTATORS, LIST_MUTATORS, dictMutator, listMutator } from './mutation.js';
+import { isFloat as isFloatValue, isInt, PyFloat } from './numbers.js';
+import { eq, repr, str } from './protocols.js';
 import {
-  DictView, GroupTuple, MISSING, PyFloat, isFloat as isFloatValue, Markup, Namespace, PyBytes, PyDict,
-  PyFunction, PyGenerator, PyRange, PyTuple, TemplateObject, Undefined, asString, dictGet, eq, hashKey, isDict,
-  isInt, isPlainObject, strChars, toJsNumber, typeName, type CallArgs, type DictLike, type Runtime, str,
-  dictItems, hasAstral,
+  asString, dictGet, dictItems, DictView, GroupTuple, hasAstral, hashKey, isDict, isPlainObject, Markup, MISSING, objectTypeRepr,
+  Namespace, PyBytes, PyDict, PyFunction, PyGenerator, PyRange, PyTuple, strChars, TemplateObject, toJsNumber,
+  typeName, Undefined, type CallArgs, type DictLike, type Runtime,
 } from './values.js';
 
 /**
@@ -132,7 +133,8 @@ export function getitem(obj: unknown, key: unknown): unknown {
     const attr = attribute(obj, name);
     if (attr !== MISSING) return attr;
   }
-  return new Undefined(key as string, obj);
+  if (typeof key === 'string') return new Undefined(key, obj);
+  return new Undefined(undefined, obj, `${objectTypeRepr(obj)} has no element ${repr(key)}`);
 }
 
 /** The `attr()` filter (Jinja2's do_attr): the attribute only, never the item. */

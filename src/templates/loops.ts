@@ -1,6 +1,7 @@
 import { EvalError } from './errors.js';
 import { Frame, Out, captured, type Assigner, type Expr, type State, type Stmt } from './state.js';
-import { MISSING, PyFunction, PyTuple, TemplateObject, Undefined, iterate, repr, truthy, type CallArgs } from './values.js';
+import { iterate, repr, truthy } from './protocols.js';
+import { MISSING, PyFunction, PyTuple, TemplateObject, Undefined, type CallArgs } from './values.js';
 
 /**
  * `{% for %}`: the loop object Jinja2 gives the body (`loop.index`, `loop.cycle()`, `loop(…)` in a

@@ -1,8 +1,10 @@
 import { positional } from './args.js';
 import { EvalError } from './errors.js';
+import { isInt } from './numbers.js';
+import { eq, iterate, lt, repr } from './protocols.js';
 import {
-  MISSING, PyDict, PyFunction, PyTuple, TemplateObject, Undefined, hashKey, isInt, isPlainObject, iterate, lt, eq,
-  repr, toJsNumber, typeName, type CallArgs, type DictLike, type Runtime,
+  dictEntries, hashKey, isPlainObject, MISSING, PyDict, PyFunction, PyTuple, TemplateObject, toJsNumber, typeName, Undefined,
+  type CallArgs, type DictLike, type Runtime,
 } from './values.js';
 
 /**
@@ -143,7 +145,7 @@ export function dictMutator(d: DictLike, name: string): unknown {
         const [other] = positional('update', { args: c.args, kwargs: new Map() }, 0, 1);
         if (other !== undefined) {
           if (other instanceof Undefined) other.fail();
-          const pairs = other instanceof PyDict || isPlainObject(other) ? dictPairs(other) : updatePairs(other);
+          const pairs = other instanceof PyDict || isPlainObject(other) ? dictEntries(other) : updatePairs(other);
           rt.step(pairs.length);
           for (const [k, v] of pairs) d.set(k, v);
         }
@@ -182,11 +184,6 @@ export function dictMutator(d: DictLike, name: string): unknown {
   });
 }
 
-function dictPairs(d: DictLike): [unknown, unknown][] {
-  if (d instanceof PyDict) return d.entries();
-  return Object.keys(d).map((k) => [k, d[k] === undefined ? null : d[k]]);
-}
-
 /** dict.update(iterable): each item must itself be a pair. */
 function updatePairs(other: unknown): [unknown, unknown][] {
   return iterate(other).map((item, i) => {
@@ -217,7 +214,7 @@ export function privateCopy(v: unknown, copies: Map<object, unknown>, rt: Runtim
   if (v instanceof PyDict || isPlainObject(v)) {
     const out = new PyDict();
     copies.set(v, out);
-    const pairs = dictPairs(v);
+    const pairs = dictEntries(v);
     rt.step(1 + (pairs.length >> 4));
     for (const [k, x] of pairs) out.set(k, privateCopy(x, copies, rt));
     return out;

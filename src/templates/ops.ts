@@ -2,9 +2,11 @@ import { EvalError } from './errors.js';
 import { escape } from './escape.js';
 import { LIMITS, allocate, repeatStr } from './limits.js';
 import { formatPercent } from './format.js';
+import { isFloat, isInt, isNumber, mkFloat, mkInt, PyFloat } from './numbers.js';
+import { compareStrings, eq, lt } from './protocols.js';
 import {
-  DictView, Markup, PyBytes, PyDict, PyFloat, PyGenerator, PyRange, PyTuple, Undefined, asString, compareStrings,
-  dictHas, eq, hashKey, isDict, isFloat, isInt, isNumber, lt, mkFloat, mkInt, toBigInt, toJsNumber, typeName,
+  asString, dictHas, DictView, hashKey, isDict, Markup, PyBytes, PyDict, PyGenerator, PyRange, PyTuple, toBigInt,
+  toJsNumber, typeName, Undefined,
 } from './values.js';
 
 /**

@@ -1,7 +1,7 @@
 import { EvalError } from './errors.js';
 import { escape } from './escape.js';
 import { LIMITS, allocate, repeatStr } from './limits.js';
-import { Markup, Undefined, asString, hasAstral, nullProto, strChars, strLen, typeName } from './values.js';
+import { asString, hasAstral, Markup, nullProto, strChars, strLen, typeName, Undefined } from './values.js';
 
 /**
  * Python's str algorithms the way CPython defines them, for strings indexed by code point: which

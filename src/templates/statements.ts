@@ -6,7 +6,9 @@ import { forLoop } from './loops.js';
 import { makeMacro, usesName, type MacroSpec } from './macros.js';
 import type { Node } from './nodes.js';
 import { Frame, Out, captured, type Assigner, type Expr, type Stmt } from './state.js';
-import { Markup, MissingRef, Namespace, Undefined, floatRepr, intStr, iterate, str, truthy, typeName } from './values.js';
+import { floatRepr, intStr } from './numbers.js';
+import { iterate, str, truthy } from './protocols.js';
+import { Markup, MissingRef, Namespace, typeName, Undefined } from './values.js';
 
 /**
  * Statements: output, `if`, `set` (with targets, namespaces and blocks), `with`, `filter` and

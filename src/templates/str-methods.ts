@@ -4,9 +4,10 @@ import { escape } from './escape.js';
 import { strFormat, type FieldAccess } from './format.js';
 import { LIMITS, repeatStr } from './limits.js';
 import { cpIndex, cpSlice, isPyWhitespace, pyCapitalize, pyCenter, pyReplace, pySplit, pyTitle, stripChars, strArg } from './pystr.js';
+import { str } from './protocols.js';
 import {
-  DictView, MISSING, Markup, PyBytes, PyFunction, PyGenerator, PyRange, PyTuple, Undefined, asString, dictGet, dictKeys,
-  isDict, str, strChars, strLen, toJsNumber, typeName, type CallArgs, type Runtime,
+  asString, dictGet, dictKeys, DictView, isDict, Markup, MISSING, PyBytes, PyFunction, PyGenerator, PyRange, PyTuple,
+  strChars, strLen, toJsNumber, typeName, Undefined, type CallArgs, type Runtime,
 } from './values.js';
 
 /**

@@ -1,10 +1,9 @@
 import { EvalError } from './errors.js';
 import { contains, mod } from './ops.js';
 import type { State } from './state.js';
-import {
-  Markup, PyBytes, PyFloat, PyFunction, PyRange, Undefined, asString, eq, isDict, isFloat, isInt, isIterable,
-  isNumber, lt, str, TemplateObject,
-} from './values.js';
+import { isFloat, isInt, isNumber, PyFloat } from './numbers.js';
+import { eq, isIterable, lt, str } from './protocols.js';
+import { asString, isDict, Markup, PyBytes, PyFunction, PyRange, TemplateObject, Undefined } from './values.js';
 
 /** Jinja2 3.1's builtin tests (tests.py), used by `is` and by select/reject. */
 export type TestFn = (s: State, value: unknown, args: unknown[], kwargs: Map<string, unknown>) => boolean;

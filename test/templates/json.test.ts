@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dumps, htmlsafeJsonDumps, jsonString, parseJson, parseJsonExact } from '../../src/templates/json.js';
-import { PyDict, PyFloat, dictGet, dictKeys, floatRepr, isDict, type DictLike } from '../../src/templates/values.js';
+import { floatRepr, PyFloat } from '../../src/templates/numbers.js';
+import { dictGet, dictKeys, isDict, PyDict, type DictLike } from '../../src/templates/values.js';
 
 /**
  * parseJson takes the native JSON.parse whenever a scan finds nothing it would get wrong; whatever

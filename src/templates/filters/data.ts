@@ -1,9 +1,10 @@
 import { repeatStr } from '../limits.js';
 import { EvalError } from '../errors.js';
 import { dumps, htmlsafeJsonDumps, parseJson } from '../json.js';
+import { isInt } from '../numbers.js';
+import { compareStrings, repr, str } from '../protocols.js';
 import {
-  Markup, PyBytes, PyDict, PyTuple, Undefined, asString, compareStrings, dictItems, isDict, repr, str,
-  toJsNumber, typeName, isInt,
+  asString, dictItems, isDict, Markup, PyBytes, PyDict, PyTuple, toJsNumber, typeName, Undefined,
 } from '../values.js';
 import { params, type FilterFn } from './support.js';
 

@@ -1,8 +1,7 @@
 import { roundPy } from '../decimal.js';
 import { EvalError } from '../errors.js';
-import {
-  PyFloat, Undefined, asString, isFloat, isInt, mkFloat, mkInt, toBigInt, toJsNumber, typeName,
-} from '../values.js';
+import { PyFloat, isFloat, isInt, mkFloat, mkInt } from '../numbers.js';
+import { Undefined, asString, toBigInt, toJsNumber, typeName } from '../values.js';
 import { params, type FilterFn } from './support.js';
 
 // Parameter lists of the filters below (allocated once, not per call).

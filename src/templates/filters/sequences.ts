@@ -4,9 +4,10 @@ import { LIMITS, allocate } from '../limits.js';
 import { attributeOnly } from '../lookup.js';
 import { add } from '../ops.js';
 import type { State } from '../state.js';
+import { eq, iterate, len, lt, str, truthy } from '../protocols.js';
 import {
-  GroupTuple, Markup, PyGenerator, Undefined, asString, dictItems, eq, hashKey, isDict, iterate, len, lt, str,
-  strChars, toJsNumber, truthy, typeName, MISSING,
+  asString, dictItems, GroupTuple, hashKey, isDict, Markup, MISSING, PyGenerator, strChars, toJsNumber, typeName,
+  Undefined,
 } from '../values.js';
 import { keyCompare, makeAttrGetter, makeMultiAttrGetter, params, pyCompare, type FilterFn } from './support.js';
 

@@ -4,9 +4,11 @@ import { formatPercent } from '../format.js';
 import { toFixedPy } from '../decimal.js';
 import { LIMITS, repeatStr } from '../limits.js';
 import { pyCapitalize, pyCenter, pyReplace } from '../pystr.js';
+import { isNumber } from '../numbers.js';
+import { isIterable, iterate, len, repr, str } from '../protocols.js';
 import {
-  Markup, PyBytes, PyDict, PyTuple, Undefined, asString, dictItems, isDict, str, strChars, strLen, toJsNumber,
-  typeName, iterate, nullProto, hasAstral, len, isIterable, isNumber, repr,
+  asString, dictItems, hasAstral, isDict, Markup, nullProto, PyBytes, PyDict, PyTuple, strChars, strLen, toJsNumber,
+  typeName, Undefined,
 } from '../values.js';
 import { parsePyFloat } from './numbers.js';
 import { params, type FilterFn } from './support.js';

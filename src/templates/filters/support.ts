@@ -2,7 +2,9 @@ import { EvalError } from '../errors.js';
 import { bind } from '../args.js';
 import { getitem } from '../lookup.js';
 import type { State } from '../state.js';
-import { Undefined, asString, isInt, lt, eq, str, type CallArgs } from '../values.js';
+import { isInt } from '../numbers.js';
+import { eq, lt, str } from '../protocols.js';
+import { asString, Undefined, type CallArgs } from '../values.js';
 
 /** A filter: `value | name(*args, **kwargs)`. */
 export type FilterFn = (s: State, value: unknown, args: unknown[], kwargs: Map<string, unknown>) => unknown;
