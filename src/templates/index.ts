@@ -120,27 +120,28 @@ class Compiled implements CompiledTemplate {
   }
 
   private run(ctx: RenderContext, now: number, jwt: JwtContext | null): string {
-    const begin = (onCopies: boolean, startedAt: number): State => {
-      const st = new State(ctx.vars ?? {}, ctx.secrets, ctx.variables, now, this.autoescape, jwt, onCopies, startedAt);
-      st.source = this.normalized;
-      return st;
-    };
-    let state = begin(this.mutates, 0);
-    let out = new Out();
-    const previous = setActiveBudget(state);
-    try {
+    if (!this.mutates) {
       try {
-        this.program!(state, new Frame(null), out);
+        return this.pass(ctx, now, jwt, false);
       } catch (err) {
         if (err !== RENDER_ON_COPIES) throw err;
         // A mutating method was reached before anything changed: start over on private copies.
         this.mutates = true;
-        state = begin(true, state.startedAt);
-        setActiveBudget(state);
-        out = new Out();
-        this.program!(state, new Frame(null), out);
       }
+    }
+    return this.pass(ctx, now, jwt, true);
+  }
+
+  /** One run of the program; on shared data, a mutating method ends it with RENDER_ON_COPIES. */
+  private pass(ctx: RenderContext, now: number, jwt: JwtContext | null, onCopies: boolean): string {
+    const state = new State(ctx.vars ?? {}, ctx.secrets, ctx.variables, now, this.autoescape, jwt, onCopies);
+    state.source = this.normalized;
+    const out = new Out();
+    const previous = setActiveBudget(state);
+    try {
+      this.program!(state, new Frame(null), out);
     } catch (err) {
+      if (err === RENDER_ON_COPIES) throw err;
       throw redactSecrets(asTemplateError(err), ctx.secrets);
     } finally {
       setActiveBudget(previous);

@@ -106,19 +106,12 @@ export class State implements Runtime {
     readonly jwt: JwtContext | null,
     /** The render may change lists and dicts, so it reads context values through private copies. */
     onCopies = false,
-    /** When an earlier pass of the same render started (its time counts against the deadline). */
-    startedAt = 0,
   ) {
     this.copies = onCopies ? new Map() : null;
-    this.started = startedAt;
   }
 
   get onCopies(): boolean {
     return this.copies !== null;
-  }
-
-  get startedAt(): number {
-    return this.started;
   }
 
   /**
