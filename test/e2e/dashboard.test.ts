@@ -34,6 +34,7 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
   let page: Page;
   let failedSyncId: string;
   let okSyncId: string;
+  let githubErrorSyncId: string;
   const problems: string[] = [];
 
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `dashboard-${name}.png`), fullPage: true });
@@ -368,6 +369,97 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
     expect(await refused.textContent()).toContain('globex/connectors');
     expect(await svc.services.tenants.view('globex')).toBeDefined();
   });
+
+  it('connector page: the absolute runtime URL with a copy button, ready curl and fetch snippets; times name their zone', async () => {
+    await page.setViewportSize({ width: 1366, height: 860 });
+    await page.goto(`${svc.url}/ui/#/tenants/acme/connectors/echo-items`);
+    const url = `${svc.url}/t/acme/connectors/echo-items/execute`;
+    await page.locator('main .runtime-url', { hasText: url }).waitFor();
+    expect(await text('main .runtime-url')).toContain(`GET ${url}`);
+    await page.getByRole('button', { name: 'Copy runtime URL' }).waitFor();
+    const curl = (await page.locator('pre[aria-label="curl snippet"]').textContent()) ?? '';
+    expect(curl).toContain(`curl -sS '${url}'`);
+    expect(curl).toContain("-H 'Authorization: Bearer <session token>'");
+    expect(curl).toContain("-H 'X-Path-Params: item_id=…'");
+    const fetchCode = (await page.locator('pre[aria-label="fetch() snippet"]').textContent()) ?? '';
+    expect(fetchCode).toContain(`const res = await fetch('${url}', {`);
+    expect(fetchCode).toContain("method: 'GET'");
+    // Created / Updated: local time followed by the zone's name (the browser runs in the process's zone)
+    const created = await text('main dl.meta time');
+    expect(created).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (UTC|GMT[+-]\d{1,2}(:\d\d)?|[A-Z]{2,5})$/);
+  });
+
+  it('sync detail of a GitHub error: the message, no position table', async () => {
+    github.createRepo('globex/moved', { private: false }).commit('main', { 'connectors_registry.json': '{"connectors": []}' });
+    const { syncId: id } = await svc.services.sync.link('globex', 'globex/moved', { branch: 'main' });
+    const message = 'branch "main" of globex/moved was not found, or the repository is not readable with the configured GitHub credentials';
+    await svc.services.sync.history.update('globex', id, { state: 'failed', sha: null, attempts: 1, finished_at: new Date().toISOString(), errors: [{ path: '', line: 0, column: 0, message }] });
+    githubErrorSyncId = id;
+    await page.goto(`${svc.url}/ui/#/syncs/${id}`);
+    await page.locator('main .plain-errors', { hasText: message }).waitFor();
+    expect(await page.locator('main table', { hasText: 'Column' }).count()).toBe(0);
+  });
+
+  it('every view at 1366 px and at 420 px: screenshots, no horizontal overflow of the page', async () => {
+    const views: Array<[string, string, string]> = [
+      ['tenants', '#/tenants', 'main table'],
+      ['new-tenant', '#/new-tenant', 'main form'],
+      ['connectors', '#/tenants/acme/connectors', 'main table'],
+      ['new-connector', '#/tenants/acme/new-connector', 'main form'],
+      ['connector-manual', '#/tenants/acme/connectors/echo-items', 'main .snippets'],
+      ['connector-repository', '#/tenants/globex/connectors/crm-contacts', 'main .snippets'],
+      ['test-connection', '#/tenants/acme/test?permalink=echo-items', 'main .test-panel'],
+      ['secrets', '#/tenants/acme/secrets', 'main table'],
+      ['variables', '#/tenants/acme/variables', 'main table'],
+      ['repositories', '#/tenants/globex/repositories', 'main table'],
+      ['settings', '#/tenants/acme/settings', 'main form'],
+      ['syncs', '#/syncs', 'main table'],
+      ['sync-failed', `#/syncs/${failedSyncId}`, 'main table'],
+      ['sync-succeeded', `#/syncs/${okSyncId}`, 'main .plan-columns'],
+      ['sync-github-error', `#/syncs/${githubErrorSyncId}`, 'main .plain-errors'],
+      ['queues', '#/queues', 'main table'],
+    ];
+    const overflowing: string[] = [];
+    const measure = () => page.evaluate(() => {
+      const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return { scroll: d.scrollWidth, client: d.clientWidth };
+    });
+    for (const width of [1366, 420]) {
+      await page.setViewportSize({ width, height: 860 });
+      for (const [name, hash, ready] of views) {
+        await page.goto(`${svc.url}/ui/${hash}`);
+        await page.locator(ready).first().waitFor();
+        if (name === 'test-connection') {
+          // with a result, so the debug record is in the picture: it wraps instead of widening the page
+          await page.locator('.test-panel .kv', { hasText: 'Path parameters' }).locator('input').nth(1).fill('42');
+          await page.getByRole('button', { name: 'Run test' }).click();
+          await page.locator('.test-result pre[aria-label="Debug request"]').waitFor();
+        }
+        const { scroll, client } = await measure();
+        if (scroll > client) overflowing.push(`${name} at ${width} px: the page is ${scroll} px wide`);
+        await page.screenshot({ path: join(SCREENSHOT_DIR, `view-${width}-${name}.png`), fullPage: true });
+      }
+    }
+    // the sign-in view, in a fresh tab (no token in its sessionStorage)
+    const login = await browser.context.newPage();
+    try {
+      for (const width of [1366, 420]) {
+        await login.setViewportSize({ width, height: 860 });
+        await login.goto(`${svc.url}/ui/`);
+        await login.locator('main form').waitFor();
+        const { scroll, client } = await login.evaluate(() => {
+          const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+          return { scroll: d.scrollWidth, client: d.clientWidth };
+        });
+        if (scroll > client) overflowing.push(`login at ${width} px: the page is ${scroll} px wide`);
+        await login.screenshot({ path: join(SCREENSHOT_DIR, `view-${width}-login.png`), fullPage: true });
+      }
+    } finally {
+      await login.close();
+    }
+    await page.setViewportSize({ width: 1366, height: 860 });
+    expect(overflowing).toEqual([]);
+  }, 120_000);
 
   it('returns to the login screen when the token stops working, and logs out', async () => {
     await page.evaluate(() => (globalThis as unknown as B).sessionStorage.setItem('gatehouse.adminToken', 'a-token-that-was-rotated-away'));

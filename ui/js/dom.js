@@ -64,9 +64,9 @@ export function field(label, control, help) {
 }
 
 /** <pre> of pretty-printed JSON (or the text itself when it is not JSON). */
-export function jsonBlock(value, { label } = {}) {
+export function jsonBlock(value, { label, wrap = false } = {}) {
   const text = typeof value === 'string' ? prettyJsonText(value) : JSON.stringify(value, null, 2);
-  return h('pre', { class: 'json', tabindex: 0, 'aria-label': label }, text);
+  return h('pre', { class: wrap ? 'json wrap' : 'json', tabindex: 0, 'aria-label': label }, text);
 }
 
 export function prettyJsonText(text) {

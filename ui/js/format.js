@@ -1,4 +1,5 @@
-// Display formats. Times are shown in the operator's local time zone with the ISO value as a tooltip.
+// Display formats. Times are shown in the operator's local time zone, named after the time ("UTC",
+// "GMT+1"), with the ISO value as a tooltip.
 
 import { h } from './dom.js';
 
@@ -8,7 +9,14 @@ export function dateTime(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zoneName(d)}`;
+}
+
+const zoneFormat = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' });
+
+/** The local time zone's short name at that date (summer time included), e.g. "UTC", "CET", "GMT+2". */
+export function zoneName(d) {
+  return zoneFormat.formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? '';
 }
 
 export function ago(iso, now = Date.now()) {

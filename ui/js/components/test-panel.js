@@ -168,7 +168,7 @@ function renderResult(data, debugHeader, roundTripMs) {
     h('h3', {}, 'Response headers'),
     table([{ label: 'Header', cell: ([k]) => h('code', {}, k) }, { label: 'Value', cell: ([, v]) => String(v), class: 'break' }], headerRows, { empty: 'No headers.' }),
     h('h3', {}, 'Debug request (X-Debug-Request)'),
-    debug === null ? h('p', { class: 'muted' }, 'No debug record (the run stopped before the request was built).') : jsonBlock(debug, { label: 'Debug request' }),
+    debug === null ? h('p', { class: 'muted' }, 'No debug record (the run stopped before the request was built).') : jsonBlock(debug, { label: 'Debug request', wrap: true }),
     h('h3', {}, 'Timing (X-Connector-Timing)'),
     jsonBlock(timing, { label: 'Timing' }),
   );

@@ -8,6 +8,7 @@ import { codeEditor, problemList } from '../components/code-editor.js';
 import { confirmDialog } from '../components/dialog.js';
 import { sourceBadge } from '../components/badges.js';
 import { errorBox, notice } from '../components/errors.js';
+import { callSnippets, runtimeUrl } from '../components/snippets.js';
 import { testPanel } from '../components/test-panel.js';
 import { timeEl } from '../format.js';
 import { flash, loading, showError } from '../page.js';
@@ -53,7 +54,7 @@ function metaList(c) {
     row('Revision', h('code', { class: 'break' }, c.revision)),
     row('Created', timeEl(c.created_at)),
     row('Updated', timeEl(c.updated_at)),
-    row('Runtime URL', h('code', { class: 'break' }, `${c.kind === 'composite' ? 'POST' : c.definition?.method ?? 'GET'} /t/${c.tenant}/${c.kind === 'composite' ? 'composite-connectors' : 'connectors'}/${c.permalink}/execute`)),
+    row('Runtime URL', runtimeUrl(c)),
   );
 }
 
@@ -116,7 +117,7 @@ export async function connectorView(ctx) {
   }
   const text = `${JSON.stringify(c.definition, null, 2)}\n`;
   const purge = h('button', { type: 'button', class: 'secondary', onclick: () => purgeCache(tenant, c.permalink, purge) }, 'Purge cached responses');
-  body.replaceChildren(h('div', { class: 'section-head' }, h('h2', {}, c.name), h('div', { class: 'actions' }, purge)), metaList(c));
+  body.replaceChildren(h('div', { class: 'section-head' }, h('h2', {}, c.name), h('div', { class: 'actions' }, purge)), metaList(c), callSnippets(c));
 
   if (c.source === 'repository') {
     body.append(

@@ -75,16 +75,36 @@ function render(r) {
       ),
     ),
     h('h2', {}, `Errors (${r.errors.length})`),
-    table(
-      [
-        { label: 'Permalink', cell: (e) => (e.permalink ? h('code', {}, e.permalink) : h('span', { class: 'muted' }, '—')) },
-        { label: 'Path', cell: (e) => h('code', { class: 'break' }, e.path || '/') },
-        { label: 'Line', cell: (e) => (e.line > 0 ? String(e.line) : '—'), class: 'num' },
-        { label: 'Column', cell: (e) => (e.column > 0 ? String(e.column) : '—'), class: 'num' },
-        { label: 'Message', cell: (e) => e.message, class: 'break' },
-      ],
-      r.errors,
-      { empty: 'No errors.', caption: r.errors.length > 0 ? 'Positions are 1-based, in the registry file at this commit.' : undefined },
-    ),
+    ...errorsSection(r.errors),
   ];
+}
+
+/**
+ * File errors (a JSON pointer and a position in the registry file) as a table; errors that do not
+ * point into the file — GitHub or Redis trouble, a missing branch — as plain messages, since a
+ * Path/Line/Column table of dashes says nothing.
+ */
+function errorsSection(errors) {
+  const inFile = errors.filter((e) => e.path || e.line > 0);
+  const other = errors.filter((e) => !(e.path || e.line > 0));
+  const parts = [];
+  if (other.length > 0) {
+    parts.push(h('ul', { class: 'plain-errors', 'aria-label': 'Errors' }, other.map((e) => h('li', { class: 'break' }, e.message))));
+  }
+  if (inFile.length > 0 || errors.length === 0) {
+    parts.push(
+      table(
+        [
+          { label: 'Permalink', cell: (e) => (e.permalink ? h('code', {}, e.permalink) : h('span', { class: 'muted' }, '—')) },
+          { label: 'Path', cell: (e) => h('code', { class: 'break' }, e.path || '/') },
+          { label: 'Line', cell: (e) => (e.line > 0 ? String(e.line) : '—'), class: 'num' },
+          { label: 'Column', cell: (e) => (e.column > 0 ? String(e.column) : '—'), class: 'num' },
+          { label: 'Message', cell: (e) => e.message, class: 'break' },
+        ],
+        inFile,
+        { empty: 'No errors.', caption: inFile.length > 0 ? 'Positions are 1-based, in the registry file at this commit.' : undefined },
+      ),
+    );
+  }
+  return parts;
 }
