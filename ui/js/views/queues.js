@@ -41,7 +41,7 @@ export async function queuesView({ signal }) {
         ),
         data.items.some((q) => q.workers === 0) ? h('p', { class: 'help' }, 'A queue without workers only fills up: start a process with --role worker (or all).') : null,
       );
-      refreshed.textContent = `Updated ${new Date().toLocaleTimeString(undefined, { timeZoneName: "short" })} · refreshes every 5 s`;
+      refreshed.textContent = `Updated ${new Date().toLocaleTimeString(undefined, { timeZoneName: 'short' })} · refreshes every 5 s`;
     } catch (error) {
       showError(content, error, 'Could not load the queues');
     }

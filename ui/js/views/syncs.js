@@ -66,7 +66,7 @@ export async function syncListView({ query, signal }) {
     q.set('limit', String(filters.limit));
     try {
       const { data } = await api('GET', `/syncs?${q}`, { signal });
-      refreshed.textContent = `Updated ${new Date().toLocaleTimeString(undefined, { timeZoneName: "short" })}`;
+      refreshed.textContent = `Updated ${new Date().toLocaleTimeString(undefined, { timeZoneName: 'short' })}`;
       const json = JSON.stringify(data.items);
       if (json === lastJson) return;
       lastJson = json;
