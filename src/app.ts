@@ -19,13 +19,13 @@ export interface AppOptions {
 /** Composition root of the HTTP surface: one fastify instance, one plugin per route family. */
 export async function buildApp(services: Services, options: AppOptions = { roles: { api: true, worker: true } }): Promise<FastifyInstance> {
   const runtime = options.roles.api ? runtimeFor(services) : undefined;
-  const fallback = runtime === undefined ? undefined : runtimeFallback(runtime);
+  const fallback = runtime === undefined ? undefined : runtimeFallback(runtime, services.telemetry);
   const app = Fastify({
     loggerInstance: services.log as FastifyBaseLogger,
     // Request ids are ours, never the caller's: they appear in logs and support tickets.
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    logController: new GatehouseLogController({ requestIdLogLabel: 'request_id' }),
+    logController: new GatehouseLogController({ requestIdLogLabel: 'request_id', logRequests: services.config.logRequests }),
     childLoggerFactory: (logger, bindings, opts) => requestLogger(logger as Logger, bindings, opts) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     // Permalinks may be 255 characters (docs/registry.md); fastify's default (100) would answer 414.
@@ -50,6 +50,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
     },
   });
 
+  app.decorateRequest('execution', null);
   // Callback style: an async hook costs every request a promise and a microtask.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -64,7 +65,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
   await app.register(opsRoutes(services, options.roles));
   if (options.roles.api) {
     await app.register(adminRoutes(services), { prefix: '/admin/v1' });
-    await app.register(runtimeRoutes(runtime!));
+    await app.register(runtimeRoutes(runtime!, services.telemetry));
     await app.register(webhookRoutes(services));
     await app.register(uiRoutes());
     await app.register(sdkRoutes());

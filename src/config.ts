@@ -45,6 +45,22 @@ export interface Config {
   /** Audit entries kept per tenant (AUDIT_MAX_ENTRIES): the oldest go beyond it. */
   auditMaxEntries: number;
   logLevel: string;
+  /** LOG_REQUESTS: which executions get a one-line request log (errors = status ≥ 400). */
+  logRequests: 'errors' | 'all' | 'none';
+  /** METRICS_MAX_CONNECTOR_SERIES: distinct tenant/connector label pairs before `connector="other"`. */
+  metricsMaxConnectorSeries: number;
+  /** METRICS_EXECUTE: per-execution metrics and usage buckets (on by default; off only to measure their cost). */
+  metricsExecute: boolean;
+  /** OpenTelemetry tracing from the standard OTEL_* variables; undefined = tracing off. */
+  tracing: TracingConfig | undefined;
+}
+
+export interface TracingConfig {
+  /** Where spans go: OTLP/HTTP to `url` (…/v1/traces), or `console` (one JSON line per span on stdout). */
+  exporter: { kind: 'otlp'; url: string } | { kind: 'console' };
+  serviceName: string;
+  /** Fraction of new traces sampled (parent-based: a sampled caller's trace is always followed). */
+  sampleRatio: number;
 }
 
 export interface Cidr {
@@ -128,6 +144,12 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of ${[...LOG_LEVELS].join(', ')}`);
 
+  const logRequests = (nonEmpty(env.LOG_REQUESTS)?.trim().toLowerCase() ?? 'errors') as Config['logRequests'];
+  if (!['errors', 'all', 'none'].includes(logRequests)) problems.push(`LOG_REQUESTS: "${env.LOG_REQUESTS}" is not one of errors, all, none`);
+  const metricsMaxConnectorSeries = intVar(env, 'METRICS_MAX_CONNECTOR_SERIES', 2000, 1, 1_000_000, problems);
+  const metricsExecute = boolVar(env, 'METRICS_EXECUTE', true, problems);
+  const tracing = tracingVars(env, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -156,7 +178,48 @@ export function loadConfig(env: Env = process.env): Config {
     reconcileIntervalS,
     auditMaxEntries,
     logLevel,
+    logRequests,
+    metricsMaxConnectorSeries,
+    metricsExecute,
+    tracing,
   };
+}
+
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
+
+/**
+ * The standard OpenTelemetry variables: tracing is on when OTEL_EXPORTER_OTLP_ENDPOINT (or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, or OTEL_TRACES_EXPORTER names an exporter (otlp,
+ * console); OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true turn it off. Headers, timeout
+ * and compression of the exporter (OTEL_EXPORTER_OTLP_HEADERS …) are read by the exporter itself.
+ */
+function tracingVars(env: Env, problems: string[]): TracingConfig | undefined {
+  if (boolVar(env, 'OTEL_SDK_DISABLED', false, problems)) return undefined;
+  const exporterName = nonEmpty(env.OTEL_TRACES_EXPORTER)?.trim().toLowerCase();
+  const base = urlVar(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:'], problems);
+  const tracesUrl = urlVar(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:'], problems);
+  if (exporterName === 'none') return undefined;
+  if (exporterName !== undefined && exporterName !== 'otlp' && exporterName !== 'console') {
+    problems.push(`OTEL_TRACES_EXPORTER: "${env.OTEL_TRACES_EXPORTER}" is not supported (use otlp, console or none)`);
+    return undefined;
+  }
+  if (exporterName === undefined && base === undefined && tracesUrl === undefined) return undefined;
+  const sampler = (nonEmpty(env.OTEL_TRACES_SAMPLER)?.trim().toLowerCase() ?? 'parentbased_always_on');
+  if (!SAMPLERS.includes(sampler)) problems.push(`OTEL_TRACES_SAMPLER: "${env.OTEL_TRACES_SAMPLER}" is not one of ${SAMPLERS.join(', ')}`);
+  let sampleRatio = sampler.endsWith('always_off') ? 0 : 1;
+  if (sampler.endsWith('traceidratio')) {
+    const arg = nonEmpty(env.OTEL_TRACES_SAMPLER_ARG)?.trim() ?? '1';
+    sampleRatio = Number(arg);
+    if (!/^\d*\.?\d+$/.test(arg) || sampleRatio > 1) {
+      problems.push(`OTEL_TRACES_SAMPLER_ARG: "${arg}" is not a ratio between 0 and 1 (e.g. 0.1 for 10%)`);
+      sampleRatio = 1;
+    }
+  }
+  const serviceName = nonEmpty(env.OTEL_SERVICE_NAME)?.trim() ?? 'gatehouse';
+  if (exporterName === 'console') return { exporter: { kind: 'console' }, serviceName, sampleRatio };
+  // The spec: a signal-specific endpoint is used as is; the base endpoint gets /v1/traces appended.
+  const url = tracesUrl ?? (base !== undefined ? `${base.replace(/\/+$/, '')}/v1/traces` : 'http://localhost:4318/v1/traces');
+  return { exporter: { kind: 'otlp', url }, serviceName, sampleRatio };
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -11,6 +11,7 @@ import { ChangeFeed } from './tenants/changes.js';
 import { TenantStore } from './tenants/store.js';
 import { SyncService } from './sync/service.js';
 import { AuditLog } from './audit/log.js';
+import { createTelemetry, type Telemetry } from './observability/index.js';
 
 /**
  * The composition of long-lived parts one process needs. Route plugins and workers receive this
@@ -25,6 +26,8 @@ export interface Services {
   cacheRedis: RedisClient;
   redisUrls: { state: string; cache: string };
   metrics: Registry;
+  /** Gatehouse's own metrics, usage buckets and the execution observer (src/observability). */
+  telemetry: Telemetry;
   /** HTTP response cache (RFC 9111) in the cache Redis, shared by every process (src/upstream/cache). */
   responseCache: ResponseCache;
   /** Per-tenant change notifications (pub/sub + revision check) for in-memory views (src/tenants/changes.ts). */
@@ -64,7 +67,10 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'gatehouse_' });
 
-  const closers: (() => Promise<void> | void)[] = [];
+  const telemetry = createTelemetry(config, metrics, cacheRedis, log);
+
+  // Runs last (steps run in reverse): the usage counts of the final requests reach Redis.
+  const closers: (() => Promise<void> | void)[] = [() => telemetry.usage.close()];
   const changes = new ChangeFeed(redis, log);
   const dataKeys = new DataKeys(redis, masterKey(config.masterKey));
   const tenants = new TenantStore(redis, dataKeys, changes, { allowHttp: config.upstreamAllowHttp, allowCidrs: config.upstreamAllowCidrs });
@@ -77,6 +83,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     cacheRedis,
     redisUrls: { state: stateUrl, cache: cacheUrl },
     metrics,
+    telemetry,
     responseCache: new ResponseCache({ redis: cacheRedis, metrics, log, upstreamTimeoutMs: config.upstreamTimeoutMs }),
     changes,
     dataKeys,
@@ -105,6 +112,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     },
   };
   closers.push(() => services.sync.close());
+  telemetry.metrics.queueSource = () => services.sync.jobCounts();
   return services;
 }
 

@@ -34,6 +34,9 @@ export interface SyncWorkers {
   close(): Promise<void>;
 }
 
+/** How often a worker process samples the queue depths for the usage charts. */
+const DEPTH_SAMPLE_MS = 15_000;
+
 export const RECONCILE_SCHEDULER_ID = 'reconcile-linked-branches';
 
 export async function startSyncWorkers(services: Services, options: SyncWorkerOptions = {}): Promise<SyncWorkers> {
@@ -87,9 +90,28 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
   // One reconciliation at a time: a slow pass must not overlap the next tick.
   const reconcileWorker = new Worker(QUEUE_NAMES.reconcile, async () => JSON.stringify(await reconciler.run()), { ...common, concurrency: 1 });
   const workers = [syncWorker, statusWorker, reconcileWorker];
+  const { metrics, usage } = services.telemetry;
+  const finished = (queue: string, outcome: 'completed' | 'failed', job: Job | undefined) => {
+    if (job?.processedOn !== undefined && job.finishedOn !== undefined) metrics.jobDuration.observe({ queue, outcome }, (job.finishedOn - job.processedOn) / 1000);
+    usage.recordJob(queue, outcome);
+  };
   for (const w of workers) {
     w.on('error', (err: Error) => log.warn({ err: { message: err.message }, queue: w.name }, 'worker error'));
+    w.on('completed', (job: Job) => finished(w.name, 'completed', job));
+    // A job moved to delayed (rate limit, busy link) is not a failure; only its final attempt counts.
+    w.on('failed', (job: Job | undefined) => {
+      if (job !== undefined && job.finishedOn !== undefined) finished(w.name, 'failed', job);
+    });
   }
+  // Queue depth over time for the dashboard: sampled by every worker process (the last one in a minute wins).
+  const sampleDepths = () => {
+    sync.jobCounts().then(
+      (queues) => usage.recordDepths(Object.fromEntries(queues.map((q) => [q.name, (q.counts.waiting ?? 0) + (q.counts.active ?? 0) + (q.counts.delayed ?? 0) + (q.counts.prioritized ?? 0)]))),
+    ).catch(() => undefined);
+  };
+  const depthTimer = setInterval(sampleDepths, DEPTH_SAMPLE_MS);
+  depthTimer.unref();
+  sampleDepths();
   await Promise.all(workers.map((w) => w.waitUntilReady()));
 
   if (options.reconcile !== false && config.reconcileIntervalS > 0) {
@@ -110,6 +132,7 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
   const close = () => {
     closing ??= (async () => {
       closed = true;
+      clearInterval(depthTimer);
       await Promise.all(workers.map((w) => w.close()));
       await closeRedis(connection);
     })();

@@ -22,6 +22,13 @@ export interface CachedToken {
   key: string;
 }
 
+/** Counters the cache reports to (src/observability/metrics.ts); absent in unit tests. */
+export interface TokenCacheMetrics {
+  tokenRequests: { inc(labels: { outcome: 'ok' | 'failed' }): void };
+  tokenCacheLookups: { inc(labels: { result: 'hit' | 'miss' }): void };
+  tokenWaits: { inc(labels: { kind: 'process' | 'redis' }): void };
+}
+
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const EVICT_IF_SAME = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
@@ -30,12 +37,14 @@ export class TokenCache {
   private readonly inflight = new Map<string, Promise<CachedToken>>();
   private readonly lockMs: number;
   private readonly pollMs: number;
+  private readonly metrics: TokenCacheMetrics | undefined;
 
   constructor(
     private readonly redis: RedisClient,
     masterKey: Buffer,
-    options: { lockMs: number; pollMs?: number },
+    options: { lockMs: number; pollMs?: number; metrics?: TokenCacheMetrics },
   ) {
+    this.metrics = options.metrics;
     this.key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse/oauth-token-cache/v1', 32));
     this.lockMs = options.lockMs;
     this.pollMs = options.pollMs ?? 15;
@@ -50,7 +59,10 @@ export class TokenCache {
   /** The cached token for `key`, or the one `fetch` obtains — at most one fetch per key at a time. */
   get(key: string, fetch: () => Promise<FetchedToken>): Promise<CachedToken> {
     const running = this.inflight.get(key);
-    if (running !== undefined) return running;
+    if (running !== undefined) {
+      this.metrics?.tokenWaits.inc({ kind: 'process' });
+      return running;
+    }
     const p = this.load(key, fetch).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
@@ -65,7 +77,12 @@ export class TokenCache {
 
   private async load(key: string, fetch: () => Promise<FetchedToken>): Promise<CachedToken> {
     const cached = await this.read(key);
-    if (cached !== undefined) return { accessToken: cached, fromCache: true, key };
+    if (cached !== undefined) {
+      this.metrics?.tokenCacheLookups.inc({ result: 'hit' });
+      return { accessToken: cached, fromCache: true, key };
+    }
+    this.metrics?.tokenCacheLookups.inc({ result: 'miss' });
+    let waited = false;
 
     const lockKey = `${key}:lock`;
     const owner = randomUUID();
@@ -77,22 +94,38 @@ export class TokenCache {
           // Another process may have stored a token between our read and our lock.
           const again = await this.read(key);
           if (again !== undefined) return { accessToken: again, fromCache: true, key };
-          const fresh = await fetch();
+          const fresh = await this.request(fetch);
           if (fresh.ttlSeconds > 0) await this.redis.set(key, this.encrypt(fresh.accessToken, key), 'EX', Math.floor(fresh.ttlSeconds));
           return { accessToken: fresh.accessToken, fromCache: false, key };
         } finally {
           await this.redis.eval(RELEASE_LOCK, 1, lockKey, owner).catch(() => undefined);
         }
       }
+      if (!waited) {
+        waited = true;
+        this.metrics?.tokenWaits.inc({ kind: 'redis' });
+      }
       await sleep(this.pollMs);
       const other = await this.read(key);
       if (other !== undefined) return { accessToken: other, fromCache: true, key };
       if (Date.now() > deadline) {
         // The lock holder is stuck or gone (its lock will expire); asking ourselves beats failing.
-        const fresh = await fetch();
+        const fresh = await this.request(fetch);
         if (fresh.ttlSeconds > 0) await this.redis.set(key, this.encrypt(fresh.accessToken, key), 'EX', Math.floor(fresh.ttlSeconds));
         return { accessToken: fresh.accessToken, fromCache: false, key };
       }
+    }
+  }
+
+  /** One request to the token endpoint, counted. */
+  private async request(fetch: () => Promise<FetchedToken>): Promise<FetchedToken> {
+    try {
+      const fresh = await fetch();
+      this.metrics?.tokenRequests.inc({ outcome: 'ok' });
+      return fresh;
+    } catch (err) {
+      this.metrics?.tokenRequests.inc({ outcome: 'failed' });
+      throw err;
     }
   }
 

@@ -22,7 +22,10 @@ export function adminErrorBody(code: string, message: string, details?: unknown,
 
 export function adminErrorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof AppError) {
-    if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+    // A 503 is an expected, named unavailability (e.g. WEBHOOKS_NOT_CONFIGURED): the operator needs
+    // the code and message, not a stack trace at error level.
+    if (error.status === 503) request.log.warn({ code: error.code, message: error.message }, 'request refused: service unavailable');
+    else if (error.status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.code(error.status).send(adminErrorBody(error.code, error.message, error.details, error.fields));
   }
   const fe = error as FastifyError;

@@ -6,6 +6,8 @@ import { execute } from '../runtime/execute.js';
 import { parsePathParamsHeader } from '../runtime/stages/path-params.js';
 import { Timing } from '../runtime/timing.js';
 import { WIDGET_RUNTIME_ROUTE } from './request-log.js';
+import { connectorOf, upstreamErrorKind } from '../observability/execution.js';
+import type { Telemetry } from '../observability/index.js';
 
 /** docs/design.md#limits: caller bodies up to 1 MiB. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
@@ -37,6 +39,38 @@ function callerQuery(url: string): [string, string][] {
   const q = url.indexOf('?');
   if (q === -1) return [];
   return [...new URLSearchParams(url.slice(q + 1))];
+}
+
+/**
+ * Records what an execute answer was: request metrics and usage buckets (telemetry), and the
+ * summary the request log line reports (src/http/request-log.ts). Called once per answer.
+ */
+function observe(telemetry: Telemetry, request: FastifyRequest, tenantId: string, permalink: string, status: number, cache: string, timing: Timing, error: RuntimeError | undefined): void {
+  const code = error?.code;
+  const stage = error?.scope?.stage;
+  // The tenant stage answers 404 for an unknown tenant: its id is the caller's to choose, never a label.
+  const { tenant = tenantId, connector } = connectorOf(!(code === 'CONNECTOR_NOT_FOUND' && stage === 'tenant') && tenantId !== '', permalink, code);
+  const summary = {
+    tenant,
+    connector,
+    method: request.method,
+    status,
+    cache,
+    totalMs: performance.now() - timing.start,
+    templateMs: timing.transformMs,
+    cacheMs: timing.cacheMs,
+    upstreamMs: timing.httpMs,
+    errorCode: code,
+    upstreamError: upstreamErrorKind(code, error?.upstreamKind),
+    rateLimit: code === 'RATE_LIMITED' ? (stage === 'tenant-rate-limit' ? ('tenant' as const) : ('user' as const)) : undefined,
+  };
+  request.execution = summary;
+  telemetry.executions.observe(summary);
+}
+
+/** A CORS preflight answer is not an execution: it is neither counted nor logged as one. */
+function isPreflight(request: FastifyRequest, out: { status: number; error: RuntimeError | undefined }): boolean {
+  return request.method === 'OPTIONS' && out.status === 204 && out.error === undefined && request.headers['access-control-request-method'] !== undefined;
 }
 
 /** The pipeline's answer (its headers include the tenant's CORS headers). */
@@ -71,7 +105,7 @@ function sendError(reply: FastifyReply, request: FastifyRequest, err: RuntimeErr
  * decoded or are longer than the router takes names no connector → 404 `CONNECTOR_NOT_FOUND`.
  * Returns false when the URL is not an execute URL (the caller answers as usual).
  */
-export function runtimeFallback(runtime: Runtime) {
+export function runtimeFallback(runtime: Runtime, telemetry: Telemetry) {
   return async (request: FastifyRequest, reply: FastifyReply, reason: 'not-found' | 'bad-url'): Promise<boolean> => {
     const m = matchExecutePath(request.url);
     if (m === undefined) return false;
@@ -81,17 +115,23 @@ export function runtimeFallback(runtime: Runtime) {
       const tenant = tenantId === undefined ? undefined : await runtime.tenants.get(tenantId).catch(() => undefined);
       const cors = corsHeaders(tenant, request.headers.origin);
       const what = m.kind === 'composite' ? 'composite connector' : 'connector';
-      sendError(reply, request, new RuntimeError(404, 'CONNECTOR_NOT_FOUND', `no ${what} at this URL in this tenant`), cors);
+      const timing = new Timing();
+      const err = new RuntimeError(404, 'CONNECTOR_NOT_FOUND', `no ${what} at this URL in this tenant`);
+      observe(telemetry, request, tenant === undefined ? '' : tenant.id, '', 404, 'BYPASS', timing, err);
+      sendError(reply, request, err, cors, timing);
       return true;
     }
+    const timing = new Timing();
     const out = await execute({
       deps: runtime,
       requestId: request.id,
       tenantId,
       permalink,
       kind: m.kind,
+      timing,
       caller: { method: request.method, query: callerQuery(request.url), headers: request.headers, body: undefined, pathParams: new Map() },
     });
+    if (!isPreflight(request, out)) observe(telemetry, request, tenantId, permalink, out.status, out.headers['x-cache'] ?? 'BYPASS', timing, out.error);
     sendOutcome(reply.header('x-request-id', request.id), request, out);
     return true;
   };
@@ -102,7 +142,7 @@ export function runtimeFallback(runtime: Runtime) {
  * `POST /t/{tenant}/composite-connectors/{permalink}/execute`. Bodies are kept raw (the request
  * template sees `body_raw`, a passthrough forwards the exact bytes).
  */
-export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
+export const runtimeRoutes = (runtime: Runtime, telemetry: Telemetry): FastifyPluginAsync =>
   async (app) => {
     // Every method fastify can route (incl. TRACE, QUERY): a method other than the connector's is
     // the pipeline's 405 with `Allow` (docs/runtime.md), never the generic 404.
@@ -111,31 +151,39 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BODY_BYTES }, (_req, body, done) => done(null, body));
 
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
-      const tenant = await runtime.tenants.get((request.params as Params).tenant).catch(() => undefined);
+      const params = request.params as Params;
+      const tenant = await runtime.tenants.get(params.tenant).catch(() => undefined);
       const cors = corsHeaders(tenant, request.headers.origin);
+      const timing = new Timing();
+      const answer = (err: RuntimeError) => {
+        observe(telemetry, request, tenant === undefined ? '' : tenant.id, params.permalink, err.status, 'BYPASS', timing, err);
+        return sendError(reply, request, err, cors, timing);
+      };
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        return sendError(reply, request, new RuntimeError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`), cors);
+        return answer(new RuntimeError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`));
       }
       if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
         // Every well-formed type is accepted (kept raw); only a Content-Type that does not parse ends here.
-        return sendError(reply, request, new RuntimeError(415, 'UNSUPPORTED_MEDIA_TYPE', 'the Content-Type header is not a valid media type (type/subtype[; parameter=value])'), cors);
+        return answer(new RuntimeError(415, 'UNSUPPORTED_MEDIA_TYPE', 'the Content-Type header is not a valid media type (type/subtype[; parameter=value])'));
       }
       if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
         // A malformed HTTP request (e.g. a body that does not match its Content-Length): the caller's fault.
-        return sendError(reply, request, new RuntimeError(error.statusCode, 'BAD_REQUEST', `the HTTP request is malformed: ${error.message}`), cors);
+        return answer(new RuntimeError(error.statusCode, 'BAD_REQUEST', `the HTTP request is malformed: ${error.message}`));
       }
-      return sendError(reply, request, toRuntimeError(error, { log: request.log, requestId: request.id }), cors);
+      return answer(toRuntimeError(error, { log: request.log, requestId: request.id }));
     });
 
     // Tenant lookup, preflight, CORS and rate limits are stages of the pipeline (src/runtime/pipeline.ts).
     const handler = (kind: 'connector' | 'composite') => async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
       const body = request.body as Buffer | undefined;
+      const timing = new Timing();
       const out = await execute({
         deps: runtime,
         requestId: request.id,
         tenantId: request.params.tenant,
         permalink: request.params.permalink,
         kind,
+        timing,
         caller: {
           method: request.method,
           query: callerQuery(request.url),
@@ -144,6 +192,7 @@ export const runtimeRoutes = (runtime: Runtime): FastifyPluginAsync =>
           pathParams: kind === 'connector' ? parsePathParamsHeader(request.headers['x-path-params']) : new Map(),
         },
       });
+      if (!isPreflight(request, out)) observe(telemetry, request, request.params.tenant, request.params.permalink, out.status, out.headers['x-cache'] ?? 'BYPASS', timing, out.error);
       return sendOutcome(reply, request, out);
     };
 

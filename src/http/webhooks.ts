@@ -36,6 +36,15 @@ export const webhookRoutes = (services: Services): FastifyPluginAsync =>
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], raw, (_request, body, done) => done(null, body));
 
+    // One count per delivery: the outcome follows from the answer (see deliveryOutcome).
+    const deliveries = services.telemetry.metrics.webhookDeliveries;
+    app.addHook('onResponse', (request, reply, done) => {
+      if (request.routeOptions.url === '/webhooks/github') {
+        deliveries.inc({ source: 'github', event: knownEvent(headerOf(request, 'x-github-event')), outcome: deliveryOutcome(reply.statusCode, reply.getHeader(DUPLICATE_HEADER) !== undefined) });
+      }
+      done();
+    });
+
     app.post('/webhooks/github', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request: FastifyRequest, reply: FastifyReply) => {
       if (verifiers.length === 0) {
         throw new AppError(503, 'WEBHOOKS_NOT_CONFIGURED', 'GitHub webhooks are refused: GITHUB_WEBHOOK_SECRET is not set, so deliveries cannot be verified (set it to the secret configured on the GitHub webhook)');
@@ -77,7 +86,7 @@ export const webhookRoutes = (services: Services): FastifyPluginAsync =>
       }
       // One round trip for both: remember the delivery, and find the links a push concerns.
       const [fresh, links] = await Promise.all([remember(), push === undefined ? Promise.resolve([]) : services.sync.linksForPush(push.repository, push.branch)]);
-      if (fresh === null) return reply.code(200).send({ queued: 0, duplicate: true });
+      if (fresh === null) return reply.code(200).header(DUPLICATE_HEADER, 'true').send({ queued: 0, duplicate: true });
       if (push === undefined || links.length === 0) return reply.code(200).send({ queued: 0 });
       try {
         const queued = await services.sync.onPush({ repository: push.repository, branch: push.branch, sha: push.after, deliveryId, pusher: push.pusher }, links);
@@ -89,6 +98,26 @@ export const webhookRoutes = (services: Services): FastifyPluginAsync =>
       }
     });
   };
+
+/** Marks a duplicate delivery's answer for the delivery metric (and tells the sender it was one). */
+const DUPLICATE_HEADER = 'x-gatehouse-duplicate-delivery';
+
+/** Event names GitHub sends; anything else is counted as "other" (the header is the sender's to choose). */
+const GITHUB_EVENTS = new Set(['push', 'pull_request', 'installation', 'installation_repositories', 'ping', 'check_run', 'check_suite', 'create', 'delete', 'repository', 'status']);
+
+function knownEvent(event: string | undefined): string {
+  return event !== undefined && GITHUB_EVENTS.has(event) ? event : 'other';
+}
+
+/** The delivery metric's outcome of an answer. */
+function deliveryOutcome(status: number, duplicate: boolean): string {
+  if (status === 202) return 'queued';
+  if (status === 200) return duplicate ? 'duplicate' : 'ignored';
+  if (status === 401) return 'rejected';
+  if (status === 503) return 'not_configured';
+  if (status >= 400 && status < 500) return 'invalid';
+  return 'failed';
+}
 
 function headerOf(request: FastifyRequest, name: string): string | undefined {
   const v = request.headers[name];

@@ -1,7 +1,7 @@
 import { AuthError } from '../auth/errors.js';
 import { JwtSigningError } from '../templates/index.js';
 import { isRedisUnavailable, RETRY_AFTER_S, UNAVAILABLE_MESSAGE } from '../redis/errors.js';
-import { UpstreamError } from '../upstream/client.js';
+import { UpstreamError, type UpstreamFailureKind } from '../upstream/client.js';
 import { BlockedDestinationError } from '../upstream/guard.js';
 import { redact } from './redact.js';
 
@@ -65,6 +65,8 @@ export class RuntimeError extends Error {
   timeout = false;
   /** Extra response headers (e.g. `Allow`, `Retry-After`). */
   headers: Record<string, string> | undefined;
+  /** Why an upstream call got no HTTP answer (UPSTREAM_UNREACHABLE): the metrics' error kind. */
+  upstreamKind: UpstreamFailureKind | undefined;
   /** Overrides the area `scopeText` derives from the code (an authentication failure names its own). */
   area: string | undefined;
 
@@ -167,6 +169,7 @@ function knownFailure(err: unknown): RuntimeError | undefined {
   if (err instanceof UpstreamError) {
     const e = new RuntimeError(502, err.code, err.message);
     e.timeout = err.timeout;
+    e.upstreamKind = err.kind;
     return e;
   }
   return undefined;

@@ -23,6 +23,8 @@ export interface RuntimeParts {
   cache: CacheSlot | undefined;
   /** Share one client (and its connection pools) with other users, e.g. the cache. */
   upstream?: UpstreamClient;
+  /** Token cache counters (src/observability/metrics.ts). */
+  tokenMetrics?: import('../auth/token-cache.js').TokenCacheMetrics;
 }
 
 export interface Runtime extends RuntimeDeps {
@@ -34,7 +36,7 @@ export interface Runtime extends RuntimeDeps {
 /** The runtime's long-lived parts for one process. */
 export function createRuntime(parts: RuntimeParts): Runtime {
   const upstream = parts.upstream ?? UpstreamClient.fromConfig(parts.config);
-  const tokens = new TokenCache(parts.cacheRedis, parts.config.masterKey, { lockMs: parts.config.upstreamTimeoutMs + 2000 });
+  const tokens = new TokenCache(parts.cacheRedis, parts.config.masterKey, { lockMs: parts.config.upstreamTimeoutMs + 2000, ...(parts.tokenMetrics !== undefined ? { metrics: parts.tokenMetrics } : {}) });
   const stageObservers: StageObserver[] = [];
   return {
     log: parts.log,
@@ -79,6 +81,7 @@ export function runtimeFor(services: Services): Runtime {
       values,
       connectors: view,
       cache: services.responseCache,
+      tokenMetrics: services.telemetry.metrics,
     });
     const r = runtime;
     services.onClose(async () => {

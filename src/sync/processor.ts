@@ -39,14 +39,35 @@ export interface ProcessorDeps extends PipelineDeps {
 export interface SyncMetrics {
   syncs: Counter<'state'>;
   duration: Histogram<'state'>;
+  /** The same per repository link (tenant, repository as linked): bounded by the number of links. */
+  linkSyncs: Counter<'tenant' | 'repository' | 'state'>;
+  linkDuration: Histogram<'tenant' | 'repository'>;
 }
 
 export function syncMetrics(registry: Registry): SyncMetrics {
   const existing = registry.getSingleMetric('gatehouse_syncs_total') as Counter<'state'> | undefined;
   if (existing !== undefined) {
-    return { syncs: existing, duration: registry.getSingleMetric('gatehouse_sync_duration_seconds') as Histogram<'state'> };
+    return {
+      syncs: existing,
+      duration: registry.getSingleMetric('gatehouse_sync_duration_seconds') as Histogram<'state'>,
+      linkSyncs: registry.getSingleMetric('gatehouse_link_syncs_total') as Counter<'tenant' | 'repository' | 'state'>,
+      linkDuration: registry.getSingleMetric('gatehouse_link_sync_duration_seconds') as Histogram<'tenant' | 'repository'>,
+    };
   }
   return {
+    linkSyncs: new Counter({
+      name: 'gatehouse_link_syncs_total',
+      help: 'Finished syncs per repository link (tenant, repository) and outcome state',
+      labelNames: ['tenant', 'repository', 'state'],
+      registers: [registry],
+    }),
+    linkDuration: new Histogram({
+      name: 'gatehouse_link_sync_duration_seconds',
+      help: 'Time from a sync starting to its outcome, per repository link',
+      labelNames: ['tenant', 'repository'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers: [registry],
+    }),
     syncs: new Counter({ name: 'gatehouse_syncs_total', help: 'Finished repository syncs by outcome', labelNames: ['state'], registers: [registry] }),
     duration: new Histogram({
       name: 'gatehouse_sync_duration_seconds',
@@ -162,6 +183,8 @@ async function finalize(deps: ProcessorDeps, link: StoredLink | undefined, recor
   await deps.audit.record(syncAuditEntry(record, outcome));
   deps.metrics.syncs.inc({ state: outcome.state });
   deps.metrics.duration.observe({ state: outcome.state }, (finished - startedAt) / 1000);
+  deps.metrics.linkSyncs.inc({ tenant, repository: record.repository, state: outcome.state });
+  deps.metrics.linkDuration.observe({ tenant, repository: record.repository }, (finished - startedAt) / 1000);
   deps.log.info(
     { tenant, repository: record.repository, sync_id: record.id, state: outcome.state, sha: outcome.sha, ...(outcome.state === 'succeeded' ? { plan: outcome.plan } : {}), ...(outcome.state === 'failed' ? { errors: outcome.errors.length } : {}) },
     'sync finished',

@@ -226,6 +226,11 @@ export class SyncService {
     })));
   }
 
+  /** Job counts per queue of the states that make its depth, and failed (metrics, usage charts). */
+  async jobCounts(): Promise<{ name: string; counts: Record<string, number> }[]> {
+    return Promise.all(this.queues.all().map(async (q) => ({ name: q.name, counts: await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed') })));
+  }
+
   async close(): Promise<void> {
     await this.queues.close();
   }

@@ -10,15 +10,22 @@ export const MAX_UPSTREAM_RESPONSE_BYTES = 10 * 1024 * 1024;
 
 export type UpstreamErrorCode = 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNREACHABLE' | 'UPSTREAM_RESPONSE_TOO_LARGE';
 
+/** Why a call got no usable HTTP answer (the upstream error metric's `kind`). */
+export type UpstreamFailureKind = 'timeout' | 'refused' | 'tls' | 'dns' | 'reset' | 'unreachable' | 'too_large';
+
 /** A failure talking to an upstream (or token endpoint). Messages never contain request data. */
 export class UpstreamError extends Error {
+  readonly kind: UpstreamFailureKind;
+
   constructor(
     readonly code: UpstreamErrorCode,
     message: string,
     readonly timeout = false,
+    kind?: UpstreamFailureKind,
   ) {
     super(message);
     this.name = 'UpstreamError';
+    this.kind = kind ?? (timeout ? 'timeout' : code === 'UPSTREAM_RESPONSE_TOO_LARGE' ? 'too_large' : 'unreachable');
   }
 }
 
@@ -119,7 +126,7 @@ export class UpstreamClient {
       if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
         throw new UpstreamError('UPSTREAM_TIMEOUT', `the upstream did not answer within ${this.timeoutMs} ms`, true);
       }
-      throw new UpstreamError('UPSTREAM_UNREACHABLE', describeNetworkError(e));
+      throw new UpstreamError('UPSTREAM_UNREACHABLE', describeNetworkError(e), false, networkErrorKind(e));
     } finally {
       clearTimeout(timer);
     }
@@ -177,6 +184,22 @@ function readBody(stream: Readable, maxBytes: number): Promise<Buffer> {
 }
 
 /** A short, data-free description of a network failure (it ends up in `X-Connector-Timing.error`). */
+/** The failure kind of a network error (same classification as describeNetworkError). */
+export function networkErrorKind(e: NodeJS.ErrnoException): UpstreamFailureKind {
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'dns';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'reset';
+    default:
+      return describeNetworkError(e).startsWith('TLS') ? 'tls' : 'unreachable';
+  }
+}
+
 export function describeNetworkError(e: NodeJS.ErrnoException): string {
   switch (e.code) {
     case 'ECONNREFUSED':

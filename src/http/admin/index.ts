@@ -15,6 +15,7 @@ import { secretRoutes } from './secrets.js';
 import { sessionTokenRoutes } from './session-token.js';
 import { tenantRoutes } from './tenants.js';
 import { templateRoutes } from './templates.js';
+import { usageRoutes } from './usage.js';
 
 /**
  * `/admin/v1` (docs/admin-api.md). Every route below is behind the operator token; each route family lives
@@ -42,6 +43,7 @@ export const adminRoutes = (services: Services): FastifyPluginAsync =>
     await app.register(templateRoutes(services));
     await app.register(sessionTokenRoutes(services));
     await app.register(auditRoutes(services));
+    await app.register(usageRoutes(services));
   };
 
 /**
