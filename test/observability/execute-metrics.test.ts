@@ -40,7 +40,7 @@ describe('execute metrics, usage and request log', () => {
     hanging = createServer(() => undefined);
     await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
 
-    h = await startHarness({ LOG_LEVEL: 'info', LOG_REQUESTS: 'all', UPSTREAM_TIMEOUT_MS: '300', METRICS_MAX_CONNECTOR_SERIES: '6' });
+    h = await startHarness({ LOG_LEVEL: 'info', LOG_REQUESTS: 'all', UPSTREAM_TIMEOUT_MS: '5000', METRICS_MAX_CONNECTOR_SERIES: '6' });
     await h.createTenant('acme');
     await h.createTenant('limited', { rate_limit_per_minute: 1 });
     await h.putSecret('acme', 'client_secret', 'client-secret-for-metrics');
@@ -92,9 +92,14 @@ describe('execute metrics, usage and request log', () => {
   });
 
   it('counts token requests, token cache hits and single-flight waits', async () => {
-    oauth.setTokenDelay(200);
-    const first = await Promise.all([h.exec('resource'), h.exec('resource'), h.exec('resource')]);
-    for (const r of first) expect(r.status).toBe(200);
+    // The first call's token request is held until the other two are waiting for it.
+    oauth.setTokenDelay(2500);
+    const first = h.exec('resource');
+    await expect.poll(() => oauth.tokenRequests.length, { timeout: 10_000 }).toBe(1);
+    const others = [h.exec('resource'), h.exec('resource')];
+    await expect.poll(async () => value(await scrape(h.url), 'gatehouse_token_single_flight_waits_total', { kind: 'process' }), { timeout: 10_000 }).toBe(2);
+    for (const r of await Promise.all([first, ...others])) expect(r.status).toBe(200);
+    oauth.setTokenDelay(0);
     expect((await h.exec('resource')).status).toBe(200);
     const m = await scrape(h.url);
     expect(value(m, 'gatehouse_token_requests_total', { outcome: 'ok' })).toBe(1);
