@@ -56,6 +56,11 @@ export function validateTenantInput(input: TenantInput, rules: TenantRules): Inp
   if (origins.length > MAX_ORIGINS) problems.push({ path: '/body/allowed_origins', message: `must list at most ${MAX_ORIGINS} origins` });
   const seen = new Set<string>();
   origins.forEach((origin, i) => {
+    // `*` (any origin) stands alone: next to it an exact origin would be a no-op that looks like a restriction.
+    if (origin === '*') {
+      if (origins.length > 1) problems.push({ path: `/body/allowed_origins/${i}`, message: '"*" allows every origin: list it alone, or list exact origins without it' });
+      return;
+    }
     const problem = originProblem(origin);
     if (problem !== undefined) problems.push({ path: `/body/allowed_origins/${i}`, message: problem });
     else if (seen.has(origin)) problems.push({ path: `/body/allowed_origins/${i}`, message: `"${origin}" is listed twice` });
@@ -77,6 +82,8 @@ export function validateTenantInput(input: TenantInput, rules: TenantRules): Inp
  */
 function originProblem(origin: string): string | undefined {
   let url: URL;
+  // Browsers send one exact origin; a pattern such as https://*.example.com would never match it.
+  if (origin.includes('*')) return `"${origin}": wildcards inside an origin are not supported; list each origin, or use "*" alone for every origin`;
   try {
     url = new URL(origin);
   } catch {

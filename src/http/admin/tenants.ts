@@ -64,7 +64,7 @@ const tenantBody = {
         { type: 'null' },
       ],
     },
-    allowed_origins: { type: 'array', maxItems: MAX_ORIGINS, items: { type: 'string' }, description: 'browser origins allowed to call the runtime, e.g. https://app.example.com' },
+    allowed_origins: { type: 'array', maxItems: MAX_ORIGINS, items: { type: 'string' }, description: 'browser origins allowed to call the runtime: exact origins (scheme://host[:port], e.g. https://app.example.com), or ["*"] alone for any origin; [] = no browser origin' },
     rate_limit_per_minute: { type: ['integer', 'null'], description: 'requests per minute for the tenant; null or absent: no limit' },
     rate_limit_per_user_per_minute: {
       type: ['integer', 'null'],
