@@ -170,7 +170,7 @@ async function record(argv: string[], io: Io): Promise<number> {
       return 1;
     }
     if (found.body.kind === 'composite') {
-      io.stderr.write(`gatehouse fixtures record: "${permalink}" is a composite connector, which Test Connection cannot run: write its fixture by hand under "composites" (see gatehouse fixtures --help)\n`);
+      io.stderr.write(`gatehouse fixtures record: "${permalink}" is a composite connector, which Test Connection cannot run: write its fixture by hand under "composites" (format: docs/sdk.md#mock-mode)\n`);
       return 1;
     }
     const method = found.body.definition.method as string;
