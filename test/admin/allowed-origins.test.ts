@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../runtime/harness.js';
+import { flushTestRedis } from '../support/redis.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 /**
@@ -10,6 +11,7 @@ describe('allowed_origins', () => {
   let h: Harness;
   let up: TestUpstream;
   beforeAll(async () => {
+    await flushTestRedis();
     up = await startUpstream();
     h = await startHarness();
   });

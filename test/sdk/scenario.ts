@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { startHarness, step, type Harness } from '../runtime/harness.js';
+import { flushTestRedis } from '../support/redis.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 /**
@@ -48,6 +49,8 @@ export async function startSdkScenario(options: { allowedOrigins?: string[] } = 
   const closedPort = spare.port;
   await spare.close();
 
+  // This file's slot Redis may hold another file's tenants, sealed under another master key.
+  await flushTestRedis();
   const h = await startHarness();
   await h.createTenant('acme', { allowed_origins: options.allowedOrigins ?? ['https://widgets.example'] });
   await h.putSecret('acme', 'weather_key', API_KEY_SECRET);
