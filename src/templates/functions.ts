@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EvalError } from './errors.js';
 import { escapeHtml } from './escape.js';
-import { dumps } from './json.js';
+import { dumps } from './json-dump.js';
 import { bind } from './args.js';
 import { add } from './ops.js';
 import type { State } from './state.js';

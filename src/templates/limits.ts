@@ -27,6 +27,8 @@ export const LIMITS = {
   deadlineEvery: 4096,
   /** Nesting of macro calls, recursive loops and caller() (Python's own limit is ~1000 frames). */
   maxDepth: 100,
+  /** Nesting of JSON read by from_json or written by tojson/json_encode (Python's recursion limit). */
+  maxJsonDepth: 1000,
 
   checkString(n: number): void {
     if (n > this.maxString) throw new EvalError(`string result is too large (${n} characters; limit ${this.maxString})`, 'limit');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dumps, htmlsafeJsonDumps, jsonString, parseJson, parseJsonExact } from '../../src/templates/json.js';
+import { dumps, htmlsafeJsonDumps, jsonString } from '../../src/templates/json-dump.js';
+import { parseJson, parseJsonExact } from '../../src/templates/json-parse.js';
 import { floatRepr, PyFloat } from '../../src/templates/numbers.js';
 import { dictGet, dictKeys, isDict, PyDict, type DictLike } from '../../src/templates/values.js';
 

@@ -1,6 +1,7 @@
 import { repeatStr } from '../limits.js';
 import { EvalError } from '../errors.js';
-import { dumps, htmlsafeJsonDumps, parseJson } from '../json.js';
+import { dumps, htmlsafeJsonDumps } from '../json-dump.js';
+import { parseJson } from '../json-parse.js';
 import { isInt } from '../numbers.js';
 import { compareStrings, repr, str } from '../protocols.js';
 import {
