@@ -22,8 +22,7 @@ function isWidgetRuntime(request: FastifyRequest): boolean {
 }
 
 /**
- * Fastify's per-request log lines, with one exception (docs/runtime.md, "Logging"; docs/operations.md,
- * "Request logs"): on the widget runtime routes — the high-volume path — "incoming request" is
+ * Fastify's per-request log lines, with one exception (docs/runtime.md, "Logging"): on the widget runtime routes — the high-volume path — "incoming request" is
  * written at `debug`, and the "request completed" line is the execution's request log line, governed
  * by LOG_REQUESTS: `errors` (default) writes it for answers with status ≥ 400, `all` for every
  * answer, `none` never (LOG_LEVEL=debug still writes it at debug). The line carries tenant,

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 /**
  * Every Prometheus metric Gatehouse defines beyond the response cache's counters
  * (src/upstream/cache/metrics.ts) and the sync totals (src/sync/processor.ts), registered once per
- * process on `services.metrics`. docs/operations.md lists them with their labels.
+ * process on `services.metrics`. `GET /metrics` lists them with their help texts.
  *
  * Cardinality is bounded: tenant and connector labels go through ConnectorSeries (at most
  * METRICS_MAX_CONNECTOR_SERIES distinct tenant/connector pairs, later ones are `connector="other"`),
