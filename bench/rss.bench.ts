@@ -1,0 +1,143 @@
+/**
+ * Memory of one Gatehouse process after activating 10,000 connectors over 100 tenants.
+ *
+ *   npm run bench:rss [-- --tenants 100 --per-tenant 100]
+ *
+ * The driver writes the tenants and their connectors (linked as from Git: one registry replacement
+ * per tenant) into a private redis-server, starts the api process, calls every connector once
+ * (load, compile, render, upstream call, cache store: everything a connector holds once it has been
+ * used), and reads the process's resident set (VmRSS from /proc/<pid>/status) before and after.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchEntry } from './compiled.js';
+
+const here = fileURLToPath(import.meta.url);
+const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? def : Number(process.argv[i + 1]);
+}
+
+async function serverRole(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'gatehouse-rss-bench-'));
+  const { loadConfig } = await import('../src/config.js');
+  const { createLogger } = await import('../src/logger.js');
+  const { createServices } = await import('../src/services.js');
+  const { buildApp } = await import('../src/app.js');
+  const { pino } = await import('pino');
+  const redisUrl = process.env.BENCH_REDIS_URL!;
+  const config = loadConfig({ NODE_ENV: 'bench', GATEHOUSE_HOME: home, REDIS_URL: redisUrl, GATEHOUSE_ADMIN_TOKEN: ADMIN_TOKEN, GATEHOUSE_MASTER_KEY: process.env.BENCH_MASTER_KEY!, UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8', LOG_LEVEL: 'info' });
+  const log = createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: true }) as unknown as NodeJS.WritableStream);
+  const services = await createServices({ config, log, stateUrl: redisUrl, cacheUrl: redisUrl });
+  const app = await buildApp(services, { roles: { api: true, worker: false } });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  process.stdout.write(`READY ${JSON.stringify({ base })}\n`);
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Number(m[1]) / 1024;
+}
+
+async function driver(): Promise<void> {
+  const tenants = arg('tenants', 100);
+  const perTenant = arg('per-tenant', 100);
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rss-bench-'));
+  const { startRedisServer } = await import('../src/redis/embedded.js');
+  const redis = await startRedisServer({ dataDir: join(dir, 'redis'), persistent: false });
+  const origin = createServer((req, res) => {
+    const body = JSON.stringify({ path: req.url, items: [1, 2, 3], pad: 'x'.repeat(700) });
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' });
+    res.end(body);
+  });
+  origin.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+
+  // The registry and tenants written directly through the stores (as a sync and the admin API do).
+  const { loadConfig } = await import('../src/config.js');
+  const { createLogger } = await import('../src/logger.js');
+  const { createServices } = await import('../src/services.js');
+  const masterKey = randomBytes(32).toString('base64');
+  const config = loadConfig({ NODE_ENV: 'bench', GATEHOUSE_HOME: dir, REDIS_URL: redis.url, GATEHOUSE_ADMIN_TOKEN: ADMIN_TOKEN, GATEHOUSE_MASTER_KEY: masterKey, UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8', LOG_LEVEL: 'warn' });
+  const services = await createServices({ config, log: createLogger('warn'), stateUrl: redis.url, cacheUrl: redis.url });
+  const t0 = Date.now();
+  for (let t = 0; t < tenants; t++) {
+    const tenant = `tenant-${t}`;
+    await services.tenants.put(tenant, { name: `Tenant ${t}`, allowed_origins: [] });
+    await services.secrets.put(tenant, 'secret', 'api_key', `key-${t}-0123456789`);
+    const connectors = Array.from({ length: perTenant }, (_, i) => ({
+      name: `Connector ${i}`,
+      permalink: `connector-${i}`,
+      url: `${originUrl}/t${t}/c${i}/{{ tenant_id }}`,
+      method: 'GET' as const,
+      headers: [{ key: 'Accept', value: 'application/json', overridable: false }],
+      query_parameters: [
+        { key: 'limit', value: '10', overridable: true },
+        { key: 'tenant', value: '{{ tenant_id }}', overridable: false },
+      ],
+      path_parameters: [],
+      authentication: { type: 'api_key' as const, config: { key: 'X-Api-Key', value: "{{ get_secret('api_key') }}", in: 'header' as const } },
+      request_body: '',
+      response_body: '{% set d = response.body | from_json %}{{ {"n": d["items"] | length, "path": d.path} | tojson }}',
+      response_content_type: 'application/json',
+    }));
+    await services.registry.replaceLink(tenant, `bench/t${t}`, { connectors, composites: [], commitSha: 'c'.repeat(40) });
+  }
+  process.stderr.write(`wrote ${tenants} tenants × ${perTenant} connectors in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  await services.close();
+
+  const child: ChildProcess = spawn(process.execPath, [...benchEntry(here), 'server'], { env: { ...process.env, BENCH_REDIS_URL: redis.url, BENCH_MASTER_KEY: masterKey }, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const base = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /READY (.*)\n/.exec(out);
+        if (m !== null) resolve((JSON.parse(m[1]!) as { base: string }).base);
+      });
+      child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    });
+    const pid = child.pid!;
+    const idle = rssMb(pid);
+    const jobs: [number, number][] = [];
+    for (let t = 0; t < tenants; t++) for (let i = 0; i < perTenant; i++) jobs.push([t, i]);
+    let next = 0;
+    let failed = 0;
+    const t1 = Date.now();
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < jobs.length) {
+          const [t, i] = jobs[next++]!;
+          const r = await fetch(`${base}/t/tenant-${t}/connectors/connector-${i}/execute`);
+          if (r.status !== 200) {
+            if (failed++ === 0) process.stderr.write(`first failure: ${r.status} ${await r.text()}\n`);
+          } else await r.arrayBuffer();
+        }
+      }),
+    );
+    const active = rssMb(pid);
+    process.stdout.write(
+      `| connectors | tenants | RSS idle | RSS after one call of each | calls failed | loadavg |\n|---|---|---|---|---|---|\n` +
+        `| ${tenants * perTenant} | ${tenants} | ${idle.toFixed(0)} MB | ${active.toFixed(0)} MB | ${failed} | ${loadavg().map((l) => l.toFixed(1)).join(' ')} |\n`,
+    );
+    process.stderr.write(`called ${jobs.length} connectors in ${((Date.now() - t1) / 1000).toFixed(1)} s\n`);
+  } finally {
+    child.kill('SIGTERM');
+    origin.close();
+    await redis.stop();
+  }
+}
+
+(process.argv[2] === 'server' ? serverRole : driver)().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
