@@ -122,6 +122,8 @@ async function gatehouseRole(): Promise<void> {
     composites: [{ name: 'Two Steps', permalink: 'two-steps', steps: [step('first', `${origin}/nostore/a`), step('second', `${origin}/nostore/b`)] }] as never,
     commitSha: 'b'.repeat(40),
   });
+  // An orderly exit writes the CPU profile (--cpu-prof) when one was asked for.
+  process.on('SIGTERM', () => process.exit(0));
   process.stdout.write(`READY ${JSON.stringify({ base })}\n`);
 }
 
