@@ -94,5 +94,6 @@ describe('stop and restart the real service on the same Redis', () => {
 
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  });
+    // Two process start-ups and a graceful stop: on a loaded two-core machine that exceeds the default 30 s.
+  }, 90_000);
 });
