@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- the example is plain JavaScript (what a widget developer runs), without declarations.
 import { startExampleServer } from '../../examples/widget/serve.mjs';
 import { startSdkScenario, type SdkScenario } from '../sdk/scenario.js';
+import { TEST_ADMIN_TOKEN } from '../support/service.js';
 import { browserTestsEnabled, launchChromium, SCREENSHOT_DIR, type Browser } from './browser.js';
 
 /**
@@ -179,5 +180,36 @@ describe.runIf(browserTestsEnabled())('example widget in Chromium', () => {
     expect(await other.locator('#weather-result').textContent()).toMatch(/ConnectorNetworkError NETWORK_ERROR.*allowed_origins/);
     expect(consoleErrors.join('\n')).toMatch(/blocked by CORS policy/);
     await other.close();
+  });
+
+  it("the dashboard's tenant settings warn when a tenant with connectors has no allowed origins", async () => {
+    await s.h.createTenant('bare', { allowed_origins: [] });
+    await s.h.createConnector('bare', { name: 'Items', permalink: 'items', url: `${s.up.url}/items` });
+    await s.h.createTenant('empty', { allowed_origins: [] });
+    const ui = await browser.context.newPage();
+    await ui.goto(`${s.h.url}/ui/`);
+    await ui.getByLabel('Admin token').fill(TEST_ADMIN_TOKEN);
+    await ui.getByRole('button', { name: 'Sign in' }).click();
+    await ui.waitForFunction(() => !(globalThis as any).document.querySelector('#login-token, input[type=password][name=token]'));
+    const settles = (hash: string) => ui.evaluate(async (h) => {
+      (globalThis as any).location.hash = h;
+    }, hash);
+
+    await settles('#/tenants/bare/settings');
+    const warning = ui.locator('#origins-warning');
+    await warning.waitFor();
+    expect(await warning.textContent()).toBe(
+      'No allowed origins: this tenant has 1 connector, but no browser page may read their answers (the browser reports a CORS error). Add the origin of every page that embeds your widgets below, or * alone for every origin.',
+    );
+    await ui.screenshot({ path: join(SCREENSHOT_DIR, 'dashboard-origins-warning.png'), fullPage: true });
+
+    // With origins, or without connectors, there is nothing to warn about; the origins are shown.
+    await settles('#/tenants/acme/settings');
+    await ui.waitForFunction((origin) => (globalThis as any).document.querySelector('textarea[name=allowed_origins]')?.value === origin, allowed.url);
+    expect(await ui.locator('#origins-warning').count()).toBe(0);
+    await settles('#/tenants/empty/settings');
+    await ui.waitForFunction(() => (globalThis as any).document.querySelector('textarea[name=allowed_origins]')?.value === '');
+    expect(await ui.locator('#origins-warning').count()).toBe(0);
+    await ui.close();
   });
 });

@@ -20,7 +20,30 @@ export function newTenantView() {
 
 export async function tenantSettingsView(ctx) {
   const frame = await tenantFrame(ctx, 'settings');
-  if (frame) frame.body.append(tenantForm(frame.tenant), deleteCard(frame.tenant));
+  if (frame) frame.body.append(await originsWarning(frame.tenant), tenantForm(frame.tenant), deleteCard(frame.tenant));
+}
+
+/**
+ * A tenant with connectors but no allowed origins: every widget call from a browser fails with a
+ * bare CORS error in the console, so the settings say so where the fix is made.
+ */
+async function originsWarning(tenant) {
+  if (tenant.allowed_origins.length > 0) return '';
+  let count = 0;
+  try {
+    const { data } = await api('GET', `/tenants/${seg(tenant.id)}/connectors`);
+    count = data.items.length;
+  } catch {
+    // The warning is advice; without the count the form is still usable.
+    return '';
+  }
+  if (count === 0) return '';
+  return h(
+    'div',
+    { class: 'alert alert-warning', role: 'status', id: 'origins-warning' },
+    `No allowed origins: this tenant has ${count} connector${count === 1 ? '' : 's'}, but no browser page may read their answers (the browser reports a CORS error). ` +
+      'Add the origin of every page that embeds your widgets below, or * alone for every origin.',
+  );
 }
 
 /** Deleting a tenant (API extension): refused by the API while repositories are linked. */
@@ -93,7 +116,7 @@ function tenantForm(existing) {
     isNew ? field('Tenant ID', idInput, 'Lowercase letters, digits and “-”, up to 63 characters. It appears in widget URLs (/t/{tenant}/…) and cannot be changed.') : null,
     field('Name', nameInput),
     h('fieldset', {}, h('legend', {}, 'Session tokens (widget users)'), none.el, hs.el, jwks.el, secretField, jwksField),
-    field('Allowed origins', originsInput, 'Browser origins allowed to call the runtime, one per line, exactly as browsers send them (https://app.example.com, no path, no trailing slash).'),
+    field('Allowed origins', originsInput, 'Browser origins allowed to call the runtime, one per line, exactly as browsers send them (https://app.example.com, no path, no trailing slash), or * alone for every origin. Empty: no browser page may read answers.'),
     field('Rate limit (requests per minute)', rateInput, 'Empty: no limit.'),
     field('Rate limit per signed-in user (requests per minute)', userRateInput, 'Counted per session user (token sub); anonymous callers count only toward the tenant limit. Empty: no limit.'),
     h('div', { class: 'actions' }, submit),
