@@ -67,6 +67,11 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "record connector answers for the widget client's mock mode",
     load: async () => (await import('./widget-dev/fixtures-command.js')).fixturesCommandModule,
   },
+  test: {
+    synopsis: '<permalink> --tenant T [--query k=v]… [--payload @FILE] …',
+    summary: "run a connector (local file first, else the tenant) through the server's Test Connection",
+    load: async () => (await import('./widget-dev/test-command.js')).testCommandModule,
+  },
   'session-token': {
     synopsis: '--tenant T --sub U [--ttl 1h]',
     summary: 'a development session JWT signed with the tenant HS256 secret',

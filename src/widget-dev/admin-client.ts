@@ -23,6 +23,7 @@ export class AdminClientError extends Error {}
 export interface AdminAnswer {
   status: number;
   body: any;
+  headers: Headers;
 }
 
 export interface AdminClient {
@@ -75,8 +76,12 @@ export function adminClient(values: { server?: string | undefined; 'token-file'?
       } catch {
         // not JSON: keep the text for the message
       }
-      if (res.status === 401) throw new AdminClientError(`Gatehouse at ${server} refused the admin token (401): check GATEHOUSE_ADMIN_TOKEN or --token-file`);
-      return { status: res.status, body: parsed };
+      // 401: no usable Authorization header; 403 FORBIDDEN: a token, but not this server's.
+      const code = (parsed as { error?: { code?: unknown } } | undefined)?.error?.code;
+      if (res.status === 401 || (res.status === 403 && code === 'FORBIDDEN')) {
+        throw new AdminClientError(`Gatehouse at ${server} refused the admin token (${res.status} ${String(code ?? '')}): check GATEHOUSE_ADMIN_TOKEN or --token-file`.replace(' )', ')'));
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
     },
   };
 }
