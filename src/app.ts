@@ -9,6 +9,7 @@ import { sdkRoutes } from './http/sdk.js';
 import { uiRoutes } from './http/ui.js';
 import { runtimeFor } from './runtime/index.js';
 import { webhookRoutes } from './http/webhooks.js';
+import { gitWebhookRoutes } from './http/webhooks-git.js';
 import { requestLogger, type Logger } from './logger.js';
 import type { Services } from './services.js';
 
@@ -67,6 +68,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
     await app.register(adminRoutes(services), { prefix: '/admin/v1' });
     await app.register(runtimeRoutes(runtime!, services.telemetry));
     await app.register(webhookRoutes(services));
+    await app.register(gitWebhookRoutes(services));
     await app.register(uiRoutes());
     await app.register(sdkRoutes());
   }

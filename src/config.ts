@@ -44,6 +44,12 @@ export interface Config {
   reconcileIntervalS: number;
   /** Audit entries kept per tenant (AUDIT_MAX_ENTRIES): the oldest go beyond it. */
   auditMaxEntries: number;
+  /** Default polling interval of Git links (GIT_POLL_INTERVAL_S, default 60; 0 = webhooks only). */
+  gitPollIntervalS: number;
+  /** X-Gitlab-Token values accepted on /webhooks/gitlab (GITLAB_WEBHOOK_SECRET, comma-separated for rotation). */
+  gitlabWebhookSecrets: string[];
+  /** HMAC keys of X-Gitea-Signature / X-Forgejo-Signature (GITEA_WEBHOOK_SECRET, comma-separated). */
+  giteaWebhookSecrets: string[];
   logLevel: string;
   /** LOG_REQUESTS: which executions get a one-line request log (errors = status ≥ 400). */
   logRequests: 'errors' | 'all' | 'none';
@@ -141,6 +147,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const reconcileIntervalS = intVar(env, 'RECONCILE_INTERVAL_S', 300, 0, 86400 * 7, problems);
   const auditMaxEntries = intVar(env, 'AUDIT_MAX_ENTRIES', 10_000, 100, 10_000_000, problems);
+  const gitPollIntervalS = intVar(env, 'GIT_POLL_INTERVAL_S', 60, 0, 86400, problems);
+  const secretList = (name: string) => (env[name] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const gitlabWebhookSecrets = secretList('GITLAB_WEBHOOK_SECRET');
+  const giteaWebhookSecrets = secretList('GITEA_WEBHOOK_SECRET');
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of ${[...LOG_LEVELS].join(', ')}`);
 
@@ -177,6 +187,9 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamCa,
     reconcileIntervalS,
     auditMaxEntries,
+    gitPollIntervalS,
+    gitlabWebhookSecrets,
+    giteaWebhookSecrets,
     logLevel,
     logRequests,
     metricsMaxConnectorSeries,

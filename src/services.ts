@@ -12,6 +12,7 @@ import { TenantStore } from './tenants/store.js';
 import { SyncService } from './sync/service.js';
 import { AuditLog } from './audit/log.js';
 import { createTelemetry, type Telemetry } from './observability/index.js';
+import { GitSources } from './sync/git-service.js';
 
 /**
  * The composition of long-lived parts one process needs. Route plugins and workers receive this
@@ -43,6 +44,8 @@ export interface Services {
   sync: SyncService;
   /** Who changed what: admin writes and sync outcomes, a capped stream per tenant (src/audit/). */
   audit: AuditLog;
+  /** Links to any Git host over smart HTTP: links, credentials, webhook fan-out (src/sync/git-service.ts). */
+  git: GitSources;
   /** Set by the worker role once its BullMQ workers run; `/readyz` reports it. */
   workersRunning: () => boolean;
   /** Runs registered shutdown steps in reverse order, then closes Redis. */
@@ -76,6 +79,12 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const tenants = new TenantStore(redis, dataKeys, changes, { allowHttp: config.upstreamAllowHttp, allowCidrs: config.upstreamAllowCidrs });
   closers.push(() => changes.close(), () => tenants.close());
   let closing: Promise<void> | undefined;
+  const secrets = new SecretStore(redis, dataKeys, changes);
+  const sync = new SyncService({ config, log, redis, tenants, metrics, stateUrl, registry: () => services.registry });
+  const git = new GitSources({
+    config, log, redis, tenants, secrets, registry: () => services.registry,
+    coordinator: sync.coordinator, history: sync.history, queues: sync.queues, unlinkWaitMs: () => sync.settings.unlinkWaitMs,
+  });
   const services: Services = {
     config,
     log,
@@ -88,9 +97,10 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     changes,
     dataKeys,
     tenants,
-    secrets: new SecretStore(redis, dataKeys, changes),
+    secrets,
     registry: new RegistryStore(redis, changes),
-    sync: new SyncService({ config, log, redis, tenants, metrics, stateUrl, registry: () => services.registry }),
+    sync,
+    git,
     audit: new AuditLog(redis, log, config.auditMaxEntries),
     workersRunning: () => false,
     onClose(step) {
@@ -111,7 +121,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
       return closing;
     },
   };
-  closers.push(() => services.sync.close());
+  closers.push(() => services.sync.close(), () => git.close());
   telemetry.metrics.queueSource = () => services.sync.jobCounts();
   return services;
 }

@@ -5,6 +5,7 @@ import { QUEUE_PREFIX } from '../src/sync/keys.js';
 import type { StatusJobData, SyncJobData } from '../src/sync/model.js';
 import { createSyncProcessor, onSyncJobFailed, type ProcessorDeps } from '../src/sync/processor.js';
 import { QUEUE_NAMES, statusJobOptions } from '../src/sync/queues.js';
+import { GitPoller } from '../src/sync/git-poller.js';
 import { Reconciler } from '../src/sync/reconciler.js';
 import { createStatusProcessor } from '../src/sync/status-processor.js';
 
@@ -26,11 +27,14 @@ export interface SyncWorkerOptions {
   maxStalledCount?: number;
   /** Register the reconcile job scheduler (default true; RECONCILE_INTERVAL_S=0 disables it). */
   reconcile?: boolean;
+  /** How often due Git links are polled (default 5 s; each link's own interval decides when it is due). */
+  gitPollTickMs?: number;
 }
 
 export interface SyncWorkers {
   workers: Worker[];
   reconciler: Reconciler;
+  gitPoller: GitPoller;
   close(): Promise<void>;
 }
 
@@ -38,6 +42,7 @@ export interface SyncWorkers {
 const DEPTH_SAMPLE_MS = 15_000;
 
 export const RECONCILE_SCHEDULER_ID = 'reconcile-linked-branches';
+export const GIT_POLL_SCHEDULER_ID = 'poll-git-links';
 
 export async function startSyncWorkers(services: Services, options: SyncWorkerOptions = {}): Promise<SyncWorkers> {
   const { sync, config, log } = services;
@@ -54,6 +59,7 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
 
   const deps: ProcessorDeps = {
     github: sync.github,
+    git: services.git,
     registry: services.registry,
     links: sync.links,
     validation: { allowHttp: config.upstreamAllowHttp, allowCidrs: config.upstreamAllowCidrs },
@@ -74,7 +80,7 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
   });
   const statusWorker = new Worker<StatusJobData, string>(
     QUEUE_NAMES.status,
-    createStatusProcessor({ github: sync.github, history: sync.history, gate: sync.gate, log }),
+    createStatusProcessor({ github: sync.github, git: services.git, history: sync.history, gate: sync.gate, log }),
     { ...common, concurrency: 4 },
   );
   const reconciler = new Reconciler({
@@ -87,8 +93,13 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
     gate: sync.gate,
     log,
   });
-  // One reconciliation at a time: a slow pass must not overlap the next tick.
-  const reconcileWorker = new Worker(QUEUE_NAMES.reconcile, async () => JSON.stringify(await reconciler.run()), { ...common, concurrency: 1 });
+  const gitPoller = new GitPoller({ git: services.git, coordinator: sync.coordinator, log });
+  // One pass at a time (reconciliation or Git polling): a slow pass must not overlap the next tick.
+  const reconcileWorker = new Worker(
+    QUEUE_NAMES.reconcile,
+    async (job: Job) => JSON.stringify(job.name === 'git-poll' ? await gitPoller.run() : await reconciler.run()),
+    { ...common, concurrency: 1 },
+  );
   const workers = [syncWorker, statusWorker, reconcileWorker];
   const { metrics, usage } = services.telemetry;
   const finished = (queue: string, outcome: 'completed' | 'failed', job: Job | undefined) => {
@@ -124,6 +135,13 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
     await sync.queues.reconcile.removeJobScheduler(RECONCILE_SCHEDULER_ID);
   }
 
+  // Each Git link's own interval decides when it is polled; the tick only looks for due ones.
+  await sync.queues.reconcile.upsertJobScheduler(
+    GIT_POLL_SCHEDULER_ID,
+    { every: options.gitPollTickMs ?? 5000 },
+    { name: 'git-poll', data: {}, opts: { removeOnComplete: 50, removeOnFail: 50 } },
+  );
+
   let closed = false;
   services.workersRunning = () => !closed && workers.every((w) => w.isRunning());
   log.info({ queues: workers.map((w) => w.name), reconcile_interval_s: config.reconcileIntervalS, github: sync.github.mode }, 'sync workers started');
@@ -139,5 +157,5 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
     return closing;
   };
   services.onClose(close);
-  return { workers, reconciler, close };
+  return { workers, reconciler, gitPoller, close };
 }

@@ -96,6 +96,8 @@ export function definitionRevision(definition: ConnectorDefinition | CompositeDe
 }
 
 export const REPOSITORY_PATTERN = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
+/** A Git link's connectors are owned by its clone URL (src/sync/git-links.ts). */
+const GIT_URL_OWNER = /^https?:\/\/[^\s]+$/;
 
 const LUA_SPLIT = `
 local function split(s)
@@ -337,7 +339,7 @@ export class RegistryStore {
    * replacement with RegistryCollisionError and changes nothing (docs/design.md#collisions).
    */
   async replaceLink(tenant: string, repository: string, content: LinkContent): Promise<LinkPlan> {
-    if (!REPOSITORY_PATTERN.test(repository)) throw new Error(`"${repository}" is not owner/repo`);
+    if (!REPOSITORY_PATTERN.test(repository) && !GIT_URL_OWNER.test(repository)) throw new Error(`"${repository}" is not owner/repo or a Git URL`);
     const items: [string, ConnectorKind, ConnectorDefinition | CompositeDefinition][] = [
       ...content.connectors.map((d) => [d.permalink, 'connector', d] as [string, ConnectorKind, ConnectorDefinition]),
       ...content.composites.map((d) => [d.permalink, 'composite', d] as [string, ConnectorKind, CompositeDefinition]),

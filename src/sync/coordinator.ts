@@ -87,6 +87,8 @@ export interface TriggerInput {
   sha?: string;
   deliveryId?: string;
   pusher?: string;
+  /** `git` for links to any Git host (src/sync/git-links.ts); GitHub otherwise. */
+  source?: 'github' | 'git';
 }
 
 export interface TriggerResult {
@@ -150,6 +152,7 @@ export class SyncCoordinator {
         plan: emptyPlan(),
         errors: [],
         attempts: 0,
+        ...(input.source === 'git' ? { source: 'git' as const } : {}),
         ...(input.deliveryId !== undefined ? { delivery_id: input.deliveryId } : {}),
         ...(input.pusher !== undefined ? { pusher: input.pusher } : {}),
       };

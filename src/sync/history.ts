@@ -32,6 +32,7 @@ export function recordToHash(r: SyncRecord): Record<string, string> {
     errors: JSON.stringify(r.errors),
     attempts: String(r.attempts),
   };
+  if (r.source !== undefined) h.source = r.source;
   if (r.delivery_id !== undefined) h.delivery_id = r.delivery_id;
   if (r.pusher !== undefined) h.pusher = r.pusher;
   if (r.started_at !== undefined) h.started_at = r.started_at;
@@ -57,6 +58,7 @@ export function recordFromHash(h: Record<string, string>): SyncRecord | undefine
     errors: h.errors === undefined ? [] : (JSON.parse(h.errors) as SyncRecord['errors']),
     attempts: Number(h.attempts ?? '0'),
   };
+  if (h.source === 'git') r.source = 'git';
   if (h.delivery_id !== undefined) r.delivery_id = h.delivery_id;
   if (h.pusher !== undefined) r.pusher = h.pusher;
   if (h.started_at !== undefined) r.started_at = h.started_at;
@@ -151,11 +153,14 @@ export class SyncHistory {
   async query(q: SyncQuery): Promise<SyncRecord[]> {
     const limit = Math.max(1, Math.min(q.limit, MAX_QUERY_LIMIT));
     const repoKey = q.repository === undefined ? undefined : repoKeyOf(q.repository);
+    // A Git link's URL has no per-repository index (its records are indexed under the link's
+    // key): its records are found through the tenant's or the global index and the filter below.
+    const repoIndexed = repoKey !== undefined && !repoKey.includes('://');
     // Pick the narrowest index; the remaining filters are applied while paging.
     const index: { key: string; tenantOf: (member: string) => [string, string] } =
-      q.tenant !== undefined && repoKey !== undefined ? { key: syncKeys.linkSyncs(q.tenant, repoKey), tenantOf: (m) => [q.tenant!, m] }
+      q.tenant !== undefined && repoIndexed ? { key: syncKeys.linkSyncs(q.tenant, repoKey), tenantOf: (m) => [q.tenant!, m] }
       : q.tenant !== undefined ? { key: syncKeys.tenantSyncs(q.tenant), tenantOf: (m) => [q.tenant!, m] }
-      : repoKey !== undefined ? { key: syncKeys.repoSyncs(repoKey), tenantOf: splitMember }
+      : repoIndexed ? { key: syncKeys.repoSyncs(repoKey), tenantOf: splitMember }
       : { key: syncKeys.allSyncs, tenantOf: splitMember };
     const out: SyncRecord[] = [];
     const page = Math.max(limit, 100);

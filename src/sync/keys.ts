@@ -33,6 +33,10 @@ export const syncKeys = {
   delivery: (deliveryId: string) => `gh:webhook:delivery:${deliveryId}`,
   /** HASH: `etag`, `sha` of the last branch-head answer (conditional requests by the reconciler). */
   headEtag: (repoKey: string, branch: string) => `gh:github:head:${repoKey}:${branch}`,
+  /** HASH: `<tenant> <name>` → branch: the Git links whose URL has this match key (src/sync/git-links.ts). */
+  gitLinksByUrl: (matchKey: string) => `gh:git-links:${matchKey}`,
+  /** ZSET: `<tenant> <name>` of polled Git links, scored by the next poll time (epoch ms). */
+  gitPoll: 'gh:git-poll',
   /** STRING with PX: epoch ms until which GitHub asked us to stop calling (rate limit). */
   githubBlockedUntil: 'gh:github:blocked-until',
 } as const;

@@ -31,6 +31,8 @@ export interface SyncPlan {
 }
 
 export interface SyncError {
+  /** The registry file the error is in (the link's `path`), for validation errors. */
+  file?: string;
   permalink?: string;
   path: string;
   line: number;
@@ -42,7 +44,8 @@ export interface SyncError {
 export interface CommitStatusReport {
   state: 'success' | 'failure' | 'error';
   description: string;
-  result: 'pending' | 'posted' | 'not_permitted' | 'failed';
+  /** `skipped`: the host has no status API Gatehouse knows, or the link has no token (message says which). */
+  result: 'pending' | 'posted' | 'not_permitted' | 'failed' | 'skipped';
   message?: string;
 }
 
@@ -50,6 +53,8 @@ export interface CommitStatusReport {
 export interface SyncRecord {
   id: string;
   tenant: string;
+  /** `github`: `repository` is owner/repo; `git`: `repository` is the clone URL (without credentials). */
+  source?: 'github' | 'git';
   repository: string;
   branch: string;
   /** The commit evaluated (the branch head when the sync ran); while queued, the pushed commit if known. */

@@ -1,11 +1,14 @@
 import type { GitHub } from '../github/index.js';
 import type { RegistryStore } from '../registry/store.js';
 import type { ValidationOptions } from '../registry/validate.js';
+import type { GitSources } from './git-service.js';
+import { isGitLink, type StoredGitLink } from './git-links.js';
 import type { LinkStore, StoredLink } from './links.js';
 import type { SyncError, SyncPlan, SyncRecord } from './model.js';
 import { activate } from './stages/activate.js';
 import { checkHead } from './stages/check-head.js';
 import { fetchRegistry } from './stages/fetch-registry.js';
+import { readGitRegistry } from './stages/read-git.js';
 import { freshness } from './stages/freshness.js';
 import { resolveHead } from './stages/resolve-head.js';
 import { validateRegistry } from './stages/validate.js';
@@ -21,6 +24,8 @@ import { validateRegistry } from './stages/validate.js';
 export interface PipelineDeps {
   github: GitHub;
   registry: RegistryStore;
+  /** Links to other Git hosts read their source here (src/sync/git-service.ts). */
+  git: GitSources;
   links: LinkStore;
   validation: ValidationOptions;
   /** Attempts during which a head older than the pushed commit is treated as GitHub lag. */
@@ -40,6 +45,7 @@ export interface Progress {
 
 export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: SyncRecord, attempt: number, progress: Progress): Promise<SyncOutcome> {
   const force = record.trigger === 'manual' || record.trigger === 'link';
+  if (isGitLink(link)) return runGitPipeline(deps, link, force, progress);
   // A push queued for the link's previous branch, re-pointed (PUT) before it started: that pushed
   // commit says nothing about the branch the link watches now (no lag check, no ancestry check).
   const pushed = record.branch === link.branch ? record.sha : null;
@@ -52,11 +58,31 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
   if (fresh.verdict === 'unchanged') return { state: 'unchanged', sha: head };
   // The record names the commit that lost (the pushed one), not the head it was compared with.
   if (fresh.verdict === 'superseded') return { state: 'superseded', sha: pushed ?? head, reason: fresh.reason };
-  const { content, text } = validateRegistry(file, head, deps.validation);
+  const { content, text } = validateRegistry(file, head, deps.validation, link.path);
   // The link may have been removed or re-pointed while GitHub answered: then this result is moot.
   const current = await deps.links.get(link.tenant, link.repository);
   if (current === undefined || current.generation !== link.generation) {
     return { state: 'superseded', sha: head, reason: current === undefined ? 'the repository was unlinked' : 'the link was changed to another branch or path' };
+  }
+  const plan = await activate(deps.registry, link, head, text, content);
+  return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length };
+}
+
+/**
+ * A Git link: read the head and its file in one shallow fetch, then the same freshness, validation
+ * and activation as GitHub links. The head read now is what is applied, whatever commit a webhook
+ * named, so a replayed or late delivery can only find its commit already live (`unchanged`) or
+ * replaced by a newer head: an older commit never wins.
+ */
+async function runGitPipeline(deps: PipelineDeps, link: StoredGitLink, force: boolean, progress: Progress): Promise<SyncOutcome> {
+  const { head, file } = await readGitRegistry(deps.git, link);
+  progress.head = head;
+  const blob = file?.blobSha ?? null;
+  if (!force && link.applied !== null && link.applied.blob === blob) return { state: 'unchanged', sha: head };
+  const { content, text } = validateRegistry(file, head, deps.validation, link.path);
+  const current = await deps.links.get(link.tenant, `git:${link.name}`);
+  if (current === undefined || current.generation !== link.generation) {
+    return { state: 'superseded', sha: head, reason: current === undefined ? 'the Git link was removed' : 'the link was changed to another branch or path' };
   }
   const plan = await activate(deps.registry, link, head, text, content);
   return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length };

@@ -86,7 +86,8 @@ const BUSY_RECHECK_MS = 1000;
 export function createSyncProcessor(deps: ProcessorDeps) {
   return async (job: Job<SyncJobData>, token?: string): Promise<string> => {
     const { tenant, repoKey, syncId } = job.data;
-    const blocked = await deps.gate.blockedUntil();
+    // GitHub's rate limit holds GitHub links only; a Git link (`git:<name>`) reads another host.
+    const blocked = repoKey.startsWith('git:') ? 0 : await deps.gate.blockedUntil();
     if (blocked > 0) {
       await job.moveToDelayed(blocked, token);
       throw new DelayedError();
@@ -110,7 +111,7 @@ export function createSyncProcessor(deps: ProcessorDeps) {
     const record = started.record;
     const link = await deps.links.get(tenant, repoKey);
     if (link === undefined) {
-      await finalize(deps, undefined, record, { state: 'superseded', sha: record.sha, reason: 'the repository was unlinked' });
+      await finalize(deps, repoKey, undefined, record, { state: 'superseded', sha: record.sha, reason: 'the repository was unlinked' });
       return 'superseded';
     }
 
@@ -137,11 +138,11 @@ export function createSyncProcessor(deps: ProcessorDeps) {
           throw e;
         }
         outcome = { state: 'failed', sha: progress.head, errors: [plainError(e.message)], status: 'error' };
-        await finalize(deps, link, record, outcome);
+        await finalize(deps, repoKey, link, record, outcome);
         throw new UnrecoverableError(e.message);
       }
     }
-    await finalize(deps, link, record, outcome);
+    await finalize(deps, repoKey, link, record, outcome);
     return outcome.state;
   };
 }
@@ -153,9 +154,9 @@ function classifyUnknown(err: unknown): GitHubError | Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-async function finalize(deps: ProcessorDeps, link: StoredLink | undefined, record: SyncRecord, outcome: SyncOutcome): Promise<void> {
+/** `repoKey` is the link's key (job data): `owner/repo` lower-cased, or `git:<name>` for a Git link. */
+async function finalize(deps: ProcessorDeps, repoKey: string, link: StoredLink | undefined, record: SyncRecord, outcome: SyncOutcome): Promise<void> {
   const { tenant } = record;
-  const repoKey = record.repository.toLowerCase();
   const finished = Date.now();
   const startedAt = Date.parse(record.started_at ?? record.created_at);
   const status = commitStatusFor(tenant, outcome);
@@ -233,5 +234,5 @@ export async function onSyncJobFailed(deps: ProcessorDeps, job: Job<SyncJobData>
   const record = await deps.history.getIn(tenant, syncId);
   if (record === undefined || TERMINAL_STATES.has(record.state)) return;
   const link = await deps.links.get(tenant, repoKey);
-  await finalize(deps, link, record, { state: 'failed', sha: record.sha, errors: [plainError(`the sync could not finish: ${err.message}`)], status: 'error' });
+  await finalize(deps, repoKey, link, record, { state: 'failed', sha: record.sha, errors: [plainError(`the sync could not finish: ${err.message}`)], status: 'error' });
 }

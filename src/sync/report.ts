@@ -1,5 +1,6 @@
 import type { CommitState } from '../github/index.js';
 import { statusDescription } from '../github/index.js';
+import { DEFAULT_REGISTRY_PATH } from './model.js';
 import type { SyncOutcome } from './pipeline.js';
 
 /**
@@ -25,7 +26,9 @@ export function commitStatusFor(tenant: string, outcome: SyncOutcome): { state: 
       const what = first === undefined ? '' : `${first.path === '' ? '' : ` ${first.path}`}: ${first.message}`;
       if (outcome.status === 'error') return { state: 'error', description: statusDescription(`${tenant}: could not sync: ${first?.message ?? 'unknown error'}`) };
       const count = outcome.errors.length;
-      return { state: 'failure', description: statusDescription(`${tenant}: ${count} error${count === 1 ? '' : 's'}, nothing changed;${where}${what}`) };
+      // A registry elsewhere than the default (a folder of a monorepo) is named.
+      const inFile = first?.file === undefined || first.file === DEFAULT_REGISTRY_PATH ? '' : ` in ${first.file}`;
+      return { state: 'failure', description: statusDescription(`${tenant}: ${count} error${count === 1 ? '' : 's'}${inFile}, nothing changed;${where}${what}`) };
     }
     case 'superseded':
       return undefined;

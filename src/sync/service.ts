@@ -10,6 +10,7 @@ import { SyncCoordinator } from './coordinator.js';
 import { GitHubGate } from './github-gate.js';
 import { SyncHistory } from './history.js';
 import { syncKeys } from './keys.js';
+import { isGitLink } from './git-links.js';
 import { LinkStore, type RepoLinkEntry, type StoredLink } from './links.js';
 import { DEFAULT_REGISTRY_PATH, repoKeyOf, type RepositoryLink, type SyncRecord } from './model.js';
 import { syncMetrics, type SyncMetrics } from './processor.js';
@@ -208,7 +209,8 @@ export class SyncService {
 
   async listLinks(tenant: string): Promise<LinkView[]> {
     await this.deps.tenants.require(tenant);
-    const links = await this.links.list(tenant);
+    // Git links (`git:<name>`) share the hash; they are listed under /git.
+    const links = (await this.links.list(tenant)).filter((l) => !isGitLink(l));
     return Promise.all(links.map(async (l) => ({ ...view(l), last_sync: await this.lastSync(tenant, l.repository) })));
   }
 
@@ -255,7 +257,7 @@ export function checkRepository(repository: string): void {
 }
 
 /** Git's ref-name rules (git check-ref-format), minus what GitHub never creates anyway. */
-function checkBranch(branch: unknown): string {
+export function checkBranch(branch: unknown): string {
   if (typeof branch !== 'string' || branch === '' || branch.length > BRANCH_MAX) {
     throw new BadRequestError('INVALID_BRANCH', `branch must be a non-empty string of at most ${BRANCH_MAX} characters`);
   }
@@ -265,7 +267,7 @@ function checkBranch(branch: unknown): string {
   return branch.replace(/^refs\/heads\//, '');
 }
 
-function checkPath(path: unknown): string {
+export function checkPath(path: unknown): string {
   if (typeof path !== 'string' || path === '' || path.length > 1024) {
     throw new BadRequestError('INVALID_PATH', 'path must be a non-empty repository-relative file path');
   }

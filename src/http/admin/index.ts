@@ -7,6 +7,7 @@ import { auditRoutes, recordAdminWrite } from './audit.js';
 import { cacheAdminRoutes } from './cache.js';
 import { connectorRoutes } from './connectors.js';
 import { connectorTestRoutes } from './connector-test.js';
+import { gitLinkRoutes } from './git-links.js';
 import { registerOpenApi } from './openapi.js';
 import { queueRoutes } from './queues.js';
 import { repositoryRoutes } from './repositories.js';
@@ -38,6 +39,7 @@ export const adminRoutes = (services: Services): FastifyPluginAsync =>
     await app.register(connectorRoutes(services));
     await app.register(connectorTestRoutes(services));
     await app.register(repositoryRoutes(services));
+    await app.register(gitLinkRoutes(services));
     await app.register(syncRoutes(services));
     await app.register(queueRoutes(services));
     await app.register(templateRoutes(services));

@@ -15,7 +15,8 @@ export const syncRecordSchema = {
   properties: {
     id: { type: 'string' },
     tenant: { type: 'string' },
-    repository: { type: 'string', description: 'owner/repo' },
+    source: { type: 'string', enum: ['github', 'git'], description: 'absent for GitHub links; `git` for a link to another Git host' },
+    repository: { type: 'string', description: 'owner/repo (GitHub), or the clone URL without credentials (Git links)' },
     branch: { type: 'string' },
     sha: { type: ['string', 'null'], description: 'the commit evaluated (the branch head when the sync ran); while queued, the pushed commit if known' },
     trigger: { type: 'string', enum: ['push', 'reconcile', 'manual', 'link'] },
@@ -40,7 +41,7 @@ export const syncRecordSchema = {
       items: {
         type: 'object',
         required: ['path', 'line', 'column', 'message'],
-        properties: { permalink: { type: 'string' }, path: { type: 'string' }, line: position, column: position, message: { type: 'string' } },
+        properties: { file: { type: 'string', description: 'the registry file (the link\'s path)' }, permalink: { type: 'string' }, path: { type: 'string' }, line: position, column: position, message: { type: 'string' } },
       },
     },
     attempts: { type: 'integer', description: 'attempts started so far (retries after GitHub or Redis trouble)' },
@@ -51,7 +52,7 @@ export const syncRecordSchema = {
       properties: {
         state: { type: 'string', enum: ['success', 'failure', 'error'] },
         description: { type: 'string' },
-        result: { type: 'string', enum: ['pending', 'posted', 'not_permitted', 'failed'] },
+        result: { type: 'string', enum: ['pending', 'posted', 'not_permitted', 'failed', 'skipped'] },
         message: { type: 'string' },
       },
     },
@@ -73,7 +74,7 @@ export const syncRoutes = (services: Services): FastifyPluginAsync =>
             properties: {
               tenant: { type: 'string', minLength: 1 },
               // owner/repo (docs/design.md#repository-names): a bare repository name would silently match nothing.
-              repository: { type: 'string', minLength: 3, maxLength: 201, pattern: '^[^/]+/[^/]+$', description: 'owner/repo (case-insensitive), e.g. acme/connectors' },
+              repository: { type: 'string', minLength: 3, maxLength: 2048, pattern: '^([^/]+/[^/]+|https?://.+)$', description: 'owner/repo (case-insensitive), e.g. acme/connectors, or a Git link\'s clone URL' },
               state: { type: 'string', enum: [...SYNC_STATES] },
               limit: { type: 'integer', minimum: 1, maximum: MAX_QUERY_LIMIT, default: 50 },
             },

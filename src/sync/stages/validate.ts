@@ -11,11 +11,13 @@ import { SyncFailure } from './failure.js';
  * validator reports every problem with line and column). A missing file is the empty registry
  * (docs/design.md#removing-connectors: it removes the link's connectors). Returns the content and the decoded text.
  */
-export function validateRegistry(file: RegistryBlob | undefined, head: string, options: ValidationOptions): { content: RegistryFile; text: string | undefined } {
+export function validateRegistry(file: RegistryBlob | undefined, head: string, options: ValidationOptions, filePath?: string): { content: RegistryFile; text: string | undefined } {
   if (file === undefined) return { content: { connectors: [], composite_connectors: [] }, text: undefined };
+  // Every error names the file it is in (the link's `path`): a monorepo may hold several registries.
+  const inFile = filePath === undefined ? {} : { file: filePath };
   const decoded = decodeUtf8Source(file.bytes);
-  if (!decoded.ok) throw new SyncFailure('failure', [{ path: '', ...decoded.error }], head);
+  if (!decoded.ok) throw new SyncFailure('failure', [{ path: '', ...decoded.error, ...inFile }], head);
   const result = validateRegistryText(decoded.text, options);
-  if (!result.ok) throw new SyncFailure('failure', result.errors.map((e) => ({ ...e })), head);
+  if (!result.ok) throw new SyncFailure('failure', result.errors.map((e) => ({ ...e, ...inFile })), head);
   return { content: result.value, text: decoded.text };
 }
