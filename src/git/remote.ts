@@ -154,6 +154,10 @@ function classify(err: unknown, target: GitTarget, where: string): GitSourceErro
   if (e.code === 'RemoteCapabilityError') {
     return new GitSourceError('protocol', `${where} does not support shallow fetches, which Gatehouse needs to read one commit`);
   }
+  if (e.code === 'NotFoundError' && e.message?.includes('HEAD') === true) {
+    // isomorphic-git's fetch needs the remote's HEAD (its default branch) to exist.
+    return new GitSourceError('protocol', `${where} advertises no HEAD (its default branch does not exist), so it cannot be fetched: restore or change the repository's default branch`);
+  }
   if (e.code === 'NotFoundError') return branchMissing(target, where);
   return new GitSourceError('protocol', `${where}: ${e.message ?? String(err)}`.slice(0, 500));
 }

@@ -55,6 +55,12 @@ redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(l))
 return 1
 `;
 
+/** The link's field in the tenant's `links` hash: `owner/repo` lower-cased, or `git:<name>` for a Git link. */
+export function linkKeyOf(link: StoredLink): string {
+  const git = link as StoredLink & { source?: string; name?: string };
+  return git.source === 'git' && git.name !== undefined ? `git:${git.name}` : repoKeyOf(link.repository);
+}
+
 function parse(tenant: string, text: string): StoredLink {
   const l = JSON.parse(text) as StoredLink;
   return { ...l, tenant, applied: l.applied ?? null, checked_head: l.checked_head ?? null, generation: Number(l.generation ?? 1) };
@@ -116,7 +122,7 @@ export class LinkStore {
       RECORD_LUA,
       1,
       syncKeys.links(link.tenant),
-      repoKeyOf(link.repository),
+      linkKeyOf(link),
       link.generation,
       result.applied === undefined ? '' : JSON.stringify(result.applied),
       result.checkedHead ?? '',

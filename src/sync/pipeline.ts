@@ -3,7 +3,7 @@ import type { RegistryStore } from '../registry/store.js';
 import type { ValidationOptions } from '../registry/validate.js';
 import type { GitSources } from './git-service.js';
 import { isGitLink, type StoredGitLink } from './git-links.js';
-import type { LinkStore, StoredLink } from './links.js';
+import { linkKeyOf, type LinkStore, type StoredLink } from './links.js';
 import type { SyncError, SyncPlan, SyncRecord } from './model.js';
 import { activate } from './stages/activate.js';
 import { checkHead } from './stages/check-head.js';
@@ -80,7 +80,7 @@ async function runGitPipeline(deps: PipelineDeps, link: StoredGitLink, force: bo
   const blob = file?.blobSha ?? null;
   if (!force && link.applied !== null && link.applied.blob === blob) return { state: 'unchanged', sha: head };
   const { content, text } = validateRegistry(file, head, deps.validation, link.path);
-  const current = await deps.links.get(link.tenant, `git:${link.name}`);
+  const current = await deps.links.get(link.tenant, linkKeyOf(link));
   if (current === undefined || current.generation !== link.generation) {
     return { state: 'superseded', sha: head, reason: current === undefined ? 'the Git link was removed' : 'the link was changed to another branch or path' };
   }
