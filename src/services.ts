@@ -84,6 +84,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const git = new GitSources({
     config, log, redis, tenants, secrets, registry: () => services.registry,
     coordinator: sync.coordinator, history: sync.history, queues: sync.queues, unlinkWaitMs: () => sync.settings.unlinkWaitMs,
+    pollTickMs: () => sync.settings.gitPollTickMs,
   });
   const services: Services = {
     config,

@@ -5,7 +5,7 @@ import { QUEUE_PREFIX } from '../src/sync/keys.js';
 import type { StatusJobData, SyncJobData } from '../src/sync/model.js';
 import { createSyncProcessor, onSyncJobFailed, type ProcessorDeps } from '../src/sync/processor.js';
 import { QUEUE_NAMES, statusJobOptions } from '../src/sync/queues.js';
-import { GitPoller } from '../src/sync/git-poller.js';
+import { GIT_POLL_JOB, GitPoller } from '../src/sync/git-poller.js';
 import { Reconciler } from '../src/sync/reconciler.js';
 import { createStatusProcessor } from '../src/sync/status-processor.js';
 
@@ -27,8 +27,6 @@ export interface SyncWorkerOptions {
   maxStalledCount?: number;
   /** Register the reconcile job scheduler (default true; RECONCILE_INTERVAL_S=0 disables it). */
   reconcile?: boolean;
-  /** How often due Git links are polled (default 5 s; each link's own interval decides when it is due). */
-  gitPollTickMs?: number;
 }
 
 export interface SyncWorkers {
@@ -42,7 +40,7 @@ export interface SyncWorkers {
 const DEPTH_SAMPLE_MS = 15_000;
 
 export const RECONCILE_SCHEDULER_ID = 'reconcile-linked-branches';
-export const GIT_POLL_SCHEDULER_ID = 'poll-git-links';
+
 
 export async function startSyncWorkers(services: Services, options: SyncWorkerOptions = {}): Promise<SyncWorkers> {
   const { sync, config, log } = services;
@@ -97,7 +95,7 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
   // One pass at a time (reconciliation or Git polling): a slow pass must not overlap the next tick.
   const reconcileWorker = new Worker(
     QUEUE_NAMES.reconcile,
-    async (job: Job) => JSON.stringify(job.name === 'git-poll' ? await gitPoller.run() : await reconciler.run()),
+    async (job: Job) => JSON.stringify(job.name === GIT_POLL_JOB ? await gitPoller.run() : await reconciler.run()),
     { ...common, concurrency: 1 },
   );
   const workers = [syncWorker, statusWorker, reconcileWorker];
@@ -135,12 +133,8 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
     await sync.queues.reconcile.removeJobScheduler(RECONCILE_SCHEDULER_ID);
   }
 
-  // Each Git link's own interval decides when it is polled; the tick only looks for due ones.
-  await sync.queues.reconcile.upsertJobScheduler(
-    GIT_POLL_SCHEDULER_ID,
-    { every: options.gitPollTickMs ?? 5000 },
-    { name: 'git-poll', data: {}, opts: { removeOnComplete: 50, removeOnFail: 50 } },
-  );
+  // Git polling is scheduled once some Git link is polled (linking schedules it too).
+  if (await services.git.hasPolledLinks()) await services.git.schedulePolling();
 
   let closed = false;
   services.workersRunning = () => !closed && workers.every((w) => w.isRunning());

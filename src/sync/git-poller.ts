@@ -12,6 +12,9 @@ import type { GitSources } from './git-service.js';
  * to it. One pass at a time (the reconcile worker runs with concurrency 1).
  */
 
+export const GIT_POLL_SCHEDULER_ID = 'poll-git-links';
+export const GIT_POLL_JOB = 'git-poll';
+
 export interface PollReport {
   polled: number;
   queued: number;

@@ -10,6 +10,7 @@ import { createUpstreamDispatcher } from '../upstream/dispatcher.js';
 import { createAddressGuard } from '../upstream/guard.js';
 import type { SyncCoordinator } from './coordinator.js';
 import { GIT_LINK_NAME_PATTERN, GitLinkStore, gitLinkKey, type GitLinkSettings, type GitProvider, type StoredGitLink } from './git-links.js';
+import { GIT_POLL_JOB, GIT_POLL_SCHEDULER_ID } from './git-poller.js';
 import type { SyncHistory } from './history.js';
 import { syncKeys } from './keys.js';
 import { DEFAULT_REGISTRY_PATH, type SyncRecord } from './model.js';
@@ -81,6 +82,7 @@ export class GitSources {
       history: SyncHistory;
       queues: SyncQueues;
       unlinkWaitMs: () => number;
+      pollTickMs: () => number;
     },
   ) {
     const { config } = deps;
@@ -126,9 +128,11 @@ export class GitSources {
       await this.remotes.head({ url, branch: settings.branch, ...(credentials !== undefined ? { credentials } : {}) });
     } catch (err) {
       if (!(err instanceof GitSourceError)) throw err;
-      throw new AppError(422, 'GIT_SOURCE_UNREADABLE', err.message, { reason: err.kind });
+      throw new AppError(422, 'REPOSITORY_NOT_READABLE', err.message, { reason: err.kind });
     }
-    const { status, link } = await this.links.put(tenant, settings, this.nextPoll(settings.poll_interval_s));
+    const pollAt = this.nextPoll(settings.poll_interval_s);
+    const { status, link } = await this.links.put(tenant, settings, pollAt);
+    if (pollAt !== null) await this.schedulePolling();
     const { syncId } = await this.deps.coordinator.trigger({ tenant, repository: url, repoKey: gitLinkKey(name), branch: link.branch, trigger: 'link', source: 'git' });
     return { created: status === 'created', link, syncId };
   }
@@ -209,6 +213,19 @@ export class GitSources {
   /** The token for commit statuses, or why there is none. */
   async statusToken(link: StoredGitLink): Promise<string | undefined> {
     return (await this.credentials(link.tenant, link))?.password;
+  }
+
+  /** The worker's poll tick (a BullMQ job scheduler: one tick at a time across every process). */
+  async schedulePolling(): Promise<void> {
+    await this.deps.queues.reconcile.upsertJobScheduler(
+      GIT_POLL_SCHEDULER_ID,
+      { every: this.deps.pollTickMs() },
+      { name: GIT_POLL_JOB, data: {}, opts: { removeOnComplete: 50, removeOnFail: 50 } },
+    );
+  }
+
+  async hasPolledLinks(): Promise<boolean> {
+    return (await this.deps.redis.zcard(syncKeys.gitPoll)) > 0;
   }
 
   async close(): Promise<void> {

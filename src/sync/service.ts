@@ -30,6 +30,8 @@ export interface SyncSettings {
   staleAttempts: number;
   /** How long an unlink waits for a running sync of the link before removing its connectors. */
   unlinkWaitMs: number;
+  /** How often the worker looks for Git links due for a poll (each link's interval decides when it is due). */
+  gitPollTickMs: number;
 }
 
 export const DEFAULT_SYNC_SETTINGS: SyncSettings = {
@@ -37,6 +39,7 @@ export const DEFAULT_SYNC_SETTINGS: SyncSettings = {
   statusRetry: { attempts: 5, backoffMs: 5000 },
   staleAttempts: 3,
   unlinkWaitMs: 15_000,
+  gitPollTickMs: 5000,
 };
 
 export interface LinkView {
@@ -117,6 +120,7 @@ export class SyncService {
     if (settings.statusRetry !== undefined) Object.assign(this.settings.statusRetry, settings.statusRetry);
     if (settings.staleAttempts !== undefined) this.settings.staleAttempts = settings.staleAttempts;
     if (settings.unlinkWaitMs !== undefined) this.settings.unlinkWaitMs = settings.unlinkWaitMs;
+    if (settings.gitPollTickMs !== undefined) this.settings.gitPollTickMs = settings.gitPollTickMs;
   }
 
   /** Links (or re-points) a repository and queues its first sync (docs/design.md#repository-links). */

@@ -21,7 +21,8 @@ let git: GitTestServer;
 const apis = gitHostApis({ gitlab: [TOKEN], gitea: [TOKEN] });
 
 beforeAll(async () => {
-  h = await startHarness({ env: { GITLAB_WEBHOOK_SECRET: GITLAB_SECRET, GITEA_WEBHOOK_SECRET: GITEA_SECRET, GIT_POLL_INTERVAL_S: '0' }, workers: { gitPollTickMs: 200 } });
+  h = await startHarness({ env: { GITLAB_WEBHOOK_SECRET: GITLAB_SECRET, GITEA_WEBHOOK_SECRET: GITEA_SECRET, GIT_POLL_INTERVAL_S: '0' } });
+  h.svc.services.sync.configure({ gitPollTickMs: 200 });
   git = await startGitServer({ api: apis.handler });
   await h.createTenant(TENANT);
   await h.admin('PUT', `/tenants/${TENANT}/secrets/git_token`, { value: TOKEN });
@@ -201,13 +202,13 @@ describe('credentials and unreadable sources', () => {
     repo.commit({ 'connectors_registry.json': registry([connector('Secret Thing')]) });
     const none = await linkGit('private', { url: repo.url, branch: 'main' });
     expect(none.status).toBe(422);
-    expect(none.body).toMatchObject({ error: { code: 'GIT_SOURCE_UNREADABLE', details: { reason: 'auth-required' } } });
+    expect(none.body).toMatchObject({ error: { code: 'REPOSITORY_NOT_READABLE', details: { reason: 'auth-required' } } });
     expect(JSON.stringify(none.body)).toContain('requires credentials');
 
     await h.admin('PUT', `/tenants/${TENANT}/secrets/wrong_token`, { value: 'wrong-token-value-9f' });
     const wrong = await linkGit('private', { url: repo.url, branch: 'main', username: 'gatehouse-bot', token_secret: 'wrong_token' });
     expect(wrong.status).toBe(422);
-    expect(wrong.body).toMatchObject({ error: { code: 'GIT_SOURCE_UNREADABLE', details: { reason: 'auth-failed' } } });
+    expect(wrong.body).toMatchObject({ error: { code: 'REPOSITORY_NOT_READABLE', details: { reason: 'auth-failed' } } });
     expect(JSON.stringify(wrong.body)).not.toContain('wrong-token-value-9f');
 
     const missingSecret = await linkGit('private', { url: repo.url, branch: 'main', token_secret: 'no_such_secret' });
@@ -255,11 +256,11 @@ describe('credentials and unreadable sources', () => {
 
   it('a repository or branch that does not exist is a 422 at link time; bad input is a 400 naming the field', async () => {
     const missing = await linkGit('nothing', { url: `${git.origin}/nobody/nothing.git`, branch: 'main' });
-    expect(missing).toMatchObject({ status: 422, body: { error: { code: 'GIT_SOURCE_UNREADABLE', details: { reason: 'not-found' } } } });
+    expect(missing).toMatchObject({ status: 422, body: { error: { code: 'REPOSITORY_NOT_READABLE', details: { reason: 'not-found' } } } });
     const repo = git.createRepo('group/branchless');
     repo.commit({ 'connectors_registry.json': registry([]) });
     const branch = await linkGit('branchless', { url: repo.url, branch: 'release' });
-    expect(branch).toMatchObject({ status: 422, body: { error: { code: 'GIT_SOURCE_UNREADABLE', details: { reason: 'branch-missing' } } } });
+    expect(branch).toMatchObject({ status: 422, body: { error: { code: 'REPOSITORY_NOT_READABLE', details: { reason: 'branch-missing' } } } });
     expect((await h.admin('GET', `/tenants/${TENANT}/git/nothing`)).status).toBe(404);
     expect((await linkGit('Bad Name', { url: repo.url, branch: 'main' })).body).toMatchObject({ error: { code: 'INVALID_NAME' } });
     expect((await linkGit('x', { url: 'ftp://host/repo.git', branch: 'main' })).body).toMatchObject({ error: { code: 'INVALID_URL' } });
