@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateRegistryText } from '../../src/registry/validate.js';
+import { startGitServer } from '../support/git-server.js';
 import { GitHubDouble } from '../support/github-double.js';
 import { flushTestRedis } from '../support/redis.js';
 import { startTestService, TEST_ADMIN_TOKEN, type TestService } from '../support/service.js';
@@ -346,6 +347,44 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
     const syncRow = (await page.locator('main table tbody tr', { hasText: 'repository syncs' }).locator('td').allTextContents()).map((s) => s.trim());
     expect(syncRow[1]).toBe('2'); // the two linked syncs wait: no worker in this process
     await shot('12-queues');
+  });
+
+  it('lists Git links next to GitHub ones with their last sync, links one from the form and unlinks it', async () => {
+    const git = await startGitServer();
+    try {
+      const { services } = svc;
+      await services.tenants.put('initech', { name: 'Initech', session: { jwks_url: 'https://login.initech.test/.well-known/jwks.json' }, allowed_origins: [] });
+      const first = git.createRepo('platform/monorepo');
+      first.commit({ 'connectors/connectors_registry.json': '{"connectors": []}' });
+      const second = git.createRepo('tools/registry');
+      second.commit({ 'connectors_registry.json': '{"connectors": []}' });
+      await services.git.link('initech', 'platform', { url: first.url, branch: 'main', path: 'connectors/connectors_registry.json', poll_interval_s: 0 });
+
+      await page.goto(`${svc.url}/ui/#/tenants/initech/repositories`);
+      await page.locator('main section.git-links table', { hasText: 'platform' }).waitFor();
+      const row = await text('main section.git-links table');
+      expect(row).toContain(first.url);
+      expect(row).toContain('connectors/connectors_registry.json');
+      expect(row).toContain('webhooks only');
+      expect(row).toContain('queued'); // no worker in this process: the first sync waits
+
+      const form = page.locator('main section.git-links form');
+      await form.locator('input[name=name]').fill('tools');
+      await form.locator('input[name=url]').fill(second.url);
+      await form.getByRole('button', { name: 'Link and sync' }).click();
+      await page.locator('#flash', { hasText: 'tools linked' }).waitFor();
+      await page.locator('main section.git-links table', { hasText: second.url }).waitFor();
+      await shot('11-git-links');
+
+      await page.getByRole('button', { name: 'Unlink tools' }).click();
+      await page.getByRole('button', { name: 'Unlink and delete its connectors' }).click();
+      await page.locator('#flash', { hasText: 'tools unlinked; 0 connectors removed.' }).waitFor();
+      expect(await services.git.links.get('initech', 'tools')).toBeUndefined();
+      await services.git.unlink('initech', 'platform');
+      await services.tenants.delete('initech');
+    } finally {
+      await git.close();
+    }
   });
 
   it('deletes a tenant after confirmation; a tenant with linked repositories is refused with the reason', async () => {

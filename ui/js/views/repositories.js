@@ -10,6 +10,7 @@ import { table } from '../components/table.js';
 import { ago, shortSha, timeEl } from '../format.js';
 import { flash, loading, showError } from '../page.js';
 import { every } from '../router.js';
+import { gitLinksSection } from './git-links.js';
 import { tenantFrame } from './tenants.js';
 
 const REPOSITORY = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
@@ -151,7 +152,7 @@ export async function repositoriesTab(ctx) {
     }
   });
 
-  frame.body.append(h('h2', {}, 'Linked repositories'), list, form);
+  frame.body.append(h('h2', {}, 'Linked repositories'), list, form, gitLinksSection(tenant, ctx));
   loading(list);
   await load();
   every(5000, load, ctx.signal);
