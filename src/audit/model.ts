@@ -16,7 +16,7 @@ export interface AuditEntry {
   actor: string;
   /** What the caller says about itself: the `X-Gatehouse-Actor` header, or a push's pusher. */
   actor_name?: string;
-  /** What happened, `<object>.<verb>`: `secret.put`, `connector.update`, `repository.rollback`, `sync.failed` … */
+  /** What happened, `<object>.<verb>`: `secret.put`, `connector.put`, `repository.link`, `sync.failed` … */
   action: string;
   /** Which object: `name`, `permalink`, `repository` … (never a value). */
   target: Record<string, string>;
