@@ -38,7 +38,7 @@ interface CommandEntry {
 /** The commands, in the order `gatehouse --help` lists them. Add a command as one row here. */
 const COMMANDS: Record<string, CommandEntry> = {
   serve: {
-    synopsis: '[--role api|worker|all]',
+    synopsis: '[--role api|worker|all] [--processes N|auto]',
     summary: 'run the service (default role: all)',
     load: async () => (await import('./serve-command.js')).serveCommand,
   },

@@ -4,7 +4,11 @@ import { redisReady, type Services } from '../services.js';
 /** Operations endpoints (README.md#health-readiness-and-outages): liveness, readiness, Prometheus metrics. */
 export const opsRoutes = (services: Services, roles: { api: boolean; worker: boolean }): FastifyPluginAsync =>
   async (app) => {
-    app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+    // X-Gatehouse-Pid tells an operator which process of `serve --processes N` answered.
+    app.get('/healthz', { logLevel: 'warn' }, async (_request, reply) => {
+      reply.header('x-gatehouse-pid', String(process.pid));
+      return { status: 'ok' };
+    });
 
     // Ready = the state Redis answers and the workers (if this process runs them) are up. The cache
     // Redis may evict and may be a separate server: without it responses are served uncached

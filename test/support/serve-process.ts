@@ -29,12 +29,14 @@ export interface ServeOptions {
   port?: number;
   role?: 'api' | 'worker' | 'all';
   env?: Record<string, string>;
+  /** More `serve` arguments, e.g. ['--processes', '2']. */
+  args?: string[];
 }
 
 export async function startServe(options: ServeOptions): Promise<ServeProcess> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'gh-serve-'));
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, [join(root, 'bin', 'gatehouse.js'), 'serve', '--role', options.role ?? 'all'], {
+  const child = spawn(process.execPath, [join(root, 'bin', 'gatehouse.js'), 'serve', '--role', options.role ?? 'all', ...(options.args ?? [])], {
     cwd: home,
     env: {
       PATH: process.env.PATH ?? '',
