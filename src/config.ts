@@ -59,6 +59,12 @@ export interface Config {
   metricsExecute: boolean;
   /** OpenTelemetry tracing from the standard OTEL_* variables; undefined = tracing off. */
   tracing: TracingConfig | undefined;
+  /**
+   * PUBLIC_URL: the absolute address users reach this service at (no trailing slash), e.g.
+   * `https://gatehouse.example.com`. Links sent elsewhere (commit statuses, check runs, the
+   * registry schema's `$id`) are built on it; unset, no such link is sent.
+   */
+  publicUrl: string | undefined;
 }
 
 export interface TracingConfig {
@@ -151,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
   const secretList = (name: string) => (env[name] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const gitlabWebhookSecrets = secretList('GITLAB_WEBHOOK_SECRET');
   const giteaWebhookSecrets = secretList('GITEA_WEBHOOK_SECRET');
+  const publicUrl = publicUrlVar(env, problems);
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of ${[...LOG_LEVELS].join(', ')}`);
 
@@ -195,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsMaxConnectorSeries,
     metricsExecute,
     tracing,
+    publicUrl,
   };
 }
 
@@ -233,6 +241,18 @@ function tracingVars(env: Env, problems: string[]): TracingConfig | undefined {
   // The spec: a signal-specific endpoint is used as is; the base endpoint gets /v1/traces appended.
   const url = tracesUrl ?? (base !== undefined ? `${base.replace(/\/+$/, '')}/v1/traces` : 'http://localhost:4318/v1/traces');
   return { exporter: { kind: 'otlp', url }, serviceName, sampleRatio };
+}
+
+/** An absolute http(s) base without credentials, query or fragment; the trailing `/` is dropped. */
+function publicUrlVar(env: Env, problems: string[]): string | undefined {
+  const raw = urlVar(env, 'PUBLIC_URL', ['https:', 'http:'], problems);
+  if (raw === undefined) return undefined;
+  const url = new URL(raw.trim());
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    problems.push('PUBLIC_URL: must be a plain base address such as https://gatehouse.example.com (no credentials, query or fragment)');
+    return undefined;
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -56,11 +56,11 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
   };
 
   const deps: ProcessorDeps = {
-    github: sync.github,
+    sources: sync.sources,
+    sourceStep: sync.sourceStep,
     git: services.git,
     registry: services.registry,
     links: sync.links,
-    validation: { allowHttp: config.upstreamAllowHttp, allowCidrs: config.upstreamAllowCidrs },
     staleAttempts: sync.settings.staleAttempts,
     coordinator: sync.coordinator,
     history: sync.history,

@@ -1,10 +1,10 @@
-import type { GitHub } from '../github/index.js';
 import type { RegistryStore } from '../registry/store.js';
-import type { ValidationOptions } from '../registry/validate.js';
 import type { GitSources } from './git-service.js';
 import { isGitLink, type StoredGitLink } from './git-links.js';
 import { linkKeyOf, type LinkStore, type StoredLink } from './links.js';
 import type { SyncError, SyncPlan, SyncRecord } from './model.js';
+import type { SourceStep } from './source-step.js';
+import type { SourceProvider } from './source.js';
 import { activate } from './stages/activate.js';
 import { checkHead } from './stages/check-head.js';
 import { fetchRegistry } from './stages/fetch-registry.js';
@@ -15,19 +15,23 @@ import { validateRegistry } from './stages/validate.js';
 
 /**
  * One sync of one tenant link, stage by stage (each stage is its own file under stages/):
- *   resolve the branch head → check the API is not behind the push → fetch the registry file →
- *   unchanged / superseded? → validate (schema, rules, templates) → activate atomically.
- * A stage ends the sync early by returning an outcome, failing it with SyncFailure, or asking for
- * a retry (SyncRetry, GitHubError retryable / rate-limited).
+ *   source step (shared by every link reading the same file, see source-step.ts):
+ *     resolve the branch head → check the source is not behind the push → read the registry file
+ *     (once per commit)
+ *   apply step (per link):
+ *     unchanged / superseded? → the file's verdict (validated once per blob SHA) → activate atomically.
+ * The source is whatever the link reads (sources/github.ts for GitHub links). A stage ends the
+ * sync early by returning an outcome, failing it with SyncFailure, or asking for a retry
+ * (SyncRetry, GitHubError retryable / rate-limited).
  */
 
 export interface PipelineDeps {
-  github: GitHub;
+  sources: SourceProvider;
+  sourceStep: SourceStep;
   registry: RegistryStore;
   /** Links to other Git hosts read their source here (src/sync/git-service.ts). */
   git: GitSources;
   links: LinkStore;
-  validation: ValidationOptions;
   /** Attempts during which a head older than the pushed commit is treated as GitHub lag. */
   staleAttempts: number;
 }
@@ -49,16 +53,17 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
   // A push queued for the link's previous branch, re-pointed (PUT) before it started: that pushed
   // commit says nothing about the branch the link watches now (no lag check, no ancestry check).
   const pushed = record.branch === link.branch ? record.sha : null;
-  const head = await resolveHead(deps.github, link);
+  const source = deps.sources.forLink(link);
+  const head = await resolveHead(deps.sourceStep, source);
   progress.head = head;
-  await checkHead(deps.github, link, head, pushed, attempt, deps.staleAttempts);
-  const file = await fetchRegistry(deps.github, link, head);
+  await checkHead(source, link, head, pushed, attempt, deps.staleAttempts);
+  const file = await fetchRegistry(deps.sourceStep, source, head);
   const blob = file?.blobSha ?? null;
-  const fresh = await freshness(deps.github, link, head, blob, pushed, force);
+  const fresh = await freshness(source, link, head, blob, pushed, force);
   if (fresh.verdict === 'unchanged') return { state: 'unchanged', sha: head };
   // The record names the commit that lost (the pushed one), not the head it was compared with.
   if (fresh.verdict === 'superseded') return { state: 'superseded', sha: pushed ?? head, reason: fresh.reason };
-  const { content, text } = validateRegistry(file, head, deps.validation, link.path);
+  const { content, text } = await validateRegistry(deps.sourceStep, file, head, link.path);
   // The link may have been removed or re-pointed while GitHub answered: then this result is moot.
   const current = await deps.links.get(link.tenant, link.repository);
   if (current === undefined || current.generation !== link.generation) {
@@ -79,7 +84,7 @@ async function runGitPipeline(deps: PipelineDeps, link: StoredGitLink, force: bo
   progress.head = head;
   const blob = file?.blobSha ?? null;
   if (!force && link.applied !== null && link.applied.blob === blob) return { state: 'unchanged', sha: head };
-  const { content, text } = validateRegistry(file, head, deps.validation, link.path);
+  const { content, text } = await validateRegistry(deps.sourceStep, file, head, link.path);
   const current = await deps.links.get(link.tenant, linkKeyOf(link));
   if (current === undefined || current.generation !== link.generation) {
     return { state: 'superseded', sha: head, reason: current === undefined ? 'the Git link was removed' : 'the link was changed to another branch or path' };

@@ -15,6 +15,9 @@ import { LinkStore, type RepoLinkEntry, type StoredLink } from './links.js';
 import { DEFAULT_REGISTRY_PATH, repoKeyOf, type RepositoryLink, type SyncRecord } from './model.js';
 import { syncMetrics, type SyncMetrics } from './processor.js';
 import { createQueues, DEFAULT_RETRY, type RetrySettings, type SyncQueues } from './queues.js';
+import { SourceStep, sourceStepMetrics } from './source-step.js';
+import type { SourceProvider } from './source.js';
+import { githubSources } from './sources/github.js';
 
 /**
  * The sync domain as the rest of the process sees it: repository links, triggers (push, manual,
@@ -77,6 +80,10 @@ export class SyncService {
   readonly gate: GitHubGate;
   readonly metrics: SyncMetrics;
   readonly settings: SyncSettings;
+  /** Where links read their registry file (one implementation per source kind). */
+  readonly sources: SourceProvider;
+  /** Reads each commit's file once and validates each blob once, for every link and check of this process. */
+  readonly sourceStep: SourceStep;
 
   constructor(
     private readonly deps: {
@@ -106,6 +113,8 @@ export class SyncService {
         this.gate.block(resetAtMs).catch((err: unknown) => deps.log.warn({ err: { message: (err as Error).message } }, 'could not record the GitHub rate-limit wait'));
       },
     });
+    this.sources = githubSources(this.github);
+    this.sourceStep = new SourceStep({ allowHttp: deps.config.upstreamAllowHttp, allowCidrs: deps.config.upstreamAllowCidrs }, sourceStepMetrics(deps.metrics));
     this.links = new LinkStore(deps.redis);
     this.history = new SyncHistory(deps.redis);
     this.queues = createQueues(deps.stateUrl);

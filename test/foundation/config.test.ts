@@ -56,6 +56,9 @@ describe('configuration errors', () => {
     [{ UPSTREAM_TIMEOUT_MS: '0' }, /^UPSTREAM_TIMEOUT_MS: 0 is out of range/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: "loud" is not one of/],
     [{ GATEHOUSE_EMBEDDED_PROBE: '127.0.0.1:0' }, /^GATEHOUSE_EMBEDDED_PROBE: /],
+    [{ PUBLIC_URL: 'gatehouse.example.com' }, /^PUBLIC_URL: "gatehouse.example.com" is not a URL/],
+    [{ PUBLIC_URL: 'ftp://gatehouse.example.com' }, /^PUBLIC_URL: scheme "ftp:" is not supported/],
+    [{ PUBLIC_URL: 'https://gatehouse.example.com/?x=1' }, /^PUBLIC_URL: must be a plain base address/],
   ])('%j is rejected by name', (env, message) => {
     const found = problems(env);
     expect(found).toHaveLength(1);
@@ -67,5 +70,12 @@ describe('configuration errors', () => {
     expect(loadConfig({ GATEHOUSE_HOME: home }).embeddedProbe).toEqual({ host: '127.0.0.1', port: 6379 });
     expect(loadConfig({ GATEHOUSE_HOME: home, GATEHOUSE_EMBEDDED_PROBE: '127.0.0.1:16379' }).embeddedProbe).toEqual({ host: '127.0.0.1', port: 16379 });
     expect(loadConfig({ GATEHOUSE_HOME: home, GATEHOUSE_EMBEDDED_PROBE: '[::1]:6380' }).embeddedProbe).toEqual({ host: '::1', port: 6380 });
+  });
+
+  it('PUBLIC_URL: optional absolute base, trailing slash dropped, a path prefix kept', () => {
+    const home = mkdtempSync(join(tmpdir(), 'gh-config-'));
+    expect(loadConfig({ GATEHOUSE_HOME: home }).publicUrl).toBeUndefined();
+    expect(loadConfig({ GATEHOUSE_HOME: home, PUBLIC_URL: 'https://gatehouse.example.com/' }).publicUrl).toBe('https://gatehouse.example.com');
+    expect(loadConfig({ GATEHOUSE_HOME: home, PUBLIC_URL: 'http://127.0.0.1:8080/gh/' }).publicUrl).toBe('http://127.0.0.1:8080/gh');
   });
 });

@@ -64,6 +64,36 @@ interface Held {
 
 const DOCS = 'https://docs.github.com/rest';
 
+export interface DoubleAnnotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  start_column?: number;
+  end_column?: number;
+  annotation_level: 'notice' | 'warning' | 'failure';
+  message: string;
+  title?: string;
+  raw_details?: string;
+}
+
+export interface DoubleCheckRun {
+  id: number;
+  name: string;
+  head_sha: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: string | null;
+  details_url: string | null;
+  external_id: string | null;
+  started_at: string;
+  completed_at: string | null;
+  output: { title: string | null; summary: string | null; text: string | null };
+  annotations: DoubleAnnotation[];
+  /** How many requests (create + updates) carried annotations, and how many each. */
+  annotationBatches: number[];
+}
+
+const CHECK_CONCLUSIONS = ['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'timed_out'];
+
 export class DoubleRepository {
   readonly fullName: string;
   readonly commits = new Map<string, GitCommit>();
@@ -74,6 +104,8 @@ export class DoubleRepository {
   readonly statuses: { sha: string; state: string; description: string | null; context: string; target_url: string | null; id: number; created_at: string }[] = [];
   /** What a POST to /statuses answers (GitHub: 403/404 when the credential may not write statuses). */
   statusPermission: 201 | 403 | 404 = 201;
+  /** Check runs created on this repository (Checks API), annotations accumulated across updates. */
+  readonly checkRuns: DoubleCheckRun[] = [];
   installationId: number | undefined;
   private clock = 1_700_000_000;
 
@@ -363,6 +395,8 @@ export class GitHubDouble {
     if (method === 'GET' && (m = /^\/git\/blobs\/([0-9a-f]{40})$/.exec(rest))) return this.getBlob(req, res, record, repo, m[1]!);
     if (method === 'GET' && (m = /^\/compare\/(.+)\.\.\.(.+)$/.exec(rest))) return this.compare(req, res, record, repo, m[1]!, m[2]!, u.searchParams);
     if (method === 'POST' && (m = /^\/statuses\/([0-9a-f]{40})$/.exec(rest))) return this.createStatus(res, record, repo, m[1]!, body);
+    if (method === 'POST' && rest === '/check-runs') return this.writeCheckRun(res, record, repo, auth, undefined, body);
+    if (method === 'PATCH' && (m = /^\/check-runs\/(\d+)$/.exec(rest))) return this.writeCheckRun(res, record, repo, auth, Number(m[1]), body);
     return this.notFound(res, record, DOCS);
   }
 
@@ -691,6 +725,135 @@ export class GitHubDouble {
     }, { location: `${this.url}/repos/${repo.fullName}/statuses/${sha}` });
   }
 
+  /**
+   * Checks API: create (POST) or update (PATCH) a check run. Like GitHub, only a GitHub App's
+   * installation token may write check runs (a personal access token gets 403), at most 50
+   * annotations per request (422 beyond), and each update appends its annotations.
+   */
+  private writeCheckRun(res: ServerResponse, record: RecordedRequest, repo: DoubleRepository, auth: { kind: RecordedRequest['auth'] }, id: number | undefined, body: string): void {
+    const docs = `${DOCS}/checks/runs#${id === undefined ? 'create-a-check-run' : 'update-a-check-run'}`;
+    if (auth.kind !== 'installation') {
+      return this.send(res, record, 403, { message: 'You must authenticate via a GitHub App.', documentation_url: docs, status: '403' });
+    }
+    let input: {
+      name?: unknown; head_sha?: unknown; details_url?: unknown; external_id?: unknown; status?: unknown; conclusion?: unknown;
+      started_at?: unknown; completed_at?: unknown; output?: { title?: unknown; summary?: unknown; text?: unknown; annotations?: unknown };
+    };
+    try {
+      input = JSON.parse(body) as typeof input;
+    } catch {
+      return this.send(res, record, 400, { message: 'Problems parsing JSON', documentation_url: docs, status: '400' });
+    }
+    const invalid = (field: string, message: string) =>
+      this.send(res, record, 422, { message: 'Validation Failed', errors: [{ resource: 'CheckRun', code: 'custom', field, message }], documentation_url: docs, status: '422' });
+    let run = id === undefined ? undefined : repo.checkRuns.find((r) => r.id === id);
+    if (id !== undefined && run === undefined) return this.notFound(res, record, docs);
+    if (id === undefined) {
+      if (typeof input.name !== 'string' || input.name === '') return invalid('name', 'name is missing');
+      if (typeof input.head_sha !== 'string' || !repo.commits.has(input.head_sha)) return this.send(res, record, 422, { message: `No commit found for SHA: ${String(input.head_sha)}`, documentation_url: docs, status: '422' });
+    }
+    if (input.conclusion !== undefined && (typeof input.conclusion !== 'string' || !CHECK_CONCLUSIONS.includes(input.conclusion))) return invalid('conclusion', 'conclusion is not included in the list');
+    if (input.status !== undefined && !['queued', 'in_progress', 'completed'].includes(String(input.status))) return invalid('status', 'status is not included in the list');
+    if (input.status === 'completed' && input.conclusion === undefined && run?.conclusion == null) return invalid('conclusion', 'conclusion is required when status is completed');
+    const output = input.output;
+    let annotations: DoubleAnnotation[] = [];
+    if (output !== undefined) {
+      if (output.title === undefined || output.summary === undefined) return invalid('output', 'output requires title and summary');
+      for (const f of ['summary', 'text'] as const) {
+        if (typeof output[f] === 'string' && (output[f] as string).length > 65535) return invalid(`output.${f}`, `${f} is too long (maximum is 65535 characters)`);
+      }
+      if (output.annotations !== undefined) {
+        if (!Array.isArray(output.annotations)) return invalid('output.annotations', 'annotations must be an array');
+        if (output.annotations.length > 50) return invalid('output.annotations', 'Only 50 annotations are allowed per request');
+        annotations = output.annotations as DoubleAnnotation[];
+        for (const a of annotations) {
+          const ok = typeof a.path === 'string' && Number.isInteger(a.start_line) && a.start_line >= 1 && Number.isInteger(a.end_line) && a.end_line >= a.start_line &&
+            ['notice', 'warning', 'failure'].includes(a.annotation_level) && typeof a.message === 'string' &&
+            (a.start_column === undefined || (a.start_line === a.end_line && Number.isInteger(a.start_column)));
+          if (!ok) return invalid('output.annotations', 'annotation is invalid (path, start_line ≥ 1, end_line, annotation_level, message; columns only on one line)');
+        }
+      }
+    }
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    if (run === undefined) {
+      run = {
+        id: this.nextId++,
+        name: input.name as string,
+        head_sha: input.head_sha as string,
+        status: 'queued',
+        conclusion: null,
+        details_url: null,
+        external_id: null,
+        started_at: typeof input.started_at === 'string' ? input.started_at : now,
+        completed_at: null,
+        output: { title: null, summary: null, text: null },
+        annotations: [],
+        annotationBatches: [],
+      };
+      repo.checkRuns.push(run);
+    }
+    if (typeof input.name === 'string') run.name = input.name;
+    if (typeof input.details_url === 'string') run.details_url = input.details_url;
+    if (typeof input.external_id === 'string') run.external_id = input.external_id;
+    if (typeof input.status === 'string') run.status = input.status as DoubleCheckRun['status'];
+    if (typeof input.conclusion === 'string') {
+      run.conclusion = input.conclusion;
+      run.status = 'completed';
+      run.completed_at = typeof input.completed_at === 'string' ? input.completed_at : now;
+    }
+    if (output !== undefined) {
+      run.output = { title: String(output.title), summary: String(output.summary), text: typeof output.text === 'string' ? output.text : run.output.text };
+      if (annotations.length > 0) {
+        run.annotations.push(...annotations);
+        run.annotationBatches.push(annotations.length);
+      }
+    }
+    this.send(res, record, id === undefined ? 201 : 200, this.checkRunBody(repo, run));
+  }
+
+  private checkRunBody(repo: DoubleRepository, run: DoubleCheckRun) {
+    const api = `${this.url}/repos/${repo.fullName}`;
+    const appId = this.options.app?.appId ?? 1;
+    return {
+      id: run.id,
+      head_sha: run.head_sha,
+      node_id: Buffer.from(`08:CheckRun${run.id}`).toString('base64'),
+      external_id: run.external_id ?? '',
+      url: `${api}/check-runs/${run.id}`,
+      html_url: `${this.url}/${repo.fullName}/runs/${run.id}`,
+      details_url: run.details_url,
+      status: run.status,
+      conclusion: run.conclusion,
+      started_at: run.started_at,
+      completed_at: run.completed_at,
+      output: {
+        title: run.output.title,
+        summary: run.output.summary,
+        text: run.output.text,
+        annotations_count: run.annotations.length,
+        annotations_url: `${api}/check-runs/${run.id}/annotations`,
+      },
+      name: run.name,
+      check_suite: { id: 5000 + run.id },
+      app: {
+        id: appId,
+        slug: this.options.app?.slug ?? 'gatehouse',
+        node_id: Buffer.from(`03:App${appId}`).toString('base64'),
+        client_id: `Iv1.${createHash('sha1').update(String(appId)).digest('hex').slice(0, 16)}`,
+        owner: this.user(repo.owner, 2, 'Organization'),
+        name: 'Gatehouse',
+        description: 'Connector registry checks',
+        external_url: 'https://gatehouse.example.com',
+        html_url: `${this.url}/apps/${this.options.app?.slug ?? 'gatehouse'}`,
+        created_at: '2024-01-01T00:00:00Z',
+        updated_at: '2024-01-01T00:00:00Z',
+        permissions: { checks: 'write', contents: 'read', metadata: 'read', statuses: 'write', pull_requests: 'read' },
+        events: ['push', 'pull_request'],
+      },
+      pull_requests: [],
+    };
+  }
+
   private installationBody(repo: DoubleRepository) {
     const id = repo.installationId!;
     return {
@@ -704,8 +867,8 @@ export class GitHubDouble {
       client_id: `Iv1.${createHash('sha1').update(String(this.options.app!.appId)).digest('hex').slice(0, 16)}`,
       target_id: 2,
       target_type: 'Organization',
-      permissions: { contents: 'read', metadata: 'read', statuses: 'write' },
-      events: ['push'],
+      permissions: { checks: 'write', contents: 'read', metadata: 'read', pull_requests: 'read', statuses: 'write' },
+      events: ['push', 'pull_request'],
       created_at: '2024-01-01T00:00:00Z',
       updated_at: '2024-01-01T00:00:00Z',
       single_file_name: null,
@@ -726,7 +889,7 @@ export class GitHubDouble {
     this.send(res, record, 201, {
       token,
       expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      permissions: { contents: 'read', metadata: 'read', statuses: 'write' },
+      permissions: { checks: 'write', contents: 'read', metadata: 'read', pull_requests: 'read', statuses: 'write' },
       repository_selection: 'selected',
     });
   }

@@ -254,7 +254,8 @@ describe('workers stopping and dying', () => {
       const child = await spawnWorker();
       const contentsBefore = h.double.count({ path: new RegExp(`/repos/${repo}/contents/`) });
       await h.push(repo, { [FILE]: registry(names(400, `Gen ${round}`)) });
-      await expect.poll(() => h.double.count({ path: new RegExp(`/repos/${repo}/contents/`) }), { timeout: 10_000, interval: 5 }).toBeGreaterThan(contentsBefore);
+      // A spawned worker needs a while to start on a loaded machine: wait for its request, however long.
+      await expect.poll(() => h.double.count({ path: new RegExp(`/repos/${repo}/contents/`) }), { timeout: 90_000, interval: 5 }).toBeGreaterThan(contentsBefore);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
       await kill(child);
       const ofRepo = async () => (await h.svc.services.registry.list('acme')).filter((c) => c.repository === repo).map((c) => c.definition.permalink);
@@ -271,7 +272,7 @@ describe('workers stopping and dying', () => {
       expect(final.every((p) => p.startsWith(`gen-${round}-`))).toBe(true);
       generation = round;
     }
-  }, 120_000);
+  }, 400_000);
 
   it('close() (SIGTERM) lets the running sync finish before the worker stops', async () => {
     const repo = 'acme/graceful';
