@@ -2,7 +2,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { GitHubError, classifyGitHubError } from './errors.js';
+import { GitHubError, RESET_SLACK_MS, classifyGitHubError, resumeAfterReset } from './errors.js';
 
 /**
  * Octokit factory: one client per credential. With `GITHUB_TOKEN` every repository is read with
@@ -30,7 +30,8 @@ export interface OctokitProvider {
 function rateLimitedHere(untilMs: number): Response {
   return new Response(JSON.stringify({ message: 'API rate limit exceeded: Gatehouse holds calls with this credential until the reset' }), {
     status: 403,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(untilMs / 1000)) },
+    // The reset GitHub gave (classifying this answer adds the slack back, once).
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil((untilMs - RESET_SLACK_MS) / 1000)) },
   });
 }
 
@@ -69,7 +70,9 @@ export function createOctokitProvider(config: Config, log: Logger, hooks: Provid
     // A successful answer that spent the last call (a rate-limited 403/429 is classified and waited
     // out by the job itself, see errors.ts).
     if (response.status < 400 && response.headers.get('x-ratelimit-remaining') === '0' && reset !== null && /^\d+$/.test(reset)) {
-      const resetAtMs = Number(reset) * 1000;
+      // The same wait as a rate-limited 403 gets: the reset plus slack (a call right at the reset
+      // second could still be refused, and the budget may have been spent close to its reset).
+      const resetAtMs = resumeAfterReset(Number(reset));
       if (resetAtMs > spentUntil) {
         spentUntil = resetAtMs;
         hooks.onRateLimitExhausted?.(resetAtMs);

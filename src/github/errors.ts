@@ -25,6 +25,18 @@ export class GitHubError extends Error {
   }
 }
 
+/** GitHub's `x-ratelimit-reset` is a whole second and clocks drift: calls resume this long after it. */
+export const RESET_SLACK_MS = 1000;
+
+/**
+ * When calls may resume after a spent primary budget (`x-ratelimit-reset`, epoch seconds). The one
+ * rule for both paths — a 403 that says so, and a successful answer that spent the last call —
+ * so neither calls GitHub right at the reset second.
+ */
+export function resumeAfterReset(resetEpochS: number, now = Date.now()): number {
+  return Math.max(now, resetEpochS * 1000) + RESET_SLACK_MS;
+}
+
 /** The secondary rate limit documents no header in some answers; GitHub asks to wait a minute. */
 const SECONDARY_DEFAULT_WAIT_MS = 60_000;
 
@@ -56,8 +68,7 @@ export function classifyGitHubError(err: unknown, what: string, now = Date.now()
     }
     const reset = header('x-ratelimit-reset');
     if (header('x-ratelimit-remaining') === '0' && reset !== undefined && /^\d+$/.test(reset)) {
-      // A second of slack: GitHub's reset is a whole second and clocks drift.
-      return new GitHubError('rate-limited', `${what}: GitHub rate limit exhausted until ${new Date(Number(reset) * 1000).toISOString()}`, status, Math.max(now, Number(reset) * 1000) + 1000);
+      return new GitHubError('rate-limited', `${what}: GitHub rate limit exhausted until ${new Date(Number(reset) * 1000).toISOString()}`, status, resumeAfterReset(Number(reset), now));
     }
     if (status === 429 || /rate limit/i.test(githubMessage)) {
       return new GitHubError('rate-limited', `${what}: GitHub rate limit (${githubMessage})`, status, now + SECONDARY_DEFAULT_WAIT_MS);

@@ -5,6 +5,7 @@ import { linkKeyOf, type LinkStore, type StoredLink } from './links.js';
 import type { SyncError, SyncPlan, SyncRecord } from './model.js';
 import type { SourceStep } from './source-step.js';
 import type { SourceProvider } from './source.js';
+import { claimedCollisions } from './plan-preview.js';
 import { activate } from './stages/activate.js';
 import { checkHead } from './stages/check-head.js';
 import { fetchRegistry } from './stages/fetch-registry.js';
@@ -63,7 +64,7 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
   if (fresh.verdict === 'unchanged') return { state: 'unchanged', sha: head };
   // The record names the commit that lost (the pushed one), not the head it was compared with.
   if (fresh.verdict === 'superseded') return { state: 'superseded', sha: pushed ?? head, reason: fresh.reason };
-  const { content, text } = await validateRegistry(deps.sourceStep, file, head, link.path);
+  const { content, text } = await validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path);
   // The link may have been removed or re-pointed while GitHub answered: then this result is moot.
   const current = await deps.links.get(link.tenant, link.repository);
   if (current === undefined || current.generation !== link.generation) {
@@ -84,7 +85,7 @@ async function runGitPipeline(deps: PipelineDeps, link: StoredGitLink, force: bo
   progress.head = head;
   const blob = file?.blobSha ?? null;
   if (!force && link.applied !== null && link.applied.blob === blob) return { state: 'unchanged', sha: head };
-  const { content, text } = await validateRegistry(deps.sourceStep, file, head, link.path);
+  const { content, text } = await validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path);
   const current = await deps.links.get(link.tenant, linkKeyOf(link));
   if (current === undefined || current.generation !== link.generation) {
     return { state: 'superseded', sha: head, reason: current === undefined ? 'the Git link was removed' : 'the link was changed to another branch or path' };

@@ -3,6 +3,7 @@ import { decodeUtf8Source } from '../registry/json-source.js';
 import type { RegistryFile } from '../registry/model.js';
 import { validateRegistryText, type ValidationOptions } from '../registry/validate.js';
 import type { SyncError } from './model.js';
+import { claimedPermalinks, type ClaimedPermalink } from './plan-preview.js';
 import type { RegistryBlob, RegistrySource } from './source.js';
 
 /**
@@ -17,7 +18,8 @@ import type { RegistryBlob, RegistrySource } from './source.js';
 
 export type RegistryArtifact =
   | { ok: true; content: RegistryFile; text: string | undefined }
-  | { ok: false; errors: SyncError[] };
+  /** `claimed`: the permalinks the file's entries claim, so collisions are reported with the errors. */
+  | { ok: false; errors: SyncError[]; claimed: ClaimedPermalink[] };
 
 const EMPTY: RegistryArtifact = { ok: true, content: { connectors: [], composite_connectors: [] }, text: undefined };
 
@@ -78,9 +80,9 @@ export class SourceStep {
 /** Decode strictly as UTF-8 (like `gatehouse validate`: a Latin-1 file is reported at its first foreign byte), parse, validate. */
 export function validateBytes(bytes: Buffer, options: ValidationOptions): RegistryArtifact {
   const decoded = decodeUtf8Source(bytes);
-  if (!decoded.ok) return { ok: false, errors: [{ path: '', ...decoded.error }] };
+  if (!decoded.ok) return { ok: false, errors: [{ path: '', ...decoded.error }], claimed: [] };
   const result = validateRegistryText(decoded.text, options);
-  if (!result.ok) return { ok: false, errors: result.errors.map((e) => ({ ...e })) };
+  if (!result.ok) return { ok: false, errors: result.errors.map((e) => ({ ...e })), claimed: claimedPermalinks(decoded.text) };
   return { ok: true, content: result.value, text: decoded.text };
 }
 

@@ -22,6 +22,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   body: string;
   status: number;
+  /** The response's headers (rate-limit headers included), once answered. */
+  responseHeaders?: Record<string, string>;
   /** Which credential was presented: a token, an app JWT, an installation token, or none. */
   auth: 'token' | 'app' | 'installation' | 'none' | 'invalid';
   at: number;
@@ -489,6 +491,7 @@ export class GitHubDouble {
       }
     }
     record.status = status;
+    record.responseHeaders = headers;
     res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(text)) });
     res.end(text);
   }

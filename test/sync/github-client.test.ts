@@ -95,6 +95,27 @@ describe('GitHub client (token)', () => {
     expect(bad.message).not.toContain('ghp_wrong');
   });
 
+  it('a successful answer that spends the budget holds calls until the reset plus a second of slack, like a rate-limited 403', async () => {
+    const spent: number[] = [];
+    const spender = createGitHub(testConfig({ GITHUB_API_URL: double.url, GITHUB_TOKEN: TOKEN }), log, { onRateLimitExhausted: (ms) => spent.push(ms) });
+    double.limitRate({ remaining: 1, resetInS: 30 });
+    try {
+      await spender.repositories.branchHead('Acme/Registry', 'main');
+      const answer = double.requests.at(-1)!;
+      expect(answer.responseHeaders?.['x-ratelimit-remaining']).toBe('0');
+      const resetS = Number(answer.responseHeaders?.['x-ratelimit-reset']);
+      // The same instant a 403 at that reset would give: never right at the reset second.
+      expect(spent).toEqual([resetS * 1000 + 1000]);
+      const before = double.requests.length;
+      const held = await failure(spender.repositories.branchHead('Acme/Registry', 'main'));
+      expect(held).toMatchObject({ kind: 'rate-limited' });
+      expect(held.retryAt).toBe(resetS * 1000 + 1000);
+      expect(double.requests.length).toBe(before);
+    } finally {
+      double.limitRate({ remaining: 5000, resetInS: 3600 });
+    }
+  });
+
   it('posts commit statuses; a forbidden one is reported, not thrown; descriptions are cut to 140', async () => {
     expect(await gh.statuses.post('Acme/Registry', c2, 'failure', `x${'y'.repeat(300)}`)).toEqual({ result: 'posted' });
     const last = repo.statuses.at(-1)!;

@@ -65,12 +65,13 @@ describe('GitHub trouble', () => {
     h.double.limitRate({ remaining: 1, resetInS: 2 });
     const started = Date.now();
     const { sha } = await h.push(repo, { [FILE]: registry([connector('Within Budget')]) });
-    await expect.poll(async () => (await h.admin<{ github_blocked_until: string | null }>('GET', '/queues')).body.github_blocked_until, { timeout: 5000 }).not.toBeNull();
-    const record = await h.settle('acme', repo, 20_000);
+    await expect.poll(async () => (await h.admin<{ github_blocked_until: string | null }>('GET', '/queues')).body.github_blocked_until, { timeout: 60_000 }).not.toBeNull();
+    const record = await h.settle('acme', repo, 60_000);
     expect(record).toMatchObject({ state: 'succeeded', sha });
     expect(h.double.requests.filter((r) => r.at >= started && r.status === 403)).toEqual([]);
     const calls = h.double.requests.filter((r) => r.at >= started && r.path.startsWith(`/repos/${repo}/`));
-    // the call that spent the budget, then nothing until the reset (whole seconds, so ≥ 1 s later)
+    // The call that spent the budget, then nothing until the reset plus a second of slack — however
+    // close to its reset the budget was spent (on a loaded machine the first call can come late).
     expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(1000);
   });
 
@@ -145,7 +146,9 @@ describe('bad credentials', () => {
   });
 });
 
-describe('workers stopping and dying', () => {
+// Worker processes are spawned (tsx) and killed: on a busy 2-core machine starting one can take
+// tens of seconds, so waits are bounded generously — each waits for a condition, never for time.
+describe('workers stopping and dying', { timeout: 300_000 }, () => {
   let h: Harness;
   const children: ChildProcess[] = [];
   const fixture = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url));
@@ -196,7 +199,7 @@ describe('workers stopping and dying', () => {
     const repo = 'acme/killed';
     h.double.createRepo(repo).commit('main', { [FILE]: registry(names(50, 'Old')) });
     const child = await spawnWorker();
-    await h.waitForSync((await h.link('acme', repo)).body.sync_id, 20_000);
+    await h.waitForSync((await h.link('acme', repo)).body.sync_id, 120_000);
     const hold = h.double.hold({ path: new RegExp(`/repos/${repo}/contents/`) });
     const { sha } = await h.push(repo, { [FILE]: registry(names(50, 'New')) });
     await hold.arrived();
@@ -209,7 +212,7 @@ describe('workers stopping and dying', () => {
 
     // Another worker (this process) finds the dead worker's job stalled and runs it again.
     await h.startWorkers({ lockDurationMs: 1000, stalledIntervalMs: 300 });
-    const record = await h.waitForSync(sync.id, 20_000);
+    const record = await h.waitForSync(sync.id, 120_000);
     expect(record).toMatchObject({ state: 'succeeded', sha });
     const job = await h.svc.services.sync.queues.sync.getJob(sync.id);
     expect(job?.attemptsStarted ?? 2).toBeGreaterThanOrEqual(2);
@@ -225,7 +228,7 @@ describe('workers stopping and dying', () => {
     const repo = 'acme/stalls';
     h.double.createRepo(repo).commit('main', { [FILE]: registry([connector('Stall Old')]) });
     const child = await spawnWorker();
-    await h.waitForSync((await h.link('acme', repo)).body.sync_id, 20_000);
+    await h.waitForSync((await h.link('acme', repo)).body.sync_id, 120_000);
     const hold = h.double.hold({ path: new RegExp(`/repos/${repo}/contents/`) });
     await h.push(repo, { [FILE]: registry([connector('Stall New')]) });
     await hold.arrived();
@@ -233,7 +236,7 @@ describe('workers stopping and dying', () => {
     hold.release();
     const stuck = (await h.svc.services.sync.lastSync('acme', repo))!;
     await h.startWorkers({ lockDurationMs: 1000, stalledIntervalMs: 300, maxStalledCount: 0 });
-    const record = await h.waitForSync(stuck.id, 20_000);
+    const record = await h.waitForSync(stuck.id, 120_000);
     expect(record.state).toBe('failed');
     expect(record.errors[0]!.message).toContain('stalled');
     expect((await h.svc.services.registry.list('acme')).some((c) => c.definition.permalink === 'stall-old')).toBe(true);
@@ -247,7 +250,7 @@ describe('workers stopping and dying', () => {
     const repo = 'acme/hammer';
     h.double.createRepo(repo).commit('main', { [FILE]: registry(names(400, 'Gen 0')) });
     const child0 = await spawnWorker();
-    await h.waitForSync((await h.link('acme', repo)).body.sync_id, 20_000);
+    await h.waitForSync((await h.link('acme', repo)).body.sync_id, 120_000);
     await kill(child0);
     let generation = 0;
     for (let round = 1; round <= 3; round++) {
@@ -265,14 +268,14 @@ describe('workers stopping and dying', () => {
       expect([generation, round]).toContain(seen);
       // Let a fresh worker finish the round (the stalled job is retried), then check again.
       const next = await spawnWorker();
-      await h.settle('acme', repo, 20_000);
+      await h.settle('acme', repo, 120_000);
       await kill(next);
       const final = await ofRepo();
       expect(final).toHaveLength(400);
       expect(final.every((p) => p.startsWith(`gen-${round}-`))).toBe(true);
       generation = round;
     }
-  }, 400_000);
+  }, 600_000);
 
   it('close() (SIGTERM) lets the running sync finish before the worker stops', async () => {
     const repo = 'acme/graceful';

@@ -3,6 +3,7 @@ import type { RegistryFile } from '../../registry/model.js';
 import { RegistryCollisionError, type RegistryStore } from '../../registry/store.js';
 import type { SyncError, SyncPlan } from '../model.js';
 import type { StoredLink } from '../links.js';
+import { collisionMessage } from '../plan-preview.js';
 import { SyncFailure } from './failure.js';
 
 /**
@@ -23,13 +24,10 @@ export async function activate(registry: RegistryStore, link: StoredLink, head: 
   }
 }
 
-function collisionErrors(err: RegistryCollisionError, text: string | undefined, content: RegistryFile): SyncError[] {
+export function collisionErrors(err: RegistryCollisionError, text: string | undefined, content: RegistryFile): SyncError[] {
   const parsed = text === undefined ? undefined : parseJsonWithPositions(text);
   const raw = parsed?.ok === true ? (parsed.value as Record<string, unknown>) : {};
   return err.collisions.map((c) => {
-    const owner = c.owner.source === 'manual'
-      ? 'a manual connector of this tenant (rename the connector in the file, or delete the manual one)'
-      : `a connector synced from ${c.owner.repository} (permalinks are unique per tenant)`;
     let path = '';
     for (const [section, list] of [['connectors', content.connectors], ['composite_connectors', content.composite_connectors]] as const) {
       const i = list.findIndex((d) => d.permalink === c.permalink);
@@ -40,6 +38,6 @@ function collisionErrors(err: RegistryCollisionError, text: string | undefined, 
       }
     }
     const at = parsed?.ok === true && path !== '' ? parsed.locator.value(path) : { line: 0, column: 0 };
-    return { permalink: c.permalink, path, line: at.line, column: at.column, message: `permalink "${c.permalink}" is already used by ${owner}` };
+    return { permalink: c.permalink, path, line: at.line, column: at.column, message: collisionMessage(c.permalink, c.owner) };
   });
 }
