@@ -2,16 +2,17 @@ import { Worker, type Job } from 'bullmq';
 import { closeRedis, connectRedis } from '../src/redis/connection.js';
 import type { Services } from '../src/services.js';
 import { QUEUE_PREFIX } from '../src/sync/keys.js';
-import type { StatusJobData, SyncJobData } from '../src/sync/model.js';
+import type { CheckJobData, StatusJobData, SyncJobData } from '../src/sync/model.js';
 import { createSyncProcessor, onSyncJobFailed, type ProcessorDeps } from '../src/sync/processor.js';
 import { QUEUE_NAMES, statusJobOptions } from '../src/sync/queues.js';
 import { GIT_POLL_JOB, GitPoller } from '../src/sync/git-poller.js';
 import { Reconciler } from '../src/sync/reconciler.js';
+import { createCheckProcessor } from '../src/sync/check-processor.js';
 import { createStatusProcessor } from '../src/sync/status-processor.js';
 
 /**
  * BullMQ workers of the sync (started by `gatehouse serve --role worker|all`): `sync` (the
- * pipeline), `status` (commit statuses) and `reconcile` (the job scheduler's periodic re-check).
+ * pipeline), `status` (commit statuses and pull request checks) and `reconcile` (the job scheduler's periodic re-check).
  * `close()` stops taking jobs and waits for the running ones — a SIGTERM never cuts a sync in
  * half; a SIGKILL leaves the job to BullMQ's stalled-job check, which hands it to another worker.
  */
@@ -76,9 +77,21 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
   syncWorker.on('failed', (job: Job<SyncJobData> | undefined, err: Error) => {
     onSyncJobFailed(deps, job, err).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not record a failed sync job'));
   });
-  const statusWorker = new Worker<StatusJobData, string>(
+  const postStatus = createStatusProcessor({ github: sync.github, git: services.git, history: sync.history, gate: sync.gate, log, publicUrl: config.publicUrl });
+  const checkPullRequest = createCheckProcessor({
+    github: sync.github,
+    sourceStep: sync.sourceStep,
+    registry: services.registry,
+    links: sync.links,
+    history: sync.history,
+    gate: sync.gate,
+    log,
+    publicUrl: config.publicUrl,
+  });
+  // Everything reported to GitHub: commit statuses of syncs (`status`) and pull request checks (`check`).
+  const statusWorker = new Worker<StatusJobData | CheckJobData, string>(
     QUEUE_NAMES.status,
-    createStatusProcessor({ github: sync.github, git: services.git, history: sync.history, gate: sync.gate, log }),
+    (job, token) => (job.name === 'check' ? checkPullRequest(job as Job<CheckJobData>, token) : postStatus(job as Job<StatusJobData>, token)),
     { ...common, concurrency: 4 },
   );
   const reconciler = new Reconciler({

@@ -104,7 +104,10 @@ export class GitHubRepositories {
     // Above 1 MiB the contents API omits the content; the blobs API serves up to 100 MiB.
     try {
       const blob = await octokit.rest.git.getBlob({ owner, repo, file_sha: entry.sha });
-      const bytes = blob.data.encoding === 'base64' ? Buffer.from(blob.data.content, 'base64') : Buffer.from(blob.data.content, 'utf8');
+      // Octokit's JSON parser (json-with-bigint) gives up on bodies of many MB and hands back the
+      // text: parse it here, or a 10 MB file would look like a network failure and be retried.
+      const data = (typeof blob.data === 'string' ? JSON.parse(blob.data) : blob.data) as { content: string; encoding: string };
+      const bytes = data.encoding === 'base64' ? Buffer.from(data.content, 'base64') : Buffer.from(data.content, 'utf8');
       return { blobSha: entry.sha, bytes };
     } catch (err) {
       throw this.fail(err, repository, `GET /repos/${repository}/git/blobs/${entry.sha}`);

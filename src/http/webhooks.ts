@@ -8,8 +8,9 @@ import { syncKeys } from '../sync/keys.js';
  * `POST /webhooks/github` (docs/sync.md#webhook-endpoint). The body is kept raw: the signature covers the exact bytes
  * GitHub sent. A delivery is verified (X-Hub-Signature-256 against every configured secret, so a
  * secret can be rotated), de-duplicated by X-GitHub-Delivery, and answered at once — a push to a
- * linked branch only queues syncs (202 `{queued: n}`); everything else accepted is 200
- * `{queued: 0}`. A delivery rejected with 401 is not remembered (docs/design.md#webhook-answers): GitHub redelivers
+ * linked branch only queues syncs (202 `{queued: n}`); a pull request (opened, synchronize,
+ * reopened) into a linked branch queues one check of its head commit (202 `{queued: n}`, n =
+ * the tenant links it is checked for); everything else accepted is 200 `{queued: 0}`. A delivery rejected with 401 is not remembered (docs/design.md#webhook-answers): GitHub redelivers
  * it with the same id once the secret is fixed.
  */
 
@@ -24,7 +25,14 @@ interface PushPayload {
   after?: unknown;
   repository?: { full_name?: unknown };
   pusher?: { name?: unknown };
+  action?: unknown;
+  number?: unknown;
+  pull_request?: { number?: unknown; base?: { ref?: unknown }; head?: { sha?: unknown } };
 }
+
+/** Pull request actions that put a new head commit up for review. */
+const CHECKED_PR_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
+const SHA = /^[0-9a-f]{40}$/;
 
 export const webhookRoutes = (services: Services): FastifyPluginAsync =>
   async (app) => {
@@ -84,12 +92,29 @@ export const webhookRoutes = (services: Services): FastifyPluginAsync =>
           };
         }
       }
-      // One round trip for both: remember the delivery, and find the links a push concerns.
-      const [fresh, links] = await Promise.all([remember(), push === undefined ? Promise.resolve([]) : services.sync.linksForPush(push.repository, push.branch)]);
+      let pr: { repository: string; branch: string; headSha: string; number: number } | undefined;
+      if (event === 'pull_request') {
+        const p = parsePayload(body, request.headers['content-type']);
+        const repository = typeof p.repository?.full_name === 'string' ? p.repository.full_name : undefined;
+        const branch = p.pull_request?.base?.ref;
+        const headSha = p.pull_request?.head?.sha;
+        const number = p.pull_request?.number ?? p.number;
+        if (typeof p.action === 'string' && CHECKED_PR_ACTIONS.has(p.action) && repository !== undefined && typeof branch === 'string' && branch !== '' &&
+          typeof headSha === 'string' && SHA.test(headSha) && typeof number === 'number' && Number.isInteger(number) && number > 0) {
+          pr = { repository, branch, headSha, number };
+        }
+      }
+      const target = push ?? pr;
+      // One round trip for both: remember the delivery, and find the links a push or pull request concerns.
+      const [fresh, links] = await Promise.all([remember(), target === undefined ? Promise.resolve([]) : services.sync.linksForPush(target.repository, target.branch)]);
       if (fresh === null) return reply.code(200).header(DUPLICATE_HEADER, 'true').send({ queued: 0, duplicate: true });
-      if (push === undefined || links.length === 0) return reply.code(200).send({ queued: 0 });
+      if (target === undefined || links.length === 0) return reply.code(200).send({ queued: 0 });
       try {
-        const queued = await services.sync.onPush({ repository: push.repository, branch: push.branch, sha: push.after, deliveryId, pusher: push.pusher }, links);
+        if (pr !== undefined) {
+          await services.sync.onPullRequest({ ...pr, deliveryId });
+          return reply.code(202).send({ queued: links.length });
+        }
+        const queued = await services.sync.onPush({ repository: push!.repository, branch: push!.branch, sha: push!.after, deliveryId, pusher: push!.pusher }, links);
         return reply.code(202).send({ queued });
       } catch (err) {
         // Not handled: GitHub may redeliver it, and then it must not be taken for a duplicate.

@@ -38,6 +38,9 @@ export function recordToHash(r: SyncRecord): Record<string, string> {
   if (r.started_at !== undefined) h.started_at = r.started_at;
   if (r.last_error !== undefined) h.last_error = r.last_error;
   if (r.commit_status !== undefined) h.commit_status = JSON.stringify(r.commit_status);
+  if (r.warnings !== undefined) h.warnings = JSON.stringify(r.warnings);
+  if (r.pull_request !== undefined) h.pull_request = JSON.stringify(r.pull_request);
+  if (r.check_run !== undefined) h.check_run = JSON.stringify(r.check_run);
   return h;
 }
 
@@ -64,6 +67,9 @@ export function recordFromHash(h: Record<string, string>): SyncRecord | undefine
   if (h.started_at !== undefined) r.started_at = h.started_at;
   if (h.last_error !== undefined && h.last_error !== '') r.last_error = h.last_error;
   if (h.commit_status !== undefined) r.commit_status = JSON.parse(h.commit_status) as SyncRecord['commit_status'];
+  if (h.warnings !== undefined) r.warnings = JSON.parse(h.warnings) as SyncRecord['warnings'];
+  if (h.pull_request !== undefined) r.pull_request = JSON.parse(h.pull_request) as SyncRecord['pull_request'];
+  if (h.check_run !== undefined) r.check_run = JSON.parse(h.check_run) as SyncRecord['check_run'];
   return r;
 }
 
@@ -119,6 +125,28 @@ export class SyncHistory {
     ]);
   }
 
+  /**
+   * Stores a finished pull request check of a link. It is listed with the tenant's syncs but kept
+   * apart from the link's own syncs (it applied nothing): the newest KEEP_PER_LINK are kept.
+   */
+  async addCheck(record: SyncRecord): Promise<void> {
+    const repoKey = record.repository.toLowerCase();
+    const created = Date.parse(record.created_at);
+    await this.redis.multi()
+      .hset(syncKeys.record(record.tenant, record.id), recordToHash(record))
+      .zadd(syncKeys.tenantSyncs(record.tenant), created, record.id)
+      .zadd(syncKeys.linkChecks(record.tenant, repoKey), created, record.id)
+      .exec();
+    await this.indexGlobally(record.tenant, repoKey, record.id, created);
+    const checksKey = syncKeys.linkChecks(record.tenant, repoKey);
+    const excess = (await this.redis.zcard(checksKey)) - KEEP_PER_LINK;
+    if (excess > 0) {
+      const old = await this.redis.zrange(checksKey, 0, excess - 1);
+      await this.redis.zrem(checksKey, ...old);
+      await this.forget(record.tenant, repoKey, old);
+    }
+  }
+
   /** Keeps the newest KEEP_PER_LINK records of a link; older ones leave every index. */
   async trim(tenant: string, repoKey: string): Promise<void> {
     const linkKey = syncKeys.linkSyncs(tenant, repoKey);
@@ -128,10 +156,13 @@ export class SyncHistory {
     await this.forget(tenant, repoKey, old);
   }
 
-  /** Drops all records of a link (unlink). */
+  /** Drops all records of a link (unlink), its pull request checks included. */
   async removeLink(tenant: string, repoKey: string): Promise<void> {
     const ids = await this.redis.zrange(syncKeys.linkSyncs(tenant, repoKey), 0, -1);
     await this.forget(tenant, repoKey, ids);
+    const checks = await this.redis.zrange(syncKeys.linkChecks(tenant, repoKey), 0, -1);
+    await this.forget(tenant, repoKey, checks);
+    await this.redis.del(syncKeys.linkChecks(tenant, repoKey));
   }
 
   private async forget(tenant: string, repoKey: string, ids: string[]): Promise<void> {

@@ -17,6 +17,8 @@ export const syncKeys = {
   /** ZSET: the tenant's sync ids scored by creation time (ms). */
   tenantSyncs: (tenant: string) => `${tag(tenant)}:syncs`,
   /** ZSET: one link's sync ids (the last 100 are kept, docs/design.md#sync-history-and-commit-status). */
+  /** ZSET: one link's pull request check records (kept apart from its syncs; the last 100 are kept). */
+  linkChecks: (tenant: string, repoKey: string) => `${tag(tenant)}:checks:${repoKey}`,
   linkSyncs: (tenant: string, repoKey: string) => `${tag(tenant)}:syncs:${repoKey}`,
 
   /** HASH: tenant → `{branch, path, repository}` JSON: who links this repository (webhook fan-out). */

@@ -2,7 +2,8 @@
  * The sync domain's shapes: repository links, sync records (docs/admin-api.md) and job payloads.
  */
 
-export type SyncTrigger = 'push' | 'reconcile' | 'manual' | 'link';
+/** `pull_request`: a check of a pull request's head commit — a plan, nothing applied. */
+export type SyncTrigger = 'push' | 'reconcile' | 'manual' | 'link' | 'pull_request';
 export type SyncState = 'queued' | 'running' | 'succeeded' | 'failed' | 'superseded' | 'unchanged';
 export const SYNC_STATES: readonly SyncState[] = ['queued', 'running', 'succeeded', 'failed', 'superseded', 'unchanged'];
 export const TERMINAL_STATES: ReadonlySet<SyncState> = new Set(['succeeded', 'failed', 'superseded', 'unchanged']);
@@ -73,6 +74,30 @@ export interface SyncRecord {
   /** Why the last attempt failed when a retry is pending. */
   last_error?: string;
   commit_status?: CommitStatusReport;
+  /** Problems that do not block activation (e.g. a secret the tenant does not have), with positions. */
+  warnings?: SyncError[];
+  /** A pull request check (trigger `pull_request`): the pull request and its head commit; `plan` is what merging would apply. */
+  pull_request?: { number: number; head_sha: string };
+  /** What became of the check run on the commit (`not_permitted`: a commit status was posted instead). */
+  check_run?: CheckRunReport;
+}
+
+export interface CheckRunReport {
+  conclusion: 'success' | 'failure' | 'neutral';
+  result: 'pending' | 'posted' | 'not_permitted' | 'failed';
+  id?: number;
+  message?: string;
+}
+
+/** A pull request to check: identifiers only. */
+export interface CheckJobData {
+  repository: string;
+  repoKey: string;
+  /** The pull request's base branch: the links it concerns. */
+  branch: string;
+  headSha: string;
+  pullRequest: number;
+  deliveryId: string;
 }
 
 /** Job data carries identifiers only: never file content, tokens or secrets. */

@@ -1,12 +1,15 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { closeRedis, connectRedis, type RedisClient } from '../redis/connection.js';
 import { QUEUE_PREFIX } from './keys.js';
-import type { StatusJobData, SyncJobData } from './model.js';
+import type { CheckJobData, StatusJobData, SyncJobData } from './model.js';
 
 /**
  * BullMQ queues of the sync:
  *  - `sync`: one job per sync record; at most one per link exists unfinished (see coordinator.ts);
- *  - `status`: commit statuses, retried on their own so GitHub trouble never re-runs a sync;
+ *  - `status`: what Gatehouse reports to GitHub, retried on their own so GitHub trouble never
+ *    re-runs a sync: commit statuses and check runs of syncs (jobs `status`), and pull request
+ *    checks (jobs `check`: read and validate the head commit's file, post a check run with the
+ *    plan per linked tenant, apply nothing);
  *  - `reconcile`: the job scheduler's periodic re-check of every linked branch.
  * All share the prefix `gh:{bull}`: one hash tag, so BullMQ's multi-key scripts work on Cluster.
  */
@@ -44,7 +47,7 @@ export function statusJobOptions(retry: RetrySettings): JobsOptions {
 
 export interface SyncQueues {
   sync: Queue<SyncJobData>;
-  status: Queue<StatusJobData>;
+  status: Queue<StatusJobData | CheckJobData>;
   reconcile: Queue<Record<string, never>>;
   /** The producer connection (fails fast while Redis is away, unlike workers' blocking ones). */
   connection: RedisClient;
@@ -56,7 +59,7 @@ export function createQueues(redisUrl: string): SyncQueues {
   const connection = connectRedis(redisUrl, { connectionName: 'gatehouse:queues' });
   const opts = { connection, prefix: QUEUE_PREFIX };
   const sync = new Queue<SyncJobData>(QUEUE_NAMES.sync, opts);
-  const status = new Queue<StatusJobData>(QUEUE_NAMES.status, opts);
+  const status = new Queue<StatusJobData | CheckJobData>(QUEUE_NAMES.status, opts);
   const reconcile = new Queue<Record<string, never>>(QUEUE_NAMES.reconcile, opts);
   // A Queue re-emits connection errors; the connection's own listener (services) reports them.
   for (const q of [sync, status, reconcile] as Queue[]) q.on('error', () => undefined);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { AppError, BadRequestError, NotFoundError } from '../errors.js';
@@ -14,7 +15,7 @@ import { isGitLink } from './git-links.js';
 import { LinkStore, type RepoLinkEntry, type StoredLink } from './links.js';
 import { DEFAULT_REGISTRY_PATH, repoKeyOf, type RepositoryLink, type SyncRecord } from './model.js';
 import { syncMetrics, type SyncMetrics } from './processor.js';
-import { createQueues, DEFAULT_RETRY, type RetrySettings, type SyncQueues } from './queues.js';
+import { createQueues, DEFAULT_RETRY, statusJobOptions, type RetrySettings, type SyncQueues } from './queues.js';
 import { SourceStep, sourceStepMetrics } from './source-step.js';
 import type { SourceProvider } from './source.js';
 import { githubSources } from './sources/github.js';
@@ -218,6 +219,20 @@ export class SyncService {
       ...(push.pusher !== undefined ? { pusher: push.pusher } : {}),
     })));
     return entries.length;
+  }
+
+  /**
+   * A verified pull request delivery (opened, synchronize, reopened) whose base branch is linked:
+   * queue one check of its head commit (a redelivery of the same head is one job).
+   */
+  async onPullRequest(pr: { repository: string; branch: string; headSha: string; number: number; deliveryId: string }): Promise<void> {
+    const repoKey = repoKeyOf(pr.repository);
+    const jobId = `pr-${createHash('sha256').update(repoKey).digest('hex').slice(0, 16)}-${pr.number}-${pr.headSha}`;
+    await this.queues.status.add(
+      'check',
+      { repository: pr.repository, repoKey, branch: pr.branch, headSha: pr.headSha, pullRequest: pr.number, deliveryId: pr.deliveryId },
+      { ...statusJobOptions(this.settings.statusRetry), jobId },
+    );
   }
 
   async listLinks(tenant: string): Promise<LinkView[]> {

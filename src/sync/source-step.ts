@@ -77,13 +77,34 @@ export class SourceStep {
   }
 }
 
+/**
+ * The largest registry file the source step reads: thousands of connectors fit in a few hundred
+ * kB; a bigger file is refused at the position where it crosses the limit instead of being parsed.
+ */
+export const MAX_REGISTRY_BYTES = 5 * 1024 * 1024;
+
 /** Decode strictly as UTF-8 (like `gatehouse validate`: a Latin-1 file is reported at its first foreign byte), parse, validate. */
 export function validateBytes(bytes: Buffer, options: ValidationOptions): RegistryArtifact {
+  if (bytes.length > MAX_REGISTRY_BYTES) return { ok: false, errors: [tooLarge(bytes)], claimed: [] };
   const decoded = decodeUtf8Source(bytes);
   if (!decoded.ok) return { ok: false, errors: [{ path: '', ...decoded.error }], claimed: [] };
   const result = validateRegistryText(decoded.text, options);
   if (!result.ok) return { ok: false, errors: result.errors.map((e) => ({ ...e })), claimed: claimedPermalinks(decoded.text) };
   return { ok: true, content: result.value, text: decoded.text };
+}
+
+function tooLarge(bytes: Buffer): SyncError {
+  const before = bytes.subarray(0, MAX_REGISTRY_BYTES).toString('utf8');
+  const lastBreak = before.lastIndexOf('\n');
+  let line = 1;
+  for (let i = before.indexOf('\n'); i !== -1; i = before.indexOf('\n', i + 1)) line++;
+  const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  return {
+    path: '',
+    line,
+    column: before.length - lastBreak,
+    message: `the file is ${mb(bytes.length)}, over the ${mb(MAX_REGISTRY_BYTES)} a registry file may have (it crosses the limit here): split it across repositories or paths, or remove unused connectors`,
+  };
 }
 
 /** Promise cache, oldest evicted first, bounded by entries and by the size of settled values. */

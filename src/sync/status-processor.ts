@@ -5,14 +5,16 @@ import type { GitHubGate } from './github-gate.js';
 import type { SyncHistory } from './history.js';
 import { GitSourceError } from '../git/index.js';
 import type { GitSources } from './git-service.js';
+import { syncRecordUrl } from './check-processor.js';
 import type { StatusJobData } from './model.js';
 
 /**
- * The `status` queue: posts a finished sync's commit status (docs/design.md#sync-history-and-commit-status). A credential that
+ * The `status` queue: posts a finished sync's commit status, linked to the sync record on the
+ * dashboard when PUBLIC_URL is set (docs/design.md#sync-history-and-commit-status). A credential that
  * may not write statuses (403/404) is recorded on the sync as `not_permitted` — never fatal;
  * 5xx and network errors are retried; rate limits wait for the reset like every GitHub job.
  */
-export function createStatusProcessor(deps: { github: GitHub; git: GitSources; history: SyncHistory; gate: GitHubGate; log: Logger }) {
+export function createStatusProcessor(deps: { github: GitHub; git: GitSources; history: SyncHistory; gate: GitHubGate; log: Logger; publicUrl?: string | undefined }) {
   const postGit = gitStatusPoster(deps);
   return async (job: Job<StatusJobData>, token?: string): Promise<string> => {
     const { tenant, syncId } = job.data;
@@ -26,7 +28,7 @@ export function createStatusProcessor(deps: { github: GitHub; git: GitSources; h
     const report = record?.commit_status;
     if (record === undefined || report === undefined || record.sha === null) return 'gone';
     try {
-      const outcome = await deps.github.statuses.post(record.repository, record.sha, report.state, report.description);
+      const outcome = await deps.github.statuses.post(record.repository, record.sha, report.state, report.description, syncRecordUrl(deps.publicUrl, syncId));
       await deps.history.update(tenant, syncId, {
         commit_status: { ...report, result: outcome.result, ...(outcome.result === 'not_permitted' ? { message: outcome.message } : {}) },
       });

@@ -113,6 +113,52 @@ export function pushPayload(double: GitHubDouble, repo: DoubleRepository, opts: 
   };
 }
 
+export interface PullRequestOptions {
+  action: 'opened' | 'synchronize' | 'reopened' | 'closed' | 'labeled';
+  number: number;
+  /** The branch the pull request merges into. */
+  base: string;
+  /** The head branch and commit (for a fork: a commit of `headRepo`, readable through the base repository like GitHub's `refs/pull/N/head`). */
+  headRef: string;
+  headSha: string;
+  /** The fork the head lives in (default: the base repository). */
+  headRepo?: DoubleRepository;
+}
+
+/** A `pull_request` payload shaped like GitHub's (the example for the action, with an installation when the repository has one). */
+export function pullRequestPayload(double: GitHubDouble, repo: DoubleRepository, opts: PullRequestOptions): Record<string, unknown> {
+  const base = example('pull_request', (e) => e.action === opts.action && e.installation !== undefined);
+  const pr = base.pull_request as Record<string, unknown> & { head: Record<string, unknown>; base: Record<string, unknown> };
+  const repository = repositoryFor(double, repo, base.repository as Record<string, unknown>);
+  const headRepo = opts.headRepo === undefined ? repository : repositoryFor(double, opts.headRepo, base.repository as Record<string, unknown>);
+  const baseSha = repo.head(opts.base) ?? ZERO;
+  const html = `${double.url}/${repo.fullName}/pull/${opts.number}`;
+  const api = `${double.url}/repos/${repo.fullName}`;
+  return {
+    ...base,
+    action: opts.action,
+    number: opts.number,
+    pull_request: {
+      ...pr,
+      url: `${api}/pulls/${opts.number}`,
+      html_url: html,
+      diff_url: `${html}.diff`,
+      patch_url: `${html}.patch`,
+      issue_url: `${api}/issues/${opts.number}`,
+      commits_url: `${api}/pulls/${opts.number}/commits`,
+      review_comments_url: `${api}/pulls/${opts.number}/comments`,
+      comments_url: `${api}/issues/${opts.number}/comments`,
+      statuses_url: `${api}/statuses/${opts.headSha}`,
+      number: opts.number,
+      state: opts.action === 'closed' ? 'closed' : 'open',
+      head: { ...pr.head, label: `${(headRepo as { owner: { login: string } }).owner.login}:${opts.headRef}`, ref: opts.headRef, sha: opts.headSha, repo: headRepo },
+      base: { ...pr.base, label: `${repo.owner}:${opts.base}`, ref: opts.base, sha: baseSha, repo: repository },
+    },
+    repository,
+    ...(repo.installationId === undefined ? { installation: undefined } : { installation: { id: repo.installationId, node_id: Buffer.from(`023:Installation${repo.installationId}`).toString('base64') } }),
+  };
+}
+
 /** A `ping` payload for a repository webhook. */
 export function pingPayload(double: GitHubDouble, repo: DoubleRepository): Record<string, unknown> {
   const base = example('ping', (e) => e.repository !== undefined && e.hook !== undefined);

@@ -176,13 +176,16 @@ describe('workers stopping and dying', { timeout: 300_000 }, () => {
         GATEHOUSE_ADMIN_TOKEN: h.svc.config.adminToken,
         GATEHOUSE_HOME: h.svc.config.homeDir,
         RECONCILE_INTERVAL_S: '0',
+        // A job lock must outlive event-loop stalls of a busy machine (a lost lock makes a live
+        // worker's job look stalled); a dead worker's job is still taken over a few seconds later.
+        TEST_LOCK_MS: '5000',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000;
     while (!out.includes('ready')) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker process did not start (exit ${child.exitCode})`);
       await new Promise((r) => setTimeout(r, 25));
@@ -211,7 +214,7 @@ describe('workers stopping and dying', { timeout: 300_000 }, () => {
     expect(sync.state).toBe('running');
 
     // Another worker (this process) finds the dead worker's job stalled and runs it again.
-    await h.startWorkers({ lockDurationMs: 1000, stalledIntervalMs: 300 });
+    await h.startWorkers({ lockDurationMs: 5000, stalledIntervalMs: 300 });
     const record = await h.waitForSync(sync.id, 120_000);
     expect(record).toMatchObject({ state: 'succeeded', sha });
     const job = await h.svc.services.sync.queues.sync.getJob(sync.id);
@@ -235,7 +238,7 @@ describe('workers stopping and dying', { timeout: 300_000 }, () => {
     await kill(child);
     hold.release();
     const stuck = (await h.svc.services.sync.lastSync('acme', repo))!;
-    await h.startWorkers({ lockDurationMs: 1000, stalledIntervalMs: 300, maxStalledCount: 0 });
+    await h.startWorkers({ lockDurationMs: 5000, stalledIntervalMs: 300, maxStalledCount: 0 });
     const record = await h.waitForSync(stuck.id, 120_000);
     expect(record.state).toBe('failed');
     expect(record.errors[0]!.message).toContain('stalled');

@@ -1,0 +1,158 @@
+import { DelayedError, type Job } from 'bullmq';
+import { classifyGitHubError, GitHubError, type GitHub } from '../github/index.js';
+import type { Logger } from '../logger.js';
+import { RegistryCollisionError, type RegistryStore } from '../registry/store.js';
+import { buildCheckReport, type CheckReport, type TenantCheck } from './check-report.js';
+import type { GitHubGate } from './github-gate.js';
+import { newSyncId, type SyncHistory } from './history.js';
+import type { LinkStore, RepoLinkEntry } from './links.js';
+import type { CheckJobData, CheckRunReport, SyncRecord } from './model.js';
+import { claimedCollisions, previewPlan } from './plan-preview.js';
+import type { RegistryArtifact, SourceStep } from './source-step.js';
+import { GitHubSource } from './sources/github.js';
+import { collisionErrors } from './stages/activate.js';
+import { SyncFailure } from './stages/failure.js';
+
+/**
+ * Pull request checks (jobs `check` of the `status` queue). For a pull request whose base branch
+ * is linked, the registry file at the head commit goes through the same source step as a sync
+ * (read once per commit, validated once per blob SHA — a fork's commit is only read, nothing in
+ * it runs), then each linked tenant gets a plan preview: created / updated / deleted / unchanged
+ * permalinks and collisions with its manual connectors or other links. One check run per file
+ * path carries the plan and an annotation per problem; nothing is applied. Each tenant's result
+ * is a sync record (trigger `pull_request`) the check run links to. A credential that cannot
+ * create check runs (a token rather than a GitHub App) gets a commit status with the plan's
+ * counts instead, and the log says so once.
+ */
+
+export interface CheckDeps {
+  github: GitHub;
+  sourceStep: SourceStep;
+  registry: RegistryStore;
+  links: LinkStore;
+  history: SyncHistory;
+  gate: GitHubGate;
+  log: Logger;
+  /** PUBLIC_URL: links to the dashboard's sync records (none without it). */
+  publicUrl: string | undefined;
+}
+
+export function syncRecordUrl(publicUrl: string | undefined, id: string): string | undefined {
+  return publicUrl === undefined ? undefined : `${publicUrl}/ui/#/syncs/${encodeURIComponent(id)}`;
+}
+
+export function createCheckProcessor(deps: CheckDeps) {
+  let fallbackLogged = false;
+  return async (job: Job<CheckJobData>, token?: string): Promise<string> => {
+    const blocked = await deps.gate.blockedUntil();
+    if (blocked > 0) {
+      await job.moveToDelayed(blocked, token);
+      throw new DelayedError();
+    }
+    const data = job.data;
+    const entries = (await deps.links.linksOfRepository(data.repoKey)).filter((e) => e.branch === data.branch);
+    if (entries.length === 0) return 'unlinked';
+    const byPath = new Map<string, RepoLinkEntry[]>();
+    for (const e of entries) byPath.set(e.path, [...(byPath.get(e.path) ?? []), e]);
+    const results: string[] = [];
+    try {
+      for (const [path, links] of byPath) {
+        const outcome = await checkFile(deps, data, path, links, () => {
+          if (fallbackLogged) return;
+          fallbackLogged = true;
+          deps.log.warn({ repository: data.repository }, 'the GitHub credential cannot create check runs (they need a GitHub App with checks: write): pull request checks are reported as commit statuses with the plan\'s counts');
+        });
+        results.push(outcome);
+      }
+    } catch (err) {
+      const e = err instanceof GitHubError ? err : classifyGitHubError(err, 'pull request check');
+      if (e.kind === 'rate-limited' && e.retryAt !== undefined) {
+        await deps.gate.block(e.retryAt);
+        await job.moveToDelayed(e.retryAt, token);
+        throw new DelayedError();
+      }
+      if (e.kind === 'retryable' && job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw e;
+      deps.log.warn({ repository: data.repository, pull_request: data.pullRequest, reason: e.message }, 'pull request check could not finish');
+      return 'failed';
+    }
+    return results.join(',');
+  };
+}
+
+async function checkFile(deps: CheckDeps, data: CheckJobData, path: string, links: RepoLinkEntry[], onFallback: () => void): Promise<string> {
+  const started = Date.now();
+  const source = new GitHubSource(deps.github, data.repository, data.branch, path);
+  let absent = false;
+  let artifact: RegistryArtifact;
+  try {
+    const file = await deps.sourceStep.file(source, data.headSha);
+    absent = file === undefined;
+    artifact = await deps.sourceStep.validate(file);
+  } catch (err) {
+    // The file cannot be read for a reason retrying cannot fix (a directory, a permanent GitHub error).
+    if (!(err instanceof SyncFailure)) throw err;
+    artifact = { ok: false, errors: err.errors, claimed: [] };
+  }
+  const tenants: TenantCheck[] = [];
+  for (const link of [...links].sort((a, b) => a.tenant.localeCompare(b.tenant))) {
+    if (artifact.ok) {
+      const plan = await previewPlan(deps.registry, link.tenant, link.repository, artifact.content);
+      const collisions = plan.collisions.length === 0 ? [] : collisionErrors(new RegistryCollisionError(plan.collisions), artifact.text, artifact.content);
+      tenants.push({ tenant: link.tenant, plan, collisions, warnings: [] });
+    } else {
+      tenants.push({ tenant: link.tenant, plan: undefined, collisions: await claimedCollisions(deps.registry, link.tenant, link.repository, artifact.claimed), warnings: [] });
+    }
+  }
+  const report = buildCheckReport({ path, sha: data.headSha, absent, errors: artifact.ok ? [] : artifact.errors, tenants });
+
+  const finished = Date.now();
+  const records: SyncRecord[] = tenants.map((t) => {
+    const link = links.find((l) => l.tenant === t.tenant)!;
+    const failed = !artifact.ok || t.collisions.length > 0;
+    return {
+      id: newSyncId(started),
+      tenant: t.tenant,
+      repository: link.repository,
+      branch: data.branch,
+      sha: data.headSha,
+      trigger: 'pull_request',
+      state: failed ? 'failed' : 'succeeded',
+      delivery_id: data.deliveryId,
+      created_at: new Date(started).toISOString(),
+      started_at: new Date(started).toISOString(),
+      finished_at: new Date(finished).toISOString(),
+      duration_ms: finished - started,
+      plan: t.plan === undefined ? { created: [], updated: [], deleted: [] } : { created: t.plan.created, updated: t.plan.updated, deleted: t.plan.deleted },
+      errors: [...(artifact.ok ? [] : artifact.errors), ...t.collisions],
+      warnings: t.warnings,
+      attempts: 1,
+      pull_request: { number: data.pullRequest, head_sha: data.headSha },
+      check_run: { conclusion: report.conclusion, result: 'pending' },
+    };
+  });
+  for (const r of records) await deps.history.addCheck(r);
+  const detailsUrl = records.length === 1
+    ? syncRecordUrl(deps.publicUrl, records[0]!.id)
+    : deps.publicUrl === undefined ? undefined : `${deps.publicUrl}/ui/#/syncs?repository=${encodeURIComponent(data.repository)}`;
+  const checkRun = await postCheck(deps, data, report, detailsUrl, onFallback);
+  for (const r of records) await deps.history.update(r.tenant, r.id, { check_run: checkRun });
+  return `${path}:${report.conclusion}`;
+}
+
+/** The check run, or — when the credential may not create one — a commit status with the plan's counts. */
+async function postCheck(deps: CheckDeps, data: CheckJobData, report: CheckReport, detailsUrl: string | undefined, onFallback: () => void): Promise<CheckRunReport> {
+  const outcome = await deps.github.checks.create(data.repository, {
+    name: report.name,
+    headSha: data.headSha,
+    conclusion: report.conclusion,
+    title: report.title,
+    summary: report.summary,
+    annotations: report.annotations,
+    ...(detailsUrl !== undefined ? { detailsUrl } : {}),
+    externalId: `pr-${data.pullRequest}`,
+  });
+  if (outcome.result === 'posted') return { conclusion: report.conclusion, result: 'posted', id: outcome.id };
+  onFallback();
+  const status = await deps.github.statuses.post(data.repository, data.headSha, report.statusState, report.statusDescription, detailsUrl);
+  return { conclusion: report.conclusion, result: 'not_permitted', message: status.result === 'posted' ? `${outcome.message}; a commit status was posted instead` : `${outcome.message}; the commit status was refused too (${status.message})` };
+}
