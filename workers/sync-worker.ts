@@ -62,6 +62,7 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
     git: services.git,
     registry: services.registry,
     links: sync.links,
+    valueNames: (tenant) => services.secrets.names(tenant),
     staleAttempts: sync.settings.staleAttempts,
     coordinator: sync.coordinator,
     history: sync.history,
@@ -87,6 +88,7 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
     gate: sync.gate,
     log,
     publicUrl: config.publicUrl,
+    valueNames: (tenant) => services.secrets.names(tenant),
   });
   // Everything reported to GitHub: commit statuses of syncs (`status`) and pull request checks (`check`).
   const statusWorker = new Worker<StatusJobData | CheckJobData, string>(

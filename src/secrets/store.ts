@@ -145,6 +145,17 @@ export class SecretStore {
     return { created: status === 'created', item };
   }
 
+  /** The names of the tenant's secrets and variables (nothing decrypted): for warnings about unknown names. */
+  async names(tenant: string): Promise<{ secret: Set<string>; variable: Set<string> }> {
+    const all = await this.redis.hgetall(stateKeys.secrets(tenant));
+    const out = { secret: new Set<string>(), variable: new Set<string>() };
+    for (const [name, raw] of Object.entries(all)) {
+      const kind = CODE_KIND[raw.slice(0, raw.indexOf('\n'))];
+      if (kind !== undefined) out[kind].add(name);
+    }
+    return out;
+  }
+
   async list(tenant: string, kind: ValueKind): Promise<ValueItem[]> {
     const all = await this.redis.hgetall(stateKeys.secrets(tenant));
     const items: ValueItem[] = [];

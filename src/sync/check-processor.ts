@@ -10,6 +10,7 @@ import type { CheckJobData, CheckRunReport, SyncRecord } from './model.js';
 import { claimedCollisions, previewPlan } from './plan-preview.js';
 import type { RegistryArtifact, SourceStep } from './source-step.js';
 import { GitHubSource } from './sources/github.js';
+import { unknownNameWarnings } from './warnings.js';
 import { collisionErrors } from './stages/activate.js';
 import { SyncFailure } from './stages/failure.js';
 
@@ -33,6 +34,7 @@ export interface CheckDeps {
   history: SyncHistory;
   gate: GitHubGate;
   log: Logger;
+  valueNames(tenant: string): Promise<{ secret: Set<string>; variable: Set<string> }>;
   /** PUBLIC_URL: links to the dashboard's sync records (none without it). */
   publicUrl: string | undefined;
 }
@@ -98,7 +100,8 @@ async function checkFile(deps: CheckDeps, data: CheckJobData, path: string, link
     if (artifact.ok) {
       const plan = await previewPlan(deps.registry, link.tenant, link.repository, artifact.content);
       const collisions = plan.collisions.length === 0 ? [] : collisionErrors(new RegistryCollisionError(plan.collisions), artifact.text, artifact.content);
-      tenants.push({ tenant: link.tenant, plan, collisions, warnings: [] });
+      const warnings = artifact.references.length === 0 ? [] : unknownNameWarnings(artifact.references, await deps.valueNames(link.tenant), link.tenant);
+      tenants.push({ tenant: link.tenant, plan, collisions, warnings });
     } else {
       tenants.push({ tenant: link.tenant, plan: undefined, collisions: await claimedCollisions(deps.registry, link.tenant, link.repository, artifact.claimed), warnings: [] });
     }

@@ -6,6 +6,7 @@ import type { SyncError, SyncPlan, SyncRecord } from './model.js';
 import type { SourceStep } from './source-step.js';
 import type { SourceProvider } from './source.js';
 import { claimedCollisions } from './plan-preview.js';
+import { unknownNameWarnings } from './warnings.js';
 import { activate } from './stages/activate.js';
 import { checkHead } from './stages/check-head.js';
 import { fetchRegistry } from './stages/fetch-registry.js';
@@ -33,12 +34,14 @@ export interface PipelineDeps {
   /** Links to other Git hosts read their source here (src/sync/git-service.ts). */
   git: GitSources;
   links: LinkStore;
+  /** The tenant's secret and variable names (for warnings about templates naming others). */
+  valueNames(tenant: string): Promise<{ secret: Set<string>; variable: Set<string> }>;
   /** Attempts during which a head older than the pushed commit is treated as GitHub lag. */
   staleAttempts: number;
 }
 
 export type SyncOutcome =
-  | { state: 'succeeded'; sha: string; blob: string | null; plan: SyncPlan; live: number }
+  | { state: 'succeeded'; sha: string; blob: string | null; plan: SyncPlan; live: number; warnings: SyncError[] }
   | { state: 'unchanged'; sha: string }
   | { state: 'superseded'; sha: string | null; reason: string }
   | { state: 'failed'; sha: string | null; errors: SyncError[]; status: 'failure' | 'error' };
@@ -64,14 +67,16 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
   if (fresh.verdict === 'unchanged') return { state: 'unchanged', sha: head };
   // The record names the commit that lost (the pushed one), not the head it was compared with.
   if (fresh.verdict === 'superseded') return { state: 'superseded', sha: pushed ?? head, reason: fresh.reason };
-  const { content, text } = await validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path);
+  const { content, text, references } = await validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path);
   // The link may have been removed or re-pointed while GitHub answered: then this result is moot.
   const current = await deps.links.get(link.tenant, link.repository);
   if (current === undefined || current.generation !== link.generation) {
     return { state: 'superseded', sha: head, reason: current === undefined ? 'the repository was unlinked' : 'the link was changed to another branch or path' };
   }
   const plan = await activate(deps.registry, link, head, text, content);
-  return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length };
+  // Never blocking: names the tenant does not have (yet) are reported on the record.
+  const warnings = references.length === 0 ? [] : unknownNameWarnings(references, await deps.valueNames(link.tenant), link.tenant);
+  return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length, warnings };
 }
 
 /**
@@ -85,11 +90,12 @@ async function runGitPipeline(deps: PipelineDeps, link: StoredGitLink, force: bo
   progress.head = head;
   const blob = file?.blobSha ?? null;
   if (!force && link.applied !== null && link.applied.blob === blob) return { state: 'unchanged', sha: head };
-  const { content, text } = await validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path);
+  const { content, text, references } = await validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path);
   const current = await deps.links.get(link.tenant, linkKeyOf(link));
   if (current === undefined || current.generation !== link.generation) {
     return { state: 'superseded', sha: head, reason: current === undefined ? 'the Git link was removed' : 'the link was changed to another branch or path' };
   }
   const plan = await activate(deps.registry, link, head, text, content);
-  return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length };
+  const warnings = references.length === 0 ? [] : unknownNameWarnings(references, await deps.valueNames(link.tenant), link.tenant);
+  return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length, warnings };
 }

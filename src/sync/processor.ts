@@ -168,6 +168,7 @@ async function finalize(deps: ProcessorDeps, repoKey: string, link: StoredLink |
     duration_ms: Math.max(0, finished - startedAt),
     plan: outcome.state === 'succeeded' ? outcome.plan : emptyPlan(),
     errors: outcome.state === 'failed' ? outcome.errors : [],
+    warnings: outcome.state === 'succeeded' ? outcome.warnings : [],
     last_error: outcome.state === 'superseded' ? outcome.reason : '',
     // A sync queued before the link was re-pointed ran against the link's current branch.
     ...(link !== undefined ? { branch: link.branch } : {}),

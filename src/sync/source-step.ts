@@ -4,6 +4,7 @@ import type { RegistryFile } from '../registry/model.js';
 import { validateRegistryText, type ValidationOptions } from '../registry/validate.js';
 import type { SyncError } from './model.js';
 import { claimedPermalinks, type ClaimedPermalink } from './plan-preview.js';
+import { templateReferences, type TemplateReference } from './warnings.js';
 import type { RegistryBlob, RegistrySource } from './source.js';
 
 /**
@@ -17,11 +18,11 @@ import type { RegistryBlob, RegistrySource } from './source.js';
  */
 
 export type RegistryArtifact =
-  | { ok: true; content: RegistryFile; text: string | undefined }
+  | { ok: true; content: RegistryFile; text: string | undefined; references: TemplateReference[] }
   /** `claimed`: the permalinks the file's entries claim, so collisions are reported with the errors. */
   | { ok: false; errors: SyncError[]; claimed: ClaimedPermalink[] };
 
-const EMPTY: RegistryArtifact = { ok: true, content: { connectors: [], composite_connectors: [] }, text: undefined };
+const EMPTY: RegistryArtifact = { ok: true, content: { connectors: [], composite_connectors: [] }, text: undefined, references: [] };
 
 /** Room for the files and verdicts of recent commits; a registry file is usually a few kB. */
 const CACHE_BYTES = 64 * 1024 * 1024;
@@ -90,7 +91,7 @@ export function validateBytes(bytes: Buffer, options: ValidationOptions): Regist
   if (!decoded.ok) return { ok: false, errors: [{ path: '', ...decoded.error }], claimed: [] };
   const result = validateRegistryText(decoded.text, options);
   if (!result.ok) return { ok: false, errors: result.errors.map((e) => ({ ...e })), claimed: claimedPermalinks(decoded.text) };
-  return { ok: true, content: result.value, text: decoded.text };
+  return { ok: true, content: result.value, text: decoded.text, references: templateReferences(decoded.text) };
 }
 
 function tooLarge(bytes: Buffer): SyncError {

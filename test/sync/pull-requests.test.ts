@@ -145,6 +145,23 @@ describe('pull request checks (GitHub App)', () => {
     expect((await h.admin('GET', '/tenants/acme/repositories')).status).toBe(200);
   }, 180_000);
 
+  it('a secret the tenant does not have is a warning with its position, never blocking', async () => {
+    expect((await h.admin('PUT', '/tenants/acme/secrets/upstream_key', { value: 's3cret-value' })).status).toBe(201);
+    const text = registry([connector('Weather API', { headers: [{ key: 'X-Key', value: "{{ get_secret('upstream_kye') }}" }, { key: 'X-Other', value: "{{ get_secret('upstream_key') }}" }] }), connector('Old Feed')]);
+    const { headSha } = await openPullRequest(h, repo, { [FILE]: text });
+    const run = await checkRunOf(h, repo, headSha);
+    expect(run.conclusion).toBe('success');
+    const warnings = run.annotations.filter((a) => a.annotation_level === 'warning');
+    expect(warnings.map((w) => w.message.split(':')[0])).toEqual(['tenant acme', 'tenant globex', 'tenant globex']);
+    const typo = warnings.find((w) => w.message.startsWith('tenant acme'))!;
+    expect(typo.message).toContain('has no secret "upstream_kye"');
+    const line = text.split('\n')[typo.start_line - 1]!;
+    expect(line.slice(typo.start_column! - 1)).toMatch(/^get_secret\('upstream_kye'\)/);
+    const acme = (await checkRecords(h, headSha)).find((r) => r.tenant === 'acme')!;
+    expect(acme.warnings).toHaveLength(1);
+    expect(run.output.title).toContain('3 warnings');
+  });
+
   it('a file the head commit does not have: neutral, the plan shows what merging would delete', async () => {
     const { headSha } = await openPullRequest(h, repo, { [FILE]: null });
     const run = await checkRunOf(h, repo, headSha);
@@ -221,6 +238,11 @@ describe('pull request checks with a token (no check runs)', () => {
     const [record] = await checkRecords(h, headSha);
     expect(status.target_url).toBe(`${PUBLIC_URL}/ui/#/syncs/${record!.id}`);
     await expect.poll(async () => (await h.svc.services.sync.history.get(record!.id))?.check_run?.result).toBe('not_permitted');
+  });
+
+  it('the repositories listing tells where to point the webhook and whether its secret is configured', async () => {
+    const res = await h.admin('GET', '/webhook');
+    expect(res.body).toEqual({ path: '/webhooks/github', url: `${PUBLIC_URL}/webhooks/github`, secret_configured: true });
   });
 
   it('commit statuses of syncs link to their record on the dashboard', async () => {

@@ -95,6 +95,33 @@ export const repositoryRoutes = (services: Services): FastifyPluginAsync =>
       async (request) => ({ items: await services.sync.listLinks(request.params.tenant) }),
     );
 
+    app.get(
+      '/webhook',
+      {
+        schema: {
+          summary: 'Where GitHub delivers push and pull_request events, and whether deliveries can be verified',
+          tags: ['repositories'],
+          response: {
+            200: {
+              type: 'object',
+              required: ['path', 'url', 'secret_configured'],
+              properties: {
+                path: { type: 'string' },
+                url: { type: ['string', 'null'], description: 'PUBLIC_URL + path; null without PUBLIC_URL' },
+                secret_configured: { type: 'boolean', description: 'GITHUB_WEBHOOK_SECRET is set (without it every delivery is refused with 503)' },
+              },
+            },
+            ...ERROR_RESPONSES,
+          },
+        },
+      },
+      async () => ({
+        path: '/webhooks/github',
+        url: services.config.publicUrl === undefined ? null : `${services.config.publicUrl}/webhooks/github`,
+        secret_configured: services.config.githubWebhookSecrets.length > 0,
+      }),
+    );
+
     app.delete<{ Params: RepoParams }>(
       '/tenants/:tenant/repositories/:owner/:repo',
       {

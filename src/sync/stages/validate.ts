@@ -3,6 +3,7 @@ import type { SourceStep } from '../source-step.js';
 import type { SyncError } from '../model.js';
 import type { ClaimedPermalink } from '../plan-preview.js';
 import type { RegistryBlob } from '../source.js';
+import type { TemplateReference } from '../warnings.js';
 import { SyncFailure } from './failure.js';
 
 /**
@@ -19,11 +20,11 @@ export async function validateRegistry(
   collisions: (claimed: ClaimedPermalink[]) => Promise<SyncError[]>,
   /** The link's `path`: every validation error names the file it is in (a monorepo may hold several registries). */
   filePath?: string,
-): Promise<{ content: RegistryFile; text: string | undefined }> {
+): Promise<{ content: RegistryFile; text: string | undefined; references: TemplateReference[] }> {
   const artifact = await step.validate(file);
   if (!artifact.ok) {
     const inFile = filePath === undefined ? {} : { file: filePath };
     throw new SyncFailure('failure', [...artifact.errors.map((e) => ({ ...e, ...inFile })), ...(await collisions(artifact.claimed))], head);
   }
-  return { content: artifact.content, text: artifact.text };
+  return { content: artifact.content, text: artifact.text, references: artifact.references };
 }

@@ -27,12 +27,32 @@ export async function repositoriesTab(ctx) {
   if (!frame) return;
   const tenant = frame.tenant.id;
   const list = h('div');
+  const webhook = h('div');
   const status = h('div');
   let lastJson = '';
 
   async function load() {
     try {
-      const { data } = await api('GET', `/tenants/${seg(tenant)}/repositories`, { signal: ctx.signal });
+      const [{ data }, { data: hook }] = await Promise.all([
+        api('GET', `/tenants/${seg(tenant)}/repositories`, { signal: ctx.signal }),
+        api('GET', '/webhook', { signal: ctx.signal }),
+      ]);
+      if (hook) {
+        // Without PUBLIC_URL the service does not know its public address: this page's origin is the best guess.
+        const url = hook.url ?? `${location.origin}${hook.path}`;
+        webhook.replaceChildren(
+          h(
+            'p',
+            { class: 'help webhook-info' },
+            'Webhook payload URL: ',
+            h('code', { class: 'webhook-url' }, url),
+            ' · events: push, pull request · secret: ',
+            hook.secret_configured
+              ? h('span', { class: 'webhook-secret' }, 'configured')
+              : h('strong', { class: 'webhook-secret' }, 'not configured (GITHUB_WEBHOOK_SECRET is unset: deliveries are refused)'),
+          ),
+        );
+      }
       const json = JSON.stringify(data.items);
       if (json === lastJson) return;
       lastJson = json;
@@ -152,7 +172,7 @@ export async function repositoriesTab(ctx) {
     }
   });
 
-  frame.body.append(h('h2', {}, 'Linked repositories'), list, form, gitLinksSection(tenant, ctx));
+  frame.body.append(h('h2', {}, 'Linked repositories'), webhook, list, form, gitLinksSection(tenant, ctx));
   loading(list);
   await load();
   every(5000, load, ctx.signal);
