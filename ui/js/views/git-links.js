@@ -4,11 +4,10 @@
 
 import { api, seg } from '../api.js';
 import { field, h } from '../dom.js';
-import { stateBadge } from '../components/badges.js';
 import { confirmDialog } from '../components/dialog.js';
 import { errorBox } from '../components/errors.js';
+import { lastSyncCell, liveCommitCell } from '../components/link-cells.js';
 import { table } from '../components/table.js';
-import { ago, shortSha } from '../format.js';
 import { flash, loading, showError } from '../page.js';
 import { every } from '../router.js';
 
@@ -34,21 +33,8 @@ export function gitLinksSection(tenant, ctx) {
             { label: 'Branch', cell: (l) => h('code', {}, l.branch) },
             { label: 'File', cell: (l) => h('code', {}, l.path) },
             { label: 'Polling', cell: (l) => (l.poll_interval_s === 0 ? h('span', { class: 'muted' }, 'webhooks only') : `every ${l.poll_interval_s} s`) },
-            { label: 'Live commit', cell: (l) => (l.applied_commit ? h('code', { title: l.applied_commit }, shortSha(l.applied_commit)) : h('span', { class: 'muted' }, 'nothing applied yet')) },
-            {
-              label: 'Last sync',
-              cell: (l) =>
-                l.last_sync
-                  ? h(
-                      'span',
-                      { class: 'last-sync' },
-                      stateBadge(l.last_sync.state),
-                      ' ',
-                      h('a', { href: `#/syncs/${seg(l.last_sync.id)}` }, ago(l.last_sync.finished_at ?? l.last_sync.created_at) || 'details'),
-                      l.last_sync.errors.length > 0 ? h('span', { class: 'error-count' }, ` · ${l.last_sync.errors.length} error${l.last_sync.errors.length === 1 ? '' : 's'}`) : null,
-                    )
-                  : h('span', { class: 'muted' }, 'none'),
-            },
+            { label: 'Live commit', cell: (l) => liveCommitCell(l.applied_commit) },
+            { label: 'Last sync', cell: (l) => lastSyncCell(l.last_sync) },
             {
               label: 'Actions',
               cell: (l) =>
