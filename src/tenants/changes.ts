@@ -26,6 +26,8 @@ export class ChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
   /** Revision last seen per tenant some cache holds state for. Insertion order = age. */
   private readonly known = new Map<string, number>();
+  /** Revision of this process's last write per untracked tenant, until its pub/sub echo arrives. */
+  private readonly ownWrites = new Map<string, number>();
   private subscriber: RedisClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -54,6 +56,11 @@ export class ChangeFeed {
   /** A write in this process produced `revision` for `tenant`. */
   changed(tenant: string, revision: number): void {
     if (this.known.has(tenant)) this.known.set(tenant, revision);
+    else if (Number.isFinite(revision)) {
+      // Its pub/sub echo is announced already (now): skipping it keeps a load made after the write.
+      if (this.ownWrites.size >= this.maxTracked) this.ownWrites.clear();
+      this.ownWrites.set(tenant, revision);
+    }
     this.emit(tenant);
   }
 
@@ -110,6 +117,9 @@ export class ChangeFeed {
       if (this.known.has(tenant) && Number.isFinite(revision)) {
         if (this.known.get(tenant) === revision) return;
         this.known.set(tenant, revision);
+      } else if (this.ownWrites.get(tenant) === revision) {
+        this.ownWrites.delete(tenant);
+        return;
       }
       // Untracked tenants are announced too: a cache may be loading one right now.
       this.emit(tenant);
