@@ -1,7 +1,13 @@
 import { createHash, createPublicKey, randomBytes, randomUUID, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo, Socket } from 'node:net';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { blobSha, commitSha, treeSha, type GitCommit, type GitIdentity } from './github-double-git.js';
+
+const requireFromHere = createRequire(import.meta.url);
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /**
  * A GitHub REST API double: a real HTTP server on 127.0.0.1 serving the routes Gatehouse uses, with
@@ -94,7 +100,24 @@ export interface DoubleCheckRun {
   annotationBatches: number[];
 }
 
-const CHECK_CONCLUSIONS = ['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'timed_out'];
+/**
+ * The request body schema GitHub documents for creating (`post`) or updating (`patch`) a check
+ * run, compiled once on first use (the OpenAPI description is 13 MB; tests that never write a
+ * check run never load it).
+ */
+const checkRunValidators = new Map<'post' | 'patch', ValidateFunction>();
+export function checkRunRequestValidator(method: 'post' | 'patch'): ValidateFunction {
+  let v = checkRunValidators.get(method);
+  if (v === undefined) {
+    const spec = requireFromHere('@octokit/openapi/generated/api.github.com.json') as { paths: Record<string, Record<string, { requestBody: { content: Record<string, { schema: object }> } }>> };
+    const path = method === 'post' ? '/repos/{owner}/{repo}/check-runs' : '/repos/{owner}/{repo}/check-runs/{check_run_id}';
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    v = ajv.compile(spec.paths[path]![method]!.requestBody.content['application/json']!.schema);
+    checkRunValidators.set(method, v);
+  }
+  return v;
+}
 
 export class DoubleRepository {
   readonly fullName: string;
@@ -730,8 +753,9 @@ export class GitHubDouble {
 
   /**
    * Checks API: create (POST) or update (PATCH) a check run. Like GitHub, only a GitHub App's
-   * installation token may write check runs (a personal access token gets 403), at most 50
-   * annotations per request (422 beyond), and each update appends its annotations.
+   * installation token may write check runs (a personal access token gets 403), the body must
+   * match the endpoint's request schema in @octokit/openapi (at most 50 annotations per request,
+   * required fields; 422 otherwise), and each update appends its annotations.
    */
   private writeCheckRun(res: ServerResponse, record: RecordedRequest, repo: DoubleRepository, auth: { kind: RecordedRequest['auth'] }, id: number | undefined, body: string): void {
     const docs = `${DOCS}/checks/runs#${id === undefined ? 'create-a-check-run' : 'update-a-check-run'}`;
@@ -749,32 +773,26 @@ export class GitHubDouble {
     }
     const invalid = (field: string, message: string) =>
       this.send(res, record, 422, { message: 'Validation Failed', errors: [{ resource: 'CheckRun', code: 'custom', field, message }], documentation_url: docs, status: '422' });
+    // The body's shape is checked against GitHub's own description of the endpoint (required
+    // fields, enums, at most 50 annotations, 65535-character texts), answered like GitHub's
+    // schema check: 422 "Invalid request." naming what failed.
+    const shape = checkRunRequestValidator(id === undefined ? 'post' : 'patch');
+    if (!shape(input)) {
+      const problems = (shape.errors ?? []).map((e) => `${e.instancePath === '' ? 'body' : e.instancePath} ${e.message ?? 'is invalid'}`);
+      return this.send(res, record, 422, { message: `Invalid request.\n\n${problems.join('\n')}`, documentation_url: docs, status: '422' });
+    }
     let run = id === undefined ? undefined : repo.checkRuns.find((r) => r.id === id);
     if (id !== undefined && run === undefined) return this.notFound(res, record, docs);
-    if (id === undefined) {
-      if (typeof input.name !== 'string' || input.name === '') return invalid('name', 'name is missing');
-      if (typeof input.head_sha !== 'string' || !repo.commits.has(input.head_sha)) return this.send(res, record, 422, { message: `No commit found for SHA: ${String(input.head_sha)}`, documentation_url: docs, status: '422' });
-    }
-    if (input.conclusion !== undefined && (typeof input.conclusion !== 'string' || !CHECK_CONCLUSIONS.includes(input.conclusion))) return invalid('conclusion', 'conclusion is not included in the list');
-    if (input.status !== undefined && !['queued', 'in_progress', 'completed'].includes(String(input.status))) return invalid('status', 'status is not included in the list');
+    if (id === undefined && !repo.commits.has(input.head_sha as string)) return this.send(res, record, 422, { message: `No commit found for SHA: ${String(input.head_sha)}`, documentation_url: docs, status: '422' });
+    if (input.conclusion === 'stale') return invalid('conclusion', 'only GitHub can set a conclusion of stale');
     if (input.status === 'completed' && input.conclusion === undefined && run?.conclusion == null) return invalid('conclusion', 'conclusion is required when status is completed');
     const output = input.output;
     let annotations: DoubleAnnotation[] = [];
-    if (output !== undefined) {
-      if (output.title === undefined || output.summary === undefined) return invalid('output', 'output requires title and summary');
-      for (const f of ['summary', 'text'] as const) {
-        if (typeof output[f] === 'string' && (output[f] as string).length > 65535) return invalid(`output.${f}`, `${f} is too long (maximum is 65535 characters)`);
-      }
-      if (output.annotations !== undefined) {
-        if (!Array.isArray(output.annotations)) return invalid('output.annotations', 'annotations must be an array');
-        if (output.annotations.length > 50) return invalid('output.annotations', 'Only 50 annotations are allowed per request');
-        annotations = output.annotations as DoubleAnnotation[];
-        for (const a of annotations) {
-          const ok = typeof a.path === 'string' && Number.isInteger(a.start_line) && a.start_line >= 1 && Number.isInteger(a.end_line) && a.end_line >= a.start_line &&
-            ['notice', 'warning', 'failure'].includes(a.annotation_level) && typeof a.message === 'string' &&
-            (a.start_column === undefined || (a.start_line === a.end_line && Number.isInteger(a.start_column)));
-          if (!ok) return invalid('output.annotations', 'annotation is invalid (path, start_line ≥ 1, end_line, annotation_level, message; columns only on one line)');
-        }
+    if (output?.annotations !== undefined) {
+      annotations = output.annotations as DoubleAnnotation[];
+      // What the schema cannot say: a range ends after it starts, and columns need a one-line range.
+      for (const a of annotations) {
+        if (a.end_line < a.start_line || (a.start_column !== undefined && a.start_line !== a.end_line)) return invalid('output.annotations', 'annotation is invalid (end_line before start_line, or columns on a range of several lines)');
       }
     }
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

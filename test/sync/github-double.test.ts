@@ -203,6 +203,58 @@ describe('GitHub double', () => {
     expect(anonymous.status).toBe(404);
   });
 
+  it('writes check runs (checks/create, checks/update) with request and response shapes from @octokit/openapi, and rejects malformed requests', async () => {
+    const auth = createAppAuth({
+      appId: 4242,
+      privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      request: (await import('@octokit/request')).request.defaults({ baseUrl: double.url }),
+    });
+    const installation = await auth({ type: 'installation', installationId: 77 });
+    const app = { authorization: `token ${installation.token}`, accept: 'application/vnd.github+json', 'content-type': 'application/json' };
+    const annotation = (line: number) => ({ path: 'connectors_registry.json', start_line: line, end_line: line, annotation_level: 'warning', message: `problem ${line}` });
+    const request = (method: string, path: string, body: unknown, h: Record<string, string> = app) => fetch(`${double.url}/repos/acme/widgets${path}`, { method, headers: h, body: JSON.stringify(body) });
+    const before = repo.checkRuns.length;
+
+    const created = await request('POST', '/check-runs', {
+      name: 'Gatehouse: connectors_registry.json', head_sha: c2, status: 'completed', conclusion: 'failure', details_url: 'https://gatehouse.example.com/ui/#/syncs/x',
+      output: { title: 't', summary: 's', annotations: Array.from({ length: 50 }, (_, i) => annotation(i + 1)) },
+    });
+    expect(created.status).toBe(201);
+    const run = (await created.json()) as { id: number; output: { annotations_count: number } };
+    check(responseValidator('/repos/{owner}/{repo}/check-runs', 'post', 201), run);
+    expect(run.output.annotations_count).toBe(50);
+    const updated = await request('PATCH', `/check-runs/${run.id}`, { output: { title: 't', summary: 's', annotations: [annotation(51)] } });
+    expect(updated.status).toBe(200);
+    const updatedBody = (await updated.json()) as { output: { annotations_count: number } };
+    check(responseValidator('/repos/{owner}/{repo}/check-runs/{check_run_id}', 'patch', 200), updatedBody);
+    expect(updatedBody.output.annotations_count).toBe(51);
+    expect(repo.checkRuns.at(-1)!.annotationBatches).toEqual([50, 1]);
+
+    // Malformed requests are refused like GitHub refuses them, and store nothing.
+    const tooMany = await request('POST', '/check-runs', { name: 'n', head_sha: c2, conclusion: 'success', output: { title: 't', summary: 's', annotations: Array.from({ length: 51 }, (_, i) => annotation(i + 1)) } });
+    expect(tooMany.status).toBe(422);
+    expect(((await tooMany.json()) as { message: string }).message).toMatch(/annotations must NOT have more than 50 items/);
+    const noSha = await request('POST', '/check-runs', { name: 'n', conclusion: 'success' });
+    expect(noSha.status).toBe(422);
+    expect(((await noSha.json()) as { message: string }).message).toMatch(/must have required property 'head_sha'/);
+    const noSummary = await request('POST', '/check-runs', { name: 'n', head_sha: c2, conclusion: 'success', output: { title: 't' } });
+    expect(noSummary.status).toBe(422);
+    expect(((await noSummary.json()) as { message: string }).message).toMatch(/summary/);
+    const badAnnotation = await request('PATCH', `/check-runs/${run.id}`, { output: { title: 't', summary: 's', annotations: [{ path: 'x', start_line: 1, end_line: 1, annotation_level: 'fatal', message: 'm' }] } });
+    expect(badAnnotation.status).toBe(422);
+    // GitHub's schema: an update to status `completed` must carry a conclusion.
+    const completedWithoutConclusion = await request('PATCH', `/check-runs/${run.id}`, { status: 'completed', name: 'n' });
+    expect(completedWithoutConclusion.status).toBe(422);
+    expect(((await completedWithoutConclusion.json()) as { message: string }).message).toMatch(/conclusion/);
+    expect(repo.checkRuns.length).toBe(before + 1);
+    expect(repo.checkRuns.at(-1)!.annotations.length).toBe(51);
+
+    // A personal access token may not write check runs (403, shaped like GitHub's error).
+    const denied = await request('POST', '/check-runs', { name: 'n', head_sha: c2, conclusion: 'success' }, { ...headers, 'content-type': 'application/json' });
+    expect(denied.status).toBe(403);
+    check(responseValidator('/repos/{owner}/{repo}/contents/{path}', 'get', 403), await denied.json());
+  });
+
   it('injects 5xx, dropped connections and both kinds of rate limit, and records every request', async () => {
     const before = double.count({ path: /\/git\/ref\// });
     double.inject({ path: /\/git\/ref\//, fault: { kind: 'status', status: 502 } });

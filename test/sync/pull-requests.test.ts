@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import type { SyncRecord } from '../../src/sync/model.js';
 import type { DoubleCheckRun, DoubleRepository } from '../support/github-double.js';
 import { deliver, pullRequestPayload, type PullRequestOptions } from '../support/github-double-webhooks.js';
@@ -218,9 +218,14 @@ describe('pull request checks (GitHub App)', () => {
 describe('pull request checks with a token (no check runs)', () => {
   let h: Harness;
   let repo: DoubleRepository;
+  let warn: MockInstance;
+  /** The log lines that say check runs fall back to commit statuses. */
+  const fallbackLines = () => warn.mock.calls.filter((args) => args.some((a) => typeof a === 'string' && a.includes('cannot create check runs'))).length;
 
   beforeAll(async () => {
     h = await startHarness({ env: { PUBLIC_URL } });
+    // Before the first delivery: the fallback is to be logged once over every test below.
+    warn = vi.spyOn(h.svc.services.log, 'warn');
     repo = h.double.createRepo(REPO);
     repo.commit('main', { [FILE]: registry([connector('Weather API')]) });
     await h.createTenant('acme');
@@ -250,5 +255,14 @@ describe('pull request checks with a token (no check runs)', () => {
     const record = await h.settle('acme', REPO);
     await expect.poll(() => repo.statuses.find((s) => s.sha === sha), { timeout: 60_000 }).toBeDefined();
     expect(repo.statuses.find((s) => s.sha === sha)!.target_url).toBe(`${PUBLIC_URL}/ui/#/syncs/${record.id}`);
+  });
+
+  it('says once in the log that check runs fall back to commit statuses, however many deliveries fall back', async () => {
+    for (const name of ['Feed A', 'Feed B']) {
+      const { headSha } = await openPullRequest(h, repo, { [FILE]: registry([connector('Weather API'), connector(name)]) });
+      await expect.poll(() => repo.statuses.find((s) => s.sha === headSha), { timeout: 60_000 }).toBeDefined();
+    }
+    expect(h.double.count({ method: 'POST', path: /\/check-runs$/, status: 403 })).toBeGreaterThanOrEqual(3);
+    expect(fallbackLines()).toBe(1);
   });
 });
