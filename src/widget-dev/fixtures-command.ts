@@ -5,9 +5,9 @@ import { parseJsonWithPositions } from '../registry/json-source.js';
 import { ADMIN_HELP, ADMIN_OPTIONS, AdminClientError, adminClient, adminErrorText } from './admin-client.js';
 
 /**
- * `gatehouse fixtures record|check`: fixtures for the widget client's mock mode. A call is made
- * through the server's Test Connection (the connector's secrets are resolved and used on the
- * server only) and stored as what the widget sent — query, path parameters, payload — and what it
+ * `gatehouse fixtures record|check`: fixtures for the widget client's mock mode. A call of a
+ * connector or a composite is made through the server's Test Connection (the connector's secrets
+ * are resolved and used on the server only) and stored as what the widget sent — query, path parameters, payload — and what it
  * got — status, Content-Type, body. Nothing else is written: no request or response headers, no
  * debug record, no user, so no credential, Authorization header or session token can land in a file.
  */
@@ -19,8 +19,10 @@ const HELP = `usage: gatehouse fixtures record --tenant T PERMALINK [--out fixtu
 
 record  calls connector PERMALINK of tenant T through the server's Test Connection and adds the
         answer (errors included) to the fixtures file, replacing an earlier recording of the same
-        call. Only the query, path parameters and payload sent, and the status, Content-Type and
-        body received are written: never headers, credentials or tokens.
+        call. A composite connector is recorded under "composites" (called with POST, like
+        composite.execute; it takes no --path). Only the query, path parameters and payload sent,
+        and the status, Content-Type and body received are written: never headers, credentials
+        or tokens.
   --out FILE        the fixtures file (default fixtures.json; created when missing)
   --query k=v       a query parameter (repeatable); --path k=v a path parameter (repeatable)
   --payload JSON    the JSON body (POST/PUT/PATCH); --payload-file FILE reads it from a file
@@ -29,9 +31,9 @@ record  calls connector PERMALINK of tenant T through the server's Test Connecti
                     "username", "profile_fields"} (user.* in templates; not recorded)
 ${ADMIN_HELP}check   checks that FILE is a fixtures document the client accepts.
   exit 0  recorded / valid
-  exit 1  unknown tenant or connector, a composite (write its fixture by hand), unreachable
-          server, or a fixtures file that is not valid JSON (FILE:LINE:COL) or not a fixtures document
-  exit 2  usage error
+  exit 1  unknown tenant or connector, unreachable server, or a fixtures file that is not valid
+          JSON (FILE:LINE:COL) or not a fixtures document
+  exit 2  usage error (also --path for a composite)
 `;
 
 interface FixtureCall {
@@ -169,12 +171,14 @@ async function record(argv: string[], io: Io): Promise<number> {
       io.stderr.write(`gatehouse fixtures record: ${adminErrorText(found)}\n`);
       return 1;
     }
-    if (found.body.kind === 'composite') {
-      io.stderr.write(`gatehouse fixtures record: "${permalink}" is a composite connector, which Test Connection cannot run: write its fixture by hand under "composites" (format: docs/sdk.md#mock-mode)\n`);
-      return 1;
+    const composite = found.body.kind === 'composite';
+    if (composite && Object.keys(pathParams).length > 0) {
+      io.stderr.write(`gatehouse fixtures record: "${permalink}" is a composite connector, which takes no path parameters: drop --path (pass values with --query or --payload)\n`);
+      return 2;
     }
-    const method = found.body.definition.method as string;
-    const request: Record<string, unknown> = { method, queryParams, pathParams, headers };
+    // A composite is always called with POST, and its payload is sent whatever that method.
+    const method = composite ? 'POST' : (found.body.definition.method as string);
+    const request: Record<string, unknown> = { method, queryParams, ...(composite ? {} : { pathParams }), headers };
     if (payload !== undefined) request.payload = payload;
     const answer = await admin.call('POST', `/tenants/${encodeURIComponent(tenant)}/connectors/test`, { permalink, request, ...(user === undefined ? {} : { user }) });
     if (answer.status !== 200) {
@@ -191,21 +195,29 @@ async function record(argv: string[], io: Io): Promise<number> {
         // labelled JSON but not: kept as text, as the client would return it
       }
     }
+    const sent: NonNullable<FixtureCall['request']> = composite
+      ? { queryParams, ...(payload === undefined ? {} : { payload }) }
+      : { queryParams, pathParams, ...(payload === undefined || !['POST', 'PUT', 'PATCH'].includes(method) ? {} : { payload }) };
     const call: FixtureCall = {
-      request: { queryParams, pathParams, ...(payload === undefined || !['POST', 'PUT', 'PATCH'].includes(method) ? {} : { payload }) },
+      request: sent,
       response: { status: result.status, ...(contentType === undefined ? {} : { contentType }), body: method === 'HEAD' ? null : body },
     };
 
     const doc: FixturesFile = existing ?? { gatehouse_fixtures: 1, tenant, connectors: {} };
-    doc.connectors ??= {};
-    const entry = (doc.connectors[permalink] ??= { method, calls: [] });
-    entry.method = method;
+    let entry: { calls: FixtureCall[] };
+    if (composite) {
+      entry = (doc.composites ??= {})[permalink] ??= { calls: [] };
+    } else {
+      const simple = (doc.connectors ??= {})[permalink] ??= { method, calls: [] };
+      simple.method = method;
+      entry = simple;
+    }
     const key = requestKey(call.request);
     const at = entry.calls.findIndex((c) => c.request !== undefined && requestKey(c.request) === key);
     if (at >= 0) entry.calls[at] = call;
     else entry.calls.push(call);
     await writeFile(out, `${JSON.stringify(doc, null, 2)}\n`);
-    io.stderr.write(`gatehouse fixtures record: ${method} ${permalink} → ${result.status}, ${at >= 0 ? 'replaced in' : 'added to'} ${out}\n`);
+    io.stderr.write(`gatehouse fixtures record: ${composite ? 'composite' : method} ${permalink} → ${result.status}, ${at >= 0 ? 'replaced in' : 'added to'} ${out}\n`);
     return 0;
   } catch (err) {
     if (err instanceof FixturesFileError || err instanceof AdminClientError) {

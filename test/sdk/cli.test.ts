@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,21 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
     });
   const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
   return { code, out, err };
+}
+
+/**
+ * The fixtures canary: the secret the connector sends, the upstream's cookie carrying it, the
+ * session token, the admin token, the session secret and any Authorization header stay out of a file.
+ */
+function expectNoCredentials(text: string, sessionToken: string): void {
+  expect(text).not.toContain(API_KEY_SECRET);
+  expect(text).not.toContain(sessionToken);
+  expect(text).not.toContain(TEST_ADMIN_TOKEN);
+  expect(text).not.toContain(SESSION_SECRET);
+  expect(text).not.toMatch(/"authorization"\s*:/i);
+  expect(text).not.toMatch(/Bearer ey/);
+  expect(text.toLowerCase()).not.toContain('x-api-key');
+  expect(text.toLowerCase()).not.toContain('set-cookie');
 }
 
 const REGISTRY = {
@@ -178,14 +193,7 @@ describe('gatehouse types --tenant, fixtures record, session-token (live Gatehou
     // Canary: the secret the connector sends, the upstream's cookie carrying it, the session token,
     // the admin token and any Authorization header stay out of the file.
     expect(s.up.requests.some((r) => r.headers['x-api-key'] === API_KEY_SECRET)).toBe(true);
-    expect(text).not.toContain(API_KEY_SECRET);
-    expect(text).not.toContain(sessionToken);
-    expect(text).not.toContain(TEST_ADMIN_TOKEN);
-    expect(text).not.toContain(SESSION_SECRET);
-    expect(text).not.toMatch(/"authorization"\s*:/i);
-    expect(text).not.toMatch(/Bearer ey/);
-    expect(text.toLowerCase()).not.toContain('x-api-key');
-    expect(text.toLowerCase()).not.toContain('set-cookie');
+    expectNoCredentials(text, sessionToken);
 
     const doc = JSON.parse(text) as FixturesDocument;
     expect(doc.connectors!.forecast!.calls).toHaveLength(2);
@@ -203,7 +211,60 @@ describe('gatehouse types --tenant, fixtures record, session-token (live Gatehou
     expect(await run('fixtures', 'check', fixtures)).toMatchObject({ code: 0, out: `${fixtures}: 4 recorded calls\n` });
   });
 
-  it('fixtures record: an unknown connector or tenant is named (exit 1); a composite is refused; a broken file is named with line and column', async () => {
+  it('fixtures record: a composite runs through Test Connection (secrets and user.* on the server), replays in composite.execute with no network; no credential lands in the file', async () => {
+    const fixtures = join(dir, 'composite-fixtures.json');
+    const sessionToken = await s.h.session();
+    const userFile = join(dir, 'composite-user.json');
+    writeFileSync(userFile, JSON.stringify({ id: 'user-7', email: 'ada@example.com' }));
+    const common = ['--tenant', 'acme', '--out', fixtures, ...admin()];
+    s.up.requests.length = 0;
+    const ok = await run('fixtures', 'record', 'forecast-digest', '--query', 'city=Lima', '--payload', '{"widget": "w1"}', '--user', userFile, '--header', `Authorization=Bearer ${sessionToken}`, ...common);
+    expect(ok.err).toBe(`gatehouse fixtures record: composite forecast-digest → 200, added to ${fixtures}\n`);
+    expect(ok.code).toBe(0);
+    // Both steps ran on the server: the first with the secret and the stand-in user's email.
+    expect(s.up.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /forecast-data/3', 'POST /digest']);
+    expect(s.up.requests[0]!.headers['x-api-key']).toBe(API_KEY_SECRET);
+    expect(s.up.requests[0]!.query.get('for_user')).toBe('ada@example.com');
+    // Anonymous (no stand-in user) a step using user.* is refused: that error is recorded too, and
+    // the same call again replaces its recording.
+    expect((await run('fixtures', 'record', 'forecast-digest', '--query', 'city=Oslo', ...common)).err).toMatch(/composite forecast-digest → 401, added to/);
+    expect((await run('fixtures', 'record', 'forecast-digest', '--query', 'city=Oslo', ...common)).err).toMatch(/replaced in/);
+    // A failing step: the first step's upstream refuses a wrong key.
+    await s.h.putSecret('acme', 'weather_key', 'not-the-key');
+    const failed = await run('fixtures', 'record', 'forecast-digest', '--query', 'city=Quito', '--user', userFile, ...common);
+    await s.h.putSecret('acme', 'weather_key', API_KEY_SECRET);
+    expect(failed.err).toMatch(/composite forecast-digest → 502, added to/);
+    expect(failed.code).toBe(0);
+
+    const text = readFileSync(fixtures, 'utf8');
+    // Canary, as above: also the wrong key the failing step sent.
+    expectNoCredentials(text, sessionToken);
+    expect(text).not.toContain('not-the-key');
+
+    const doc = JSON.parse(text) as FixturesDocument;
+    expect(doc.connectors).toEqual({});
+    expect(doc.composites!['forecast-digest']!.calls).toHaveLength(3);
+    expect(doc.composites!['forecast-digest']!.calls[0]).toEqual({
+      request: { queryParams: { city: 'Lima' }, payload: { widget: 'w1' } },
+      response: { status: 200, contentType: 'application/json', body: { temps: [21, 19, 23], widget: { widget: 'w1' } } },
+    });
+
+    s.up.requests.length = 0;
+    const offline = createConnectorsClient({ baseUrl: `http://127.0.0.1:${s.closedPort}`, tenant: 'acme', fixtures: doc });
+    expect(await offline.composite.execute({ permalink: 'forecast-digest', queryParams: { city: 'Lima' }, payload: { widget: 'w1' } })).toEqual({ temps: [21, 19, 23], widget: { widget: 'w1' } });
+    await expect(offline.composite.execute({ permalink: 'forecast-digest', queryParams: { city: 'Quito' } })).rejects.toMatchObject({
+      name: 'ConnectorExecuteError',
+      status: 502,
+      scope: expect.stringContaining("Composite step 'data' (index 0)"),
+    });
+    await expect(offline.composite.execute({ permalink: 'forecast-digest', queryParams: { city: 'Oslo' } })).rejects.toMatchObject({ status: 401, code: 'AUTHENTICATION_REQUIRED' });
+    await expect(offline.composite.execute({ permalink: 'forecast-digest', queryParams: { city: 'Paris' } })).rejects.toMatchObject({ status: 404, code: 'FIXTURE_NOT_FOUND' });
+    await expect(offline.composite.execute({ permalink: 'dashboard' })).rejects.toMatchObject({ status: 404, code: 'CONNECTOR_NOT_FOUND' });
+    expect(s.up.requests).toHaveLength(0);
+    expect(await run('fixtures', 'check', fixtures)).toMatchObject({ code: 0, out: `${fixtures}: 3 recorded calls\n` });
+  });
+
+  it('fixtures record: an unknown connector or tenant is named (exit 1); a composite refuses --path; a broken file is named with line and column', async () => {
     const fixtures = join(dir, 'other.json');
     const unknown = await run('fixtures', 'record', 'wether', '--tenant', 'acme', '--out', fixtures, ...admin());
     expect(unknown).toMatchObject({ code: 1 });
@@ -211,9 +272,10 @@ describe('gatehouse types --tenant, fixtures record, session-token (live Gatehou
     const noTenant = await run('fixtures', 'record', 'weather', '--tenant', 'nobody', '--out', fixtures, ...admin());
     expect(noTenant.code).toBe(1);
     expect(noTenant.err).toContain('no tenant "nobody"');
-    const composite = await run('fixtures', 'record', 'dashboard', '--tenant', 'acme', '--out', fixtures, ...admin());
-    expect(composite.code).toBe(1);
-    expect(composite.err).toContain('"dashboard" is a composite connector');
+    const composite = await run('fixtures', 'record', 'dashboard', '--path', 'a=1', '--tenant', 'acme', '--out', fixtures, ...admin());
+    expect(composite.code).toBe(2);
+    expect(composite.err).toContain('"dashboard" is a composite connector, which takes no path parameters');
+    expect(existsSync(fixtures)).toBe(false);
 
     const broken = join(dir, 'broken-fixtures.json');
     writeFileSync(broken, '{\n  "gatehouse_fixtures": 1,\n  "connectors": {,}\n}\n');

@@ -108,6 +108,30 @@ export async function startSdkScenario(options: { allowedOrigins?: string[] } = 
         }),
       ],
     },
+    // A composite whose first step needs the secret and user.* (the composite fixtures canary).
+    {
+      name: 'Forecast Digest',
+      permalink: 'forecast-digest',
+      steps: [
+        step({
+          name: 'data',
+          url: `${up.url}/forecast-data/3`,
+          headers: [{ key: 'X-Api-Key', value: "{{ get_secret('weather_key') }}", overridable: false }],
+          query_parameters: [
+            { key: 'city', value: '{{ request.query_parameters.city }}', overridable: false },
+            { key: 'for_user', value: '{{ user.email }}', overridable: false },
+          ],
+        }),
+        step({
+          name: 'digest',
+          url: `${up.url}/digest`,
+          method: 'POST',
+          request_body: '{"temps": {{ (steps.data.body | from_json).temps | tojson }}, "widget": {{ request.body_text | safe }}}',
+          response_body: '{{ (response.body | from_json).body | safe }}',
+          response_content_type: 'application/json',
+        }),
+      ],
+    },
   ]);
   return {
     h,
