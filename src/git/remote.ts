@@ -2,7 +2,6 @@ import * as nodeFs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
 import type { Dispatcher } from 'undici';
 import type { RegistryBlob } from '../github/index.js';
 import { GitSourceError } from './errors.js';
@@ -39,12 +38,20 @@ export interface GitRemoteOptions {
   maxPackBytes?: number;
 }
 
+/**
+ * isomorphic-git is loaded on the first Git call: most processes never read a Git remote, and the
+ * module takes longer to load than the rest of start-up's own work.
+ */
+let isomorphicGit: Promise<typeof import('isomorphic-git').default> | undefined;
+const loadGit = () => (isomorphicGit ??= import('isomorphic-git').then((m) => m.default));
+
 export class GitRemotes {
   constructor(private readonly options: GitRemoteOptions) {}
 
   /** The commit `branch` points at now. */
   async head(target: GitTarget): Promise<string> {
     const where = withoutCredentials(target.url);
+    const git = await loadGit();
     try {
       const refs = await git.listServerRefs({
         http: this.http(`reading the branches of ${where}`),
@@ -68,6 +75,7 @@ export class GitRemotes {
    */
   async file(target: GitTarget, path: string): Promise<{ commit: string; file: RegistryBlob | undefined }> {
     const where = withoutCredentials(target.url);
+    const git = await loadGit();
     const gitdir = await mkdtemp(join(tmpdir(), 'gatehouse-git-'));
     try {
       await git.init({ fs: nodeFs, gitdir, bare: true, defaultBranch: 'gatehouse' });

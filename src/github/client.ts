@@ -1,5 +1,4 @@
-import { createAppAuth } from '@octokit/auth-app';
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { GitHubError, RESET_SLACK_MS, classifyGitHubError, resumeAfterReset } from './errors.js';
@@ -15,6 +14,20 @@ import { GitHubError, RESET_SLACK_MS, classifyGitHubError, resumeAfterReset } fr
 const GITHUB_TIMEOUT_MS = 20_000;
 /** Installations rarely move; re-resolve now and then so an uninstall/reinstall is noticed. */
 const INSTALLATION_TTL_MS = 10 * 60_000;
+
+/**
+ * Octokit and its app authentication are loaded on the first GitHub call, not at start-up: together
+ * they are a tenth of a second of module loading that a process serving only widget calls never
+ * needs.
+ */
+let octokitModules: Promise<{ Octokit: typeof Octokit; createAppAuth: typeof import('@octokit/auth-app').createAppAuth }> | undefined;
+function loadOctokit() {
+  octokitModules ??= Promise.all([import('@octokit/rest'), import('@octokit/auth-app')]).then(([rest, auth]) => ({
+    Octokit: rest.Octokit,
+    createAppAuth: auth.createAppAuth,
+  }));
+  return octokitModules;
+}
 
 export type CredentialMode = 'token' | 'app' | 'anonymous';
 
@@ -89,7 +102,7 @@ export function createOctokitProvider(config: Config, log: Logger, hooks: Provid
 
   if (config.githubAppId !== undefined && config.githubAppPrivateKey !== undefined) {
     const appAuth = { appId: config.githubAppId, privateKey: config.githubAppPrivateKey };
-    const app = new Octokit({ ...base, authStrategy: createAppAuth, auth: appAuth });
+    let app: Octokit | undefined;
     const installations = new Map<number, Octokit>();
     const byRepository = new Map<string, { id: number; until: number }>();
     return {
@@ -99,6 +112,8 @@ export function createOctokitProvider(config: Config, log: Logger, hooks: Provid
         let cached = byRepository.get(key);
         if (cached === undefined || cached.until < Date.now()) {
           const { owner, repo } = splitRepository(repository);
+          const { Octokit, createAppAuth } = await loadOctokit();
+          app ??= new Octokit({ ...base, authStrategy: createAppAuth, auth: appAuth });
           try {
             const { data } = await app.rest.apps.getRepoInstallation({ owner, repo });
             cached = { id: data.id, until: Date.now() + INSTALLATION_TTL_MS };
@@ -113,6 +128,7 @@ export function createOctokitProvider(config: Config, log: Logger, hooks: Provid
         }
         let client = installations.get(cached.id);
         if (client === undefined) {
+          const { Octokit, createAppAuth } = await loadOctokit();
           client = new Octokit({ ...base, authStrategy: createAppAuth, auth: { ...appAuth, installationId: cached.id } });
           installations.set(cached.id, client);
         }
@@ -124,10 +140,14 @@ export function createOctokitProvider(config: Config, log: Logger, hooks: Provid
     };
   }
 
-  const client = new Octokit({ ...base, ...(config.githubToken !== undefined ? { auth: config.githubToken } : {}) });
+  let client: Octokit | undefined;
   return {
     mode: config.githubToken !== undefined ? 'token' : 'anonymous',
-    forRepository: async () => client,
+    async forRepository() {
+      const { Octokit } = await loadOctokit();
+      client ??= new Octokit({ ...base, ...(config.githubToken !== undefined ? { auth: config.githubToken } : {}) });
+      return client;
+    },
     invalidate: () => undefined,
   };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flushTestRedis } from '../support/redis.js';
 import { startTestService, type TestService } from '../support/service.js';
+import { compileAllValidators } from '../../src/http/admin/openapi.js';
 import { adminClient } from './support.js';
 
 describe('GET /admin/v1/openapi.json', () => {
@@ -59,5 +60,13 @@ describe('GET /admin/v1/openapi.json', () => {
     expect(post.requestBody.content['application/json'].schema.required).toEqual(['name', 'url']);
     const list = doc.paths['/admin/v1/tenants/{tenant}/secrets'].get.responses['200'].content['application/json'].schema;
     expect(list.properties.items.items.required).toEqual(['name', 'kind', 'masked', 'updated_at']);
+  });
+
+  // Route schemas compile on a route's first request (start-up time); this is the start-up check
+  // that laziness would otherwise lose: every admin schema compiles, and a bad one fails here.
+  it('compiles every admin route schema that start-up left for first use', () => {
+    const compiledNow = compileAllValidators();
+    expect(compiledNow).toBeGreaterThanOrEqual(40);
+    expect(compileAllValidators()).toBe(0);
   });
 });
