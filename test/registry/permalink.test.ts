@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { derivePermalink, isValidPermalink } from '../../src/registry/permalink.js';
 import { derivePermalink as exported } from '../../src/registry/validate.js';
 
-describe('derivePermalink (decision 15)', () => {
+describe('derivePermalink (docs/design.md#permalinks)', () => {
   it.each([
     ['Weather API', 'weather-api'],
     ['Idea Endorsements', 'idea-endorsements'],

@@ -19,7 +19,7 @@ describe('semantic rules', () => {
     ]);
   });
 
-  describe('permalink derivation (decision 15)', () => {
+  describe('permalink derivation', () => {
     it('derives a permalink from the name when none is given', () => {
       expectValid(registry([connector({ name: 'Café Orders!' })]));
     });
@@ -54,7 +54,7 @@ describe('semantic rules', () => {
   });
 
   describe('duplicate header, query and path-parameter keys', () => {
-    it('compares header keys case-insensitively (decision 2)', () => {
+    it('compares header keys case-insensitively, as HTTP does', () => {
       const text = registry([connector({ headers: [{ key: 'Accept', value: 'a' }, { key: 'accept', value: 'b' }] })]);
       expectOnly(text, '/connectors/0/headers/1/key', at(text, '"accept"'), /duplicate header "accept": headers\/0 already declares it \(header names are case-insensitive\)/);
     });
@@ -91,7 +91,7 @@ describe('semantic rules', () => {
     });
   });
 
-  describe('path parameters (spec §8)', () => {
+  describe('path parameters', () => {
     const url = 'https://api.example.com/ideas/{{ pathParams.idea_id }}/endorsements';
     it('accepts declared and used parameters, including bracket access and defaults', () => {
       expectValid(registry([connector({ url, path_parameters: [{ key: 'idea_id' }] })]));
@@ -118,7 +118,7 @@ describe('semantic rules', () => {
       const text = registry([], [{ name: 'C', steps: [{ name: 'a', url: 'https://api.example.com/{{ pathParams.id }}' }] }]);
       expectOnly(text, '/composite_connectors/0/steps/0/url', at(text, 'pathParams'), /'pathParams' is not available in composite step URL templates/);
     });
-    it('rejects traversal defaults and a pin without a value (decision 27)', () => {
+    it('rejects traversal defaults and a pin (overridable: false) without a value', () => {
       const text = registry([connector({ url: 'https://api.example.com/{{ pathParams.a }}/{{ pathParams.b }}', path_parameters: [{ key: 'a', value: '..' }, { key: 'b', overridable: false }] })]);
       const errors = errorsOf(text);
       expect(errors.map((e) => [e.path, e.line, e.column])).toEqual([
@@ -131,7 +131,7 @@ describe('semantic rules', () => {
   });
 
   describe('authentication', () => {
-    it('accepts every type with secret references (spec §5.6)', () => {
+    it('accepts every type with secret references', () => {
       expectValid(registry([connector({ authentication: { type: 'api_key', config: { key: 'Authorization', value: "Bearer {{ get_secret('my_token') }}", in: 'header' } } })]));
     });
     it.each([
@@ -140,11 +140,11 @@ describe('semantic rules', () => {
       ['oauth_client_credentials', { client_id: 'id', client_secret: 'hunter2', token_url: 'https://auth.example.com/token' }, 'client_secret', '"hunter2"'],
       ['jwt', { private_key: '-----BEGIN PRIVATE KEY-----', claims: {} }, 'private_key', '"-----BEGIN'],
       ['oauth_jwt_bearer', { client_id: 'c', private_key: 'pem', token_url: 'https://auth.example.com/token', subject: 's', audience: 'a' }, 'private_key', '"pem"'],
-    ])('%s: a literal credential is rejected (decision 7)', (type, config, field, needle) => {
+    ])('%s: a literal credential is rejected (credentials must come from get_secret())', (type, config, field, needle) => {
       const text = registry([connector({ authentication: { type, config } })]);
       expectOnly(text, `/connectors/0/authentication/config/${field}`, at(text, needle), /is a credential and must reference a secret, e\.g\. "\{\{ get_secret\('.+'\) \}\}"/);
     });
-    it('rejects registered claims in additional_claims, at the key (decision 9)', () => {
+    it('rejects registered claims (iss, sub, aud, exp, iat) in additional_claims, at the key', () => {
       const config = { client_id: 'c', private_key: "{{ get_secret('k') }}", token_url: 'https://auth.example.com/token', subject: 's', audience: 'a', additional_claims: { scope: 'api', iss: 'me', exp: 1 } };
       const text = registry([connector({ authentication: { type: 'oauth_jwt_bearer', config } })]);
       const errors = errorsOf(text);
@@ -196,7 +196,7 @@ describe('semantic rules', () => {
         '/connectors/0/response_body',
       ]);
     });
-    it('rejects get_secret / get_variable names that can never exist (spec §11)', () => {
+    it('rejects get_secret / get_variable names that can never exist', () => {
       const text = registry([connector({ headers: [{ key: 'X-Env', value: "{{ get_variable('api-env') }}" }] })]);
       expectOnly(text, '/connectors/0/headers/0/value', at(text, "get_variable('api-env')"), /get_variable\('api-env'\) can never resolve: variable names contain only letters, digits and "_".*'api_env'/);
     });
@@ -209,7 +209,7 @@ describe('semantic rules', () => {
     });
   });
 
-  describe('availability matrix (decision 6: spec §15 and §21 enforced at save time)', () => {
+  describe('availability matrix (docs/templates.md#fields-escaping-and-what-is-available) enforced at save time', () => {
     const fnOf = (tpl: string) => tpl.match(/(get_secret|get_variable|jwt_encode|now|body_text|response|steps|request)/)![1]!;
     // [field, template, allowed]
     const connectorCases: [string, string, boolean][] = [
@@ -265,7 +265,7 @@ describe('semantic rules', () => {
     });
   });
 
-  describe('composite steps (spec §21)', () => {
+  describe('composite steps', () => {
     const step = (name: string, extra: Record<string, unknown> = {}) => ({ name, url: 'https://api.example.com/x', ...extra });
     it('rejects duplicate step names', () => {
       const text = registry([], [{ name: 'C', steps: [step('a'), step('a')] }]);

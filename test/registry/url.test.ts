@@ -12,7 +12,7 @@ function expectUrlError(url: string, needle: string, message: RegExp, options = 
   expectOnly(text, '/connectors/0/url', at(text, needle, nth), message, options);
 }
 
-describe('URL rules (spec §4)', () => {
+describe('URL rules (docs/registry.md#urls)', () => {
   describe('valid forms', () => {
     it.each([
       'https://api.example.com/v1/items',
@@ -42,7 +42,7 @@ describe('URL rules (spec §4)', () => {
     it('requires https', () => {
       expectUrlError('http://api.example.com/v1', 'http://', /uses http:\/\/: upstream URLs must use https:\/\/.*UPSTREAM_ALLOW_HTTP/);
     });
-    it('accepts http when UPSTREAM_ALLOW_HTTP is set (decision 40)', () => {
+    it('accepts http when UPSTREAM_ALLOW_HTTP is set, like the run-time guard', () => {
       expectValid(urlFile('http://api.example.com/v1'), { ...STRICT, allowHttp: true });
     });
     it('rejects other protocols and relative URLs', () => {
@@ -97,7 +97,7 @@ describe('URL rules (spec §4)', () => {
       const text = urlFile("{{ get_variable('origin') }}{{ pathParams.x }}", { path_parameters: [{ key: 'x' }] });
       expectOnly(text, '/connectors/0/url', at(text, '{{ pathParams'), /must continue with "\/"/);
     });
-    it('checks a literal port after a templated host (decision 26)', () => {
+    it('checks a literal port after a templated host', () => {
       expectUrlError("https://{{ get_variable('h') }}:99999/x", ':99999', /invalid port "99999"/);
     });
     it('rejects a templated host that always ends in .localhost', () => {
@@ -105,7 +105,7 @@ describe('URL rules (spec §4)', () => {
     });
   });
 
-  describe('literal hosts (decisions 11, 40)', () => {
+  describe('literal hosts must be public unless UPSTREAM_ALLOW_CIDRS covers them', () => {
     it.each([
       ['https://localhost/x', 'localhost', /targets "localhost", the local machine/],
       ['https://api.localhost/x', 'api.localhost', /the local machine/],
