@@ -3,7 +3,7 @@ import { flushTestRedis } from '../support/redis.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { startHarness, step, type Harness } from './harness.js';
 
-describe('composite connectors (spec §21, decision 13)', () => {
+describe('composite connectors', () => {
   let h: Harness;
   let up: TestUpstream;
   beforeAll(async () => {

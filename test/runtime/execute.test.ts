@@ -6,7 +6,7 @@ import { startHarness, type Harness } from './harness.js';
 
 const CANARY = 'canary-SECRET-7f3a9c1e55';
 
-describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
+describe('execute pipeline: stages, parameters, bodies, response templates, user context', () => {
   let h: Harness;
   let up: TestUpstream;
 
@@ -95,7 +95,7 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
   });
   const last = () => up.requests[up.requests.length - 1]!;
 
-  it('§2.1 stage order: merged params, template variables, secrets and auth all reach one upstream request', async () => {
+  it('stage order: merged params, template variables, secrets and auth all reach one upstream request', async () => {
     const r = await h.exec('echo', { query: '?limit=5&q=hello', headers: { accept: 'text/plain' } });
     expect(r.status).toBe(200);
     const seen = last();
@@ -108,12 +108,12 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(seen.headers.accept).toBe('text/plain');
   });
 
-  it('§2.2 only GET and HEAD consult the cache: POST answers X-Cache BYPASS, GET MISS', async () => {
+  it('only GET and HEAD consult the cache: POST answers X-Cache BYPASS, GET MISS', async () => {
     expect((await h.exec('passthrough', { method: 'POST', body: '{}' })).headers.get('x-cache')).toBe('BYPASS');
     expect((await h.exec('public')).headers.get('x-cache')).toBe('MISS');
   });
 
-  it('§2.4 session-derived values cannot be supplied or altered by the browser', async () => {
+  it('session-derived values cannot be supplied or altered by the browser', async () => {
     const token = await h.session();
     const r = await h.exec('whoami', { token, query: '?email=evil@example.com&department=Admin' });
     expect(r.status).toBe(200);
@@ -122,7 +122,7 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(last().query.getAll('department')).toEqual(['Sales']);
   });
 
-  it('§7.3 a non-overridable value cannot be changed; an overridable one falls back to its configured value', async () => {
+  it('a non-overridable value cannot be changed; an overridable one falls back to its configured value', async () => {
     await h.exec('echo', { query: '?visibility=private' });
     expect(last().query.getAll('visibility')).toEqual(['public']);
     expect(last().query.get('limit')).toBe('20');
@@ -132,14 +132,14 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(last().headers['x-tenant-id']).toBe('acme');
   });
 
-  it('§7.4 query values are percent-encoded (spaces, =, &, quotes, brackets)', async () => {
+  it('query values are percent-encoded (spaces, =, &, quotes, brackets)', async () => {
     await h.exec('public', { query: `?q=${encodeURIComponent(`a b=c&d"e'`)}&${encodeURIComponent('module[]')}=groups` });
     expect(last().url).toContain('q=a%20b%3Dc%26d%22e');
     expect(last().query.get('q')).toBe(`a b=c&d"e'`);
     expect(last().query.get('module[]')).toBe('groups');
   });
 
-  it('§7.5 / §3.3 undeclared caller query parameters are appended upstream', async () => {
+  it('undeclared caller query parameters are appended upstream', async () => {
     await h.exec('public', { query: '?city=London&city=Paris' });
     expect(last().query.getAll('city')).toEqual(['London', 'Paris']);
   });
@@ -167,14 +167,14 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(JSON.stringify(up.requests.map((x) => [x.url, x.headers, x.body.toString()])).split(CANARY).length - 1).toBe(1);
   });
 
-  it('§9.1 an empty request_body forwards the client body byte for byte with its Content-Type', async () => {
+  it('an empty request_body forwards the client body byte for byte with its Content-Type', async () => {
     const body = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x20, 0xc3, 0xa9, 0x7d, 0x0a]);
     await h.exec('passthrough', { method: 'POST', body, headers: { 'content-type': 'application/vnd.x+json; charset=utf-8' } });
     expect(last().body.equals(body)).toBe(true);
     expect(last().headers['content-type']).toBe('application/vnd.x+json; charset=utf-8');
   });
 
-  it('a request_body template renders from body_text and is sent as application/json (decision 32)', async () => {
+  it('a request_body template renders from body_text and is sent as application/json', async () => {
     const token = await h.session();
     const r = await h.exec('templated-body', { method: 'POST', token, body: JSON.stringify({ order: { id: 17 } }), headers: { 'content-type': 'text/plain' } });
     expect(r.status).toBe(200);
@@ -182,7 +182,7 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(last().headers['content-type']).toBe('application/json');
   });
 
-  it('§9.2 body_text and body_raw are None without a body', async () => {
+  it('body_text and body_raw are None without a body', async () => {
     await h.exec('body-none', { method: 'POST' });
     expect(last().body.toString()).toBe('None|None');
   });
@@ -194,13 +194,13 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(up.requests).toHaveLength(0);
   });
 
-  it('§10.1 a blank response template passes the upstream body and Content-Type through', async () => {
+  it('a blank response template passes the upstream body and Content-Type through', async () => {
     const r = await h.exec('public');
     expect(r.headers.get('content-type')).toBe('application/json');
     expect(r.json.path).toBe('/public');
   });
 
-  it('§10.2 the response template runs on every status; the upstream status passes through (decision 5)', async () => {
+  it('the response template runs on every status; the upstream status passes through', async () => {
     const ok = await h.exec('reshape');
     expect(ok.status).toBe(200);
     expect(ok.text).toBe('["a", "b"]');
@@ -210,13 +210,13 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(bad.text).toBe('{"error": true, "status": 503, "ct": "text/plain"}');
   });
 
-  it('§10.2 a response render error is 422 with scope Configuration (response template rendering)', async () => {
+  it('a response render error is 422 with scope Configuration (response template rendering)', async () => {
     const r = await h.exec('broken-response', { query: '?status=500' });
     expect(r.status).toBe(422);
     expect(r.json).toMatchObject({ errors: { code: 'TEMPLATE_ERROR', scope: 'Configuration (response template rendering)' } });
   });
 
-  it('§10.4 Jinja2 semantics in response templates: method shadowing, loop scoping, namespace, None', async () => {
+  it('Jinja2 semantics in response templates: method shadowing, loop scoping, namespace, None', async () => {
     await h.createConnector('acme', {
       name: 'Semantics',
       url: `${up.url}/items`,
@@ -226,11 +226,11 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect((await h.exec('semantics')).text).toBe('True|2|0|1|None');
   });
 
-  it('§10.3 response.headers keys are lower-case; response.body is None for non-UTF-8', async () => {
+  it('response.headers keys are lower-case; response.body is None for non-UTF-8', async () => {
     expect((await h.exec('binary')).text).toBe('True');
   });
 
-  it('upstream Set-Cookie never reaches the caller; a 3xx is handed back with its Location (decision 25)', async () => {
+  it('upstream Set-Cookie never reaches the caller; a 3xx is handed back with its Location (redirects are never followed)', async () => {
     const r = await h.exec('reshape', { query: '?status=404' });
     expect(r.headers.get('set-cookie')).toBeNull();
     const redirect = await fetch(`${h.url}/t/acme/connectors/redirect/execute`, { redirect: 'manual' });
@@ -238,7 +238,7 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(redirect.headers.get('location')).toBe('https://elsewhere.example/next');
   });
 
-  it('§13.1 user.* and tenant_id come from the verified session; §13.3 profile_fields.by_id(n) reads field n, None when the user lacks it', async () => {
+  it('user.* and tenant_id come from the verified session; profile_fields.by_id(n) reads field n, None when the user lacks it', async () => {
     const r = await h.exec('whoami', { token: await h.session() });
     expect(r.status).toBe(200);
     expect(last().query.get('department')).toBe('Sales');
@@ -251,7 +251,7 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(last().query.get('department')).toBe('None');
   });
 
-  it('§13.2 an anonymous caller of a connector using user.* is rejected with 401 AUTHENTICATION_REQUIRED before any upstream call', async () => {
+  it('an anonymous caller of a connector using user.* is rejected with 401 AUTHENTICATION_REQUIRED before any upstream call', async () => {
     const r = await h.exec('whoami');
     expect(r.status).toBe(401);
     expect(r.json).toMatchObject({ success: false, errors: { code: 'AUTHENTICATION_REQUIRED' } });
@@ -265,14 +265,14 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(up.requests).toHaveLength(0);
   });
 
-  it('§4.7 a method other than the configured one → 405 METHOD_NOT_ALLOWED with Allow', async () => {
+  it('a method other than the configured one → 405 METHOD_NOT_ALLOWED with Allow', async () => {
     const r = await h.exec('public', { method: 'POST', body: '{}' });
     expect(r.status).toBe(405);
     expect(r.headers.get('allow')).toBe('GET');
     expect(r.json.errors.code).toBe('METHOD_NOT_ALLOWED');
   });
 
-  it('unknown permalink or tenant → 404 CONNECTOR_NOT_FOUND; another tenant cannot call it (§1.2)', async () => {
+  it('unknown permalink or tenant → 404 CONNECTOR_NOT_FOUND; another tenant cannot call it', async () => {
     expect((await h.exec('nope')).json).toMatchObject({ success: false, errors: { code: 'CONNECTOR_NOT_FOUND' } });
     expect((await h.exec('public', { tenant: 'other' })).status).toBe(404);
     expect((await h.exec('public', { tenant: 'no-such-tenant' })).status).toBe(404);
@@ -337,7 +337,7 @@ describe('execute pipeline (spec §2, §7, §9, §10, §13)', () => {
     expect(admin.json).toMatchObject({ error: { code: 'BAD_URL' } });
   });
 
-  it('§17.1 every response, errors included, carries X-Request-ID, Server-Timing, X-Connector-Timing and X-Cache', async () => {
+  it('every response, errors included, carries X-Request-ID, Server-Timing, X-Connector-Timing and X-Cache', async () => {
     for (const r of [await h.exec('public'), await h.exec('nope'), await h.exec('whoami'), await h.exec('public', { method: 'DELETE' })]) {
       expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       expect(r.headers.get('x-cache')).toMatch(/^(HIT|MISS|REVALIDATED|BYPASS)$/);

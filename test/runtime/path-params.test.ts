@@ -3,7 +3,7 @@ import { flushTestRedis } from '../support/redis.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { startHarness, type Harness } from './harness.js';
 
-describe('path parameters (spec §8, decisions 3, 27)', () => {
+describe('path parameters (docs/design.md#path-parameters)', () => {
   let h: Harness;
   let up: TestUpstream;
   beforeAll(async () => {
@@ -30,7 +30,7 @@ describe('path parameters (spec §8, decisions 3, 27)', () => {
     up.requests.length = 0;
   });
 
-  it('§8.2 reads X-Path-Params (urlencoded) and substitutes into the URL', async () => {
+  it('reads X-Path-Params (urlencoded) and substitutes into the URL', async () => {
     const r = await h.exec('idea-endorsements', { pathParams: 'idea_id=42&kind=recent' });
     expect(r.status).toBe(200);
     expect(up.requests[0]!.path).toBe('/ideas/42/endorsements/recent/v1');
@@ -42,14 +42,14 @@ describe('path parameters (spec §8, decisions 3, 27)', () => {
   });
 
   for (const ok of ['42', 'user-42', 'USER_42', 'my.handle', 'a~b', '123e4567-e89b-12d3-a456-426614174000', 'x'.repeat(200)]) {
-    it(`§8.1 accepts ${ok.length > 40 ? '200 characters' : ok}`, async () => {
+    it(`accepts ${ok.length > 40 ? '200 characters' : ok}`, async () => {
       const r = await h.exec('idea-endorsements', { pathParams: new URLSearchParams({ idea_id: ok }).toString() });
       expect(r.status).toBe(200);
     });
   }
 
   for (const bad of ['', 'has space', 'with/slash', 'with?q', '..', '.', 'a..b', '%20', 'with#hash', 'x'.repeat(201), 'tab\there', 'é']) {
-    it(`§8.1 rejects ${JSON.stringify(bad.length > 40 ? '201 characters' : bad)} with 400 INVALID_PATH_PARAMETERS and no upstream call`, async () => {
+    it(`rejects ${JSON.stringify(bad.length > 40 ? '201 characters' : bad)} with 400 INVALID_PATH_PARAMETERS and no upstream call`, async () => {
       const r = await h.exec('idea-endorsements', { pathParams: new URLSearchParams({ idea_id: bad }).toString() });
       expect(r.status).toBe(400);
       expect(r.json).toMatchObject({ success: false, errors: { code: 'INVALID_PATH_PARAMETERS', params: ['idea_id'] } });
@@ -57,7 +57,7 @@ describe('path parameters (spec §8, decisions 3, 27)', () => {
     });
   }
 
-  it('§8.1 missing beats invalid: a missing key is reported alone', async () => {
+  it('missing beats invalid: a missing key is reported alone', async () => {
     const r = await h.exec('idea-endorsements', { pathParams: 'kind=..' });
     expect(r.status).toBe(400);
     expect(r.json.errors).toMatchObject({ code: 'MISSING_PATH_PARAMETERS', params: ['idea_id'] });
@@ -70,7 +70,7 @@ describe('path parameters (spec §8, decisions 3, 27)', () => {
     expect(r.json.errors).toMatchObject({ code: 'INVALID_PATH_PARAMETERS', params: ['kind'] });
   });
 
-  it('§8.3 a URL referencing an undeclared path parameter → 400 CONNECTOR_MISCONFIGURED with detail', async () => {
+  it('a URL referencing an undeclared path parameter → 400 CONNECTOR_MISCONFIGURED with detail', async () => {
     const r = await h.exec('misconfigured', { pathParams: 'nope=1' });
     expect(r.status).toBe(400);
     expect(r.json.errors.code).toBe('CONNECTOR_MISCONFIGURED');

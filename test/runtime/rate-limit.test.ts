@@ -3,7 +3,7 @@ import { flushTestRedis } from '../support/redis.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { startHarness, type Harness } from './harness.js';
 
-describe('per-tenant rate limit (decision 30) and per-user limit (extension)', () => {
+describe('per-tenant rate limit and per-user limit, both off unless the tenant sets them', () => {
   let h: Harness;
   let h2: Harness;
   let up: TestUpstream;

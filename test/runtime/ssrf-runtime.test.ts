@@ -5,11 +5,11 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { startHarness, type Harness } from './harness.js';
 
 /**
- * Decision 11 at run time, loopback only: with the allow-list off, a templated host (the only way a
+ * The address guard (docs/design.md#address-guard) at run time, loopback only: with the allow-list off, a templated host (the only way a
  * loopback address gets past save-time validation) is refused with 422 BLOCKED_DESTINATION and no
  * traffic, whatever the spelling.
  */
-describe('SSRF guard through the pipeline (decisions 11, 25, 26)', () => {
+describe('SSRF guard through the pipeline', () => {
   let strict: Harness;
   let open: Harness;
   let up: TestUpstream;
@@ -58,7 +58,7 @@ describe('SSRF guard through the pipeline (decisions 11, 25, 26)', () => {
     expect(up.requests).toHaveLength(0);
   });
 
-  it('a token_url on loopback is blocked the same way (decision 25)', async () => {
+  it('a token_url on loopback is blocked the same way', async () => {
     await strict.putVariable('acme', 'host', `127.0.0.1:${port()}`);
     const r = await strict.exec('token-host');
     expect(r.status).toBe(422);

@@ -5,7 +5,7 @@ import { startHarness, type Harness } from './harness.js';
 
 const CANARY = 'canary-DEBUG-SECRET-91b2';
 
-describe('Test Connection and X-Debug-Request (spec §17, decision 24)', () => {
+describe('Test Connection and X-Debug-Request (docs/design.md#test-connection)', () => {
   let h: Harness;
   let up: TestUpstream;
   const def = () => ({
@@ -42,7 +42,7 @@ describe('Test Connection and X-Debug-Request (spec §17, decision 24)', () => {
     up.requests.length = 0;
   });
 
-  it('§17.2 runs a saved connector; X-Debug-Request masks credentials and shows secret references as their template text', async () => {
+  it('runs a saved connector; X-Debug-Request masks credentials and shows secret references as their template text', async () => {
     const r = await h.admin('POST', '/tenants/acme/connectors/test', {
       permalink: 'weather-api',
       request: { queryParams: { q: 'London', units: 'imperial' }, headers: { accept: 'text/xml' } },
@@ -98,7 +98,7 @@ describe('Test Connection and X-Debug-Request (spec §17, decision 24)', () => {
     expect(up.requests[0]!.query.get('q')).toBe('Paris');
   });
 
-  it('§7.1 duplicate parameter keys are reported at test time as a validation error', async () => {
+  it('duplicate parameter keys are reported at test time as a validation error', async () => {
     const bad = { ...def(), query_parameters: [{ key: 'a', value: '1', overridable: false }, { key: 'a', value: '2', overridable: false }] };
     const r = await h.admin('POST', '/tenants/acme/connectors/test', { connector: bad, request: {} });
     expect(r.status).toBe(422);
@@ -106,7 +106,7 @@ describe('Test Connection and X-Debug-Request (spec §17, decision 24)', () => {
     expect(up.requests).toHaveLength(0);
   });
 
-  it('§7.2 keys over 255 and values over 1000 characters are rejected; §9.3 get_secret is not available in request_body', async () => {
+  it('keys over 255 and values over 1000 characters are rejected; get_secret is not available in request_body', async () => {
     const long = { ...def(), headers: [{ key: 'X-Long', value: 'v'.repeat(1001), overridable: false }] };
     const r1 = await h.admin('POST', '/tenants/acme/connectors/test', { connector: long, request: {} });
     expect(r1.status).toBe(422);

@@ -8,7 +8,7 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
 /**
  * What must hold across processes, shown with two real `gatehouse serve --role api` OS processes on
  * one Redis (no shared memory, no shared module state): one token request for concurrent first
- * calls (issue 5), and a cache miss in one process served as a hit by the other (issue 6).
+ * calls, and a cache miss in one process served as a hit by the other.
  */
 
 const ADMIN = 'two-process-admin-token-0123456789';
@@ -49,7 +49,7 @@ describe('two Gatehouse processes sharing one Redis', () => {
     };
     expect((await admin('POST', '/tenants/acme/connectors', resource)).status).toBe(201);
     expect((await admin('POST', '/tenants/acme/connectors', { name: 'Weather', url: `${up.url}/weather` })).status).toBe(201);
-    // decision 29: the other process sees admin writes within a second
+    // the other process sees admin writes within a second (docs/design.md#read-your-writes)
     const deadline = Date.now() + 3000;
     for (;;) {
       const r = await fetch(`${procs[1]!.url}/admin/v1/tenants/acme/connectors/weather`, { headers: { authorization: `Bearer ${ADMIN}` } });

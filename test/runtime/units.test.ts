@@ -28,7 +28,7 @@ describe('runtime building blocks', () => {
     expect(compositeScope('fetch-user', 1, 'Downstream (HTTP error)')).toBe("Composite step 'fetch-user' (index 1): Downstream (HTTP error)");
   });
 
-  it('X-Connector-Timing has the §17 fields; total ≈ internal + external', async () => {
+  it('X-Connector-Timing has request_id, total, internal and external ms, breakdown, cache_hit, external_host; total ≈ internal + external', async () => {
     const t = new Timing();
     t.endSetup();
     t.add('transform', 1.25);
@@ -68,7 +68,7 @@ describe('runtime building blocks', () => {
     expect(other[0]!.request_id).toBe('rid-2');
   });
 
-  it('external_host carries :port only when it is not the default (decision 22)', () => {
+  it('external_host carries :port only when it is not the default', () => {
     expect(externalHost(new URL('https://api.example.com:443/x'))).toBe('api.example.com');
     expect(externalHost(new URL('https://api.example.com:8443/x'))).toBe('api.example.com:8443');
     expect(externalHost(new URL('http://127.0.0.1:80/x'))).toBe('127.0.0.1');

@@ -17,7 +17,7 @@ function client(opts: { allowCidrs?: string; allowHttp?: boolean; ca?: string; t
   });
 }
 
-describe('upstream client and SSRF guard (decision 11, 12, 25)', () => {
+describe('upstream client and SSRF guard', () => {
   let certs: TestCerts;
   let http: TestUpstream;
   let https: TestUpstream;
