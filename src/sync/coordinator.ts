@@ -22,24 +22,38 @@ import { syncJobOptions, type RetrySettings, type SyncQueues } from './queues.js
  */
 
 // KEYS: linkState, record key (pending's when ARGV[1] names one, else the new id's), tenantSyncs, linkSyncs
-// ARGV: expected pending ('' = none), new id, created ms, sha, delivery_id, pusher, trigger, then record hash pairs
+// ARGV: expected pending ('' = none), new id, created ms, sha, delivery_id, pusher, trigger, restores_sync,
+// requested_by JSON, then record hash pairs
 const TRIGGER_LUA = `
 local pending = redis.call('HGET', KEYS[1], 'pending') or ''
 if pending ~= ARGV[1] then return {'retry', pending} end
 if pending ~= '' then
   if redis.call('HGET', KEYS[2], 'state') == 'queued' then
+    local queued = redis.call('HGET', KEYS[2], 'trigger')
+    -- A rollback names its commit: it takes the queued sync over, and nothing but an unpin changes it.
+    if ARGV[7] == 'rollback' then
+      redis.call('HSET', KEYS[2], 'trigger', 'rollback', 'sha', ARGV[4], 'restores_sync', ARGV[8], 'requested_by', ARGV[9])
+      return {'merged', pending}
+    end
+    if queued == 'rollback' and ARGV[7] ~= 'unpin' then return {'merged', pending} end
+    if ARGV[7] == 'unpin' then
+      redis.call('HSET', KEYS[2], 'trigger', 'unpin', 'requested_by', ARGV[9])
+      if queued == 'rollback' then redis.call('HSET', KEYS[2], 'sha', '', 'restores_sync', '') end
+      return {'merged', pending}
+    end
     if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'sha', ARGV[4]) end
     if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'delivery_id', ARGV[5]) end
     if ARGV[6] ~= '' then redis.call('HSET', KEYS[2], 'pusher', ARGV[6]) end
-    -- An operator's request (manual resync, link) re-applies even an unchanged file: keep that intent.
-    if ARGV[7] == 'manual' or ARGV[7] == 'link' then redis.call('HSET', KEYS[2], 'trigger', ARGV[7]) end
+    -- An operator's request (manual resync, link) re-applies even an unchanged file: keep that intent
+    -- (an unpin queued already re-applies the head).
+    if (ARGV[7] == 'manual' or ARGV[7] == 'link') and queued ~= 'unpin' then redis.call('HSET', KEYS[2], 'trigger', ARGV[7]) end
     return {'merged', pending}
   end
   -- The pending record vanished or moved on without clearing the marker: forget it.
   redis.call('HDEL', KEYS[1], 'pending')
   return {'retry', ''}
 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 8))
+redis.call('HSET', KEYS[2], unpack(ARGV, 10))
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[1], 'pending', ARGV[2])
@@ -89,6 +103,10 @@ export interface TriggerInput {
   pusher?: string;
   /** `git` for links to any Git host (src/sync/git-links.ts); GitHub otherwise. */
   source?: 'github' | 'git';
+  /** A rollback: the earlier succeeded sync whose commit (`sha`) is re-applied. */
+  restoresSync?: string;
+  /** A rollback or unpin: who asked. */
+  requestedBy?: { actor: string; actor_name?: string };
 }
 
 export interface TriggerResult {
@@ -155,10 +173,16 @@ export class SyncCoordinator {
         ...(input.source === 'git' ? { source: 'git' as const } : {}),
         ...(input.deliveryId !== undefined ? { delivery_id: input.deliveryId } : {}),
         ...(input.pusher !== undefined ? { pusher: input.pusher } : {}),
+        ...(input.restoresSync !== undefined ? { restores_sync: input.restoresSync } : {}),
+        ...(input.requestedBy !== undefined ? { requested_by: input.requestedBy } : {}),
       };
       const reply = (await this.triggerScript(
         [stateKey, syncKeys.record(tenant, expected === '' ? id : expected), syncKeys.tenantSyncs(tenant), syncKeys.linkSyncs(tenant, repoKey)],
-        [expected, id, now, input.sha ?? '', input.deliveryId ?? '', input.pusher ?? '', input.trigger, ...Object.entries(recordToHash(record)).flat()],
+        [
+          expected, id, now, input.sha ?? '', input.deliveryId ?? '', input.pusher ?? '', input.trigger,
+          input.restoresSync ?? '', input.requestedBy === undefined ? '' : JSON.stringify(input.requestedBy),
+          ...Object.entries(recordToHash(record)).flat(),
+        ],
       )) as [string, string, string?];
       if (reply[0] === 'retry') {
         expected = reply[1];

@@ -41,6 +41,9 @@ export function recordToHash(r: SyncRecord): Record<string, string> {
   if (r.warnings !== undefined) h.warnings = JSON.stringify(r.warnings);
   if (r.pull_request !== undefined) h.pull_request = JSON.stringify(r.pull_request);
   if (r.check_run !== undefined) h.check_run = JSON.stringify(r.check_run);
+  if (r.pinned_to !== undefined) h.pinned_to = r.pinned_to;
+  if (r.restores_sync !== undefined) h.restores_sync = r.restores_sync;
+  if (r.requested_by !== undefined) h.requested_by = JSON.stringify(r.requested_by);
   return h;
 }
 
@@ -70,6 +73,9 @@ export function recordFromHash(h: Record<string, string>): SyncRecord | undefine
   if (h.warnings !== undefined) r.warnings = JSON.parse(h.warnings) as SyncRecord['warnings'];
   if (h.pull_request !== undefined) r.pull_request = JSON.parse(h.pull_request) as SyncRecord['pull_request'];
   if (h.check_run !== undefined) r.check_run = JSON.parse(h.check_run) as SyncRecord['check_run'];
+  if (h.pinned_to !== undefined && h.pinned_to !== '') r.pinned_to = h.pinned_to;
+  if (h.restores_sync !== undefined && h.restores_sync !== '') r.restores_sync = h.restores_sync;
+  if (h.requested_by !== undefined && h.requested_by !== '') r.requested_by = JSON.parse(h.requested_by) as SyncRecord['requested_by'];
   return r;
 }
 

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/connection.js';
 import { syncKeys } from './keys.js';
-import { repoKeyOf, type RepositoryLink } from './model.js';
+import { repoKeyOf, type LinkPin, type RepositoryLink } from './model.js';
 
 /**
  * Repository links (docs/design.md#repository-links). The truth is the tenant's `links` hash; `gh:repo-links:<repo>`
@@ -33,6 +33,8 @@ if cur then
   -- Another branch or file: whatever was applied no longer describes what the link points at.
   l.applied = cjson.null
   l.checked_head = cjson.null
+  -- A pin names a commit of the old branch or file.
+  l.pin = cjson.null
   local text = cjson.encode(l)
   redis.call('HSET', KEYS[1], ARGV[1], text)
   return {'changed', text}
@@ -43,7 +45,7 @@ redis.call('HSET', KEYS[1], ARGV[1], text)
 return {'created', text}
 `;
 
-// KEYS: links hash. ARGV: repoKey, generation, applied JSON ('' keeps it), checked_head ('' keeps it)
+// KEYS: links hash. ARGV: repoKey, generation, applied JSON ('' keeps it), checked_head ('' keeps it), pin JSON ('' keeps it, 'null' clears it)
 const RECORD_LUA = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return 0 end
@@ -51,6 +53,7 @@ local l = cjson.decode(cur)
 if tonumber(l.generation) ~= tonumber(ARGV[2]) then return 0 end
 if ARGV[3] ~= '' then l.applied = cjson.decode(ARGV[3]) end
 if ARGV[4] ~= '' then l.checked_head = ARGV[4] end
+if ARGV[5] ~= '' then l.pin = cjson.decode(ARGV[5]) end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(l))
 return 1
 `;
@@ -63,7 +66,7 @@ export function linkKeyOf(link: StoredLink): string {
 
 function parse(tenant: string, text: string): StoredLink {
   const l = JSON.parse(text) as StoredLink;
-  return { ...l, tenant, applied: l.applied ?? null, checked_head: l.checked_head ?? null, generation: Number(l.generation ?? 1) };
+  return { ...l, tenant, applied: l.applied ?? null, checked_head: l.checked_head ?? null, pin: l.pin ?? null, generation: Number(l.generation ?? 1) };
 }
 
 export class LinkStore {
@@ -115,9 +118,10 @@ export class LinkStore {
 
   /**
    * Records the outcome of a sync on the link, unless the link was re-pointed (generation changed)
-   * or removed meanwhile. `applied: undefined` keeps the applied state.
+   * or removed meanwhile. `applied: undefined` keeps the applied state; `pin: undefined` keeps the
+   * pin, `null` clears it.
    */
-  async recordResult(link: StoredLink, result: { applied?: RepositoryLink['applied']; checkedHead?: string }): Promise<boolean> {
+  async recordResult(link: StoredLink, result: { applied?: RepositoryLink['applied']; checkedHead?: string; pin?: LinkPin | null }): Promise<boolean> {
     const ok = await this.redis.eval(
       RECORD_LUA,
       1,
@@ -126,6 +130,7 @@ export class LinkStore {
       link.generation,
       result.applied === undefined ? '' : JSON.stringify(result.applied),
       result.checkedHead ?? '',
+      result.pin === undefined ? '' : JSON.stringify(result.pin),
     );
     return ok === 1;
   }

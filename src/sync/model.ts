@@ -2,11 +2,17 @@
  * The sync domain's shapes: repository links, sync records (docs/admin-api.md) and job payloads.
  */
 
-/** `pull_request`: a check of a pull request's head commit — a plan, nothing applied. */
-export type SyncTrigger = 'push' | 'reconcile' | 'manual' | 'link' | 'pull_request';
-export type SyncState = 'queued' | 'running' | 'succeeded' | 'failed' | 'superseded' | 'unchanged';
-export const SYNC_STATES: readonly SyncState[] = ['queued', 'running', 'succeeded', 'failed', 'superseded', 'unchanged'];
-export const TERMINAL_STATES: ReadonlySet<SyncState> = new Set(['succeeded', 'failed', 'superseded', 'unchanged']);
+/**
+ * `pull_request`: a check of a pull request's head commit — a plan, nothing applied.
+ * `rollback`: re-applies the set of an earlier succeeded sync and pins the link to its commit;
+ * `unpin`: applies the branch head and follows the branch again.
+ */
+export type SyncTrigger = 'push' | 'reconcile' | 'manual' | 'link' | 'pull_request' | 'rollback' | 'unpin';
+export const SYNC_TRIGGERS: readonly SyncTrigger[] = ['push', 'reconcile', 'manual', 'link', 'pull_request', 'rollback', 'unpin'];
+/** `skipped`: a push or reconciliation of a pinned link, recorded and not applied. */
+export type SyncState = 'queued' | 'running' | 'succeeded' | 'failed' | 'superseded' | 'unchanged' | 'skipped';
+export const SYNC_STATES: readonly SyncState[] = ['queued', 'running', 'succeeded', 'failed', 'superseded', 'unchanged', 'skipped'];
+export const TERMINAL_STATES: ReadonlySet<SyncState> = new Set(['succeeded', 'failed', 'superseded', 'unchanged', 'skipped']);
 
 export const DEFAULT_REGISTRY_PATH = 'connectors_registry.json';
 
@@ -23,6 +29,20 @@ export interface RepositoryLink {
   applied: { commit: string; blob: string | null; at: string } | null;
   /** Branch head the last completed sync looked at (the reconciler compares against it). */
   checked_head: string | null;
+  /**
+   * Set by a succeeded rollback: the link stays on this commit (pushes and reconciliation are
+   * recorded as `skipped`) until an unpin applies the branch head again.
+   */
+  pin?: LinkPin | null;
+}
+
+export interface LinkPin {
+  commit: string;
+  /** The rollback sync that applied the commit and set the pin. */
+  sync_id: string;
+  /** The earlier succeeded sync whose set was re-applied. */
+  restores_sync: string;
+  at: string;
 }
 
 export interface SyncPlan {
@@ -80,6 +100,12 @@ export interface SyncRecord {
   pull_request?: { number: number; head_sha: string };
   /** What became of the check run on the commit (`not_permitted`: a commit status was posted instead). */
   check_run?: CheckRunReport;
+  /** A `skipped` sync: the commit the link was pinned to (the pushed or reconciled commit was not applied). */
+  pinned_to?: string;
+  /** A `rollback` sync: the earlier succeeded sync of the link whose commit it re-applies. */
+  restores_sync?: string;
+  /** A `rollback` or `unpin` sync: who asked (the admin token's fingerprint, and the X-Gatehouse-Actor header). */
+  requested_by?: { actor: string; actor_name?: string };
 }
 
 export interface CheckRunReport {

@@ -4,7 +4,8 @@ import { isGitLink, type StoredGitLink } from './git-links.js';
 import { linkKeyOf, type LinkStore, type StoredLink } from './links.js';
 import type { SyncError, SyncPlan, SyncRecord } from './model.js';
 import type { SourceStep } from './source-step.js';
-import type { SourceProvider } from './source.js';
+import type { RegistryBlob, SourceProvider } from './source.js';
+import { SyncFailure, plainError } from './stages/failure.js';
 import { claimedCollisions } from './plan-preview.js';
 import { unknownNameWarnings } from './warnings.js';
 import { activate } from './stages/activate.js';
@@ -44,16 +45,36 @@ export type SyncOutcome =
   | { state: 'succeeded'; sha: string; blob: string | null; plan: SyncPlan; live: number; warnings: SyncError[] }
   | { state: 'unchanged'; sha: string }
   | { state: 'superseded'; sha: string | null; reason: string }
-  | { state: 'failed'; sha: string | null; errors: SyncError[]; status: 'failure' | 'error' };
+  | { state: 'failed'; sha: string | null; errors: SyncError[]; status: 'failure' | 'error' }
+  /** A push or reconciliation of a pinned link: `sha` was not applied, `pinned` stays live. */
+  | { state: 'skipped'; sha: string | null; pinned: string };
 
 /** What the pipeline learnt before it stopped (the head is reported even when a later stage fails). */
 export interface Progress {
   head: string | null;
 }
 
+/**
+ * Pins first: a rollback applies its commit (the processor pins the link once it succeeded); a
+ * pinned link applies its pinned commit when an operator asks (manual resync, re-link) and skips
+ * pushes and reconciliation; an unpin applies the branch head like a manual resync. Git links are
+ * never pinned (rollback is a repository-link route).
+ */
 export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: SyncRecord, attempt: number, progress: Progress): Promise<SyncOutcome> {
-  const force = record.trigger === 'manual' || record.trigger === 'link';
+  const force = record.trigger === 'manual' || record.trigger === 'link' || record.trigger === 'unpin';
   if (isGitLink(link)) return runGitPipeline(deps, link, force, progress);
+  if (record.trigger === 'rollback') {
+    if (record.sha === null) throw new SyncFailure('error', [plainError('the rollback names no commit')], null);
+    return applyPinnedCommit(deps, link, record.sha, progress);
+  }
+  const pin = link.pin ?? null;
+  if (pin !== null && record.trigger !== 'unpin') {
+    if (force) return applyPinnedCommit(deps, link, pin.commit, progress);
+    // Push and reconcile records carry the commit they announce; nothing needs reading.
+    const sha = record.sha ?? (await resolveHead(deps.sourceStep, deps.sources.forLink(link)));
+    progress.head = sha;
+    return { state: 'skipped', sha, pinned: pin.commit };
+  }
   // A push queued for the link's previous branch, re-pointed (PUT) before it started: that pushed
   // commit says nothing about the branch the link watches now (no lag check, no ancestry check).
   const pushed = record.branch === link.branch ? record.sha : null;
@@ -67,16 +88,22 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
   if (fresh.verdict === 'unchanged') return { state: 'unchanged', sha: head };
   // The record names the commit that lost (the pushed one), not the head it was compared with.
   if (fresh.verdict === 'superseded') return { state: 'superseded', sha: pushed ?? head, reason: fresh.reason };
-  const { content, text, references } = await validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path);
-  // The link may have been removed or re-pointed while GitHub answered: then this result is moot.
-  const current = await deps.links.get(link.tenant, link.repository);
-  if (current === undefined || current.generation !== link.generation) {
-    return { state: 'superseded', sha: head, reason: current === undefined ? 'the repository was unlinked' : 'the link was changed to another branch or path' };
+  return applyFile(deps, link, head, file, 'the repository was unlinked');
+}
+
+/**
+ * The file of an earlier commit (a rollback, or a pinned link's resync), validated again and
+ * applied like a head. A commit GitHub no longer has (force-pushed away and collected) reads as
+ * "no file", which would empty the link: that is refused instead.
+ */
+async function applyPinnedCommit(deps: PipelineDeps, link: StoredLink, commit: string, progress: Progress): Promise<SyncOutcome> {
+  const source = deps.sources.forLink(link);
+  progress.head = commit;
+  const file = await fetchRegistry(deps.sourceStep, source, commit);
+  if (file === undefined && (await source.compare(commit, commit)) === 'unknown') {
+    throw new SyncFailure('error', [plainError(`commit ${commit.slice(0, 12)} is no longer in ${link.repository}: it was force-pushed away`)], commit);
   }
-  const plan = await activate(deps.registry, link, head, text, content);
-  // Never blocking: names the tenant does not have (yet) are reported on the record.
-  const warnings = references.length === 0 ? [] : unknownNameWarnings(references, await deps.valueNames(link.tenant), link.tenant);
-  return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length, warnings };
+  return applyFile(deps, link, commit, file, 'the repository was unlinked');
 }
 
 /**
@@ -90,12 +117,20 @@ async function runGitPipeline(deps: PipelineDeps, link: StoredGitLink, force: bo
   progress.head = head;
   const blob = file?.blobSha ?? null;
   if (!force && link.applied !== null && link.applied.blob === blob) return { state: 'unchanged', sha: head };
+  return applyFile(deps, link, head, file, 'the Git link was removed');
+}
+
+/** Validate (once per blob), check the link still points where it did, activate atomically. */
+async function applyFile(deps: PipelineDeps, link: StoredLink, head: string, file: RegistryBlob | undefined, goneReason: string): Promise<SyncOutcome> {
+  const blob = file?.blobSha ?? null;
   const { content, text, references } = await validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path);
+  // The link may have been removed or re-pointed while the source answered: then this result is moot.
   const current = await deps.links.get(link.tenant, linkKeyOf(link));
   if (current === undefined || current.generation !== link.generation) {
-    return { state: 'superseded', sha: head, reason: current === undefined ? 'the Git link was removed' : 'the link was changed to another branch or path' };
+    return { state: 'superseded', sha: head, reason: current === undefined ? goneReason : 'the link was changed to another branch or path' };
   }
   const plan = await activate(deps.registry, link, head, text, content);
+  // Never blocking: names the tenant does not have (yet) are reported on the record.
   const warnings = references.length === 0 ? [] : unknownNameWarnings(references, await deps.valueNames(link.tenant), link.tenant);
   return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length, warnings };
 }

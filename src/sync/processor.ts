@@ -8,7 +8,7 @@ import type { SyncCoordinator } from './coordinator.js';
 import type { GitHubGate } from './github-gate.js';
 import type { SyncHistory } from './history.js';
 import type { LinkStore, StoredLink } from './links.js';
-import { TERMINAL_STATES, emptyPlan, type CommitStatusReport, type SyncJobData, type SyncRecord } from './model.js';
+import { TERMINAL_STATES, emptyPlan, type CommitStatusReport, type LinkPin, type SyncJobData, type SyncRecord } from './model.js';
 import { runPipeline, type PipelineDeps, type Progress, type SyncOutcome } from './pipeline.js';
 import type { SyncQueues } from './queues.js';
 import { commitStatusFor } from './report.js';
@@ -169,20 +169,30 @@ async function finalize(deps: ProcessorDeps, repoKey: string, link: StoredLink |
     plan: outcome.state === 'succeeded' ? outcome.plan : emptyPlan(),
     errors: outcome.state === 'failed' ? outcome.errors : [],
     warnings: outcome.state === 'succeeded' ? outcome.warnings : [],
-    last_error: outcome.state === 'superseded' ? outcome.reason : '',
+    last_error: outcome.state === 'superseded' ? outcome.reason : outcome.state === 'skipped' ? `pinned to ${shortSha(outcome.pinned)}` : '',
+    ...(outcome.state === 'skipped' ? { pinned_to: outcome.pinned } : {}),
     // A sync queued before the link was re-pointed ran against the link's current branch.
     ...(link !== undefined ? { branch: link.branch } : {}),
     ...(commitStatus !== undefined ? { commit_status: commitStatus } : {}),
   };
   await deps.history.update(tenant, record.id, update);
+  let pinChange: 'pinned' | 'unpinned' | undefined;
   if (link !== undefined) {
-    if (outcome.state === 'succeeded') {
-      await deps.links.recordResult(link, { applied: { commit: outcome.sha, blob: outcome.blob, at: new Date(finished).toISOString() }, checkedHead: outcome.sha });
-    } else if (outcome.state === 'unchanged' || (outcome.state === 'failed' && outcome.status === 'failure' && outcome.sha !== null)) {
-      await deps.links.recordResult(link, { checkedHead: outcome.sha! });
+    if (outcome.state === 'succeeded' && record.trigger === 'rollback') {
+      // The pin takes effect with the rollback's set, in the same write that records it as applied;
+      // the branch head checked before is kept, so reconciliation notices newer commits (and skips them).
+      const pin: LinkPin = { commit: outcome.sha, sync_id: record.id, restores_sync: record.restores_sync ?? '', at: new Date(finished).toISOString() };
+      if (await deps.links.recordResult(link, { applied: { commit: outcome.sha, blob: outcome.blob, at: pin.at }, pin })) pinChange = 'pinned';
+    } else if (outcome.state === 'succeeded') {
+      const unpin = record.trigger === 'unpin' && (link.pin ?? null) !== null;
+      const ok = await deps.links.recordResult(link, { applied: { commit: outcome.sha, blob: outcome.blob, at: new Date(finished).toISOString() }, checkedHead: outcome.sha, ...(unpin ? { pin: null } : {}) });
+      if (ok && unpin) pinChange = 'unpinned';
+    } else if (outcome.state === 'unchanged' || outcome.state === 'skipped' || (outcome.state === 'failed' && outcome.status === 'failure' && outcome.sha !== null && record.trigger !== 'rollback')) {
+      if (outcome.sha !== null) await deps.links.recordResult(link, { checkedHead: outcome.sha });
     }
   }
   await deps.audit.record(syncAuditEntry(record, outcome));
+  if (pinChange !== undefined) await deps.audit.record(pinAuditEntry(record, pinChange, outcome.sha, link?.pin ?? null));
   deps.metrics.syncs.inc({ state: outcome.state });
   deps.metrics.duration.observe({ state: outcome.state }, (finished - startedAt) / 1000);
   deps.metrics.linkSyncs.inc({ tenant, repository: record.repository, state: outcome.state });
@@ -220,8 +230,31 @@ function syncAuditEntry(record: SyncRecord, outcome: SyncOutcome) {
       ...(outcome.state === 'succeeded' ? { plan: { created: cut(outcome.plan.created), updated: cut(outcome.plan.updated), deleted: cut(outcome.plan.deleted) } } : {}),
       ...(outcome.state === 'failed' ? { errors: outcome.errors.length } : {}),
       ...(outcome.state === 'superseded' ? { reason: outcome.reason } : {}),
+      ...(outcome.state === 'skipped' ? { pinned_to: outcome.pinned } : {}),
+      ...(record.restores_sync !== undefined ? { restores_sync: record.restores_sync } : {}),
     },
   };
+}
+
+/** The pin taking effect (a rollback succeeded) or ending (an unpin applied the branch head), credited to whoever asked. */
+function pinAuditEntry(record: SyncRecord, change: 'pinned' | 'unpinned', sha: string | null, previous: LinkPin | null) {
+  const by = record.requested_by;
+  return {
+    tenant: record.tenant,
+    actor: by?.actor ?? SYNC_ACTOR,
+    ...(by?.actor_name !== undefined ? { actor_name: by.actor_name } : {}),
+    action: change === 'pinned' ? 'repository.pinned' : 'repository.unpinned',
+    target: { repository: record.repository },
+    details: {
+      sync_id: record.id,
+      ...(change === 'pinned' ? { pinned_to: sha, restores_sync: record.restores_sync ?? null } : { was_pinned_to: previous?.commit ?? null, applied: sha }),
+      ...(change === 'pinned' && previous !== null ? { was_pinned_to: previous.commit } : {}),
+    },
+  };
+}
+
+export function shortSha(sha: string): string {
+  return sha.slice(0, 7);
 }
 
 /**

@@ -6,7 +6,8 @@ import type { SyncOutcome } from './pipeline.js';
 /**
  * The one-line commit status of an outcome (docs/design.md#sync-history-and-commit-status). The tenant is named because several
  * tenants may link one repository and GitHub shows one `gatehouse/connectors` status per commit.
- * Superseded syncs report nothing: a newer commit is (or will be) reported instead.
+ * Superseded syncs report nothing: a newer commit is (or will be) reported instead; neither do
+ * skipped ones (the link is pinned to another commit).
  */
 export function commitStatusFor(tenant: string, outcome: SyncOutcome): { state: Exclude<CommitState, 'pending'>; description: string } | undefined {
   switch (outcome.state) {
@@ -31,6 +32,8 @@ export function commitStatusFor(tenant: string, outcome: SyncOutcome): { state: 
       return { state: 'failure', description: statusDescription(`${tenant}: ${count} error${count === 1 ? '' : 's'}${inFile}, nothing changed;${where}${what}`) };
     }
     case 'superseded':
+    case 'skipped':
+      // A pinned link says nothing about the commit it skipped (its own commit keeps its status).
       return undefined;
   }
 }

@@ -13,7 +13,8 @@ import { SyncHistory } from './history.js';
 import { syncKeys } from './keys.js';
 import { isGitLink } from './git-links.js';
 import { LinkStore, type RepoLinkEntry, type StoredLink } from './links.js';
-import { DEFAULT_REGISTRY_PATH, repoKeyOf, type RepositoryLink, type SyncRecord } from './model.js';
+import { DEFAULT_REGISTRY_PATH, repoKeyOf, type LinkPin, type RepositoryLink, type SyncRecord } from './model.js';
+import { requestRollback, requestUnpin, type Requester, type RollbackAccepted, type RollbackDeps } from './rollback.js';
 import { syncMetrics, type SyncMetrics } from './processor.js';
 import { createQueues, DEFAULT_RETRY, statusJobOptions, type RetrySettings, type SyncQueues } from './queues.js';
 import { SourceStep, sourceStepMetrics } from './source-step.js';
@@ -54,6 +55,8 @@ export interface LinkView {
   created_at: string;
   updated_at: string;
   applied_commit: string | null;
+  /** Set while the link is pinned to a commit by a rollback. */
+  pin: LinkPin | null;
   last_sync: SyncRecord | null;
 }
 
@@ -168,9 +171,7 @@ export class SyncService {
    * running now is waited for, so it cannot bring connectors back after they were removed.
    */
   async unlink(tenant: string, repository: string): Promise<{ repository: string; deleted: string[] }> {
-    await this.deps.tenants.require(tenant);
-    const link = await this.links.get(tenant, repository);
-    if (link === undefined) throw new RepositoryNotLinkedError(tenant, repository);
+    const link = await this.requireLink(tenant, repository);
     await this.links.remove(tenant, repository);
     const repoKey = repoKeyOf(repository);
     // Only a sync that is executing may already be past its "is the link still there?" check; one
@@ -189,11 +190,33 @@ export class SyncService {
 
   /** Manual resync (202): re-applies the branch head even when the file did not change. */
   async resync(tenant: string, repository: string): Promise<string> {
+    const link = await this.requireLink(tenant, repository);
+    const { syncId } = await this.coordinator.trigger({ tenant, repository: link.repository, repoKey: repoKeyOf(repository), branch: link.branch, trigger: 'manual' });
+    return syncId;
+  }
+
+  /**
+   * Rollback (202): re-applies the commit of an earlier succeeded sync of the link and pins the link
+   * to it once applied (docs/sync.md#rollback-and-pinning). Refusals (422/409) change nothing.
+   */
+  async rollback(tenant: string, repository: string, sha: string, by: Requester): Promise<RollbackAccepted> {
+    return requestRollback(this.rollbackDeps(), await this.requireLink(tenant, repository), sha, by);
+  }
+
+  /** Unpin (202): applies the branch head and follows the branch again. 409 when the link is not pinned. */
+  async unpin(tenant: string, repository: string, by: Requester): Promise<{ sync_id: string; pinned_to: string }> {
+    return requestUnpin(this.rollbackDeps(), await this.requireLink(tenant, repository), by);
+  }
+
+  private async requireLink(tenant: string, repository: string): Promise<StoredLink> {
     await this.deps.tenants.require(tenant);
     const link = await this.links.get(tenant, repository);
     if (link === undefined) throw new RepositoryNotLinkedError(tenant, repository);
-    const { syncId } = await this.coordinator.trigger({ tenant, repository: link.repository, repoKey: repoKeyOf(repository), branch: link.branch, trigger: 'manual' });
-    return syncId;
+    return link;
+  }
+
+  private rollbackDeps(): RollbackDeps {
+    return { redis: this.deps.redis, history: this.history, coordinator: this.coordinator, sources: this.sources, sourceStep: this.sourceStep, registry: this.deps.registry(), log: this.deps.log };
   }
 
   /** The tenant links a push to `repository`/`branch` concerns (one Redis read). */
@@ -275,6 +298,7 @@ function view(l: RepositoryLink): Omit<LinkView, 'last_sync'> {
     created_at: l.created_at,
     updated_at: l.updated_at,
     applied_commit: l.applied?.commit ?? null,
+    pin: l.pin ?? null,
   };
 }
 

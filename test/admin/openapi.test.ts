@@ -41,6 +41,8 @@ describe('GET /admin/v1/openapi.json', () => {
     ['get', '/admin/v1/tenants/{tenant}/connectors/{permalink}', { body: false, codes: ['200'] }],
     ['put', '/admin/v1/tenants/{tenant}/connectors/{permalink}', { body: true, codes: ['200', '201'] }],
     ['delete', '/admin/v1/tenants/{tenant}/connectors/{permalink}', { body: false, codes: ['204'] }],
+    ['post', '/admin/v1/tenants/{tenant}/repositories/{owner}/{repo}/rollback', { body: true, codes: ['202', '4XX'] }],
+    ['post', '/admin/v1/tenants/{tenant}/repositories/{owner}/{repo}/unpin', { body: false, codes: ['202', '4XX'] }],
   ];
 
   it.each(routes)('describes %s %s with request and response schemas', (method, path, expected) => {
@@ -68,5 +70,19 @@ describe('GET /admin/v1/openapi.json', () => {
     const compiledNow = compileAllValidators();
     expect(compiledNow).toBeGreaterThanOrEqual(40);
     expect(compileAllValidators()).toBe(0);
+  });
+
+  it('documents the rollback body (a commit SHA), the pin of a link and the rollback/unpin triggers and skipped state', () => {
+    const rollback = doc.paths['/admin/v1/tenants/{tenant}/repositories/{owner}/{repo}/rollback'].post;
+    const body = rollback.requestBody.content['application/json'].schema;
+    expect(body.required).toEqual(['sha']);
+    expect(body.properties.sha.pattern).toBe('^[0-9a-fA-F]{7,40}$');
+    expect(rollback.responses['202'].content['application/json'].schema.required).toEqual(['sync_id', 'sha', 'restores_sync', 'plan']);
+    const links = doc.paths['/admin/v1/tenants/{tenant}/repositories'].get.responses['200'].content['application/json'].schema;
+    expect(links.properties.items.items.required).toContain('pin');
+    const record = doc.paths['/admin/v1/syncs/{id}'].get.responses['200'].content['application/json'].schema;
+    expect(record.properties.trigger.enum).toEqual(expect.arrayContaining(['rollback', 'unpin']));
+    expect(record.properties.state.enum).toContain('skipped');
+    expect(record.properties.pinned_to.type).toBe('string');
   });
 });

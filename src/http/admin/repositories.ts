@@ -4,10 +4,13 @@ import { DEFAULT_REGISTRY_PATH } from '../../sync/model.js';
 import { ERROR_RESPONSES, strictValidatorCompiler } from './openapi.js';
 import { syncRecordSchema } from './syncs.js';
 import { tenantParams } from './tenants.js';
+import { cleanActorName } from '../../audit/model.js';
+import { SHA_PATTERN, type Requester } from '../../sync/rollback.js';
+import type { FastifyRequest } from 'fastify';
 
 /**
  * Repository links (docs/admin-api.md, docs/design.md#repository-links): link (queues a first sync), list with the last sync,
- * unlink (removes the link's connectors), manual resync.
+ * unlink (removes the link's connectors), manual resync, rollback with a pin, unpin.
  */
 
 const repoParams = {
@@ -34,9 +37,20 @@ const linkResult = {
   },
 } as const;
 
+const pinSchema = {
+  type: 'object',
+  required: ['commit', 'sync_id', 'restores_sync', 'at'],
+  properties: {
+    commit: { type: 'string', description: 'the commit whose set stays live' },
+    sync_id: { type: 'string', description: 'the rollback sync that applied it' },
+    restores_sync: { type: 'string', description: 'the earlier succeeded sync of that commit' },
+    at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
 const linkView = {
   type: 'object',
-  required: ['tenant', 'repository', 'branch', 'path', 'created_at', 'updated_at', 'applied_commit', 'last_sync'],
+  required: ['tenant', 'repository', 'branch', 'path', 'created_at', 'updated_at', 'applied_commit', 'pin', 'last_sync'],
   properties: {
     tenant: { type: 'string' },
     repository: { type: 'string' },
@@ -45,6 +59,7 @@ const linkView = {
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
     applied_commit: { type: ['string', 'null'], description: 'commit whose connectors are live' },
+    pin: { anyOf: [pinSchema, { type: 'null' }], description: 'set while a rollback pins the link to a commit (pushes and reconciliation are skipped)' },
     last_sync: { anyOf: [syncRecordSchema, { type: 'null' }] },
   },
 } as const;
@@ -165,4 +180,76 @@ export const repositoryRoutes = (services: Services): FastifyPluginAsync =>
         return { sync_id: syncId };
       },
     );
+
+    app.post<{ Params: RepoParams; Body: { sha: string } }>(
+      '/tenants/:tenant/repositories/:owner/:repo/rollback',
+      {
+        schema: {
+          summary: 'Roll back to the commit of an earlier succeeded sync of the link, and pin the link to it',
+          description:
+            'Queues a `rollback` sync that re-applies the registry file at that commit (validated again now and when it runs). Once it succeeds the link is pinned: pushes and reconciliation are recorded as `skipped` until POST …/unpin. Refused, changing nothing: 422 SHA_NOT_SUCCEEDED (no succeeded sync of this link has that commit), SHA_OF_ANOTHER_LINK, SHA_AMBIGUOUS, SHA_BEFORE_REPOINT, SHA_GONE, SHA_UNREADABLE, ROLLBACK_INVALID (the file no longer validates or collides; details lists the errors); 409 SYNC_IN_PROGRESS (a sync of the link is queued or running).',
+          tags: ['repositories'],
+          params: repoParams,
+          body: {
+            type: 'object',
+            required: ['sha'],
+            additionalProperties: false,
+            properties: { sha: { type: 'string', pattern: SHA_PATTERN, description: 'the commit: 7 to 40 hexadecimal digits (a succeeded sync record\'s `sha`)' } },
+          },
+          response: {
+            202: {
+              type: 'object',
+              required: ['sync_id', 'sha', 'restores_sync', 'plan'],
+              properties: {
+                sync_id: { type: 'string', description: 'the rollback sync (GET /syncs/{id})' },
+                sha: { type: 'string', description: 'the full commit SHA that will be applied and pinned' },
+                restores_sync: { type: 'string', description: 'the earlier succeeded sync of that commit' },
+                plan: { anyOf: [syncRecordSchema.properties.plan, { type: 'null' }], description: 'what applying it would change now; null when GitHub could not be asked (the sync checks it)' },
+              },
+            },
+            ...ERROR_RESPONSES,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { tenant, owner, repo } = request.params;
+        const accepted = await services.sync.rollback(tenant, `${owner}/${repo}`, request.body.sha, requester(request));
+        request.auditDetails = { sha: accepted.sha, sync_id: accepted.sync_id, restores_sync: accepted.restores_sync };
+        reply.code(202);
+        return accepted;
+      },
+    );
+
+    app.post<{ Params: RepoParams }>(
+      '/tenants/:tenant/repositories/:owner/:repo/unpin',
+      {
+        schema: {
+          summary: 'Unpin: apply the branch head and follow the branch again',
+          description: 'Queues an `unpin` sync that applies the branch head; the pin is cleared when it succeeds (a head that fails validation leaves the link pinned, with the errors on the sync record). 409 LINK_NOT_PINNED when the link is not pinned.',
+          tags: ['repositories'],
+          params: repoParams,
+          response: {
+            202: {
+              type: 'object',
+              required: ['sync_id', 'pinned_to'],
+              properties: { sync_id: { type: 'string', description: 'the unpin sync (GET /syncs/{id})' }, pinned_to: { type: 'string', description: 'the commit the link was pinned to' } },
+            },
+            ...ERROR_RESPONSES,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { tenant, owner, repo } = request.params;
+        const accepted = await services.sync.unpin(tenant, `${owner}/${repo}`, requester(request));
+        request.auditDetails = { sync_id: accepted.sync_id, pinned_to: accepted.pinned_to };
+        reply.code(202);
+        return accepted;
+      },
+    );
   };
+
+/** Who asked, as the audit log names operators (the pin's audit entry credits them when it takes effect). */
+function requester(request: FastifyRequest): Requester {
+  const name = cleanActorName(request.headers['x-gatehouse-actor']);
+  return { actor: request.adminActor, ...(name !== undefined ? { actor_name: name } : {}) };
+}

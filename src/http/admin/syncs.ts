@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { NotFoundError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { MAX_QUERY_LIMIT } from '../../sync/history.js';
-import { SYNC_STATES, type SyncState } from '../../sync/model.js';
+import { SYNC_STATES, SYNC_TRIGGERS, type SyncState } from '../../sync/model.js';
 import { ERROR_RESPONSES, queryValidatorCompiler } from './openapi.js';
 
 /** Sync history (docs/admin-api.md): `GET /syncs?tenant=&repository=&state=&limit=`, `GET /syncs/{id}`. */
@@ -19,7 +19,7 @@ export const syncRecordSchema = {
     repository: { type: 'string', description: 'owner/repo (GitHub), or the clone URL without credentials (Git links)' },
     branch: { type: 'string' },
     sha: { type: ['string', 'null'], description: 'the commit evaluated (the branch head when the sync ran); while queued, the pushed commit if known' },
-    trigger: { type: 'string', enum: ['push', 'reconcile', 'manual', 'link', 'pull_request'], description: '`pull_request`: a check of a pull request head — `plan` is what merging would apply; nothing was applied' },
+    trigger: { type: 'string', enum: [...SYNC_TRIGGERS], description: '`pull_request`: a check of a pull request head — `plan` is what merging would apply; nothing was applied. `rollback`: re-applies `sha`, an earlier succeeded commit, and pins the link to it. `unpin`: applies the branch head and follows the branch again' },
     state: { type: 'string', enum: [...SYNC_STATES] },
     delivery_id: { type: 'string' },
     pusher: { type: 'string' },
@@ -45,7 +45,15 @@ export const syncRecordSchema = {
       },
     },
     attempts: { type: 'integer', description: 'attempts started so far (retries after GitHub or Redis trouble)' },
-    last_error: { type: 'string', description: 'why the last attempt did not finish (a retry is pending), or why the sync was superseded' },
+    last_error: { type: 'string', description: 'why the last attempt did not finish (a retry is pending), why the sync was superseded, or `pinned to <sha>` for a skipped one' },
+    pinned_to: { type: 'string', description: 'a `skipped` sync: the commit the link is pinned to (this commit was not applied)' },
+    restores_sync: { type: 'string', description: 'a `rollback` sync: the earlier succeeded sync whose commit it re-applies' },
+    requested_by: {
+      type: 'object',
+      required: ['actor'],
+      description: 'a `rollback` or `unpin` sync: who asked',
+      properties: { actor: { type: 'string', description: 'admin token fingerprint' }, actor_name: { type: 'string', description: 'the X-Gatehouse-Actor header' } },
+    },
     commit_status: {
       type: 'object',
       description: 'the commit status reported to GitHub (context gatehouse/connectors)',
