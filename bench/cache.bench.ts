@@ -11,7 +11,7 @@
  * targets alternate within each of `--rounds` rounds. Every run is printed (with the 1-minute load
  * average); the summary gives, per target, the median over rounds of req/s, p50, p99 and server CPU
  * per request, and the median of the per-round rps ratios against bare (each round's bare and execute
- * runs are seconds apart, so the ratio pairs them). Goal (issue 6): cache-hit rps ≥ 60% of bare,
+ * runs are seconds apart, so the ratio pairs them). Goal: cache-hit rps ≥ 60% of bare,
  * p99 ≤ 10 ms at 50 connections.
  */
 import { spawn } from 'node:child_process';

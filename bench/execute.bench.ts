@@ -1,5 +1,5 @@
 /**
- * Execute benchmark (issue 5): what the Gatehouse pipeline adds on a cache miss.
+ * Execute benchmark: what the Gatehouse pipeline adds on a cache miss.
  *
  *   npx tsx bench/execute.bench.ts [--duration 8] [--connections 50] [--rounds 3] [--rate 1000]
  *                                  [--delay 20] [--log-level info] [--only closed|fixed] [--source]

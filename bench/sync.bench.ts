@@ -1,5 +1,5 @@
 /**
- * Sync benchmark (issue 7).
+ * Sync benchmark (docs/sync.md#benchmark).
  *
  *   npx tsx bench/sync.bench.ts [--connectors 1000] [--rounds 5] [--duration 10] [--connections 50]
  *

@@ -2,7 +2,7 @@
  * Template engine benchmark: µs per render of (1) a header value `Bearer {{ get_secret('t') }}` and
  * (2) a ~30-line response template reshaping a 50-item JSON array, each beside the same template
  * compiled by stock nunjucks (its JavaScript code generation, the thing src/templates replaces),
- * with the ratio ours / nunjucks. Goals (issue 3): < 5 µs header, < 200 µs reshape.
+ * with the ratio ours / nunjucks. Goals: < 5 µs header, < 200 µs reshape.
  *
  * Stock nunjucks runs in a child process of its own: loading its runtime makes V8 take a slower
  * path for charCodeAt and slice on every string in the process (see src/templates/nunjucks.ts), and

@@ -3,7 +3,7 @@ import type { TestService } from '../support/service.js';
 import { adminClient, startAdminService } from './support.js';
 
 /**
- * `GET /syncs?tenant=&repository=&state=&limit=` (api.md §5): the parameters are coerced from text,
+ * `GET /syncs?tenant=&repository=&state=&limit=` (docs/sync.md#admin-api): the parameters are coerced from text,
  * but an unknown parameter is an error: a typo such as `?status=failed` must not answer the
  * unfiltered history as if it were the filtered one.
  */

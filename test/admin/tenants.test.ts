@@ -255,7 +255,7 @@ describe('tenants API', () => {
         expect((await call('GET', '/tenants/gone')).status).toBe(404);
         expect((await call('GET', '/tenants')).body.items.map((t: { id: string }) => t.id)).not.toContain('gone');
         expect((await call('DELETE', '/tenants/gone')).body.error.code).toBe('TENANT_NOT_FOUND');
-        // this process at once, the other within a second (decision 29)
+        // this process at once, the other within a second (docs/design.md#read-your-writes)
         expect(await svc.services.tenants.get('gone')).toBeUndefined();
         const exec = await fetch(`${svc.url}/t/gone/connectors/alpha/execute`);
         expect(exec.status).toBe(404);

@@ -45,7 +45,7 @@ function keyFor(alg: JwtAlgorithm): { priv: string; verify: () => Promise<Parame
   return { priv, verify: () => importSPKI(pub, alg) };
 }
 
-describe('outbound authentication (spec §5)', () => {
+describe('outbound authentication', () => {
   let oauth: TestOAuthServer;
   let upstream: TestUpstream;
   let a: ReturnType<typeof makeInstance>;
@@ -267,7 +267,7 @@ describe('outbound authentication (spec §5)', () => {
     expect(err).toMatchObject({ status: 502, code: 'TOKEN_REQUEST_FAILED' });
   });
 
-  it('a token_url on a blocked address is BLOCKED_DESTINATION (decision 25)', async () => {
+  it('a token_url on a blocked address is BLOCKED_DESTINATION', async () => {
     const guard = createAddressGuard([]);
     const strict = new UpstreamClient({ timeoutMs: 1000, allowHttp: true, guard, dispatcher: createUpstreamDispatcher({ guard, extraCa: undefined, timeoutMs: 1000 }) });
     const auth = new OutboundAuth(strict, new TokenCache(a.redis, masterKey, { lockMs: 2000 }));

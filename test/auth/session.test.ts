@@ -19,7 +19,7 @@ function upstreamClient(allowCidrs: string): UpstreamClient {
   return new UpstreamClient({ timeoutMs: 2000, allowHttp: true, guard, dispatcher: createUpstreamDispatcher({ guard, extraCa: undefined, timeoutMs: 2000 }) });
 }
 
-describe('inbound session verification (api.md §3)', () => {
+describe('inbound session verification (docs/sdk.md#session-tokens)', () => {
   const allowingLoopback = upstreamClient('127.0.0.0/8,::1/128');
   const verifier = new SessionVerifier(allowingLoopback);
   const settings = { alg: 'HS256' as const, secret: SECRET };

@@ -7,7 +7,7 @@ import { answer, cacheInstance, cacheKeys, counter, dumpRedis, fetchVia, upstrea
 
 /**
  * The cache module against a real HTTP upstream on 127.0.0.1, the real upstream client and the real
- * test Redis: one test per row of decision 10, plus the single-flight and isolation guarantees.
+ * test Redis: one test per rule of docs/design.md#http-cache, plus the single-flight and isolation guarantees.
  */
 describe('response cache module', () => {
   let upstream: TestUpstream;

@@ -184,7 +184,7 @@ describe('response cache through the execute route', () => {
     const after = await a.exec('updated');
     expect(after.headers.get('x-cache')).toBe('MISS');
     expect(after.text).toBe('q=1');
-    // The other process sees the new revision within a second (decision 29), and then the new entry.
+    // The other process sees the new revision within a second (docs/design.md#read-your-writes), and then the new entry.
     await sleep(1100);
     const other = await b.exec('updated');
     expect(other.text).toBe('q=1');

@@ -14,7 +14,7 @@ const reqId = 'a'.repeat(64);
 const verdict = (status: number, headers: Record<string, string>, requestHeaders: Record<string, string> = {}, method = 'GET') =>
   evaluateStorable(method, reqId, requestHeaders, status, headers);
 
-describe('cache policy (decision 10)', () => {
+describe('cache policy (docs/design.md#http-cache)', () => {
   it('parses Cache-Control, including quoted arguments with commas', () => {
     const cc = parseCacheControl('Public, MAX-AGE=60, no-cache="set-cookie, x-foo", s-maxage = 30');
     expect(cc.get('public')).toBe(true);
@@ -107,7 +107,7 @@ describe('cache policy (decision 10)', () => {
   });
 });
 
-describe('cache keys (decision 10)', () => {
+describe('cache keys (docs/cache.md#cache-key-who-shares-an-entry)', () => {
   const scope = { tenant: 'acme', permalink: 'weather', revision: 'r1' };
   const req = { method: 'GET', url: 'https://api.example.com/x?q=1', headers: {} };
 

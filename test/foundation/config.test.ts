@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
-/** Configuration errors name the variable and the problem (issue 2 §2), in-process and through the binary. */
+/** Configuration errors name the variable and the problem, in-process and through the binary. */
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

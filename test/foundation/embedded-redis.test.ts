@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, pingRedis, resolveRedis, RedisServerMissingError, startRedisServer, type EmbeddedRedis } from '../../src/redis/embedded.js';
 import { testRedisUrl } from '../support/redis.js';
 
-/** Embedded mode (api.md §1): nothing answering on the probe address → a private redis-server child. */
+/** Embedded mode (`gatehouse serve` with no Redis configured): nothing answering on the probe address → a private redis-server child. */
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

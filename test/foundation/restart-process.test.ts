@@ -9,7 +9,7 @@ import { flushTestRedis } from '../support/redis.js';
 import { adminClient, startServe as serve, type ServeProcess } from '../support/serve-process.js';
 
 /**
- * Issue 4's "stop and restart the service on the same Redis": the real binary, stopped with SIGTERM
+ * Stop and restart the service on the same Redis: the real binary, stopped with SIGTERM
  * and started again as a new process with the same master key. Everything written through the admin
  * API before the restart is still there and usable afterwards (the secret is decrypted and sent).
  */

@@ -55,7 +55,7 @@ describe('RegistryStore', () => {
     expect(definitionRevision(connector('x', { url: 'https://api.example.com/y' }))).not.toBe(definitionRevision(x));
   });
 
-  it('a permalink owned by a manual connector fails the whole replacement (decision 16)', async () => {
+  it('a permalink owned by a manual connector fails the whole replacement', async () => {
     await store.replaceLink('t1', 'org/repo', { connectors: [connector('a')], composites: [], commitSha: 's1' });
     await store.createManual('t1', connector('manual-one'));
     const before = await store.list('t1');
@@ -78,7 +78,7 @@ describe('RegistryStore', () => {
     expect(await store.replaceLink('t2', 'org/two', { connectors: [connector('shared')], composites: [], commitSha: 's1' })).toEqual({ created: ['shared'], updated: [], deleted: [] });
   });
 
-  it('removeLink and an empty file delete only that link (decision 19)', async () => {
+  it('removeLink and an empty file delete only that link', async () => {
     await store.createManual('t1', connector('manual'));
     await store.replaceLink('t1', 'org/one', { connectors: [connector('one-a'), connector('one-b')], composites: [], commitSha: 's' });
     await store.replaceLink('t1', 'org/two', { connectors: [connector('two-a')], composites: [], commitSha: 's' });

@@ -75,7 +75,7 @@ describe('RegistryView', () => {
     expect(p.compiles).toHaveLength(1);
   });
 
-  it('sees its own process writes at once (decision 29)', async () => {
+  it('sees its own process writes at once', async () => {
     const p = make();
     await p.store.createManual('acme', connector('own'));
     expect((await p.view.get('acme', 'own'))?.compiled.url).toBe('https://api.example.com/own');

@@ -4,7 +4,7 @@ import { commitStatusFor } from '../../src/sync/report.js';
 import { connector, registry, startHarness, type Harness } from './harness.js';
 
 /**
- * Conformance of the repository/sync admin surface with api.md §4–5 and decisions 15–20, 33–39:
+ * Conformance of the repository/sync admin surface with docs/sync.md and docs/design.md#registry-and-sync:
  * edge cases found by an audit, each pinned by a test that failed before its fix.
  */
 
@@ -21,7 +21,7 @@ describe('sync conformance', () => {
   });
   afterAll(async () => h?.close());
 
-  it('repository names are case-insensitive; the spelling given when linking is the one shown, unlink included (decision 34)', async () => {
+  it('repository names are case-insensitive; the spelling given when linking is the one shown, unlink included', async () => {
     h.double.createRepo('Acme/Cased').commit('main', { [FILE]: registry([connector('Cased One')]) });
     const first = await h.link('acme', 'Acme/Cased');
     expect(first.status).toBe(201);
@@ -68,7 +68,7 @@ describe('sync conformance', () => {
     expect(await liveOf('acme', 'acme/repoint')).toEqual(['main-zero']);
   });
 
-  it('commit status descriptions stay at most 140 characters and never split an emoji into a lone surrogate (decision 38)', () => {
+  it('commit status descriptions stay at most 140 characters and never split an emoji into a lone surrogate', () => {
     const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
     for (let pad = 20; pad < 90; pad++) {
       const message = `${'x'.repeat(pad)} "🌦 Weather 🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦🌦"`;

@@ -4,7 +4,7 @@ import { deliver, pushPayload } from '../support/github-double-webhooks.js';
 import { connector, registry, startHarness, WEBHOOK_SECRET, type Harness } from './harness.js';
 
 /**
- * Latest wins (decision 18): replayed, late and out-of-order deliveries, GitHub's API lagging
+ * Latest wins (docs/design.md#latest-wins): replayed, late and out-of-order deliveries, GitHub's API lagging
  * behind its own webhook, and bursts of pushes collapsing into one follow-up run.
  */
 

@@ -6,8 +6,8 @@ import { startTestService, type TestService } from '../support/service.js';
 import { connector, registry, startHarness, WEBHOOK_SECRET, type Harness } from './harness.js';
 
 /**
- * `POST /webhooks/github`: verification, de-duplication and the answers of api.md §4 /
- * decision 36. Workers are not running here: what matters is what gets queued.
+ * `POST /webhooks/github`: verification, de-duplication and the answers of
+ * docs/design.md#webhook-answers. Workers are not running here: what matters is what gets queued.
  */
 
 const REPO = 'acme/hooks';
@@ -101,7 +101,7 @@ describe('webhook intake', () => {
     expect((await deliver(url, { event: 'push', payload: tag, secret: WEBHOOK_SECRET })).body).toEqual({ queued: 0 });
     const unlinked = await deliver(url, { event: 'push', payload: push('acme/unlinked'), secret: WEBHOOK_SECRET });
     expect([unlinked.status, unlinked.body]).toEqual([200, { queued: 0 }]);
-    // Decision 37: a push to an unlinked branch records nothing.
+    // A push to an unlinked branch records nothing.
     expect([await syncCount(), await jobCount()]).toEqual([syncs, jobs]);
   });
 

@@ -17,8 +17,8 @@ function compileError(source: string, field: TemplateField): TemplateError {
   throw new Error(`expected ${JSON.stringify(source)} to fail in ${field}`);
 }
 
-describe('availability matrix (spec §15, §21; decision 6)', () => {
-  // What each field may use, straight from the reference's tables.
+describe('availability matrix', () => {
+  // What each field may use: docs/templates.md#fields-escaping-and-what-is-available.
   const Y = true;
   const N = false;
   const matrix: Record<string, Partial<Record<TemplateField, boolean>>> = {
@@ -112,7 +112,7 @@ describe('compile-time facts', () => {
     expect(n.render({ vars: {} })).toBe('text');
   });
 
-  it('sets autoescape per field (decision 28)', () => {
+  it('sets autoescape per field: request_body and response_body only', () => {
     for (const f of TEMPLATE_FIELDS) {
       expect(compileTemplate('{{ x }}', f).autoescape, f).toBe(f.endsWith('request_body') || f.endsWith('response_body'));
     }
@@ -153,7 +153,7 @@ describe('errors', () => {
   });
 });
 
-describe('decision 28: unknown secret or variable names', () => {
+describe('unknown secret or variable names', () => {
   const secrets = new Map([['known', 's3']]);
   it('leaves the original expression text', () => {
     expect(compileTemplate("Bearer {{ get_secret('nope') }}", 'header').render({ vars: {}, secrets })).toBe("Bearer {{ get_secret('nope') }}");

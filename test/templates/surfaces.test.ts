@@ -7,7 +7,7 @@ import { main } from '../../src/cli.js';
 import { flushTestRedis } from '../support/redis.js';
 import { startTestService, TEST_ADMIN_TOKEN, type TestService } from '../support/service.js';
 
-/** `gatehouse render` (api.md §1) and `POST /admin/v1/templates/render` (api.md §5). */
+/** `gatehouse render` and `POST /admin/v1/templates/render` (docs/templates.md#trying-a-template). */
 
 function sink(): { stream: Writable; text: () => string } {
   let buf = '';

@@ -23,7 +23,7 @@ def hdr(group, template, context=None, **kw):
     add(group, template, context, field="header", **kw)
 
 
-# ---------------------------------------------------------------- reference examples (spec §9, §10, §14, §15, §21)
+# ---------------------------------------------------------------- documented examples: request and response transformation, filtering, template variables, composite steps
 USER = {"id": 42, "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "username": "ada",
         "profile_fields": {"42": "Engineering", "7": "Berlin"}}
 ANON = {"id": None, "email": None, "first_name": None, "last_name": None, "username": None, "profile_fields": {}}
@@ -380,7 +380,7 @@ for t in ["{{ 'a,b,,c'.split(',') }} {{ ' a  b '.split() }} {{ 'a b c'.split(' '
           "{{ 'x'.nonexistent }}|", "{{ 'abc'.upper }}", "{{ [1].__len__() }}"]:
     add("method", t)
 
-# ---------------------------------------------------------------- autoescape on/off (decision 28)
+# ---------------------------------------------------------------- autoescape on/off (on for request_body and response_body only)
 for field in ("response_body", "header"):
     for t in ["{{ '<b>&\"\\'' }}", "{{ ['<'] }}", "{{ {'k': '<v>'} }}", "{{ '<i>' ~ ('<b>' | safe) }}", "{{ ('<b>' | safe) ~ '<i>' }}",
               "{{ '<b>' | safe + '<i>' }}", "{{ ('<b>' | safe) | upper }}", "{{ ('%s<br>' | safe) % '<x>' }}", "{{ ('a<b' | e).replace('a', '<') }}",

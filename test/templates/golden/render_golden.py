@@ -4,7 +4,7 @@
     python3 test/templates/golden/render_golden.py
 
 Environment: jinja2 3.1 SandboxedEnvironment, autoescape on for body fields and off for the
-others (decision 28), plus the reference's filters and functions implemented the way the
+others (docs/design.md#autoescape-and-unknown-names), plus the reference's filters and functions implemented the way the
 reference documents them (from_json = json.loads, json_encode = json.dumps marked safe,
 base64_encode/decode over UTF-8, get_secret/get_variable leaving the literal expression for an
 unknown name, now(offset) = int(now) + offset, jwt_encode = PyJWT's jwt.encode). The test suite
