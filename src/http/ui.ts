@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,14 +78,37 @@ export async function loadUiFiles(root: string): Promise<Map<string, UiFile>> {
       const type = CONTENT_TYPES[extname(entry.name).toLowerCase()];
       if (!entry.isFile() || type === undefined) continue;
       const body = await readFile(full);
-      const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-      files.set(relative(root, full).split(sep).join('/'), { body, type, etag });
+      files.set(relative(root, full).split(sep).join('/'), { body, type, etag: etagOf(body) });
     }
   };
   await walk(root);
   const index = files.get('index.html');
   if (index !== undefined) files.set('', index);
   return files;
+}
+
+/**
+ * Browser modules of the project's dependencies, served under `/ui/vendor/` straight from the
+ * installed package (the dashboard never loads anything from a CDN): URL path → module specifier.
+ */
+export const VENDOR_FILES: Record<string, string> = {
+  'vendor/uplot/uPlot.esm.js': 'uplot/dist/uPlot.esm.js',
+  'vendor/uplot/uPlot.min.css': 'uplot/dist/uPlot.min.css',
+};
+
+/** The VENDOR_FILES, read from node_modules through Node's resolution (hoisted or not). */
+export async function loadVendorFiles(): Promise<Map<string, UiFile>> {
+  const require = createRequire(import.meta.url);
+  const files = new Map<string, UiFile>();
+  for (const [path, specifier] of Object.entries(VENDOR_FILES)) {
+    const body = await readFile(require.resolve(specifier));
+    files.set(path, { body, type: CONTENT_TYPES[extname(path)]!, etag: etagOf(body) });
+  }
+  return files;
+}
+
+function etagOf(body: Buffer): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
 /** RFC 9110 §13.1.2: weak comparison, a list of tags or `*`. */
@@ -100,6 +124,8 @@ export const uiRoutes = (options: UiOptions = {}): FastifyPluginAsync =>
   async (app) => {
     const root = options.root ?? defaultUiRoot();
     const files = root === undefined ? new Map<string, UiFile>() : await loadUiFiles(root);
+    // The charting library, from the installed package; a file of ui/ never shadows it.
+    for (const [path, file] of await loadVendorFiles()) files.set(path, file);
     if (!files.has('')) {
       app.log.warn({ root: root ?? null }, 'dashboard files not found (ui/index.html): /ui/ answers 404');
     }

@@ -4,7 +4,7 @@ import { startHarness, type Harness } from '../runtime/harness.js';
 import { scrape, value } from '../support/metrics.js';
 import { startOAuthServer, type TestOAuthServer } from '../support/oauth-server.js';
 import { flushTestRedis } from '../support/redis.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { routeOkAndBoom, startUpstream, type TestUpstream } from '../support/upstream.js';
 
 /**
  * /metrics after real traffic: request counts by status class and cache result, latency
@@ -22,14 +22,7 @@ describe('execute metrics, usage and request log', () => {
   beforeAll(async () => {
     await flushTestRedis();
     up = await startUpstream();
-    up.route('/ok', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' });
-      res.end('{"ok":true}');
-    });
-    up.route('/boom', (_req, res) => {
-      res.writeHead(503, { 'content-type': 'application/json' });
-      res.end('{"ok":false}');
-    });
+    routeOkAndBoom(up);
     oauth = await startOAuthServer();
     oauth.addClient({ id: 'svc', secret: 'client-secret-for-metrics', grants: ['client_credentials'] });
     // A port nothing listens on (refused), and a server that accepts and never answers (timeout).

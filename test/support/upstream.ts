@@ -95,3 +95,18 @@ export async function startUpstream(options: { tls?: TestCerts; host?: string } 
     },
   };
 }
+
+/**
+ * `/ok` (200, cacheable for 60 s) and `/boom` (503): the two answers the traffic tests count
+ * (cache MISS then HITs; upstream 5xx).
+ */
+export function routeOkAndBoom(up: TestUpstream): void {
+  up.route('/ok', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' });
+    res.end('{"ok":true}');
+  });
+  up.route('/boom', (_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json' });
+    res.end('{"ok":false}');
+  });
+}

@@ -10,9 +10,10 @@ import { sourceBadge } from '../components/badges.js';
 import { errorBox, notice } from '../components/errors.js';
 import { callSnippets, runtimeUrl } from '../components/snippets.js';
 import { testPanel } from '../components/test-panel.js';
+import { rangeOf, usagePanel } from '../components/usage.js';
 import { timeEl } from '../format.js';
 import { flash, loading, showError } from '../page.js';
-import { navigate } from '../router.js';
+import { navigate, replaceQuery } from '../router.js';
 import { tenantFrame } from './tenants.js';
 
 const NEW_CONNECTOR = `{
@@ -117,7 +118,14 @@ export async function connectorView(ctx) {
   }
   const text = `${JSON.stringify(c.definition, null, 2)}\n`;
   const purge = h('button', { type: 'button', class: 'secondary', onclick: () => purgeCache(tenant, c.permalink, purge) }, 'Purge cached responses');
-  body.replaceChildren(h('div', { class: 'section-head' }, h('h2', {}, c.name), h('div', { class: 'actions' }, purge)), metaList(c), callSnippets(c));
+  const usage = usagePanel({
+    path: `/tenants/${seg(tenant)}/connectors/${seg(c.permalink)}/usage`,
+    signal: ctx.signal,
+    heading: 'Usage',
+    range: rangeOf(ctx.query),
+    onRange: (range) => replaceQuery(`/tenants/${seg(tenant)}/connectors/${seg(c.permalink)}`, { range: range === 'hour' ? undefined : range }),
+  });
+  body.replaceChildren(h('div', { class: 'section-head' }, h('h2', {}, c.name), h('div', { class: 'actions' }, purge)), metaList(c), usage.element, callSnippets(c));
 
   if (c.source === 'repository') {
     body.append(

@@ -1,4 +1,5 @@
-// BullMQ queues: job counts per state and workers serving each, refreshed every 5 s.
+// BullMQ queues: job counts per state and workers serving each, refreshed every 5 s; below, depth
+// and jobs finished over the last hour or day (sampled by the worker processes into Redis).
 
 import { api } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
@@ -6,7 +7,9 @@ import { notice } from '../components/errors.js';
 import { table } from '../components/table.js';
 import { timeEl } from '../format.js';
 import { loading, showError, startView } from '../page.js';
-import { every } from '../router.js';
+import { every, replaceQuery } from '../router.js';
+import { formatCount, PALETTE, timeChart } from '../components/chart.js';
+import { rangeOf, rangeSwitch, REFRESH_MS } from '../components/usage.js';
 
 const STATES = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'paused'];
 const PURPOSE = {
@@ -15,11 +18,12 @@ const PURPOSE = {
   reconcile: 'periodic check of every linked branch',
 };
 
-export async function queuesView({ signal }) {
+export async function queuesView({ signal, query }) {
   const body = startView({ title: 'Queues' });
   const content = h('div');
   const refreshed = h('p', { class: 'muted refreshed' });
-  body.append(content, refreshed);
+  const history = queueHistory(signal, rangeOf(query));
+  body.append(content, refreshed, history);
   loading(content);
 
   async function load() {
@@ -48,4 +52,59 @@ export async function queuesView({ signal }) {
   }
   await load();
   every(5000, load, signal);
+}
+
+/** Depth (jobs waiting, delayed or active) and jobs finished per step, one line per queue. */
+function queueHistory(signal, initial) {
+  let range = initial;
+  const status = h('div');
+  const plots = h('div', { class: 'charts' });
+  let charts;
+  const element = h(
+    'section',
+    { class: 'card usage', 'aria-label': 'Queues over time' },
+    h('div', { class: 'section-head' }, h('h3', {}, 'Over time'), rangeSwitch(range, (key) => {
+      range = key;
+      replaceQuery('/queues', { range: key === 'hour' ? undefined : key });
+      load();
+    })),
+    status,
+    plots,
+    h('p', { class: 'help' }, 'Depth is sampled every 15 s by each worker process (the highest sample of a step is shown); no line means no worker was running.'),
+  );
+
+  async function load() {
+    const asked = range;
+    try {
+      const { data } = await api('GET', `/queues/usage?range=${asked}`, { signal });
+      if (asked !== range) return;
+      status.replaceChildren();
+      if (charts === undefined) {
+        const names = Object.keys(data.series[0]?.queues ?? {});
+        const perQueue = (value) => names.map((q, i) => ({ label: q, color: PALETTE[i % PALETTE.length], value: (p) => value(p.queues[q]) }));
+        charts = [
+          timeChart({ name: 'queue-depth', title: 'Depth (jobs waiting, delayed or active)', format: formatCount, series: perQueue((c) => c?.depth ?? null).map((s) => ({ ...s, spanGaps: true })) }),
+          timeChart({
+            name: 'queue-throughput',
+            title: 'Jobs finished per step',
+            format: formatCount,
+            series: [
+              ...perQueue((c) => c?.completed ?? 0),
+              { label: 'failed (all queues)', color: PALETTE[5], dash: [6, 4], value: (p) => Object.values(p.queues).reduce((n, c) => n + c.failed, 0) },
+            ],
+          }),
+        ];
+        plots.replaceChildren(...charts.map((c) => c.element));
+        signal.addEventListener('abort', () => charts.forEach((c) => c.destroy()), { once: true });
+      }
+      for (const c of charts) c.update(data.series, (p) => p.t);
+      element.dataset.loadedRange = asked;
+    } catch (error) {
+      if (error.name === 'AbortError') return;
+      showError(status, error, 'Could not load the queue history');
+    }
+  }
+  load();
+  every(REFRESH_MS, load, signal);
+  return element;
 }

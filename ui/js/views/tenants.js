@@ -37,6 +37,7 @@ export async function tenantListView({ signal }) {
 }
 
 const TABS = [
+  ['overview', 'Overview'],
   ['connectors', 'Connectors'],
   ['test', 'Test Connection'],
   ['secrets', 'Secrets'],
