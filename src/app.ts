@@ -11,6 +11,7 @@ import { runtimeFor } from './runtime/index.js';
 import { webhookRoutes } from './http/webhooks.js';
 import { gitWebhookRoutes } from './http/webhooks-git.js';
 import { requestLogger, type Logger } from './logger.js';
+import { serializersOnFirstUse } from './http/schema-compilers.js';
 import type { Services } from './services.js';
 
 export interface AppOptions {
@@ -29,6 +30,8 @@ export async function buildApp(services: Services, options: AppOptions = { roles
     logController: new GatehouseLogController({ requestIdLogLabel: 'request_id', logRequests: services.config.logRequests }),
     childLoggerFactory: (logger, bindings, opts) => requestLogger(logger as Logger, bindings, opts) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
+    // Response serializers are built on each route's first answer, not at start-up (schema-compilers.ts).
+    schemaController: { compilersFactory: { buildSerializer: serializersOnFirstUse() } },
     // Permalinks may be 255 characters (docs/registry.md); fastify's default (100) would answer 414.
     routerOptions: { maxParamLength: 1024 },
     trustProxy: false,

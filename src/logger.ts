@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import pinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -35,6 +36,8 @@ const CARRIES_REQUEST_ID = Symbol('gatehouse.carries_request_id');
  */
 function defaultDestination(): NodeJS.WritableStream | undefined {
   if (process.stdout.isTTY !== true) return undefined;
+  // Loaded only here: a production process (stdout not a terminal) never pays for it.
+  const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   return pinoPretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true });
 }
 

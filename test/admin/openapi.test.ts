@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flushTestRedis } from '../support/redis.js';
 import { startTestService, type TestService } from '../support/service.js';
-import { compileAllValidators } from '../../src/http/admin/openapi.js';
+import { compileAllSchemas } from '../../src/http/schema-compilers.js';
 import { adminClient } from './support.js';
 
 describe('GET /admin/v1/openapi.json', () => {
@@ -66,10 +66,10 @@ describe('GET /admin/v1/openapi.json', () => {
 
   // Route schemas compile on a route's first request (start-up time); this is the start-up check
   // that laziness would otherwise lose: every admin schema compiles, and a bad one fails here.
-  it('compiles every admin route schema that start-up left for first use', () => {
-    const compiledNow = compileAllValidators();
-    expect(compiledNow).toBeGreaterThanOrEqual(40);
-    expect(compileAllValidators()).toBe(0);
+  it('compiles every route schema (validators and serializers) that start-up left for first use', () => {
+    const compiledNow = compileAllSchemas();
+    expect(compiledNow).toBeGreaterThanOrEqual(80);
+    expect(compileAllSchemas()).toBe(0);
   });
 
   it('documents the rollback body (a commit SHA), the pin of a link and the rollback/unpin triggers and skipped state', () => {
