@@ -6,6 +6,7 @@ import { startExampleServer } from '../../examples/widget/serve.mjs';
 import { startSdkScenario, type SdkScenario } from '../sdk/scenario.js';
 import { TEST_ADMIN_TOKEN } from '../support/service.js';
 import { browserTestsEnabled, launchChromium, SCREENSHOT_DIR, type Browser } from './browser.js';
+import { widgetResult } from './example-widget.js';
 
 /**
  * The example widget (examples/widget/) in Debian's Chromium: the page is served from its own
@@ -42,13 +43,7 @@ describe.runIf(browserTestsEnabled())('example widget in Chromium', () => {
       },
       [options, kind] as const,
     );
-  const result = async (id: string) => {
-    await page.waitForFunction((sel) => {
-      const el = (globalThis as any).document.querySelector(sel);
-      return el !== null && el.textContent !== '' && el.textContent !== '…';
-    }, `#${id}`);
-    return page.locator(`#${id}`);
-  };
+  const result = (id: string) => widgetResult(page, id);
 
   beforeAll(async () => {
     browser = await launchChromium();

@@ -1,14 +1,16 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { GIT_ENV, relayToGitHttpBackend } from '../../scripts/git-http-backend.mjs';
 
 /**
  * A real Git smart-HTTP server on 127.0.0.1: `git http-backend` (the CGI program git ships)
- * behind a small node server, serving bare repositories created by the test with the git CLI.
+ * behind a small node server (scripts/git-http-backend.mjs, which the example widget uses too),
+ * serving bare repositories created by the test with the git CLI.
  * Per repository it can demand HTTP basic credentials, like a private repository on any host.
  * `api` handles other paths first (the GitLab / Gitea REST doubles mount there).
  */
@@ -40,15 +42,6 @@ export interface TestRepo {
   head(branch?: string): string;
 }
 
-const GIT_ENV = {
-  GIT_AUTHOR_NAME: 'Test Author',
-  GIT_AUTHOR_EMAIL: 'author@example.com',
-  GIT_COMMITTER_NAME: 'Test Author',
-  GIT_COMMITTER_EMAIL: 'author@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-  HOME: tmpdir(),
-};
-
 function gitCli(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
@@ -75,42 +68,8 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
         return;
       }
     }
-    const child = spawn('git', ['http-backend'], {
-      env: {
-        ...process.env,
-        ...GIT_ENV,
-        GIT_PROJECT_ROOT: root,
-        GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: decodeURIComponent(url.pathname),
-        QUERY_STRING: url.search.slice(1),
-        REQUEST_METHOD: req.method ?? 'GET',
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-        CONTENT_LENGTH: String(body.length),
-        HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
-        HTTP_GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
-        REMOTE_USER: required?.username ?? '',
-        REMOTE_ADDR: '127.0.0.1',
-      },
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    child.stdin.end(body);
-    const out: Buffer[] = [];
-    for await (const c of child.stdout) out.push(c as Buffer);
-    const all = Buffer.concat(out);
-    const split = all.indexOf('\r\n\r\n');
-    const headerText = split < 0 ? '' : all.subarray(0, split).toString('latin1');
-    let status = 200;
-    const headers: Record<string, string> = {};
-    for (const line of headerText.split('\r\n')) {
-      const i = line.indexOf(':');
-      if (i < 0) continue;
-      const name = line.slice(0, i).trim().toLowerCase();
-      const value = line.slice(i + 1).trim();
-      if (name === 'status') status = Number.parseInt(value, 10);
-      else headers[name] = value;
-    }
+    const status = await relayToGitHttpBackend({ req, res, body, root, remoteUser: required?.username ?? '' });
     requests.push({ method: req.method ?? 'GET', path: url.pathname, status });
-    res.writeHead(status, headers).end(split < 0 ? all : all.subarray(split + 4));
   };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handler(req, res).catch((err: unknown) => {
