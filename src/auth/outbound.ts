@@ -36,6 +36,12 @@ function digest(material: readonly unknown[]): string {
   return createHash('sha256').update(JSON.stringify(material)).digest('base64url');
 }
 
+/** An API key in a header or the query: no I/O, so no promise (the runtime calls it directly). */
+export function applyApiKey(auth: Extract<ResolvedAuth, { type: 'api_key' }>): AppliedAuth {
+  const credentialDigest = digest(['api_key', auth.key, auth.value]);
+  return auth.in === 'header' ? { headers: [[auth.key, auth.value]], query: [], credentialDigest } : { headers: [], query: [[auth.key, auth.value]], credentialDigest };
+}
+
 function bearer(token: CachedToken, credentialDigest: string): AppliedAuth {
   return { headers: [['Authorization', `Bearer ${token.accessToken}`]], query: [], token, credentialDigest };
 }
@@ -55,9 +61,7 @@ export class OutboundAuth {
       case 'none':
         return { headers: [], query: [], credentialDigest: '' };
       case 'api_key':
-        return auth.in === 'header'
-          ? { headers: [[auth.key, auth.value]], query: [], credentialDigest: digest(['api_key', auth.key, auth.value]) }
-          : { headers: [], query: [[auth.key, auth.value]], credentialDigest: digest(['api_key', auth.key, auth.value]) };
+        return applyApiKey(auth);
       case 'jwt': {
         const claims = normaliseTimeClaims(auth.claims);
         const jwt = await this.sign(claims, auth.private_key, auth.algorithm, auth.jwt_headers);

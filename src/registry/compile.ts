@@ -68,12 +68,12 @@ export interface CompiledRequest {
   /** The URL or a query value reads a secret: the resolved URL is never remembered (see below). */
   urlUsesSecret: boolean;
   /**
-   * The last upstream URL this request resolved to (stage 8), by its parts: the rendered base URL
-   * and the query pairs. Requests of one connector mostly resolve to the same URL; building and
-   * parsing it each time is a noticeable share of a cache hit. `client` is the upstream client that
-   * accepted it (its scheme rule). Never set when the URL or a query value reads a secret.
+   * The last upstream URL this request resolved to (stage `render`), by its text. Requests of one
+   * connector mostly resolve to the same URL; parsing it each time is a noticeable share of a cache
+   * hit. `client` is the upstream client that accepted it (its scheme rule). Never set when the URL
+   * or a query value reads a secret.
    */
-  lastUrl: { base: string; query: [string, string][]; url: URL; client: object } | undefined;
+  lastUrl: { text: string; url: URL; client: object } | undefined;
 }
 
 export interface PathParamRow {

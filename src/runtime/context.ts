@@ -8,6 +8,7 @@ import type { UpstreamClient, UpstreamResponse } from '../upstream/client.js';
 import type { StepRef } from './errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { CacheOutcome, Timing } from './timing.js';
+import type { CacheKeys } from '../upstream/cache/key.js';
 
 /** The long-lived parts the stages use (one set per process). */
 export interface RuntimeDeps {
@@ -58,14 +59,23 @@ export interface TemplateValues {
   variables: ReadonlyMap<string, string>;
 }
 
+export type { CacheKeys } from '../upstream/cache/key.js';
+
+type CacheScopeOf = { tenant: string; permalink: string; revision: string };
+type CacheRequestOf = { method: string; url: string; headers: Readonly<Record<string, string>>; body?: Buffer | string | undefined };
+
 /** The cache stage's contract, satisfied by `ResponseCache` (src/upstream/cache). */
 export interface CacheSlot {
   /** Counts an execution that skipped the cache (the BYPASS counter of /metrics). */
   noteBypass?(): void;
+  /** The keys `fetch` would compute: the prefix of a scope, and the hashes when the request is given (header names lower-case). */
+  keysFor?(scope: CacheScopeOf, request?: CacheRequestOf, credentials?: readonly string[]): CacheKeys;
   fetch(input: {
-    scope: { tenant: string; permalink: string; revision: string };
-    request: { method: string; url: string; headers: Record<string, string>; body?: Buffer | string | undefined };
+    scope: CacheScopeOf;
+    request: CacheRequestOf;
     credentials: readonly string[];
+    /** From `keysFor` of this scope (and, with hashes, of this exact request). */
+    keys?: CacheKeys;
     sensitive?: readonly string[];
     doFetch: (conditional: Record<string, string>) => Promise<{ status: number; headers: UpstreamResponse['headers']; body: Buffer }>;
   }): Promise<{ response: { status: number; headers: UpstreamResponse['headers']; body: Buffer }; xCache: CacheOutcome; cacheMs: number; upstreamMs: number }>;

@@ -7,7 +7,8 @@ import { templateUser, type TemplateRun } from './render-template.js';
 import { requireUserIfNeeded } from './stages/anonymous.js';
 import { corsFor } from './stages/cors.js';
 import { loadConnector } from './stages/load.js';
-import { mergeParams, stepParams, type MergePlan } from './stages/merge.js';
+import { fixedRequest, requestPlan, type FixedRequest, type MergePlan } from './request-plan.js';
+import { mergeParams } from './stages/merge.js';
 import { checkMethod } from './stages/method.js';
 import { applyAuth } from './stages/outbound-auth.js';
 import { checkPathParams, resolvePathParams } from './stages/path-params.js';
@@ -93,6 +94,8 @@ export interface RequestStart {
   spec: CompiledRequest;
   step: StepRef | undefined;
   plan: MergePlan;
+  /** The request made once per connector revision when this call adds nothing to it (src/runtime/request-plan.ts). */
+  fixed: FixedRequest | undefined;
   vars: Record<string, unknown>;
   templates: TemplateRun;
 }
@@ -192,7 +195,10 @@ function baseVars(call: CallValues): Record<string, unknown> {
 async function runRequests(call: CallValues, run: Run, observe: Observe | undefined): Promise<void> {
   const connector: CompiledConnector = call.connector;
   if (connector.kind === 'connector') {
-    const request = Object.assign(call, { spec: connector, step: undefined, plan: call.merged!, vars: baseVars(call), templates: templateRun(call) });
+    const plan = requestPlan(connector);
+    const merged = call.merged!;
+    const fixed = merged === plan.defaults && call.test === undefined ? fixedRequest(connector, plan, call.deps.upstream, call.deps.cache, connector) : undefined;
+    const request = Object.assign(call, { spec: connector, step: undefined, plan: merged, fixed, vars: baseVars(call), templates: templateRun(call) });
     run.request = request as Partial<RequestValues>;
     await runStages(REQUEST_STAGES.stages, request as unknown as Record<string, unknown>, observe, undefined);
     return;
@@ -225,7 +231,9 @@ async function runSteps(call: CallValues, steps: CompiledStep[], run: Run, obser
     const stepTiming: StepTiming = { name: spec.name, index: spec.index, total_ms: 0, external_ms: 0 };
     const t0 = performance.now();
     const http0 = timing.httpMs;
-    const values: Partial<RequestValues> = { ...call, spec, step, plan: stepParams(spec), vars: { ...baseVars(call), steps: done, request }, templates };
+    const plan = requestPlan(spec);
+    const fixed = call.test === undefined ? fixedRequest(spec, plan, call.deps.upstream, undefined, undefined) : undefined;
+    const values: Partial<RequestValues> = { ...call, spec, step, plan: plan.defaults, fixed, vars: { ...baseVars(call), steps: done, request }, templates };
     run.request = values;
     try {
       await runStages(REQUEST_STAGES.stages, values as Record<string, unknown>, observe, step);

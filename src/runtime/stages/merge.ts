@@ -1,6 +1,9 @@
-import type { CompiledConnector, CompiledParam, CompiledRequest, CompiledStep } from '../../registry/compile.js';
+import type { CompiledConnector, CompiledRequest } from '../../registry/compile.js';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { CallerRequest, IgnoredOverride } from '../context.js';
+import type { Call, IgnoredOverride } from '../context.js';
+import { requestPlan, type MergePlan, type Planned } from '../request-plan.js';
+
+export type { MergePlan, Planned } from '../request-plan.js';
 
 /**
  * Stage `merge` (docs/design.md#caller-input-is-data, docs/design.md#merge-rules, docs/design.md#request-bodies): which value each query parameter and header will carry. A declared
@@ -8,38 +11,23 @@ import type { CallerRequest, IgnoredOverride } from '../context.js';
  * non-overridable entry always uses its template (the caller's value is dropped and reported in
  * `ignored_overrides`); undeclared caller query parameters are forwarded; undeclared caller headers
  * never are. Caller values stay literal data — they are never rendered.
+ *
+ * A call that sets no query parameter and none of the overridable headers — most calls — gets the
+ * plan's defaults, made once per connector revision. Test Connection always merges, since its
+ * record lists the ignored overrides. Composite steps have no caller overrides: each runs with its plan's defaults.
  */
-export type Planned = { key: string; literal: string } | { key: string; param: CompiledParam };
-
-export interface MergePlan {
-  query: Planned[];
-  headers: Planned[];
-  /** Declared non-overridable entries the caller tried to set (Test Connection's `ignored_overrides`). */
-  ignored: IgnoredOverride[];
-}
-
-const NO_CALLER_HEADERS: IncomingHttpHeaders = Object.freeze({});
-const NO_CALLER_QUERY: readonly [string, string][] = [];
-
-/** Stage `merge` of a simple connector; a composite's steps have theirs fixed (`stepParams`). */
-export function mergeParams(input: { connector: CompiledConnector; caller: CallerRequest }): MergePlan | undefined {
+export function mergeParams(input: Pick<Call, 'caller' | 'test'> & { connector: CompiledConnector }): MergePlan | undefined {
   const c = input.connector;
-  return c.kind === 'composite' ? undefined : planParams(c, input.caller.query, input.caller.headers);
+  if (c.kind === 'composite') return undefined;
+  const plan = requestPlan(c);
+  const { query, headers } = input.caller;
+  if (query.length === 0 && input.test === undefined && !sendsAny(headers, plan.overridableHeaders)) return plan.defaults;
+  return planParams(c, query, headers);
 }
 
-const stepPlans = new WeakMap<CompiledStep, MergePlan>();
-
-/**
- * Composite steps have no caller overrides (the caller's query is visible only as
- * `request.query_parameters`), so a step's plan is the same for every call: made once per step.
- */
-export function stepParams(step: CompiledStep): MergePlan {
-  let plan = stepPlans.get(step);
-  if (plan === undefined) {
-    plan = planParams(step, NO_CALLER_QUERY, NO_CALLER_HEADERS);
-    stepPlans.set(step, plan);
-  }
-  return plan;
+function sendsAny(headers: IncomingHttpHeaders, names: readonly string[]): boolean {
+  for (let i = 0; i < names.length; i++) if (headers[names[i]!] !== undefined) return true;
+  return false;
 }
 
 function planParams(spec: CompiledRequest, callerQuery: readonly [string, string][], callerHeaders: IncomingHttpHeaders): MergePlan {

@@ -1,21 +1,62 @@
-import type { ResolvedAuth } from '../../auth/outbound.js';
+import { applyApiKey, type AppliedAuth, type ResolvedAuth } from '../../auth/outbound.js';
 import type { ClaimValue, CompiledAuth, CompiledRequest } from '../../registry/compile.js';
-import type { AuthorizedRequest, Call, RenderedRequest } from '../context.js';
+import type { AuthorizedRequest, Call, RenderedRequest, TemplateValues } from '../context.js';
 import { authorize } from '../outgoing.js';
-import { renderTemplate, type TemplateRun } from '../render-template.js';
-
-const NO_AUTH: ResolvedAuth = Object.freeze({ type: 'none' });
+import { renderEither, renderTemplate, type TemplateRun } from '../render-template.js';
+import { NO_AUTH, requestPlan, type BoundAuth, type FixedRequest } from '../request-plan.js';
 
 /**
  * Stage `outbound-auth`: renders the authentication config and applies it (docs/design.md). Token
- * requests are upstream time (`external_ms`); signing a JWT is not.
+ * requests are upstream time (`external_ms`); signing a JWT is not. The strategy comes bound from
+ * the request's plan: no authentication and an API key cost no promise.
  */
-export async function applyAuth(
-  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing'> & { spec: CompiledRequest; rendered: RenderedRequest; vars: Record<string, unknown>; templates: TemplateRun },
+export function applyAuth(
+  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing'> & { spec: CompiledRequest; fixed: FixedRequest | undefined; rendered: RenderedRequest; vars: Record<string, unknown>; templates: TemplateRun },
+): AuthorizedRequest | Promise<AuthorizedRequest> {
+  if (input.fixed !== undefined) return input.fixed.authorized;
+  const { rendered, templates } = input;
+  const auth = requestPlan(input.spec).auth;
+  if (auth.type === 'none') return authorize(input.deps.upstream, rendered, templates.values, NO_AUTH, undefined);
+  if (auth.type === 'api_key') {
+    const withKey = (value: string) => {
+      const key = apiKey(auth, value, templates.values);
+      return authorize(input.deps.upstream, rendered, templates.values, key.resolved, key.applied);
+    };
+    const value = renderEither(templates, auth.value, input.vars, 'authentication value');
+    return typeof value === 'string' ? withKey(value) : value.then(withKey);
+  }
+  return applyRendered(input, auth.auth);
+}
+
+interface AppliedKey {
+  value: string;
+  resolved: ResolvedAuth;
+  applied: AppliedAuth;
+}
+
+/**
+ * The applied API key, its credential digest hashed once per value: kept per bound strategy and per
+ * set of secret values (a secret change brings a new set, and the old one goes with its values).
+ */
+const appliedKeys = new WeakMap<BoundAuth, WeakMap<TemplateValues, AppliedKey>>();
+
+function apiKey(auth: Extract<BoundAuth, { type: 'api_key' }>, value: string, values: TemplateValues): AppliedKey {
+  let byValues = appliedKeys.get(auth);
+  if (byValues === undefined) appliedKeys.set(auth, (byValues = new WeakMap()));
+  const held = byValues.get(values);
+  if (held !== undefined && held.value === value) return held;
+  const resolved = { type: 'api_key' as const, key: auth.key, value, in: auth.in };
+  const key: AppliedKey = { value, resolved, applied: applyApiKey(resolved) };
+  byValues.set(values, key);
+  return key;
+}
+
+async function applyRendered(
+  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing'> & { rendered: RenderedRequest; vars: Record<string, unknown>; templates: TemplateRun },
+  auth: Exclude<CompiledAuth, { type: 'none' | 'api_key' }>,
 ): Promise<AuthorizedRequest> {
-  const { spec, rendered, templates } = input;
-  if (spec.auth.type === 'none') return authorize(input.deps.upstream, rendered, templates.values, NO_AUTH, undefined);
-  const resolved = await renderAuth(templates, spec.auth, input.vars);
+  const { rendered, templates } = input;
+  const resolved = await renderAuth(templates, auth, input.vars);
   const run = () => input.deps.auth.apply(input.tenantId, resolved, input.now);
   const applied = resolved.type === 'oauth_client_credentials' || resolved.type === 'oauth_jwt_bearer' ? await input.timing.measure('http', run) : await run();
   return authorize(input.deps.upstream, rendered, templates.values, resolved, applied);
@@ -27,11 +68,9 @@ async function renderClaims(run: TemplateRun, claims: [string, ClaimValue][], va
   return out;
 }
 
-async function renderAuth(run: TemplateRun, auth: Exclude<CompiledAuth, { type: 'none' }>, vars: Record<string, unknown>): Promise<ResolvedAuth> {
+async function renderAuth(run: TemplateRun, auth: Exclude<CompiledAuth, { type: 'none' | 'api_key' }>, vars: Record<string, unknown>): Promise<ResolvedAuth> {
   const r = (t: Parameters<typeof renderTemplate>[1], field: string) => renderTemplate(run, t, vars, `authentication ${field}`);
   switch (auth.type) {
-    case 'api_key':
-      return { type: 'api_key', key: auth.key, value: await r(auth.value, 'value'), in: auth.in };
     case 'oauth_client_credentials':
       return {
         type: 'oauth_client_credentials',

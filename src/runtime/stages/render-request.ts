@@ -1,12 +1,13 @@
-import type { CompiledParam, CompiledRequest } from '../../registry/compile.js';
+import type { CompiledRequest } from '../../registry/compile.js';
+import type { CompiledTemplate } from '../../templates/index.js';
 import type { Call, RenderedRequest, ShownRequest } from '../context.js';
 import { RuntimeError } from '../errors.js';
-import { renderEither, type TemplateRun } from '../render-template.js';
-import { joinUrl, upstreamUrl } from '../url.js';
-import type { MergePlan } from './merge.js';
+import { renderTemplate, renderTemplateSync, type TemplateRun } from '../render-template.js';
+import { requestPlan, type FixedRequest, type MergePlan } from '../request-plan.js';
+import { encodeComponent, joinUrl, upstreamUrl, validHeaderValue, withEncodedQuery } from '../url.js';
 
 function checkHeaderValue(name: string, value: string): void {
-  if (/[\r\n\0]/.test(value)) {
+  if (!validHeaderValue(value)) {
     throw new RuntimeError(422, 'TEMPLATE_ERROR', `header ${name}: the rendered value contains a line break or NUL`);
   }
 }
@@ -16,26 +17,50 @@ function checkHeaderValue(name: string, value: string): void {
  * For Test Connection it also keeps the view of the request to show: fields that use `get_secret`
  * show their template text (docs/runtime.md#test-connection).
  */
-export async function renderRequest(
-  input: Pick<Call, 'deps' | 'test' | 'timing'> & { spec: CompiledRequest; plan: MergePlan; vars: Record<string, unknown>; templates: TemplateRun },
-): Promise<RenderedRequest> {
-  const { spec, plan, vars, templates } = input;
+export function renderRequest(
+  input: Pick<Call, 'deps' | 'test' | 'timing'> & { spec: CompiledRequest; plan: MergePlan; fixed: FixedRequest | undefined; vars: Record<string, unknown>; templates: TemplateRun },
+): RenderedRequest | Promise<RenderedRequest> {
   input.timing.endSetup();
+  // Nothing to render: the request is the same every time, made once per connector revision.
+  if (input.fixed !== undefined) return input.fixed.rendered;
+  return render(input);
+}
+
+/** The rendered text of one template of this request. */
+type Rendered = (template: CompiledTemplate, where: string) => string;
+
+type RenderInput = Pick<Call, 'deps' | 'test'> & { spec: CompiledRequest; plan: MergePlan; vars: Record<string, unknown>; templates: TemplateRun };
+
+/** Only jwt_encode() makes a template asynchronous; a request without one renders without a promise. */
+function render(input: RenderInput): RenderedRequest | Promise<RenderedRequest> {
+  const { templates, vars } = input;
+  if (!requestPlan(input.spec).rendersAsync) return assemble(input, (t, where) => renderTemplateSync(templates, t, vars, where));
+  return renderInOrder(input);
+}
+
+/** Renders each template in the order `assemble` reads them, one after the other, then assembles. */
+async function renderInOrder(input: RenderInput): Promise<RenderedRequest> {
+  const { spec, plan, templates, vars } = input;
+  const done = new Map<CompiledTemplate, string>();
+  const add = async (t: CompiledTemplate, where: string) => void done.set(t, await renderTemplate(templates, t, vars, where));
+  await add(spec.url, 'url');
+  for (const q of plan.query) if ('param' in q) await add(q.param.template, `query parameter ${q.key}`);
+  for (const h of plan.headers) if ('param' in h) await add(h.param.template, `header ${h.key}`);
+  return assemble(input, (t) => done.get(t)!);
+}
+
+function assemble(input: RenderInput, rendered: Rendered): RenderedRequest {
+  const { spec, plan } = input;
   const shown: ShownRequest | undefined = input.test === undefined ? undefined : { url: '', headers: {}, query: {} };
   const query: [string, string][] = [];
   const headers: [string, string][] = [];
   const credentialMaterial: string[] = [];
-  // Only jwt_encode() makes a template asynchronous; every other value renders without a promise.
-  const one = (p: CompiledParam, what: string): string | Promise<string> => renderEither(templates, p.template, vars, `${what} ${p.key}`);
-
-  const u = renderEither(templates, spec.url, vars, 'url');
-  const rawUrl = typeof u === 'string' ? u : await u;
+  const rawUrl = rendered(spec.url, 'url');
   for (const q of plan.query) {
     let value: string;
     if ('literal' in q) value = q.literal;
     else {
-      const v = one(q.param, 'query parameter');
-      value = typeof v === 'string' ? v : await v;
+      value = rendered(q.param.template, `query parameter ${q.key}`);
       if (q.param.usesSecret || q.param.template.referencesUser) credentialMaterial.push(`q:${q.key}=${value}`);
     }
     query.push([q.key, value]);
@@ -45,8 +70,7 @@ export async function renderRequest(
     let value: string;
     if ('literal' in h) value = h.literal;
     else {
-      const v = one(h.param, 'header');
-      value = typeof v === 'string' ? v : await v;
+      value = rendered(h.param.template, `header ${h.key}`);
       // Any templated header value (user, secret, variable, time) is part of the cache key: two users
       // whose requests differ only in such a header must never share an entry (docs/design.md#http-cache).
       if (!h.param.template.isLiteral) credentialMaterial.push(`h:${h.param.lower}=${value}`);
@@ -57,5 +81,21 @@ export async function renderRequest(
   }
   // Test Connection's view of the URL: secret-using query values appear as their template text.
   if (shown !== undefined) shown.url = joinUrl(rawUrl, query.map(([k, v]) => [k, shown.query[k] === v ? v : shown.query[k]!]));
-  return { baseUrl: rawUrl, url: upstreamUrl(input.deps.upstream, spec, rawUrl, query), query, headers, credentialMaterial, shown };
+  const text = plan === requestPlan(spec).defaults ? withEncodedQuery(rawUrl, plannedQuery(spec, query)) : joinUrl(rawUrl, query);
+  return { baseUrl: rawUrl, url: upstreamUrl(input.deps.upstream, spec, text), query, headers, credentialMaterial, shown };
+}
+
+/**
+ * The query string of a request with the plan's defaults: literal parameters were encoded once
+ * (`k=v`), templated ones have their encoded `k=` and add the encoded value. `values` are the
+ * rendered pairs in the same order.
+ */
+function plannedQuery(spec: CompiledRequest, values: readonly [string, string][]): string {
+  const pieces = requestPlan(spec).query;
+  let out = '';
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i]!;
+    out += `${i === 0 ? '' : '&'}${piece.param === undefined ? piece.encoded : piece.encodedKey + encodeComponent(values[i]![1])}`;
+  }
+  return out;
 }

@@ -2,6 +2,7 @@ import type { CompiledConnector, CompiledRequest } from '../../registry/compile.
 import type { AuthorizedRequest, Call, Fetched, OutgoingBody, RenderedRequest, TemplateValues } from '../context.js';
 import type { StepRef } from '../errors.js';
 import { headerObject } from '../outgoing.js';
+import type { FixedRequest } from '../request-plan.js';
 import { callUpstream, type UpstreamCall } from '../upstream-call.js';
 
 /**
@@ -18,6 +19,7 @@ export async function fetchUpstream(
     templates: { values: TemplateValues };
     authorized: AuthorizedRequest;
     body: OutgoingBody;
+    fixed: FixedRequest | undefined;
   },
 ): Promise<Fetched> {
   const { timing, connector } = input;
@@ -30,10 +32,13 @@ export async function fetchUpstream(
     return { response: await callUpstream(u), xCache: 'BYPASS' };
   }
   const before = timing.httpMs;
+  const fixed = input.fixed;
   const result = await cache.fetch({
-    scope: { tenant: input.tenantId, permalink: connector.permalink, revision: connector.revision },
-    request: { method, url: input.authorized.url.href, headers: headerObject(input.authorized, input.body), body: input.body.body },
+    scope: connector,
+    // A fixed request comes with its cache view and keys, made once per connector revision.
+    request: fixed?.cacheRequest ?? { method, url: input.authorized.url.href, headers: headerObject(input.authorized, input.body), body: input.body.body },
     credentials: input.authorized.credentialMaterial,
+    keys: fixed?.cacheKeys,
     sensitive: input.authorized.sensitive,
     doFetch: (conditional) => callUpstream(u, conditional),
   });

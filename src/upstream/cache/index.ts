@@ -3,7 +3,7 @@ import CachePolicy from 'http-cache-semantics';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../logger.js';
 import type { RedisClient } from '../../redis/connection.js';
-import { connectorPrefix, exactRequestHash, lockKey, requestHash, type CacheRequest, type CacheScope } from './key.js';
+import { connectorPrefix, exactRequestHash, lockKey, requestHash, type CacheKeys, type CacheRequest, type CacheScope } from './key.js';
 import { MemoryTier } from './memory.js';
 import { CacheMetrics } from './metrics.js';
 import {
@@ -50,6 +50,11 @@ export interface CachedFetchInput {
    * JWTs). Only hashed into the key.
    */
   credentials: readonly string[];
+  /**
+   * Keys computed ahead by `keysFor` (a connector's plan): the prefix of this scope, and — for a
+   * request that is the same every time — its hashes, so the lookup hashes nothing.
+   */
+  keys?: CacheKeys;
   /** Values that must never be written to the cache: secret values, tokens, injected header values. */
   sensitive?: readonly string[];
   /** The upstream call. `conditional` holds If-None-Match / If-Modified-Since when revalidating. */
@@ -112,7 +117,7 @@ class Call {
    * upstream on a remembered pass with an unstorable answer, never needs it (one hash, not two).
    */
   get reqHash(): string {
-    return (this.hash ??= requestHash(this.input.scope, this.input.request, this.input.credentials));
+    return (this.hash ??= this.input.keys?.request ?? requestHash(this.input.scope, this.input.request, this.input.credentials));
   }
 }
 
@@ -154,6 +159,16 @@ export class ResponseCache {
     this.metrics.bypass.inc();
   }
 
+  /**
+   * The keys `fetch` computes for a scope and, when given, one request: a caller that sends the
+   * same request every time computes them once and passes them back as `keys`.
+   */
+  keysFor(scope: CacheScope, request?: CacheRequest, credentials: readonly string[] = []): CacheKeys {
+    const prefix = connectorPrefix(scope.tenant, scope.permalink);
+    if (request === undefined) return { prefix };
+    return { prefix, exact: exactRequestHash(scope, request, credentials, lowerCaseKeys(request.headers)), request: requestHash(scope, request, credentials) };
+  }
+
   /** Runs `doFetch` without the cache: counted as BYPASS. */
   async bypass(doFetch: () => Promise<UpstreamAnswer>): Promise<CachedFetchResult> {
     this.noteBypass();
@@ -169,13 +184,14 @@ export class ResponseCache {
     if (!CACHEABLE_METHODS.has(method) || this.redis.status !== 'ready') return this.bypass(() => input.doFetch({}));
 
     const start = performance.now();
+    const keys = input.keys;
     const headers = lowerCaseKeys(input.request.headers);
-    const exact = exactRequestHash(input.scope, input.request, input.credentials, headers);
+    const exact = keys?.exact ?? exactRequestHash(input.scope, input.request, input.credentials, headers);
     if (this.memory.enabled) {
       const kept = this.fromMemory(exact, start);
       if (kept !== undefined) return kept;
     }
-    const prefix = connectorPrefix(input.scope.tenant, input.scope.permalink);
+    const prefix = keys?.prefix ?? connectorPrefix(input.scope.tenant, input.scope.permalink);
     const call = new Call(input, method, headers, prefix, exact, this.localPurges.get(prefix) ?? 0);
 
     // This process saw this exact request's answer be unstorable moments ago: like the Redis pass
@@ -451,7 +467,7 @@ export class ResponseCache {
   }
 }
 
-function lowerCaseKeys(headers: Record<string, string>): HeaderMap {
+function lowerCaseKeys(headers: Readonly<Record<string, string>>): HeaderMap {
   let lower = true;
   for (const name in headers) {
     if (name !== name.toLowerCase()) {
@@ -459,7 +475,7 @@ function lowerCaseKeys(headers: Record<string, string>): HeaderMap {
       break;
     }
   }
-  if (lower) return headers;
+  if (lower) return headers as HeaderMap;
   const out: HeaderMap = {};
   for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
   return out;

@@ -29,8 +29,20 @@ export interface CacheRequest {
   /** Fully resolved upstream URL, query string included. */
   url: string;
   /** Outgoing request headers, lower-case names. */
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   body?: Buffer | string | undefined;
+}
+
+/**
+ * Keys computed ahead of a request (`ResponseCache.keysFor`): the connector's key prefix, and for a
+ * request that is the same every time its two hashes, so its lookups hash nothing.
+ */
+export interface CacheKeys {
+  prefix: string;
+  /** `exactRequestHash` of the request (memory tier, single flight, pass markers). */
+  exact?: string;
+  /** `requestHash` of the request (the stored entry). */
+  request?: string;
 }
 
 export function sha256Hex(value: string | Buffer): string {
@@ -93,7 +105,7 @@ export function entryKey(prefix: string, reqHash: string): string {
 }
 
 /** Second level of the Vary scheme: the values of the named request headers (absent ≠ empty). */
-export function variantKey(prefix: string, reqHash: string, vary: readonly string[], headers: Record<string, string>): string {
+export function variantKey(prefix: string, reqHash: string, vary: readonly string[], headers: Readonly<Record<string, string>>): string {
   const parts: string[] = [reqHash];
   for (const name of vary) {
     const value = headers[name];
@@ -107,7 +119,7 @@ export function variantKey(prefix: string, reqHash: string, vary: readonly strin
  * header (not only `Vary`-named ones). Only identical requests may share one upstream call, because
  * the response's `Vary` is unknown until it arrives; the per-process memory tier is keyed by it too.
  */
-export function exactRequestHash(scope: CacheScope, request: CacheRequest, credentials: readonly string[], headers: Record<string, string>): string {
+export function exactRequestHash(scope: CacheScope, request: CacheRequest, credentials: readonly string[], headers: Readonly<Record<string, string>>): string {
   const names = Object.keys(headers);
   if (names.length > 1) names.sort();
   // Computed on every cache lookup (the memory tier's key), so written out instead of a JSON array:
