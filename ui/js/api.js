@@ -70,3 +70,9 @@ export async function api(method, path, options = {}) {
 
 /** Path segment encoding for ids, names and permalinks. */
 export const seg = (value) => encodeURIComponent(value);
+
+/** A repository link's admin path: links are addressed as {owner}/{repo}. */
+export function repositoryPath(tenant, repository) {
+  const [owner, repo] = repository.split('/');
+  return `/tenants/${seg(tenant)}/repositories/${seg(owner)}/${seg(repo)}`;
+}

@@ -1,4 +1,5 @@
 import { h } from '../dom.js';
+import { shortSha } from '../format.js';
 
 const STATE_CLASS = {
   succeeded: 'ok',
@@ -7,12 +8,24 @@ const STATE_CLASS = {
   running: 'busy',
   queued: 'busy',
   superseded: 'neutral',
+  skipped: 'neutral',
 };
 
-export const SYNC_STATES = ['queued', 'running', 'succeeded', 'failed', 'superseded', 'unchanged'];
+export const SYNC_STATES = ['queued', 'running', 'succeeded', 'failed', 'superseded', 'unchanged', 'skipped'];
 
 export function stateBadge(state) {
   return h('span', { class: ['badge', `badge-${STATE_CLASS[state] ?? 'neutral'}`] }, state ?? 'unknown');
+}
+
+/** A link pinned to a commit by a rollback, or a sync skipped because of that pin. */
+export function pinBadge(commit) {
+  return h('span', { class: 'badge badge-pinned', title: `Pinned to ${commit}: pushes are recorded as skipped until Unpin` }, `pinned to ${shortSha(commit)}`);
+}
+
+/** A sync's state, and for a skipped one the pin that kept its commit out: "skipped (pinned to abc1234)". */
+export function syncStateBadge(record) {
+  if (record.state !== 'skipped' || !record.pinned_to) return stateBadge(record.state);
+  return h('span', { class: 'sync-state-pinned' }, stateBadge(record.state), ' ', pinBadge(record.pinned_to));
 }
 
 /** Where a connector comes from: repository-owned ones are read-only here. */

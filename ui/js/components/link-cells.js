@@ -3,10 +3,12 @@
 import { seg } from '../api.js';
 import { h } from '../dom.js';
 import { ago, shortSha } from '../format.js';
-import { stateBadge } from './badges.js';
+import { pinBadge, syncStateBadge } from './badges.js';
 
-export function liveCommitCell(sha) {
-  return sha ? h('code', { title: sha }, shortSha(sha)) : h('span', { class: 'muted' }, 'nothing applied yet');
+/** `pin`: set while a rollback pins the link (GitHub links only). */
+export function liveCommitCell(sha, pin = null) {
+  const commit = sha ? h('code', { title: sha }, shortSha(sha)) : h('span', { class: 'muted' }, 'nothing applied yet');
+  return pin ? h('span', { class: 'live-commit' }, commit, ' ', pinBadge(pin.commit)) : commit;
 }
 
 export function lastSyncCell(sync) {
@@ -15,7 +17,7 @@ export function lastSyncCell(sync) {
   return h(
     'span',
     { class: 'last-sync' },
-    stateBadge(sync.state),
+    syncStateBadge(sync),
     ' ',
     h('a', { href: `#/syncs/${seg(sync.id)}` }, ago(sync.finished_at ?? sync.created_at) || 'details'),
     errors > 0 ? h('span', { class: 'error-count' }, ` · ${errors} error${errors === 1 ? '' : 's'}`) : null,

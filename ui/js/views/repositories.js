@@ -1,7 +1,8 @@
 // Repository links of a tenant: link a branch (queues a first sync), resync, unlink (removes the
-// link's connectors, after confirmation), and each link's last sync, refreshed while one is running.
+// link's connectors, after confirmation), unpin a link a rollback pinned, and each link's last
+// sync, refreshed while one is running.
 
-import { api, seg } from '../api.js';
+import { api, repositoryPath as repoPath, seg } from '../api.js';
 import { field, h } from '../dom.js';
 import { confirmDialog } from '../components/dialog.js';
 import { errorBox } from '../components/errors.js';
@@ -17,10 +18,6 @@ const REPOSITORY = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
 // The pattern attribute is compiled with the `v` flag: "-", "/" and "." are escaped there.
 const REPOSITORY_PATTERN = '[A-Za-z0-9\\-]+\\/[A-Za-z0-9._\\-]+';
 
-const repoPath = (tenant, repository) => {
-  const [owner, repo] = repository.split('/');
-  return `/tenants/${seg(tenant)}/repositories/${seg(owner)}/${seg(repo)}`;
-};
 
 export async function repositoriesTab(ctx) {
   const frame = await tenantFrame(ctx, 'repositories');
@@ -62,7 +59,7 @@ export async function repositoriesTab(ctx) {
             { label: 'Repository', cell: (l) => h('a', { href: `#/syncs?tenant=${seg(tenant)}&repository=${seg(l.repository)}` }, l.repository) },
             { label: 'Branch', cell: (l) => h('code', {}, l.branch) },
             { label: 'File', cell: (l) => h('code', {}, l.path) },
-            { label: 'Live commit', cell: (l) => liveCommitCell(l.applied_commit) },
+            { label: 'Live commit', cell: (l) => liveCommitCell(l.applied_commit, l.pin) },
             { label: 'Last sync', cell: (l) => lastSyncCell(l.last_sync) },
             { label: 'Linked', cell: (l) => timeEl(l.created_at) },
             {
@@ -72,6 +69,7 @@ export async function repositoriesTab(ctx) {
                   'div',
                   { class: 'row-actions' },
                   h('button', { type: 'button', class: 'secondary small', 'aria-label': `Resync ${l.repository}`, onclick: (e) => resync(l, e.currentTarget) }, 'Resync'),
+                  l.pin ? h('button', { type: 'button', class: 'secondary small', 'aria-label': `Unpin ${l.repository}`, onclick: () => unpin(l) }, 'Unpin') : null,
                   h('button', { type: 'button', class: 'danger small', 'aria-label': `Unlink ${l.repository}`, onclick: () => unlink(l) }, 'Unlink'),
                 ),
             },
@@ -96,6 +94,23 @@ export async function repositoriesTab(ctx) {
       status.replaceChildren(errorBox(error, { title: 'Resync not queued' }));
     } finally {
       button.disabled = false;
+    }
+  }
+
+  async function unpin(link) {
+    const ok = await confirmDialog({
+      title: `Unpin ${link.repository}?`,
+      message: `The head of branch ${link.branch} is applied now and ${link.repository} follows the branch again: its next pushes are applied. If the head fails validation, the link stays pinned to ${link.pin.commit.slice(0, 7)} and the errors are on the sync record.`,
+      confirmLabel: 'Unpin and apply the branch head',
+      danger: false,
+    });
+    if (!ok) return;
+    try {
+      const { data } = await api('POST', `${repoPath(tenant, link.repository)}/unpin`);
+      flash(`Unpin of ${link.repository} queued (${data.sync_id}): the head of ${link.branch} is applied next.`);
+      await load();
+    } catch (error) {
+      status.replaceChildren(errorBox(error, { title: 'Not unpinned' }));
     }
   }
 

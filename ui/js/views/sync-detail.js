@@ -1,12 +1,16 @@
-// One sync: what it evaluated, what it changed (plan) and every error with its position.
+// One sync: what it evaluated, what it changed (plan) and every error with its position; a
+// succeeded sync of a repository link can be rolled back to (its commit is applied again and the
+// link pinned to it).
 
-import { api, seg } from '../api.js';
+import { api, repositoryPath, seg } from '../api.js';
 import { h } from '../dom.js';
-import { stateBadge } from '../components/badges.js';
+import { pinBadge, syncStateBadge } from '../components/badges.js';
+import { confirmDialog } from '../components/dialog.js';
+import { errorBox } from '../components/errors.js';
 import { table } from '../components/table.js';
-import { duration, timeEl } from '../format.js';
-import { loading, showError, startView } from '../page.js';
-import { every } from '../router.js';
+import { duration, shortSha, timeEl } from '../format.js';
+import { flash, loading, showError, startView } from '../page.js';
+import { every, navigate } from '../router.js';
 
 export async function syncDetailView({ params, signal }) {
   const id = params.id;
@@ -43,7 +47,8 @@ function render(r) {
   const tenantLink = (p) => h('a', { href: `#/tenants/${seg(r.tenant)}/connectors/${seg(p)}` }, p);
   const cs = r.commit_status;
   return [
-    h('p', { class: 'sync-state' }, stateBadge(r.state), ' ', r.state === 'failed' ? `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; nothing was changed.` : ''),
+    h('p', { class: 'sync-state' }, syncStateBadge(r), ' ', r.state === 'failed' ? `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; nothing was changed.` : r.state === 'skipped' ? 'The link is pinned: this commit was not applied.' : ''),
+    rollbackControl(r),
     h(
       'dl',
       { class: 'meta' },
@@ -52,6 +57,9 @@ function render(r) {
       row('Branch', h('code', {}, r.branch)),
       row('Commit', r.sha ? h('code', { class: 'break' }, r.sha) : null),
       row('Trigger', r.trigger),
+      row('Restores', r.restores_sync ? h('a', { href: `#/syncs/${seg(r.restores_sync)}` }, r.restores_sync) : null),
+      row('Pinned to', r.pinned_to ? pinBadge(r.pinned_to) : null),
+      row('Requested by', r.requested_by ? `${r.requested_by.actor}${r.requested_by.actor_name ? ` (${r.requested_by.actor_name})` : ''}` : null),
       row('Delivery', r.delivery_id ? h('code', {}, r.delivery_id) : null),
       row('Pushed by', r.pusher),
       row('Created', timeEl(r.created_at)),
@@ -77,6 +85,37 @@ function render(r) {
     h('h2', {}, `Errors (${r.errors.length})`),
     ...errorsSection(r.errors),
   ];
+}
+
+/**
+ * "Roll back to this commit" for a succeeded sync of a GitHub repository link (pull request checks
+ * applied nothing; Git links have no rollback). The server refuses, with the reason, what cannot be
+ * rolled back to now (a sync of the link running, the file no longer valid …).
+ */
+function rollbackControl(r) {
+  if (r.state !== 'succeeded' || !r.sha || r.source === 'git' || r.trigger === 'pull_request') return null;
+  const status = h('div');
+  const button = h('button', { type: 'button', class: 'secondary' }, 'Roll back to this commit');
+  button.addEventListener('click', async () => {
+    status.replaceChildren();
+    const ok = await confirmDialog({
+      title: `Roll back ${r.repository} to ${shortSha(r.sha)}?`,
+      message: `The connectors of commit ${shortSha(r.sha)} are applied again for tenant ${r.tenant}, and ${r.repository} is pinned to that commit: pushes are recorded as skipped, not applied, until you unpin it on the tenant's Repositories page.`,
+      confirmLabel: 'Roll back and pin',
+      danger: false,
+    });
+    if (!ok) return;
+    button.disabled = true;
+    try {
+      const { data } = await api('POST', `${repositoryPath(r.tenant, r.repository)}/rollback`, { json: { sha: r.sha } });
+      flash(`Rollback of ${r.repository} to ${shortSha(data.sha)} queued (${data.sync_id}).`, 'success', { navigating: true });
+      navigate(`/syncs/${encodeURIComponent(data.sync_id)}`);
+    } catch (error) {
+      status.replaceChildren(errorBox(error, { title: 'Not rolled back' }));
+      button.disabled = false;
+    }
+  });
+  return h('div', { class: 'rollback' }, button, status);
 }
 
 /**

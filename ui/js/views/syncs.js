@@ -3,7 +3,7 @@
 
 import { api, seg } from '../api.js';
 import { field, h, uid } from '../dom.js';
-import { SYNC_STATES, stateBadge } from '../components/badges.js';
+import { SYNC_STATES, syncStateBadge } from '../components/badges.js';
 import { table } from '../components/table.js';
 import { duration, shortSha, timeEl } from '../format.js';
 import { loading, showError, startView } from '../page.js';
@@ -79,7 +79,7 @@ export async function syncListView({ query, signal }) {
             { label: 'Branch', cell: (r) => h('code', {}, r.branch) },
             { label: 'Commit', cell: (r) => (r.sha ? h('code', { title: r.sha }, shortSha(r.sha)) : h('span', { class: 'muted' }, '—')) },
             { label: 'Trigger', cell: (r) => r.trigger },
-            { label: 'State', cell: (r) => stateBadge(r.state) },
+            { label: 'State', cell: (r) => syncStateBadge(r) },
             { label: 'Duration', cell: (r) => duration(r.duration_ms), class: 'num' },
             { label: 'Plan', cell: (r) => planSummary(r.plan) },
             { label: 'Errors', cell: (r) => (r.errors.length > 0 ? h('a', { href: `#/syncs/${seg(r.id)}`, class: 'error-count' }, String(r.errors.length)) : h('span', { class: 'muted' }, '0')), class: 'num' },
