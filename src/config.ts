@@ -41,6 +41,9 @@ export interface Config {
   upstreamAllowHttp: boolean;
   upstreamCaFile: string | undefined;
   upstreamCa: string | undefined;
+  /** REDIS_CA_FILE: PEM of the CA(s) that Redis TLS certificates (rediss://…) must chain to, instead of Node's default roots. */
+  redisCaFile: string | undefined;
+  redisCa: string | undefined;
   reconcileIntervalS: number;
   /** Audit entries kept per tenant (AUDIT_MAX_ENTRIES): the oldest go beyond it. */
   auditMaxEntries: number;
@@ -140,16 +143,11 @@ export function loadConfig(env: Env = process.env): Config {
   const upstreamAllowCidrs = parseCidrList(env.UPSTREAM_ALLOW_CIDRS ?? '', problems);
   const upstreamAllowHttp = boolVar(env, 'UPSTREAM_ALLOW_HTTP', false, problems);
   const upstreamCaFile = nonEmpty(env.UPSTREAM_CA_FILE);
-  let upstreamCa: string | undefined;
-  if (upstreamCaFile !== undefined) {
-    try {
-      upstreamCa = readFileSync(upstreamCaFile, 'utf8');
-      if (!upstreamCa.includes('-----BEGIN CERTIFICATE-----')) {
-        problems.push(`UPSTREAM_CA_FILE: ${upstreamCaFile} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
-      }
-    } catch (err) {
-      problems.push(`UPSTREAM_CA_FILE: cannot read ${upstreamCaFile} (${(err as Error).message})`);
-    }
+  const upstreamCa = pemCertificateFile(upstreamCaFile, 'UPSTREAM_CA_FILE', problems);
+  const redisCaFile = nonEmpty(env.REDIS_CA_FILE);
+  const redisCa = pemCertificateFile(redisCaFile, 'REDIS_CA_FILE', problems);
+  if (redisCaFile !== undefined && ![redisUrl, cacheRedisUrl].some((u) => u?.startsWith('rediss'))) {
+    problems.push('REDIS_CA_FILE is set but neither REDIS_URL nor CACHE_REDIS_URL uses TLS: use rediss://, rediss+sentinel:// or rediss+cluster://, or unset REDIS_CA_FILE');
   }
   const reconcileIntervalS = intVar(env, 'RECONCILE_INTERVAL_S', 300, 0, 86400 * 7, problems);
   const auditMaxEntries = intVar(env, 'AUDIT_MAX_ENTRIES', 10_000, 100, 10_000_000, problems);
@@ -192,6 +190,8 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamAllowHttp,
     upstreamCaFile,
     upstreamCa,
+    redisCaFile,
+    redisCa,
     reconcileIntervalS,
     auditMaxEntries,
     gitPollIntervalS,
@@ -409,4 +409,17 @@ export function parseCidr(text: string): Cidr | undefined {
   const prefix = prefixText === undefined ? max : /^\d+$/.test(prefixText) ? Number(prefixText) : NaN;
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return undefined;
   return { text, family, address, prefix };
+}
+
+/** The text of a PEM certificate file named by `name`, or a problem saying why it cannot be used. */
+function pemCertificateFile(file: string | undefined, name: string, problems: string[]): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    const pem = readFileSync(file, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`${name}: ${file} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
+    return pem;
+  } catch (err) {
+    problems.push(`${name}: cannot read ${file} (${(err as Error).message})`);
+    return undefined;
+  }
 }

@@ -62,8 +62,9 @@ export interface ServiceOptions {
 
 export async function createServices(options: ServiceOptions): Promise<Services> {
   const { config, log, stateUrl, cacheUrl } = options;
-  const redis = connectRedis(stateUrl, { connectionName: 'gatehouse:state' });
-  const cacheRedis = cacheUrl === stateUrl ? redis : connectRedis(cacheUrl, { connectionName: 'gatehouse:cache' });
+  const ca = config.redisCa;
+  const redis = connectRedis(stateUrl, { connectionName: 'gatehouse:state', ca });
+  const cacheRedis = cacheUrl === stateUrl ? redis : connectRedis(cacheUrl, { connectionName: 'gatehouse:cache', ca });
   for (const [name, client] of [['state', redis], ['cache', cacheRedis]] as const) {
     client.on('error', (err: Error) => log.warn({ err: { message: err.message }, redis: name }, 'redis connection error'));
   }

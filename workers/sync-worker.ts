@@ -46,7 +46,7 @@ export const RECONCILE_SCHEDULER_ID = 'reconcile-linked-branches';
 export async function startSyncWorkers(services: Services, options: SyncWorkerOptions = {}): Promise<SyncWorkers> {
   const { sync, config, log } = services;
   // Workers block on Redis (BRPOPLPUSH-style waits): their connection must never give up on a command.
-  const connection = connectRedis(services.redisUrls.state, { connectionName: 'gatehouse:workers', maxRetriesPerRequest: null });
+  const connection = connectRedis(services.redisUrls.state, { connectionName: 'gatehouse:workers', maxRetriesPerRequest: null, ca: config.redisCa });
   connection.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'worker redis connection error'));
   const common = {
     connection,

@@ -54,6 +54,11 @@ export interface ConnectOptions {
   /** BullMQ workers need `null` here (blocking commands must not be retried by ioredis). */
   maxRetriesPerRequest?: number | null;
   lazyConnect?: boolean;
+  /**
+   * PEM of the CA(s) the server certificate of a TLS URL (rediss…) must chain to (REDIS_CA_FILE);
+   * absent: Node's default roots. Ignored for plain redis:// URLs.
+   */
+  ca?: string;
 }
 
 export function connectRedis(raw: string, options: ConnectOptions): RedisClient {
@@ -66,9 +71,11 @@ export function connectRedis(raw: string, options: ConnectOptions): RedisClient 
     // Back off up to 2 s between reconnects; never give up (a Redis restart must not kill the service).
     retryStrategy: (times) => Math.min(times * 100, 2000),
   };
+  const tls = options.ca === undefined ? {} : { ca: options.ca };
   switch (target.kind) {
     case 'standalone':
-      return new Redis(target.url, common);
+      // ioredis turns TLS on for rediss:// itself; these options only add the CA to trust.
+      return new Redis(target.url, target.url.startsWith('rediss://') ? { ...common, tls } : common);
     case 'sentinel':
       return new Redis({
         ...common,
@@ -77,7 +84,7 @@ export function connectRedis(raw: string, options: ConnectOptions): RedisClient 
         db: target.db,
         ...(target.password !== undefined ? { password: target.password, sentinelPassword: target.password } : {}),
         ...(target.username !== undefined ? { username: target.username } : {}),
-        ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+        ...(target.tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
       });
     case 'cluster': {
       const clusterOptions: ClusterOptions = {
@@ -85,7 +92,7 @@ export function connectRedis(raw: string, options: ConnectOptions): RedisClient 
           ...common,
           ...(target.password !== undefined ? { password: target.password } : {}),
           ...(target.username !== undefined ? { username: target.username } : {}),
-          ...(target.tls ? { tls: {} } : {}),
+          ...(target.tls ? { tls } : {}),
         },
         lazyConnect: options.lazyConnect ?? false,
         ...(options.maxRetriesPerRequest === null ? { maxRedirections: 16 } : {}),

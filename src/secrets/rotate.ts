@@ -147,7 +147,7 @@ export async function rotateMasterKeyCommand(argv: string[], io: Io): Promise<nu
   }
   const config = loadConfig();
   const resolved = await resolveRedis(config);
-  const redis = connectRedis(resolved.stateUrl, { connectionName: 'gatehouse:rotate-master-key' });
+  const redis = connectRedis(resolved.stateUrl, { connectionName: 'gatehouse:rotate-master-key', ca: config.redisCa });
   try {
     const current = masterKey(config.masterKey);
     const next = masterKey(nextKey);

@@ -55,8 +55,9 @@ export interface SyncQueues {
   close(): Promise<void>;
 }
 
-export function createQueues(redisUrl: string): SyncQueues {
-  const connection = connectRedis(redisUrl, { connectionName: 'gatehouse:queues' });
+/** `ca`: REDIS_CA_FILE's PEM, for rediss URLs. */
+export function createQueues(redisUrl: string, ca?: string): SyncQueues {
+  const connection = connectRedis(redisUrl, { connectionName: 'gatehouse:queues', ca });
   const opts = { connection, prefix: QUEUE_PREFIX };
   const sync = new Queue<SyncJobData>(QUEUE_NAMES.sync, opts);
   const status = new Queue<StatusJobData | CheckJobData>(QUEUE_NAMES.status, opts);

@@ -121,7 +121,7 @@ export class SyncService {
     this.sourceStep = new SourceStep({ allowHttp: deps.config.upstreamAllowHttp, allowCidrs: deps.config.upstreamAllowCidrs }, sourceStepMetrics(deps.metrics));
     this.links = new LinkStore(deps.redis);
     this.history = new SyncHistory(deps.redis);
-    this.queues = createQueues(deps.stateUrl);
+    this.queues = createQueues(deps.stateUrl, deps.config.redisCa);
     this.metrics = syncMetrics(deps.metrics);
     // The coordinator reads `settings.retry` when it adds a job, so tests may tune it afterwards.
     this.coordinator = new SyncCoordinator(deps.redis, this.history, this.queues, this.settings.retry, deps.log);
