@@ -140,6 +140,16 @@ describe('gatehouse types', () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/broken\.json:2:\d+: \/connectors\/0\/url: /);
   });
+  it('a registry file that is not valid JSON is named with line and column (exit 1), and no declarations are written', async () => {
+    const broken = join(dir, 'not-json.json');
+    writeFileSync(broken, '{\n  "connectors": [,]\n}\n');
+    const out = join(dir, 'not-json.d.ts');
+    const bad = await run('types', broken, '--out', out);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain(`${broken}:2:18: `);
+    expect(bad.err).toContain('invalid JSON: expected a value');
+    expect(existsSync(out)).toBe(false);
+  });
 });
 
 describe('gatehouse types --tenant, fixtures record, session-token (live Gatehouse)', () => {
@@ -285,6 +295,22 @@ describe('gatehouse types --tenant, fixtures record, session-token (live Gatehou
     const check = await run('fixtures', 'check', broken);
     expect(check.code).toBe(1);
     expect(check.err).toContain(`${broken}:3:18: not valid JSON`);
+
+    // The files the command reads besides: a payload or a stand-in user that is not JSON is named
+    // with line and column before anything is called or written.
+    const payloadFile = join(dir, 'payload.json');
+    writeFileSync(payloadFile, '{"firstName": }');
+    const userFile = join(dir, 'broken-user.json');
+    writeFileSync(userFile, '{\n  "id": "u-1",\n  "email" "x@example.com"\n}');
+    const before = s.up.requests.length;
+    const badPayload = await run('fixtures', 'record', 'contacts', '--payload-file', payloadFile, '--tenant', 'acme', '--out', fixtures, ...admin());
+    expect(badPayload.code).toBe(1);
+    expect(badPayload.err).toContain(`${payloadFile}:1:15: not valid JSON: `);
+    const badUser = await run('fixtures', 'record', 'whoami', '--user', userFile, '--tenant', 'acme', '--out', fixtures, ...admin());
+    expect(badUser.code).toBe(1);
+    expect(badUser.err).toContain(`${userFile}:3:11: not valid JSON: `);
+    expect(s.up.requests.length).toBe(before);
+    expect(existsSync(fixtures)).toBe(false);
     expect(readFileSync(broken, 'utf8')).toBe('{\n  "gatehouse_fixtures": 1,\n  "connectors": {,}\n}\n');
   });
 
