@@ -21,7 +21,7 @@ export interface AppOptions {
 /** Composition root of the HTTP surface: one fastify instance, one plugin per route family. */
 export async function buildApp(services: Services, options: AppOptions = { roles: { api: true, worker: true } }): Promise<FastifyInstance> {
   const runtime = options.roles.api ? runtimeFor(services) : undefined;
-  const fallback = runtime === undefined ? undefined : runtimeFallback(runtime, services.telemetry);
+  const fallback = runtime === undefined ? undefined : runtimeFallback(runtime, services.telemetry, services.tracing);
   const app = Fastify({
     loggerInstance: services.log as FastifyBaseLogger,
     // Request ids are ours, never the caller's: they appear in logs and support tickets.
@@ -69,7 +69,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
   await app.register(opsRoutes(services, options.roles));
   if (options.roles.api) {
     await app.register(adminRoutes(services), { prefix: '/admin/v1' });
-    await app.register(runtimeRoutes(runtime!, services.telemetry));
+    await app.register(runtimeRoutes(runtime!, services.telemetry, services.tracing));
     await app.register(webhookRoutes(services));
     await app.register(gitWebhookRoutes(services));
     await app.register(uiRoutes());

@@ -74,8 +74,16 @@ export interface TracingConfig {
   /** Where spans go: OTLP/HTTP to `url` (…/v1/traces), or `console` (one JSON line per span on stdout). */
   exporter: { kind: 'otlp'; url: string } | { kind: 'console' };
   serviceName: string;
-  /** Fraction of new traces sampled (parent-based: a sampled caller's trace is always followed). */
+  /** Fraction of new traces sampled. */
   sampleRatio: number;
+  /** parentbased_* samplers: a caller's `traceparent` decides for its trace; the ratio applies to new traces only. */
+  parentBased: boolean;
+  /** OTEL_BSP_MAX_QUEUE_SIZE: finished spans waiting for export; past it spans are dropped (and counted). */
+  maxQueueSize: number;
+  /** OTEL_BSP_SCHEDULE_DELAY: how long finished spans wait before a batch is sent. */
+  scheduleDelayMs: number;
+  /** OTEL_EXPORTER_OTLP_TRACES_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT: one export's time limit. */
+  exportTimeoutMs: number;
 }
 
 export interface Cidr {
@@ -237,10 +245,18 @@ function tracingVars(env: Env, problems: string[]): TracingConfig | undefined {
     }
   }
   const serviceName = nonEmpty(env.OTEL_SERVICE_NAME)?.trim() ?? 'gatehouse';
-  if (exporterName === 'console') return { exporter: { kind: 'console' }, serviceName, sampleRatio };
+  const common = {
+    serviceName,
+    sampleRatio,
+    parentBased: sampler.startsWith('parentbased_'),
+    maxQueueSize: intVar(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 2048, 1, 1_000_000, problems),
+    scheduleDelayMs: intVar(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000, 0, 3_600_000, problems),
+    exportTimeoutMs: intVar(env, nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT) !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, 1, 600_000, problems),
+  };
+  if (exporterName === 'console') return { exporter: { kind: 'console' }, ...common };
   // The spec: a signal-specific endpoint is used as is; the base endpoint gets /v1/traces appended.
   const url = tracesUrl ?? (base !== undefined ? `${base.replace(/\/+$/, '')}/v1/traces` : 'http://localhost:4318/v1/traces');
-  return { exporter: { kind: 'otlp', url }, serviceName, sampleRatio };
+  return { exporter: { kind: 'otlp', url }, ...common };
 }
 
 /** An absolute http(s) base without credentials, query or fragment; the trailing `/` is dropped. */

@@ -13,6 +13,7 @@ import { SyncService } from './sync/service.js';
 import { AuditLog } from './audit/log.js';
 import { createTelemetry, type Telemetry } from './observability/index.js';
 import { GitSources } from './sync/git-service.js';
+import { startTracing, type Tracing } from './observability/tracing.js';
 
 /**
  * The composition of long-lived parts one process needs. Route plugins and workers receive this
@@ -29,6 +30,8 @@ export interface Services {
   metrics: Registry;
   /** Gatehouse's own metrics, usage buckets and the execution observer (src/observability). */
   telemetry: Telemetry;
+  /** OpenTelemetry tracing (src/observability/tracing.ts); undefined when off — then nothing of the SDK is loaded. */
+  tracing: Tracing | undefined;
   /** HTTP response cache (RFC 9111) in the cache Redis, shared by every process (src/upstream/cache). */
   responseCache: ResponseCache;
   /** Per-tenant change notifications (pub/sub + revision check) for in-memory views (src/tenants/changes.ts). */
@@ -75,6 +78,9 @@ export async function createServices(options: ServiceOptions): Promise<Services>
 
   // Runs last (steps run in reverse): the usage counts of the final requests reach Redis.
   const closers: (() => Promise<void> | void)[] = [() => telemetry.usage.close()];
+  const tracing = await startTracing(config, telemetry.metrics, log);
+  // Runs late: the spans of the last requests and jobs are sent (bounded wait).
+  if (tracing !== undefined) closers.push(() => tracing.shutdown());
   const changes = new ChangeFeed(redis, log);
   const dataKeys = new DataKeys(redis, masterKey(config.masterKey));
   const tenants = new TenantStore(redis, dataKeys, changes, { allowHttp: config.upstreamAllowHttp, allowCidrs: config.upstreamAllowCidrs });
@@ -95,6 +101,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     redisUrls: { state: stateUrl, cache: cacheUrl },
     metrics,
     telemetry,
+    tracing,
     responseCache: new ResponseCache({ redis: cacheRedis, metrics, log, upstreamTimeoutMs: config.upstreamTimeoutMs }),
     changes,
     dataKeys,

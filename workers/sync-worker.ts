@@ -72,6 +72,7 @@ export async function startSyncWorkers(services: Services, options: SyncWorkerOp
     metrics: sync.metrics,
     statusJobOptions: statusJobOptions(sync.settings.statusRetry),
     audit: services.audit,
+    tracing: services.tracing,
   };
 
   const syncWorker = new Worker<SyncJobData, string>(QUEUE_NAMES.sync, createSyncProcessor(deps), { ...common, concurrency: options.concurrency ?? 4 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ApiKeyConfig, JwtAlgorithm, JwtConfig, OAuthClientCredentialsConfig, OAuthJwtBearerConfig } from '../registry/model.js';
 import { signingFailed } from './errors.js';
+import type { OutboundTrace } from '../observability/tracing.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { JwtSigningError, normaliseTimeClaims, signJwt } from './jwt.js';
 import { TokenCache, type CachedToken } from './token-cache.js';
@@ -56,7 +57,8 @@ export class OutboundAuth {
     private readonly tokens: TokenCache,
   ) {}
 
-  async apply(tenant: string, auth: ResolvedAuth, nowSeconds: number): Promise<AppliedAuth> {
+  /** `outbound` traces a token request, when one is made. */
+  async apply(tenant: string, auth: ResolvedAuth, nowSeconds: number, outbound?: OutboundTrace): Promise<AppliedAuth> {
     switch (auth.type) {
       case 'none':
         return { headers: [], query: [], credentialDigest: '' };
@@ -71,9 +73,9 @@ export class OutboundAuth {
         return { headers: [['Authorization', `Bearer ${jwt}`]], query: [], credentialDigest: digest(['jwt', auth.private_key, auth.algorithm, stable, auth.jwt_headers ?? null]) };
       }
       case 'oauth_client_credentials':
-        return this.clientCredentials(tenant, auth);
+        return this.clientCredentials(tenant, auth, outbound);
       case 'oauth_jwt_bearer':
-        return this.jwtBearer(tenant, auth, nowSeconds);
+        return this.jwtBearer(tenant, auth, nowSeconds, outbound);
     }
   }
 
@@ -81,17 +83,18 @@ export class OutboundAuth {
    * After an upstream 401 with a cached token: forget that token and obtain a new one (once).
    * Returns undefined when the auth had no cached token (nothing to retry).
    */
-  async refresh(tenant: string, auth: ResolvedAuth, applied: AppliedAuth, nowSeconds: number): Promise<AppliedAuth | undefined> {
+  async refresh(tenant: string, auth: ResolvedAuth, applied: AppliedAuth, nowSeconds: number, outbound?: OutboundTrace): Promise<AppliedAuth | undefined> {
     if (applied.token === undefined || !applied.token.fromCache) return undefined;
     await this.tokens.evict(applied.token.key, applied.token.accessToken);
-    if (auth.type === 'oauth_client_credentials') return this.clientCredentials(tenant, auth);
-    if (auth.type === 'oauth_jwt_bearer') return this.jwtBearer(tenant, auth, nowSeconds);
+    if (auth.type === 'oauth_client_credentials') return this.clientCredentials(tenant, auth, outbound);
+    if (auth.type === 'oauth_jwt_bearer') return this.jwtBearer(tenant, auth, nowSeconds, outbound);
     return undefined;
   }
 
   private async clientCredentials(
     tenant: string,
     auth: Extract<ResolvedAuth, { type: 'oauth_client_credentials' }>,
+    outbound: OutboundTrace | undefined,
   ): Promise<AppliedAuth> {
     const scope = auth.scope !== undefined && auth.scope !== '' ? auth.scope : undefined;
     const material = ['oauth_client_credentials', auth.token_url, auth.client_id, auth.client_secret, scope ?? null];
@@ -103,7 +106,7 @@ export class OutboundAuth {
         client_secret: auth.client_secret,
         ...(scope === undefined ? {} : { scope }),
       };
-      const res = await requestToken(this.client, auth.token_url, form);
+      const res = await requestToken(this.client, auth.token_url, form, outbound);
       return { accessToken: res.accessToken, ttlSeconds: res.expiresIn === undefined ? DEFAULT_TOKEN_TTL_S : res.expiresIn - 60 };
     });
     return bearer(token, digest(material));
@@ -113,6 +116,7 @@ export class OutboundAuth {
     tenant: string,
     auth: Extract<ResolvedAuth, { type: 'oauth_jwt_bearer' }>,
     nowSeconds: number,
+    outbound: OutboundTrace | undefined,
   ): Promise<AppliedAuth> {
     const extra = auth.additional_claims ?? {};
     const keyDigest = createHash('sha256').update(auth.private_key).digest('hex');
@@ -132,7 +136,7 @@ export class OutboundAuth {
         iat: nowSeconds,
       });
       const assertion = await this.sign(claims, auth.private_key, auth.algorithm, auth.jwt_headers);
-      const res = await requestToken(this.client, auth.token_url, { grant_type: JWT_BEARER_GRANT, assertion });
+      const res = await requestToken(this.client, auth.token_url, { grant_type: JWT_BEARER_GRANT, assertion }, outbound);
       // docs/runtime.md#outbound-authentication-srcauth: the lifetime comes from token_ttl, not from the token response.
       return { accessToken: res.accessToken, ttlSeconds: auth.token_ttl - 60 };
     });

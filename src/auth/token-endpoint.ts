@@ -1,6 +1,7 @@
 import { tokenRequestFailed } from './errors.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/client.js';
 import { BlockedDestinationError } from '../upstream/guard.js';
+import type { OutboundTrace } from '../observability/tracing.js';
 
 export interface TokenResponse {
   accessToken: string;
@@ -12,20 +13,23 @@ export interface TokenResponse {
  * `token_url` too, docs/design.md#address-guard) and reads `access_token`/`expires_in`. Errors name the status and
  * the OAuth `error` code only — never the request body (it carries credentials).
  */
-export async function requestToken(client: UpstreamClient, tokenUrl: string, form: Record<string, string>): Promise<TokenResponse> {
+export async function requestToken(client: UpstreamClient, tokenUrl: string, form: Record<string, string>, outbound?: OutboundTrace): Promise<TokenResponse> {
   const url = client.parseUrl(tokenUrl, 'token_url');
+  const span = outbound?.start('token', 'POST', url);
   let res;
   try {
     res = await client.send(
       {
         url,
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...span?.headers },
         body: new URLSearchParams(form).toString(),
       },
       1024 * 1024,
     );
+    span?.end({ status: res.status });
   } catch (err) {
+    span?.end({ error: err });
     if (err instanceof BlockedDestinationError) throw err;
     if (err instanceof UpstreamError) {
       throw tokenRequestFailed(`token request to ${url.host} failed: ${err.message}`, err.timeout);

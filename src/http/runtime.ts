@@ -8,6 +8,7 @@ import { Timing } from '../runtime/timing.js';
 import { WIDGET_RUNTIME_ROUTE } from './request-log.js';
 import { connectorOf, upstreamErrorKind } from '../observability/execution.js';
 import type { Telemetry } from '../observability/index.js';
+import type { Tracing } from '../observability/tracing.js';
 
 /** docs/design.md#limits: caller bodies up to 1 MiB. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
@@ -16,6 +17,9 @@ interface Params {
   tenant: string;
   permalink: string;
 }
+
+const CONNECTOR_ROUTE = '/t/:tenant/connectors/:permalink/execute';
+const COMPOSITE_ROUTE = '/t/:tenant/composite-connectors/:permalink/execute';
 
 /** The two execute routes; their paths answer with the runtime envelope even when fastify's router does not match. */
 const EXECUTE_PATH = /^\/t\/([^/?]*)\/(connectors|composite-connectors)\/([^/?]*)\/execute(?:\?|$)/;
@@ -105,7 +109,7 @@ function sendError(reply: FastifyReply, request: FastifyRequest, err: RuntimeErr
  * decoded or are longer than the router takes names no connector → 404 `CONNECTOR_NOT_FOUND`.
  * Returns false when the URL is not an execute URL (the caller answers as usual).
  */
-export function runtimeFallback(runtime: Runtime, telemetry: Telemetry) {
+export function runtimeFallback(runtime: Runtime, telemetry: Telemetry, tracing: Tracing | undefined) {
   return async (request: FastifyRequest, reply: FastifyReply, reason: 'not-found' | 'bad-url'): Promise<boolean> => {
     const m = matchExecutePath(request.url);
     if (m === undefined) return false;
@@ -122,6 +126,7 @@ export function runtimeFallback(runtime: Runtime, telemetry: Telemetry) {
       return true;
     }
     const timing = new Timing();
+    const trace = tracing?.execute({ method: request.method, route: m.kind === 'composite' ? COMPOSITE_ROUTE : CONNECTOR_ROUTE, tenant: tenantId, permalink, requestId: request.id, headers: request.headers });
     const out = await execute({
       deps: runtime,
       requestId: request.id,
@@ -130,8 +135,10 @@ export function runtimeFallback(runtime: Runtime, telemetry: Telemetry) {
       kind: m.kind,
       timing,
       caller: { method: request.method, query: callerQuery(request.url), headers: request.headers, body: undefined, pathParams: new Map() },
+      ...(trace !== undefined ? { trace } : {}),
     });
     if (!isPreflight(request, out)) observe(telemetry, request, tenantId, permalink, out.status, out.headers['x-cache'] ?? 'BYPASS', timing, out.error);
+    trace?.end({ status: out.status, cache: out.headers['x-cache'] ?? 'BYPASS', errorCode: out.error?.code });
     sendOutcome(reply.header('x-request-id', request.id), request, out);
     return true;
   };
@@ -142,7 +149,7 @@ export function runtimeFallback(runtime: Runtime, telemetry: Telemetry) {
  * `POST /t/{tenant}/composite-connectors/{permalink}/execute`. Bodies are kept raw (the request
  * template sees `body_raw`, a passthrough forwards the exact bytes).
  */
-export const runtimeRoutes = (runtime: Runtime, telemetry: Telemetry): FastifyPluginAsync =>
+export const runtimeRoutes = (runtime: Runtime, telemetry: Telemetry, tracing: Tracing | undefined): FastifyPluginAsync =>
   async (app) => {
     // Every method fastify can route (incl. TRACE, QUERY): a method other than the connector's is
     // the pipeline's 405 with `Allow` (docs/runtime.md), never the generic 404.
@@ -177,6 +184,14 @@ export const runtimeRoutes = (runtime: Runtime, telemetry: Telemetry): FastifyPl
     const handler = (kind: 'connector' | 'composite') => async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
       const body = request.body as Buffer | undefined;
       const timing = new Timing();
+      const trace = tracing?.execute({
+        method: request.method,
+        route: kind === 'composite' ? COMPOSITE_ROUTE : CONNECTOR_ROUTE,
+        tenant: request.params.tenant,
+        permalink: request.params.permalink,
+        requestId: request.id,
+        headers: request.headers,
+      });
       const out = await execute({
         deps: runtime,
         requestId: request.id,
@@ -191,12 +206,14 @@ export const runtimeRoutes = (runtime: Runtime, telemetry: Telemetry): FastifyPl
           body: Buffer.isBuffer(body) ? body : undefined,
           pathParams: kind === 'connector' ? parsePathParamsHeader(request.headers['x-path-params']) : new Map(),
         },
+        ...(trace !== undefined ? { trace } : {}),
       });
       if (!isPreflight(request, out)) observe(telemetry, request, request.params.tenant, request.params.permalink, out.status, out.headers['x-cache'] ?? 'BYPASS', timing, out.error);
+      trace?.end({ status: out.status, cache: out.headers['x-cache'] ?? 'BYPASS', errorCode: out.error?.code });
       return sendOutcome(reply, request, out);
     };
 
     // config: per-request log lines at debug for successful executions (src/http/request-log.ts).
-    app.route<{ Params: Params }>({ method: methods, url: '/t/:tenant/connectors/:permalink/execute', exposeHeadRoute: false, config: WIDGET_RUNTIME_ROUTE, handler: handler('connector') });
-    app.route<{ Params: Params }>({ method: methods, url: '/t/:tenant/composite-connectors/:permalink/execute', exposeHeadRoute: false, config: WIDGET_RUNTIME_ROUTE, handler: handler('composite') });
+    app.route<{ Params: Params }>({ method: methods, url: CONNECTOR_ROUTE, exposeHeadRoute: false, config: WIDGET_RUNTIME_ROUTE, handler: handler('connector') });
+    app.route<{ Params: Params }>({ method: methods, url: COMPOSITE_ROUTE, exposeHeadRoute: false, config: WIDGET_RUNTIME_ROUTE, handler: handler('composite') });
   };

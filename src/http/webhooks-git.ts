@@ -2,6 +2,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, BadRequestError } from '../errors.js';
 import type { Services } from '../services.js';
+import type { SpanScope } from '../observability/tracing.js';
+import { tracedRoute } from './traced-route.js';
 import { syncKeys } from '../sync/keys.js';
 import { WEBHOOK_BODY_LIMIT } from './webhooks.js';
 
@@ -36,7 +38,7 @@ export const gitWebhookRoutes = (services: Services): FastifyPluginAsync =>
     const { gitlabWebhookSecrets, giteaWebhookSecrets } = services.config;
     const tokenDigests = gitlabWebhookSecrets.map(digest);
 
-    app.post('/webhooks/gitlab', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
+    app.post('/webhooks/gitlab', { bodyLimit: WEBHOOK_BODY_LIMIT }, tracedRoute(services.tracing, '/webhooks/gitlab', async (request, reply, span) => {
       if (tokenDigests.length === 0) {
         throw new AppError(503, 'WEBHOOKS_NOT_CONFIGURED', 'GitLab webhooks are refused: GITLAB_WEBHOOK_SECRET is not set (set it to the Secret token configured on the GitLab webhook)');
       }
@@ -54,10 +56,10 @@ export const gitWebhookRoutes = (services: Services): FastifyPluginAsync =>
         push = pushOf(p.ref, p.after, [project.git_http_url, project.web_url, repository.git_http_url, repository.homepage], p.user_username ?? p.user_name);
       }
       const id = headerOf(request, 'idempotency-key') ?? headerOf(request, 'x-gitlab-event-uuid');
-      return accept(services, reply, `gitlab:${id ?? fallbackId(body)}`, event, push);
-    });
+      return accept(services, reply, `gitlab:${id ?? fallbackId(body)}`, event, push, span);
+    }));
 
-    app.post('/webhooks/gitea', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
+    app.post('/webhooks/gitea', { bodyLimit: WEBHOOK_BODY_LIMIT }, tracedRoute(services.tracing, '/webhooks/gitea', async (request, reply, span) => {
       if (giteaWebhookSecrets.length === 0) {
         throw new AppError(503, 'WEBHOOKS_NOT_CONFIGURED', 'Gitea/Forgejo webhooks are refused: GITEA_WEBHOOK_SECRET is not set (set it to the Secret configured on the webhook)');
       }
@@ -77,11 +79,11 @@ export const gitWebhookRoutes = (services: Services): FastifyPluginAsync =>
         push = pushOf(p.ref, p.after, [repository.clone_url, repository.html_url], pusher.login ?? pusher.username);
       }
       const id = headerOf(request, 'x-gitea-delivery') ?? headerOf(request, 'x-forgejo-delivery');
-      return accept(services, reply, `gitea:${id ?? fallbackId(body.toString('utf8'))}`, event, push);
-    });
+      return accept(services, reply, `gitea:${id ?? fallbackId(body.toString('utf8'))}`, event, push, span);
+    }));
   };
 
-async function accept(services: Services, reply: FastifyReply, deliveryId: string, event: string, push: Push | undefined) {
+async function accept(services: Services, reply: FastifyReply, deliveryId: string, event: string, push: Push | undefined, span: SpanScope | undefined) {
   if (deliveryId.length > 250) throw new BadRequestError('INVALID_DELIVERY', 'the delivery id header is longer than 200 characters');
   const seenKey = syncKeys.delivery(deliveryId);
   const [fresh, links] = await Promise.all([
@@ -91,7 +93,7 @@ async function accept(services: Services, reply: FastifyReply, deliveryId: strin
   if (fresh === null) return reply.code(200).send({ queued: 0, duplicate: true });
   if (push === undefined || links.length === 0) return reply.code(200).send({ queued: 0 });
   try {
-    const queued = await services.git.onPush({ links, sha: push.sha, deliveryId, pusher: push.pusher });
+    const queued = await services.git.onPush({ links, sha: push.sha, deliveryId, pusher: push.pusher, trace: span });
     return reply.code(202).send({ queued });
   } catch (err) {
     // Not handled: a redelivery must not be taken for a duplicate.

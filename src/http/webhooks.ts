@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, BadRequestError } from '../errors.js';
 import type { Services } from '../services.js';
 import { syncKeys } from '../sync/keys.js';
+import { tracedRoute } from './traced-route.js';
 
 /**
  * `POST /webhooks/github` (docs/sync.md#webhook-endpoint). The body is kept raw: the signature covers the exact bytes
@@ -53,7 +54,7 @@ export const webhookRoutes = (services: Services): FastifyPluginAsync =>
       done();
     });
 
-    app.post('/webhooks/github', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request: FastifyRequest, reply: FastifyReply) => {
+    app.post('/webhooks/github', { bodyLimit: WEBHOOK_BODY_LIMIT }, tracedRoute(services.tracing, '/webhooks/github', async (request: FastifyRequest, reply: FastifyReply, span) => {
       if (verifiers.length === 0) {
         throw new AppError(503, 'WEBHOOKS_NOT_CONFIGURED', 'GitHub webhooks are refused: GITHUB_WEBHOOK_SECRET is not set, so deliveries cannot be verified (set it to the secret configured on the GitHub webhook)');
       }
@@ -76,6 +77,7 @@ export const webhookRoutes = (services: Services): FastifyPluginAsync =>
       if (event === undefined || deliveryId === undefined || deliveryId.length > 200) {
         throw new BadRequestError('INVALID_DELIVERY', 'a GitHub delivery carries X-GitHub-Event and X-GitHub-Delivery headers');
       }
+      span?.setAttributes({ 'gatehouse.webhook.event': knownEvent(event), 'gatehouse.webhook.delivery': deliveryId });
       const seenKey = syncKeys.delivery(deliveryId);
       const remember = () => services.redis.set(seenKey, event, 'EX', DELIVERY_TTL_S, 'NX');
       let push: { repository: string; branch: string; after: string | undefined; pusher: string | undefined } | undefined;
@@ -114,14 +116,14 @@ export const webhookRoutes = (services: Services): FastifyPluginAsync =>
           await services.sync.onPullRequest({ ...pr, deliveryId });
           return reply.code(202).send({ queued: links.length });
         }
-        const queued = await services.sync.onPush({ repository: push!.repository, branch: push!.branch, sha: push!.after, deliveryId, pusher: push!.pusher }, links);
+        const queued = await services.sync.onPush({ repository: push!.repository, branch: push!.branch, sha: push!.after, deliveryId, pusher: push!.pusher }, links, span);
         return reply.code(202).send({ queued });
       } catch (err) {
         // Not handled: GitHub may redeliver it, and then it must not be taken for a duplicate.
         await services.redis.del(seenKey).catch(() => undefined);
         throw err;
       }
-    });
+    }));
   };
 
 /** Marks a duplicate delivery's answer for the delivery metric (and tells the sender it was one). */

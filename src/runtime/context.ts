@@ -9,6 +9,7 @@ import type { StepRef } from './errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { CacheOutcome, Timing } from './timing.js';
 import type { CacheKeys } from '../upstream/cache/key.js';
+import type { CallTrace } from '../observability/tracing.js';
 
 /** The long-lived parts the stages use (one set per process). */
 export interface RuntimeDeps {
@@ -30,7 +31,15 @@ export interface RuntimeDeps {
   stageObservers: StageObserver[];
 }
 
-/** One stage run, as observers see it (src/runtime/pipeline.ts declares the stages). */
+/** A stage about to run, as observers see it (src/runtime/pipeline.ts declares the stages). */
+export interface StageStart {
+  call: Call;
+  stage: string;
+  /** The composite step the stage runs for. */
+  step: StepRef | undefined;
+}
+
+/** One stage run, as observers see it when it ended. */
 export interface StageEvent {
   stage: string;
   /** The composite step the stage ran for. */
@@ -41,9 +50,19 @@ export interface StageEvent {
   ms: number;
   /** The stage failed (its error becomes the answer). */
   failed: boolean;
+  /** What the stage threw, when it failed. */
+  error: unknown;
+  call: Call;
 }
 
-export type StageObserver = (event: StageEvent) => void;
+/**
+ * Told of every stage when it ended; one with `start` is also told before it runs (tracing opens
+ * the stage's span there, so spans made during the stage hang under it).
+ */
+export interface StageObserver {
+  (event: StageEvent): void;
+  start?: (start: StageStart) => void;
+}
 
 export interface RuntimeTenant {
   id: string;
@@ -51,6 +70,8 @@ export interface RuntimeTenant {
   allowed_origins: string[];
   rate_limit_per_minute?: number;
   rate_limit_per_user_per_minute?: number;
+  /** False: outbound requests carry no `traceparent` (default: they do, when tracing is on). */
+  trace_propagation?: boolean;
 }
 
 /** Secret and variable values a connector's templates read (plaintext only in process memory). */
@@ -112,6 +133,8 @@ export interface Call {
   timing: Timing;
   /** Unix seconds, frozen for the whole request (`now()` in every template). */
   now: number;
+  /** The execution's trace (server span, stage spans, outbound spans); undefined when tracing is off. */
+  trace?: CallTrace | undefined;
 }
 
 export interface IgnoredOverride {

@@ -1,3 +1,4 @@
+import type { CallTrace } from '../observability/tracing.js';
 import type { CompiledConnector } from '../registry/compile.js';
 import type { CallerRequest, RuntimeDeps, RuntimeTenant, TestOptions } from './context.js';
 import { debugHeader, debugRecord } from './debug-record.js';
@@ -18,6 +19,8 @@ export interface ExecuteInput {
   /** Test Connection of an unsaved connector or composite: compiled from the request body. */
   compiled?: CompiledConnector;
   timing?: Timing;
+  /** The execution's trace, when tracing is on. */
+  trace?: CallTrace;
 }
 
 export interface ExecuteOutput {
@@ -50,6 +53,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteOutput> {
     given: test === undefined ? undefined : { tenant: test.tenant, compiled: input.compiled },
     timing: input.timing ?? new Timing(),
     now: Math.floor(Date.now() / 1000),
+    trace: input.trace,
   });
   const { call, request } = run;
   let status: number;

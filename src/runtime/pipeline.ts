@@ -1,7 +1,7 @@
 import type { CompiledConnector, CompiledRequest, CompiledStep } from '../registry/compile.js';
 import { bytesValue } from '../templates/index.js';
 import { decodeUtf8 } from './body-text.js';
-import type { Call, StageObserver } from './context.js';
+import type { Call, StageEvent } from './context.js';
 import { locate, RuntimeError, SCOPE, type StepRef } from './errors.js';
 import { templateUser, type TemplateRun } from './render-template.js';
 import { requireUserIfNeeded } from './stages/anonymous.js';
@@ -130,7 +130,7 @@ export interface Run {
 }
 
 export async function runPipeline(call: Call): Promise<Run> {
-  const observe = call.deps.stageObservers.length === 0 ? undefined : observerOf(call);
+  const observe = call.deps.stageObservers.length === 0 ? undefined : watchOf(call);
   const run: Run = { call, request: undefined, preflight: undefined, error: undefined };
   try {
     const preflight = await runStages(CALL_STAGES.stages, call as unknown as Record<string, unknown>, observe, undefined);
@@ -145,19 +145,34 @@ export async function runPipeline(call: Call): Promise<Run> {
   return run;
 }
 
-type Observe = (stage: string, step: StepRef | undefined, ms: number, failed: boolean) => void;
+/** Starts watching one stage; what it returns is called when the stage ends. */
+type Observe = (stage: string, step: StepRef | undefined) => StageEnd;
+type StageEnd = (failed: boolean, error: unknown) => void;
 
-function observerOf(call: Call): Observe {
+/** The observers of one call; an observer that throws is logged and never fails the call. */
+function watchOf(call: Call): Observe {
   const observers = call.deps.stageObservers;
-  return (stage, step, ms, failed) => {
-    const event = { stage, step, tenant: call.tenantId, permalink: call.permalink, ms, failed };
+  const warn = (err: unknown, stage: string) => call.deps.log.warn({ err: { message: (err as Error).message }, stage }, 'stage observer failed');
+  return (stage, step) => {
     for (const o of observers) {
+      if (o.start === undefined) continue;
       try {
-        o(event);
+        o.start({ call, stage, step });
       } catch (err) {
-        call.deps.log.warn({ err: { message: (err as Error).message }, stage }, 'stage observer failed');
+        warn(err, stage);
       }
     }
+    const t0 = performance.now();
+    return (failed, error) => {
+      const event: StageEvent = { stage, step, tenant: call.tenantId, permalink: call.permalink, ms: performance.now() - t0, failed, error, call };
+      for (const o of observers) {
+        try {
+          o(event);
+        } catch (err) {
+          warn(err, stage);
+        }
+      }
+    };
   };
 }
 
@@ -165,16 +180,16 @@ function observerOf(call: Call): Observe {
 async function runStages(stages: readonly StageDef[], values: Record<string, unknown>, observe: Observe | undefined, step: StepRef | undefined): Promise<unknown> {
   for (let i = 0; i < stages.length; i++) {
     const stage = stages[i]!;
-    const t0 = observe === undefined ? 0 : performance.now();
+    const end = observe?.(stage.name, step);
     let out: unknown;
     try {
       out = stage.run(values as never);
       if (out instanceof Promise) out = await out;
     } catch (err) {
-      observe?.(stage.name, step, performance.now() - t0, true);
+      end?.(true, err);
       throw locate(err, { stage: stage.name, ...(step === undefined ? {} : { step }) });
     }
-    observe?.(stage.name, step, performance.now() - t0, false);
+    end?.(false, undefined);
     if (stage.key !== undefined) {
       values[stage.key] = out;
       if (stage.ends && out !== undefined) return out;

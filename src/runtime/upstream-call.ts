@@ -1,3 +1,4 @@
+import type { OutboundTrace } from '../observability/tracing.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/client.js';
 import type { AuthorizedRequest, Call, OutgoingBody, RenderedRequest, TemplateValues } from './context.js';
@@ -11,6 +12,8 @@ export interface UpstreamCall {
   values: TemplateValues;
   authorized: AuthorizedRequest;
   body: OutgoingBody;
+  /** Client spans of the upstream requests (and of a token request after a 401), when traced. */
+  outbound: OutboundTrace | undefined;
 }
 
 /**
@@ -23,7 +26,7 @@ export async function callUpstream(u: UpstreamCall, conditional?: Record<string,
   let res = await send(u, u.authorized, conditional);
   const applied = u.authorized.applied;
   if (res.status === 401 && applied?.token?.fromCache === true) {
-    const fresh = await call.deps.auth.refresh(call.tenantId, u.authorized.resolved, applied, call.now);
+    const fresh = await call.deps.auth.refresh(call.tenantId, u.authorized.resolved, applied, call.now, u.outbound);
     if (fresh !== undefined) res = await send(u, authorize(call.deps.upstream, u.rendered, u.values, u.authorized.resolved, fresh), conditional);
   }
   return res;
@@ -32,9 +35,16 @@ export async function callUpstream(u: UpstreamCall, conditional?: Record<string,
 async function send(u: UpstreamCall, request: AuthorizedRequest, conditional: Record<string, string> | undefined): Promise<UpstreamResponse> {
   const timing = u.call.timing;
   const t0 = performance.now();
+  const headers = headerObject(request, u.body, conditional);
+  const span = u.outbound?.start('upstream', u.method, request.url);
+  // A traceparent the connector configures itself is sent as configured.
+  if (span !== undefined && headers.traceparent === undefined) Object.assign(headers, span.headers);
   try {
-    return await u.call.deps.upstream.send({ url: request.url, method: u.method, headers: headerObject(request, u.body, conditional), body: u.body.body });
+    const res = await u.call.deps.upstream.send({ url: request.url, method: u.method, headers, body: u.body.body });
+    span?.end({ status: res.status });
+    return res;
   } catch (err) {
+    span?.end({ error: err });
     if (err instanceof UpstreamError) {
       if (err.timeout) timing.timeout = true;
       timing.error = err.message;

@@ -1,9 +1,10 @@
 import type { Logger } from '../logger.js';
+import type { SpanScope } from '../observability/tracing.js';
 import type { RedisClient } from '../redis/connection.js';
 import { defineScript, type ScriptRunner } from '../registry/keys.js';
 import { newSyncId, recordFromHash, recordToHash, type SyncHistory } from './history.js';
 import { syncKeys } from './keys.js';
-import { emptyPlan, type SyncRecord, type SyncTrigger } from './model.js';
+import { emptyPlan, type SyncJobData, type SyncRecord, type SyncTrigger } from './model.js';
 import { syncJobOptions, type RetrySettings, type SyncQueues } from './queues.js';
 
 /**
@@ -107,6 +108,8 @@ export interface TriggerInput {
   restoresSync?: string;
   /** A rollback or unpin: who asked. */
   requestedBy?: { actor: string; actor_name?: string };
+  /** The span of what triggered it (a webhook delivery): the job is queued under it and carries its context. */
+  trace?: SpanScope | undefined;
 }
 
 export interface TriggerResult {
@@ -120,6 +123,15 @@ export type StartResult =
   | { status: 'busy'; running: string }
   | { status: 'missing' }
   | { status: 'done' };
+
+/** The producer span's attributes (messaging semantic conventions). */
+const SEND_ATTRIBUTES = (tenant: string, syncId: string) => ({
+  'messaging.system': 'bullmq',
+  'messaging.destination.name': 'sync',
+  'messaging.operation.type': 'send',
+  'messaging.message.id': syncId,
+  'gatehouse.tenant': tenant,
+});
 
 export function dedupId(tenant: string, repoKey: string): string {
   return `${tenant}/${repoKey}`;
@@ -191,7 +203,7 @@ export class SyncCoordinator {
       this.remember(stateKey, reply[1]);
       if (reply[0] === 'merged') return { syncId: reply[1], outcome: 'merged' };
       await this.history.indexGlobally(tenant, repoKey, id, now);
-      if (reply[2] === 'enqueue') await this.enqueue(tenant, repoKey, id);
+      if (reply[2] === 'enqueue') await this.enqueue(tenant, repoKey, id, input.trace);
       return { syncId: id, outcome: 'new' };
     }
     throw new Error(`could not queue a sync for ${tenant}/${repoKey}: the link state kept changing`);
@@ -203,13 +215,16 @@ export class SyncCoordinator {
   }
 
   /** Adds the BullMQ job of a queued sync (idempotent: the job id is the sync id). */
-  async enqueue(tenant: string, repoKey: string, syncId: string): Promise<void> {
+  async enqueue(tenant: string, repoKey: string, syncId: string, trace?: SpanScope): Promise<void> {
     const dedup = dedupId(tenant, repoKey);
-    const job = await this.queues.sync.add('sync', { tenant, repoKey, syncId }, {
+    const add = (data: SyncJobData) => this.queues.sync.add('sync', data, {
       ...syncJobOptions(this.retry),
       jobId: syncId,
       deduplication: { id: dedup, keepLastIfActive: true },
     });
+    const job = trace === undefined
+      ? await add({ tenant, repoKey, syncId })
+      : await trace.child('send sync', { kind: 'producer', attributes: SEND_ATTRIBUTES(tenant, syncId) }, (span) => add({ tenant, repoKey, syncId, trace: span.carrier() }));
     if (job.id === syncId) return;
     // BullMQ kept another unfinished job of this link. If that job is active ours was stored as its
     // successor; otherwise (waiting, retrying) it has not resolved the head yet and will cover ours.

@@ -1,3 +1,4 @@
+import type { SpanScope } from '../observability/tracing.js';
 import type { Config } from '../config.js';
 import { AppError, BadRequestError, ConflictError, NotFoundError } from '../errors.js';
 import { GitRemotes, GitSourceError, GitStatuses, checkGitUrl, matchKey, type GitCredentials, type GitTarget } from '../git/index.js';
@@ -183,7 +184,7 @@ export class GitSources {
   }
 
   /** A verified push delivery: queue a sync of every link it concerns. */
-  async onPush(push: { links: { tenant: string; name: string }[]; sha: string | undefined; deliveryId: string; pusher: string | undefined }): Promise<number> {
+  async onPush(push: { links: { tenant: string; name: string }[]; sha: string | undefined; deliveryId: string; pusher: string | undefined; trace?: SpanScope | undefined }): Promise<number> {
     let queued = 0;
     await Promise.all(push.links.map(async ({ tenant, name }) => {
       const link = await this.links.get(tenant, name);
@@ -198,6 +199,7 @@ export class GitSources {
         deliveryId: push.deliveryId,
         ...(push.sha !== undefined ? { sha: push.sha } : {}),
         ...(push.pusher !== undefined ? { pusher: push.pusher } : {}),
+        trace: push.trace,
       });
       queued++;
     }));

@@ -1,3 +1,4 @@
+import type { TraceCarrier } from '../observability/tracing.js';
 /**
  * The sync domain's shapes: repository links, sync records (docs/admin-api.md) and job payloads.
  */
@@ -132,6 +133,8 @@ export interface SyncJobData {
   /** Lower-cased `owner/repo`: the link's identity. */
   repoKey: string;
   syncId: string;
+  /** The W3C trace context of what queued the job (a traced webhook delivery), when tracing is on. */
+  trace?: TraceCarrier;
 }
 
 export interface StatusJobData {

@@ -1,3 +1,4 @@
+import type { SpanScope } from '../observability/tracing.js';
 import type { RegistryStore } from '../registry/store.js';
 import type { GitSources } from './git-service.js';
 import { isGitLink, type StoredGitLink } from './git-links.js';
@@ -54,22 +55,31 @@ export interface Progress {
   head: string | null;
 }
 
+/** Runs one stage, as a child span of the job's span when the sync is traced. */
+type Stage = <T>(name: string, run: () => Promise<T>) => Promise<T>;
+
+function stageRunner(span: SpanScope | undefined): Stage {
+  if (span === undefined || !span.recording) return (_name, run) => run();
+  return (name, run) => span.child(`sync ${name}`, { attributes: { 'gatehouse.stage': name } }, () => run());
+}
+
 /**
  * Pins first: a rollback applies its commit (the processor pins the link once it succeeded); a
  * pinned link applies its pinned commit when an operator asks (manual resync, re-link) and skips
  * pushes and reconciliation; an unpin applies the branch head like a manual resync. Git links are
  * never pinned (rollback is a repository-link route).
  */
-export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: SyncRecord, attempt: number, progress: Progress): Promise<SyncOutcome> {
+export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: SyncRecord, attempt: number, progress: Progress, span?: SpanScope): Promise<SyncOutcome> {
   const force = record.trigger === 'manual' || record.trigger === 'link' || record.trigger === 'unpin';
-  if (isGitLink(link)) return runGitPipeline(deps, link, force, progress);
+  const stage = stageRunner(span);
+  if (isGitLink(link)) return runGitPipeline(deps, link, force, progress, stage);
   if (record.trigger === 'rollback') {
     if (record.sha === null) throw new SyncFailure('error', [plainError('the rollback names no commit')], null);
-    return applyPinnedCommit(deps, link, record.sha, progress);
+    return applyPinnedCommit(deps, link, record.sha, progress, stage);
   }
   const pin = link.pin ?? null;
   if (pin !== null && record.trigger !== 'unpin') {
-    if (force) return applyPinnedCommit(deps, link, pin.commit, progress);
+    if (force) return applyPinnedCommit(deps, link, pin.commit, progress, stage);
     // Push and reconcile records carry the commit they announce; nothing needs reading.
     const sha = record.sha ?? (await resolveHead(deps.sourceStep, deps.sources.forLink(link)));
     progress.head = sha;
@@ -79,16 +89,16 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
   // commit says nothing about the branch the link watches now (no lag check, no ancestry check).
   const pushed = record.branch === link.branch ? record.sha : null;
   const source = deps.sources.forLink(link);
-  const head = await resolveHead(deps.sourceStep, source);
+  const head = await stage('resolve-head', () => resolveHead(deps.sourceStep, source));
   progress.head = head;
-  await checkHead(source, link, head, pushed, attempt, deps.staleAttempts);
-  const file = await fetchRegistry(deps.sourceStep, source, head);
+  await stage('check-head', () => checkHead(source, link, head, pushed, attempt, deps.staleAttempts));
+  const file = await stage('fetch-registry', () => fetchRegistry(deps.sourceStep, source, head));
   const blob = file?.blobSha ?? null;
-  const fresh = await freshness(source, link, head, blob, pushed, force);
+  const fresh = await stage('freshness', () => freshness(source, link, head, blob, pushed, force));
   if (fresh.verdict === 'unchanged') return { state: 'unchanged', sha: head };
   // The record names the commit that lost (the pushed one), not the head it was compared with.
   if (fresh.verdict === 'superseded') return { state: 'superseded', sha: pushed ?? head, reason: fresh.reason };
-  return applyFile(deps, link, head, file, 'the repository was unlinked');
+  return applyFile(deps, link, head, file, 'the repository was unlinked', stage);
 }
 
 /**
@@ -96,14 +106,14 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
  * applied like a head. A commit GitHub no longer has (force-pushed away and collected) reads as
  * "no file", which would empty the link: that is refused instead.
  */
-async function applyPinnedCommit(deps: PipelineDeps, link: StoredLink, commit: string, progress: Progress): Promise<SyncOutcome> {
+async function applyPinnedCommit(deps: PipelineDeps, link: StoredLink, commit: string, progress: Progress, stage: Stage): Promise<SyncOutcome> {
   const source = deps.sources.forLink(link);
   progress.head = commit;
-  const file = await fetchRegistry(deps.sourceStep, source, commit);
+  const file = await stage('fetch-registry', () => fetchRegistry(deps.sourceStep, source, commit));
   if (file === undefined && (await source.compare(commit, commit)) === 'unknown') {
     throw new SyncFailure('error', [plainError(`commit ${commit.slice(0, 12)} is no longer in ${link.repository}: it was force-pushed away`)], commit);
   }
-  return applyFile(deps, link, commit, file, 'the repository was unlinked');
+  return applyFile(deps, link, commit, file, 'the repository was unlinked', stage);
 }
 
 /**
@@ -112,24 +122,24 @@ async function applyPinnedCommit(deps: PipelineDeps, link: StoredLink, commit: s
  * named, so a replayed or late delivery can only find its commit already live (`unchanged`) or
  * replaced by a newer head: an older commit never wins.
  */
-async function runGitPipeline(deps: PipelineDeps, link: StoredGitLink, force: boolean, progress: Progress): Promise<SyncOutcome> {
-  const { head, file } = await readGitRegistry(deps.git, link);
+async function runGitPipeline(deps: PipelineDeps, link: StoredGitLink, force: boolean, progress: Progress, stage: Stage): Promise<SyncOutcome> {
+  const { head, file } = await stage('read-git', () => readGitRegistry(deps.git, link));
   progress.head = head;
   const blob = file?.blobSha ?? null;
   if (!force && link.applied !== null && link.applied.blob === blob) return { state: 'unchanged', sha: head };
-  return applyFile(deps, link, head, file, 'the Git link was removed');
+  return applyFile(deps, link, head, file, 'the Git link was removed', stage);
 }
 
 /** Validate (once per blob), check the link still points where it did, activate atomically. */
-async function applyFile(deps: PipelineDeps, link: StoredLink, head: string, file: RegistryBlob | undefined, goneReason: string): Promise<SyncOutcome> {
+async function applyFile(deps: PipelineDeps, link: StoredLink, head: string, file: RegistryBlob | undefined, goneReason: string, stage: Stage): Promise<SyncOutcome> {
   const blob = file?.blobSha ?? null;
-  const { content, text, references } = await validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path);
+  const { content, text, references } = await stage('validate', () => validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path));
   // The link may have been removed or re-pointed while the source answered: then this result is moot.
   const current = await deps.links.get(link.tenant, linkKeyOf(link));
   if (current === undefined || current.generation !== link.generation) {
     return { state: 'superseded', sha: head, reason: current === undefined ? goneReason : 'the link was changed to another branch or path' };
   }
-  const plan = await activate(deps.registry, link, head, text, content);
+  const plan = await stage('activate', () => activate(deps.registry, link, head, text, content));
   // Never blocking: names the tenant does not have (yet) are reported on the record.
   const warnings = references.length === 0 ? [] : unknownNameWarnings(references, await deps.valueNames(link.tenant), link.tenant);
   return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length, warnings };

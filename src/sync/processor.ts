@@ -4,6 +4,7 @@ import { classifyGitHubError, GitHubError } from '../github/index.js';
 import type { AuditLog } from '../audit/log.js';
 import { SYNC_ACTOR } from '../audit/model.js';
 import type { Logger } from '../logger.js';
+import type { SpanScope, Tracing } from '../observability/tracing.js';
 import type { SyncCoordinator } from './coordinator.js';
 import type { GitHubGate } from './github-gate.js';
 import type { SyncHistory } from './history.js';
@@ -34,6 +35,8 @@ export interface ProcessorDeps extends PipelineDeps {
   metrics: SyncMetrics;
   statusJobOptions: import('bullmq').JobsOptions;
   audit: AuditLog;
+  /** Each job a consumer span continuing the trace in its data (src/observability/tracing.ts); absent = off. */
+  tracing?: Tracing | undefined;
 }
 
 export interface SyncMetrics {
@@ -84,7 +87,29 @@ const UNFINISHED_JOB_STATES = new Set(['active', 'waiting', 'delayed', 'prioriti
 const BUSY_RECHECK_MS = 1000;
 
 export function createSyncProcessor(deps: ProcessorDeps) {
+  const run = processSync(deps);
+  const tracing = deps.tracing;
+  if (tracing === undefined) return (job: Job<SyncJobData>, token?: string) => run(job, token, undefined);
   return async (job: Job<SyncJobData>, token?: string): Promise<string> => {
+    const span = tracing.job('sync', job.name, job.data.trace, { 'messaging.message.id': job.data.syncId, 'gatehouse.tenant': job.data.tenant, 'gatehouse.sync.attempt': job.attemptsMade + 1 });
+    try {
+      const state = await run(job, token, span);
+      span.setAttributes({ 'gatehouse.sync.state': state });
+      span.end();
+      return state;
+    } catch (err) {
+      // A job moved to delayed (rate limit, busy link) has not failed.
+      if (err instanceof DelayedError) {
+        span.setAttributes({ 'gatehouse.sync.state': 'delayed' });
+        span.end();
+      } else span.end(err);
+      throw err;
+    }
+  };
+}
+
+function processSync(deps: ProcessorDeps) {
+  return async (job: Job<SyncJobData>, token: string | undefined, span: SpanScope | undefined): Promise<string> => {
     const { tenant, repoKey, syncId } = job.data;
     // GitHub's rate limit holds GitHub links only; a Git link (`git:<name>`) reads another host.
     const blocked = repoKey.startsWith('git:') ? 0 : await deps.gate.blockedUntil();
@@ -118,7 +143,7 @@ export function createSyncProcessor(deps: ProcessorDeps) {
     const progress: Progress = { head: null };
     let outcome: SyncOutcome;
     try {
-      outcome = await runPipeline(deps, link, record, attempt, progress);
+      outcome = await runPipeline(deps, link, record, attempt, progress, span);
     } catch (err) {
       if (err instanceof SyncFailure) {
         outcome = { state: 'failed', sha: err.sha ?? progress.head, errors: err.errors, status: err.status };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
+import type { SpanScope } from '../observability/tracing.js';
 import { AppError, BadRequestError, NotFoundError } from '../errors.js';
 import { createGitHub, GitHubError, type GitHub } from '../github/index.js';
 import type { Logger } from '../logger.js';
@@ -228,6 +229,7 @@ export class SyncService {
   async onPush(
     push: { repository: string; branch: string; sha: string | undefined; deliveryId: string; pusher: string | undefined },
     links?: RepoLinkEntry[],
+    trace?: SpanScope,
   ): Promise<number> {
     const repoKey = repoKeyOf(push.repository);
     const entries = links ?? (await this.linksForPush(push.repository, push.branch));
@@ -240,6 +242,7 @@ export class SyncService {
       ...(push.sha !== undefined ? { sha: push.sha } : {}),
       deliveryId: push.deliveryId,
       ...(push.pusher !== undefined ? { pusher: push.pusher } : {}),
+      trace,
     })));
     return entries.length;
   }

@@ -20,6 +20,8 @@ export interface Tenant {
   rate_limit_per_minute?: number;
   /** Extension: executions per minute per signed-in user (session `sub`). */
   rate_limit_per_user_per_minute?: number;
+  /** False: outbound requests carry no W3C `traceparent` (set only when turned off). */
+  trace_propagation?: boolean;
 }
 
 /** What the admin API returns: never the session secret. */
@@ -30,6 +32,7 @@ export interface TenantView {
   allowed_origins: string[];
   rate_limit_per_minute: number | null;
   rate_limit_per_user_per_minute: number | null;
+  trace_propagation: boolean;
   created_at: string;
   updated_at: string;
 }

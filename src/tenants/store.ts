@@ -17,6 +17,8 @@ interface TenantDoc {
   rate_limit_per_minute: number | null;
   /** Absent in documents written before the setting existed (= null). */
   rate_limit_per_user_per_minute?: number | null;
+  /** Absent in documents written before the setting existed (= true). */
+  trace_propagation?: boolean;
   updated_at: string;
 }
 
@@ -161,6 +163,7 @@ export class TenantStore {
       allowed_origins: input.allowed_origins ?? [],
       rate_limit_per_minute: input.rate_limit_per_minute ?? null,
       rate_limit_per_user_per_minute: input.rate_limit_per_user_per_minute ?? null,
+      trace_propagation: input.trace_propagation ?? true,
       updated_at: now,
     };
     const [status, revision] = (await this.putScript(
@@ -250,6 +253,7 @@ export class TenantStore {
     const tenant: Tenant = { id: doc.id, name: doc.name, session, allowed_origins: doc.allowed_origins };
     if (doc.rate_limit_per_minute !== null) tenant.rate_limit_per_minute = doc.rate_limit_per_minute;
     if (typeof doc.rate_limit_per_user_per_minute === 'number') tenant.rate_limit_per_user_per_minute = doc.rate_limit_per_user_per_minute;
+    if (doc.trace_propagation === false) tenant.trace_propagation = false;
     return { tenant, revision };
   }
 }
@@ -268,6 +272,7 @@ function toView(doc: TenantDoc, createdAt: string): TenantView {
     allowed_origins: doc.allowed_origins,
     rate_limit_per_minute: doc.rate_limit_per_minute,
     rate_limit_per_user_per_minute: doc.rate_limit_per_user_per_minute ?? null,
+    trace_propagation: doc.trace_propagation !== false,
     created_at: createdAt,
     updated_at: doc.updated_at,
   };

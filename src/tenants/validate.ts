@@ -9,6 +9,7 @@ export interface TenantInput {
   allowed_origins?: string[];
   rate_limit_per_minute?: number | null;
   rate_limit_per_user_per_minute?: number | null;
+  trace_propagation?: boolean;
 }
 
 export interface InputProblem {

@@ -36,6 +36,7 @@ describe('tenants API', () => {
       allowed_origins: ['https://app.acme.example', 'http://localhost:3000'],
       rate_limit_per_minute: 600,
       rate_limit_per_user_per_minute: 30,
+      trace_propagation: true,
       created_at: expect.any(String),
       updated_at: created.body.created_at,
     });

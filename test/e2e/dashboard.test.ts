@@ -147,17 +147,21 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
     await page.getByLabel('Allowed origins').fill('https://app.acme.test\nhttps://admin.acme.test');
     await page.getByLabel('Rate limit (requests per minute)').fill('120');
     await page.getByLabel('Rate limit per signed-in user (requests per minute)').fill('20');
+    const propagation = page.getByLabel('Send trace context (traceparent) to upstreams and token endpoints');
+    expect(await propagation.isChecked()).toBe(true);
+    await propagation.uncheck();
     await shot('02-tenant-form');
     await page.getByRole('button', { name: 'Create tenant' }).click();
     await waitForHeading(/^Acme Corp/);
     expect(await text('#flash')).toContain('Tenant acme created.');
     const stored = await svc.services.tenants.view('acme');
-    expect(stored).toMatchObject({ name: 'Acme Corp', session: { alg: 'HS256' }, allowed_origins: ['https://app.acme.test', 'https://admin.acme.test'], rate_limit_per_minute: 120, rate_limit_per_user_per_minute: 20 });
+    expect(stored).toMatchObject({ name: 'Acme Corp', session: { alg: 'HS256' }, allowed_origins: ['https://app.acme.test', 'https://admin.acme.test'], rate_limit_per_minute: 120, rate_limit_per_user_per_minute: 20, trace_propagation: false });
 
     // Settings: the stored HS256 secret is never shown; a bad origin is reported on its field.
     await page.getByRole('link', { name: 'Settings', exact: true }).click();
     await page.getByRole('button', { name: 'Save settings' }).waitFor();
     expect(await page.getByLabel('HS256 secret', { exact: true }).inputValue()).toBe('');
+    expect(await page.getByLabel('Send trace context (traceparent) to upstreams and token endpoints').isChecked()).toBe(false);
     await page.getByLabel('Allowed origins').fill('https://app.acme.test/');
     await page.getByRole('button', { name: 'Save settings' }).click();
     const problem = page.locator('[role=alert]', { hasText: 'INVALID_REQUEST' });

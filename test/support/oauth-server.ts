@@ -27,6 +27,8 @@ export interface TestOAuthServer {
   resourceUrl: string;
   /** Every POST /token, accepted or not, in arrival order (form fields as received). */
   tokenRequests: Record<string, string>[];
+  /** The headers of each POST /token, in the same order. */
+  tokenRequestHeaders: IncomingMessage['headers'][];
   /** Verified assertions of the jwt-bearer grant. */
   assertions: { header: ProtectedHeaderParameters; payload: JWTPayload }[];
   addClient(client: OAuthClient): void;
@@ -52,6 +54,7 @@ export async function startOAuthServer(options: { tls?: TestCerts } = {}): Promi
   const clients = new Map<string, OAuthClient>();
   const tokens = new Map<string, StoredToken>();
   const tokenRequests: Record<string, string>[] = [];
+  const tokenRequestHeaders: IncomingMessage['headers'][] = [];
   const assertions: { header: ProtectedHeaderParameters; payload: JWTPayload }[] = [];
   let delay = 0;
   let tokenUrl = '';
@@ -131,6 +134,7 @@ export async function startOAuthServer(options: { tls?: TestCerts } = {}): Promi
         try {
           if (req.method === 'POST' && u.pathname === '/token') {
             tokenRequests.push({ ...body });
+            tokenRequestHeaders.push(req.headers);
             if (delay > 0) await new Promise((r) => setTimeout(r, delay));
             // RFC 7523 sends no client_id: the assertion's `iss` names the client (verified in the grant).
             if (body.grant_type === JWT_BEARER && body.client_id === undefined && body.assertion !== undefined) {
@@ -173,6 +177,7 @@ export async function startOAuthServer(options: { tls?: TestCerts } = {}): Promi
     tokenUrl,
     resourceUrl: `${url}/resource`,
     tokenRequests,
+    tokenRequestHeaders,
     assertions,
     addClient(client) {
       clients.set(client.id, client);

@@ -20,7 +20,7 @@ export const tenantParams = {
 
 const tenantView = {
   type: 'object',
-  required: ['id', 'name', 'session', 'allowed_origins', 'rate_limit_per_minute', 'rate_limit_per_user_per_minute', 'created_at', 'updated_at'],
+  required: ['id', 'name', 'session', 'allowed_origins', 'rate_limit_per_minute', 'rate_limit_per_user_per_minute', 'trace_propagation', 'created_at', 'updated_at'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
@@ -35,6 +35,7 @@ const tenantView = {
     allowed_origins: { type: 'array', items: { type: 'string' } },
     rate_limit_per_minute: { type: ['integer', 'null'] },
     rate_limit_per_user_per_minute: { type: ['integer', 'null'] },
+    trace_propagation: { type: 'boolean' },
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
   },
@@ -69,6 +70,10 @@ const tenantBody = {
     rate_limit_per_user_per_minute: {
       type: ['integer', 'null'],
       description: 'extension: requests per minute for each signed-in user (session token `sub`); anonymous callers count only toward the tenant limit; null or absent: no limit',
+    },
+    trace_propagation: {
+      type: 'boolean',
+      description: 'extension: when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT), requests to this tenant\'s upstreams and token endpoints carry a W3C traceparent header; false sends none. Absent: true',
     },
   },
 } as const;

@@ -1,6 +1,6 @@
 import { applyApiKey, type AppliedAuth, type ResolvedAuth } from '../../auth/outbound.js';
 import type { ClaimValue, CompiledAuth, CompiledRequest } from '../../registry/compile.js';
-import type { AuthorizedRequest, Call, RenderedRequest, TemplateValues } from '../context.js';
+import type { AuthorizedRequest, Call, RenderedRequest, RuntimeTenant, TemplateValues } from '../context.js';
 import { authorize } from '../outgoing.js';
 import { renderEither, renderTemplate, type TemplateRun } from '../render-template.js';
 import { NO_AUTH, requestPlan, type BoundAuth, type FixedRequest } from '../request-plan.js';
@@ -11,7 +11,7 @@ import { NO_AUTH, requestPlan, type BoundAuth, type FixedRequest } from '../requ
  * the request's plan: no authentication and an API key cost no promise.
  */
 export function applyAuth(
-  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing'> & { spec: CompiledRequest; fixed: FixedRequest | undefined; rendered: RenderedRequest; vars: Record<string, unknown>; templates: TemplateRun },
+  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing' | 'trace'> & { tenant: RuntimeTenant | undefined; spec: CompiledRequest; fixed: FixedRequest | undefined; rendered: RenderedRequest; vars: Record<string, unknown>; templates: TemplateRun },
 ): AuthorizedRequest | Promise<AuthorizedRequest> {
   if (input.fixed !== undefined) return input.fixed.authorized;
   const { rendered, templates } = input;
@@ -52,12 +52,14 @@ function apiKey(auth: Extract<BoundAuth, { type: 'api_key' }>, value: string, va
 }
 
 async function applyRendered(
-  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing'> & { rendered: RenderedRequest; vars: Record<string, unknown>; templates: TemplateRun },
+  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing' | 'trace'> & { tenant: RuntimeTenant | undefined; rendered: RenderedRequest; vars: Record<string, unknown>; templates: TemplateRun },
   auth: Exclude<CompiledAuth, { type: 'none' | 'api_key' }>,
 ): Promise<AuthorizedRequest> {
   const { rendered, templates } = input;
   const resolved = await renderAuth(templates, auth, input.vars);
-  const run = () => input.deps.auth.apply(input.tenantId, resolved, input.now);
+  // A token request is a client span under this stage (when traced).
+  const outbound = input.trace?.outbound(input.tenant?.trace_propagation !== false);
+  const run = () => input.deps.auth.apply(input.tenantId, resolved, input.now, outbound);
   const applied = resolved.type === 'oauth_client_credentials' || resolved.type === 'oauth_jwt_bearer' ? await input.timing.measure('http', run) : await run();
   return authorize(input.deps.upstream, rendered, templates.values, resolved, applied);
 }

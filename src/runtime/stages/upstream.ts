@@ -1,5 +1,5 @@
 import type { CompiledConnector, CompiledRequest } from '../../registry/compile.js';
-import type { AuthorizedRequest, Call, Fetched, OutgoingBody, RenderedRequest, TemplateValues } from '../context.js';
+import type { AuthorizedRequest, Call, Fetched, OutgoingBody, RenderedRequest, RuntimeTenant, TemplateValues } from '../context.js';
 import type { StepRef } from '../errors.js';
 import { headerObject } from '../outgoing.js';
 import type { FixedRequest } from '../request-plan.js';
@@ -11,7 +11,8 @@ import { callUpstream, type UpstreamCall } from '../upstream-call.js';
  * as BYPASS), composite steps — calls the upstream directly.
  */
 export async function fetchUpstream(
-  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing' | 'test'> & {
+  input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing' | 'test' | 'trace'> & {
+    tenant: RuntimeTenant | undefined;
     connector: CompiledConnector;
     spec: CompiledRequest;
     step: StepRef | undefined;
@@ -24,7 +25,8 @@ export async function fetchUpstream(
 ): Promise<Fetched> {
   const { timing, connector } = input;
   const method = input.spec.method;
-  const u: UpstreamCall = { call: input, method, rendered: input.rendered, values: input.templates.values, authorized: input.authorized, body: input.body };
+  const outbound = input.trace?.outbound(input.tenant?.trace_propagation !== false);
+  const u: UpstreamCall = { call: input, method, rendered: input.rendered, values: input.templates.values, authorized: input.authorized, body: input.body, outbound };
   if (input.step !== undefined) return { response: await callUpstream(u), xCache: 'BYPASS' };
   const cache = input.deps.cache;
   if (cache === undefined || input.test !== undefined || (method !== 'GET' && method !== 'HEAD')) {

@@ -93,6 +93,7 @@ function tenantForm(existing) {
   const originsInput = h('textarea', { name: 'allowed_origins', rows: 3, class: 'wide', spellcheck: false, value: (existing?.allowed_origins ?? []).join('\n'), placeholder: 'https://app.example.com' });
   const rateInput = h('input', { type: 'number', name: 'rate_limit_per_minute', min: 1, max: 1000000, step: 1, value: existing?.rate_limit_per_minute ?? '' });
   const userRateInput = h('input', { type: 'number', name: 'rate_limit_per_user_per_minute', min: 1, max: 1000000, step: 1, value: existing?.rate_limit_per_user_per_minute ?? '' });
+  const propagationInput = h('input', { type: 'checkbox', name: 'trace_propagation', id: uid('trace'), checked: existing?.trace_propagation !== false });
 
   const secretHelp =
     kind === 'hs256'
@@ -119,6 +120,8 @@ function tenantForm(existing) {
     field('Allowed origins', originsInput, 'Browser origins allowed to call the runtime, one per line, exactly as browsers send them (https://app.example.com, no path, no trailing slash), or * alone for every origin. Empty: no browser page may read answers.'),
     field('Rate limit (requests per minute)', rateInput, 'Empty: no limit.'),
     field('Rate limit per signed-in user (requests per minute)', userRateInput, 'Counted per session user (token sub); anonymous callers count only toward the tenant limit. Empty: no limit.'),
+    h('div', { class: 'checkbox' }, propagationInput, h('label', { for: propagationInput.id }, 'Send trace context (traceparent) to upstreams and token endpoints')),
+    h('p', { class: 'muted' }, 'Only when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT). Off: requests to this tenant’s upstreams carry no trace header; Gatehouse still records its spans.'),
     h('div', { class: 'actions' }, submit),
   );
 
@@ -137,6 +140,7 @@ function tenantForm(existing) {
       allowed_origins: originsInput.value.split('\n').map((s) => s.trim()).filter(Boolean),
       rate_limit_per_minute: rateInput.value.trim() === '' ? null : Number(rateInput.value),
       rate_limit_per_user_per_minute: userRateInput.value.trim() === '' ? null : Number(userRateInput.value),
+      trace_propagation: propagationInput.checked,
     };
     if (hs.input.checked) body.session = secretInput.value === '' ? { alg: 'HS256' } : { alg: 'HS256', secret: secretInput.value };
     else if (jwks.input.checked) body.session = { jwks_url: jwksInput.value.trim() };

@@ -1,0 +1,357 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type ReadableSpan,
+  type Sampler,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_SERVICE_NAME,
+  ATTR_URL_SCHEME,
+} from '@opentelemetry/semantic-conventions';
+import type { TracingConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { StepRef } from '../runtime/errors.js';
+import type { GatehouseMetrics } from './metrics.js';
+import type { CallTrace, ExecuteStart, OutboundKind, OutboundSpan, OutboundTrace, SpanAttributes, SpanScope, TraceCarrier, Tracing } from './tracing.js';
+
+/**
+ * The OpenTelemetry SDK behind `Tracing` (loaded by startTracing only when tracing is on).
+ *
+ * One tracer provider per process, never registered globally: spans are created from explicit
+ * parent contexts handed along (the call, the job), so no context manager runs on the request path.
+ * Spans go through a BatchSpanProcessor with a bounded queue: when the OTLP endpoint is slow or
+ * gone, finished spans beyond OTEL_BSP_MAX_QUEUE_SIZE are dropped and counted
+ * (gatehouse_trace_spans_dropped_total{reason="queue_full"}); failed exports are counted as
+ * reason="export_failed". Requests never wait for an export.
+ *
+ * Attributes never hold secrets: no header values, no query strings, no URL paths (a path may
+ * carry a key), no error messages (they may quote data) — only names, codes, hosts and statuses.
+ */
+
+/** How long a shutdown waits for the last spans to be sent. */
+const SHUTDOWN_FLUSH_MS = 2000;
+/** At most one warning per this interval about failed exports. */
+const EXPORT_WARN_INTERVAL_MS = 60_000;
+
+const propagator = new W3CTraceContextPropagator();
+
+export function createTracing(config: TracingConfig, metrics: GatehouseMetrics, log: Logger): Tracing {
+  const queue = new ExportQueue(config.maxQueueSize, metrics, log);
+  const inner: SpanExporter = config.exporter.kind === 'console' ? new ConsoleSpanExporter() : new OTLPTraceExporter({ url: config.exporter.url, timeoutMillis: config.exportTimeoutMs });
+  const exporter = queue.wrap(inner);
+  const batch = new BatchSpanProcessor(exporter, {
+    maxQueueSize: config.maxQueueSize,
+    maxExportBatchSize: Math.min(512, config.maxQueueSize),
+    scheduledDelayMillis: config.scheduleDelayMs,
+    // The exporter's own timeout ends an export first; this only unblocks the next batch.
+    exportTimeoutMillis: config.exportTimeoutMs + 1000,
+  });
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }),
+    sampler: samplerOf(config),
+    spanProcessors: [queue.processor(batch)],
+  });
+  return new SdkTracing(provider.getTracer('gatehouse'), provider, log);
+}
+
+function samplerOf(config: TracingConfig): Sampler {
+  const root = config.sampleRatio >= 1 ? new AlwaysOnSampler() : config.sampleRatio <= 0 ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(config.sampleRatio);
+  return config.parentBased ? new ParentBasedSampler({ root }) : root;
+}
+
+/**
+ * Counts spans between "finished" and "handed to the exporter" and refuses new ones past the
+ * queue size, so every dropped span is counted (the BatchSpanProcessor would drop them silently).
+ */
+class ExportQueue {
+  private waiting = 0;
+  private lastWarning = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly metrics: GatehouseMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  processor(batch: SpanProcessor): SpanProcessor {
+    return {
+      onStart: (span, parent) => batch.onStart(span, parent),
+      onEnd: (span: ReadableSpan) => {
+        if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+        if (this.waiting >= this.max) {
+          this.metrics.spansDropped.inc({ reason: 'queue_full' });
+          return;
+        }
+        this.waiting++;
+        batch.onEnd(span);
+      },
+      forceFlush: () => batch.forceFlush(),
+      shutdown: () => batch.shutdown(),
+    };
+  }
+
+  wrap(exporter: SpanExporter): SpanExporter {
+    return {
+      export: (spans: ReadableSpan[], done: (result: ExportResult) => void) => {
+        this.waiting = Math.max(0, this.waiting - spans.length);
+        exporter.export(spans, (result) => {
+          if (result.code === ExportResultCode.SUCCESS) this.metrics.spansExported.inc(spans.length);
+          else this.failed(spans.length, result.error);
+          done(result);
+        });
+      },
+      shutdown: () => exporter.shutdown(),
+      ...(exporter.forceFlush !== undefined ? { forceFlush: () => exporter.forceFlush!() } : {}),
+    };
+  }
+
+  private failed(count: number, error: Error | undefined): void {
+    this.metrics.spansDropped.inc({ reason: 'export_failed' }, count);
+    const now = Date.now();
+    if (now - this.lastWarning < EXPORT_WARN_INTERVAL_MS) return;
+    this.lastWarning = now;
+    this.log.warn({ err: { message: error?.message ?? 'export failed' }, spans: count }, 'trace spans could not be exported to the OTLP endpoint (dropped; counted in gatehouse_trace_spans_dropped_total)');
+  }
+}
+
+/** Only the W3C fields of a carrier (job data is not trusted to hold nothing else). */
+function w3c(carrier: TraceCarrier | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof carrier?.traceparent === 'string') out.traceparent = carrier.traceparent;
+  if (typeof carrier?.tracestate === 'string') out.tracestate = carrier.tracestate;
+  return out;
+}
+
+function extract(headers: IncomingHttpHeaders | Record<string, string>): Context {
+  return propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+}
+
+function inject(ctx: Context): Record<string, string> {
+  const out: Record<string, string> = {};
+  propagator.inject(ctx, out, defaultTextMapSetter);
+  return out;
+}
+
+/** What a failure is called on a span: an error code or class name, never its message. */
+function errorType(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const e = error as { code?: unknown; kind?: unknown; name?: unknown };
+    if (typeof e.code === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(e.code)) return e.code;
+    if (typeof e.name === 'string' && e.name !== '') return e.name;
+  }
+  return 'Error';
+}
+
+function fail(span: Span, error: unknown): void {
+  const type = errorType(error);
+  span.setAttribute(ATTR_ERROR_TYPE, type);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+}
+
+class SdkTracing implements Tracing {
+  constructor(
+    readonly tracer: Tracer,
+    private readonly provider: BasicTracerProvider,
+    private readonly log: Logger,
+  ) {}
+
+  execute(start: ExecuteStart): CallTrace {
+    const parent = extract(start.headers);
+    const span = this.tracer.startSpan(
+      `${start.method} ${start.route}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: start.method,
+          [ATTR_HTTP_ROUTE]: start.route,
+          'gatehouse.tenant': start.tenant,
+          'gatehouse.connector': start.permalink,
+          'gatehouse.request_id': start.requestId,
+        },
+      },
+      parent,
+    );
+    return new ExecuteTrace(this, span, trace.setSpan(parent, span));
+  }
+
+  server(name: string, headers: IncomingHttpHeaders, attributes: SpanAttributes): SpanScope {
+    const parent = extract(headers);
+    const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+    return new Scope(this.tracer, span, trace.setSpan(parent, span));
+  }
+
+  job(queue: string, jobName: string, carrier: TraceCarrier | undefined, attributes: SpanAttributes): SpanScope {
+    const parent = extract(w3c(carrier));
+    const span = this.tracer.startSpan(
+      `process ${queue}`,
+      { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'bullmq', 'messaging.destination.name': queue, 'messaging.operation.type': 'process', 'gatehouse.job': jobName, ...attributes } },
+      parent,
+    );
+    return new Scope(this.tracer, span, trace.setSpan(parent, span));
+  }
+
+  /** The client span of one outbound request, child of `parent`. */
+  outbound(parent: Context, kind: OutboundKind, method: string, url: URL, propagate: boolean): OutboundSpan {
+    const scheme = url.protocol.slice(0, -1);
+    const span = this.tracer.startSpan(
+      kind === 'token' ? 'token request' : method,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: method,
+          [ATTR_SERVER_ADDRESS]: url.hostname,
+          [ATTR_SERVER_PORT]: url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port),
+          [ATTR_URL_SCHEME]: scheme,
+          'gatehouse.outbound': kind,
+          'gatehouse.trace_propagation': propagate,
+        },
+      },
+      parent,
+    );
+    const headers = propagate ? inject(trace.setSpan(parent, span)) : {};
+    return {
+      headers,
+      end(result) {
+        if ('status' in result) {
+          span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, result.status);
+          if (result.status >= 400) {
+            span.setAttribute(ATTR_ERROR_TYPE, String(result.status));
+            span.setStatus({ code: SpanStatusCode.ERROR });
+          }
+        } else {
+          const e = result.error as { kind?: unknown; name?: unknown };
+          // Upstream failures carry their kind (timeout, refused, tls …); a blocked address its class.
+          fail(span, typeof e === 'object' && e !== null && typeof e.kind === 'string' ? { name: e.kind } : result.error);
+        }
+        span.end();
+      },
+    };
+  }
+
+  async flush(): Promise<void> {
+    await this.provider.forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SHUTDOWN_FLUSH_MS);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.provider.shutdown().catch((err: Error) => this.log.warn({ err: { message: err.message } }, 'tracing shutdown failed')), bounded]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** One execution: the server span, the running stage's span, and outbound spans under it. */
+class ExecuteTrace implements CallTrace {
+  readonly recording: boolean;
+  private stage: Span | undefined;
+  /** The context new child spans hang from: the running stage's, else the server span's. */
+  private current: Context;
+
+  constructor(
+    private readonly tracing: SdkTracing,
+    private readonly span: Span,
+    private readonly root: Context,
+  ) {
+    this.recording = span.isRecording();
+    this.current = root;
+  }
+
+  startStage(stage: string, step: StepRef | undefined): void {
+    const attributes: SpanAttributes = { 'gatehouse.stage': stage };
+    if (step !== undefined) {
+      attributes['gatehouse.step.name'] = step.name;
+      attributes['gatehouse.step.index'] = step.index;
+    }
+    const span = this.tracing.tracer.startSpan(`stage ${stage}`, { attributes }, this.root);
+    this.stage = span;
+    this.current = trace.setSpan(this.root, span);
+  }
+
+  endStage(failed: boolean, error: unknown): void {
+    const span = this.stage;
+    if (span === undefined) return;
+    if (failed) fail(span, error);
+    span.end();
+    this.stage = undefined;
+    this.current = this.root;
+  }
+
+  outbound(propagate: boolean): OutboundTrace {
+    return { start: (kind, method, url) => this.tracing.outbound(this.current, kind, method, url, propagate) };
+  }
+
+  end(outcome: { status: number; cache: string; errorCode: string | undefined }): void {
+    const span = this.span;
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, outcome.status);
+    span.setAttribute('gatehouse.cache', outcome.cache);
+    if (outcome.errorCode !== undefined) span.setAttribute('gatehouse.error_code', outcome.errorCode);
+    // Server spans: only 5xx are the server's failures (4xx are the caller's).
+    if (outcome.status >= 500) {
+      span.setAttribute(ATTR_ERROR_TYPE, outcome.errorCode ?? String(outcome.status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end();
+  }
+}
+
+class Scope implements SpanScope {
+  readonly recording: boolean;
+
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly span: Span,
+    private readonly ctx: Context,
+  ) {
+    this.recording = span.isRecording();
+  }
+
+  setAttributes(attributes: SpanAttributes): void {
+    this.span.setAttributes(attributes);
+  }
+
+  async child<T>(name: string, options: { kind?: 'internal' | 'producer'; attributes?: SpanAttributes }, run: (span: SpanScope) => Promise<T>): Promise<T> {
+    const span = this.tracer.startSpan(name, { kind: options.kind === 'producer' ? SpanKind.PRODUCER : SpanKind.INTERNAL, ...(options.attributes !== undefined ? { attributes: options.attributes } : {}) }, this.ctx);
+    const scope = new Scope(this.tracer, span, trace.setSpan(this.ctx, span));
+    try {
+      const out = await run(scope);
+      scope.end();
+      return out;
+    } catch (err) {
+      scope.end(err);
+      throw err;
+    }
+  }
+
+  carrier(): TraceCarrier {
+    return inject(this.ctx);
+  }
+
+  end(error?: unknown): void {
+    if (error !== undefined) fail(this.span, error);
+    this.span.end();
+  }
+}
