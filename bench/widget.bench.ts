@@ -20,13 +20,19 @@
  *              `api_key` from `{{ get_secret('api_key') }}`
  *   miss       Gatehouse MISS (the origin answers no-store)
  *   composite  Gatehouse composite connector of two steps (never cached)
+ *   hit-nometrics, widget-nometrics
+ *              the same in a twin Gatehouse process with METRICS_EXECUTE=false: the cost of the
+ *              per-execution metrics and usage buckets, measured in the same run
+ *   hit-2proc, widget-2proc
+ *              `gatehouse serve --role api --processes 2` (the compiled CLI) on both cores, which
+ *              it shares with the load generator on a 2-core machine
  * Then the unloaded miss overhead: one connection, U and miss, mean latency.
  *
  * `BENCH_PROFILE=<dir>` writes a V8 CPU profile of the Gatehouse process (node --cpu-prof).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -77,7 +83,8 @@ async function bareRole(): Promise<void> {
 async function gatehouseRole(): Promise<void> {
   const origin = process.env.BENCH_ORIGIN!;
   const redisUrl = process.env.BENCH_REDIS_URL!;
-  const home = mkdtempSync(join(tmpdir(), 'gatehouse-widget-bench-'));
+  // One home (master key) for every Gatehouse process of the run: they share the tenants' sealed data keys.
+  const home = process.env.BENCH_HOME!;
   const { loadConfig } = await import('../src/config.js');
   const { createLogger } = await import('../src/logger.js');
   const { createServices } = await import('../src/services.js');
@@ -91,6 +98,8 @@ async function gatehouseRole(): Promise<void> {
     UPSTREAM_ALLOW_HTTP: 'true',
     UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8',
     LOG_LEVEL: 'info',
+    // The metrics-off twin measures what per-execution metrics cost (same code, one switch).
+    METRICS_EXECUTE: process.env.BENCH_METRICS_EXECUTE ?? 'true',
   });
   // The product's default level, lines produced as for stdout but written to /dev/null.
   const log = createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: true }) as unknown as NodeJS.WritableStream);
@@ -101,6 +110,12 @@ async function gatehouseRole(): Promise<void> {
     const r = await fetch(`${base}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
   };
+  // A twin process (metrics off) serves the state the first one created in the shared Redis.
+  if (process.env.BENCH_SETUP === 'false') {
+    process.on('SIGTERM', () => process.exit(0));
+    process.stdout.write(`READY ${JSON.stringify({ base })}\n`);
+    return;
+  }
   await admin('PUT', '/tenants/bench', { name: 'Bench', allowed_origins: ['https://widget.example'], session: { alg: 'HS256', secret: SESSION_SECRET } });
   await admin('PUT', '/tenants/bench/secrets/api_key', { value: API_KEY });
   await admin('POST', '/tenants/bench/connectors', {
@@ -148,8 +163,8 @@ function startRole(name: string, env: Record<string, string> = {}, nodeArgs: str
   });
 }
 
-function pin(pid: number, core: number): void {
-  const r = spawnSync('taskset', ['-a', '-pc', String(core), String(pid)], { stdio: 'ignore' });
+function pin(pid: number, cores: number | string): void {
+  const r = spawnSync('taskset', ['-a', '-pc', String(cores), String(pid)], { stdio: 'ignore' });
   if (r.status !== 0) throw new Error(`taskset failed for ${pid}`);
 }
 
@@ -160,6 +175,16 @@ function cpuMicros(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[11] = utime, fields[12] = stime (fields 14 and 15 of proc(5), counted after the name)
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+}
+
+/** The process and its children (`gatehouse serve --processes N`: the primary and its workers). */
+function processTree(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return [pid, ...(children === '' ? [] : children.split(' ').map(Number).flatMap(processTree))];
+}
+
+function treeCpuMicros(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + cpuMicros(p), 0);
 }
 
 function rssMb(pid: number): number {
@@ -261,11 +286,47 @@ http {
   return spawn('taskset', ['-c', '0', 'nginx', '-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
 }
 
+/**
+ * `gatehouse serve --processes 2 --role api` as a user starts it (the compiled CLI), on the same
+ * Redis and so the same tenant and connectors. Measured on both cores — which it shares with the
+ * load generator on this 2-core machine, so its row is what two cores give, load generator included.
+ */
+async function startCluster(dir: string, redisUrl: string, port: number): Promise<{ child: ChildProcess; base: string }> {
+  // npm runs benchmarks from the project's root (this file may be its compiled twin elsewhere).
+  const repoBin = join(process.cwd(), 'bin', 'gatehouse.js');
+  if (!existsSync(repoBin)) throw new Error(`${repoBin} not found: run the benchmark from the project's root (npm run bench:widget)`);
+  const child = spawn('taskset', ['-c', '0', process.execPath, repoBin, 'serve', '--role', 'api', '--processes', '2'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'bench',
+      GATEHOUSE_HOME: join(dir, 'home'),
+      REDIS_URL: redisUrl,
+      GATEHOUSE_ADMIN_TOKEN: ADMIN_TOKEN,
+      UPSTREAM_ALLOW_HTTP: 'true',
+      UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8',
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`gatehouse serve --processes 2 exited with ${child.exitCode}`);
+    const up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    if (up && processTree(child.pid!).length >= 3) return { child, base };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('gatehouse serve --processes 2 did not answer /healthz within 60 s');
+}
+
 interface Scenario {
   name: string;
   pid: number;
   target: Target;
   gatehouse: boolean;
+  /** The cores the measured server gets (default: core 1 alone; the load generator stays on 0). */
+  cores?: string;
 }
 
 interface Row {
@@ -278,6 +339,8 @@ async function driver(): Promise<void> {
   const rounds = arg('rounds', 2);
   const only = argText('only', '');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-widget-bench-'));
+  mkdirSync(join(dir, 'home'));
+  process.env.BENCH_HOME = join(dir, 'home');
   const { startRedisServer, freePort } = await import('../src/redis/embedded.js');
   const redisServer = await startRedisServer({ dataDir: join(dir, 'redis'), persistent: false });
   if (redisServer.pid !== undefined) pin(redisServer.pid, 0);
@@ -293,6 +356,10 @@ async function driver(): Promise<void> {
     const gatehouse = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url }, profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]);
     children.push(gatehouse.child);
     const base = String(gatehouse.ready.base);
+    const metricsOff = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_METRICS_EXECUTE: 'false', BENCH_SETUP: 'false' });
+    children.push(metricsOff.child);
+    const cluster = await startCluster(dir, redisServer.url, await freePort());
+    children.push(cluster.child);
     const nginxPort = await freePort();
     const nginx = startNginx(join(dir, 'nginx'), Number(origin.ready.port), nginxPort);
     if (nginx !== undefined) {
@@ -314,6 +381,10 @@ async function driver(): Promise<void> {
       { name: 'hit', pid: g, target: { url: exec('hit') }, gatehouse: true },
       { name: 'widget', pid: g, target: { url: exec('widget'), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
       { name: 'miss', pid: g, target: { url: exec('miss') }, gatehouse: true },
+      { name: 'hit-nometrics', pid: metricsOff.child.pid!, target: { url: exec('hit').replace(base, String(metricsOff.ready.base)) }, gatehouse: true },
+      { name: 'widget-nometrics', pid: metricsOff.child.pid!, target: { url: exec('widget').replace(base, String(metricsOff.ready.base)), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
+      { name: 'hit-2proc', pid: cluster.child.pid!, target: { url: exec('hit').replace(base, cluster.base) }, gatehouse: true, cores: '0,1' },
+      { name: 'widget-2proc', pid: cluster.child.pid!, target: { url: exec('widget').replace(base, cluster.base), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true, cores: '0,1' },
       { name: 'composite', pid: g, target: { url: `${base}/t/bench/composite-connectors/two-steps/execute`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, gatehouse: true },
     ];
     const scenarios = only === '' ? all : all.filter((s) => only.split(',').includes(s.name));
@@ -329,12 +400,12 @@ async function driver(): Promise<void> {
     process.stderr.write(`loadavg before: ${load0.map((l) => l.toFixed(2)).join(' ')}; ${hasWrk ? 'wrk' : 'autocannon'}, ${connections} connections, ${seconds} s per run, ${rounds} rounds\n`);
     for (let round = 0; round < rounds; round++) {
       for (const s of scenarios) {
-        for (const pid of pids) pin(pid, pid === s.pid ? 1 : 0);
+        for (const pid of pids) for (const p of processTree(pid)) pin(p, pid === s.pid ? (s.cores ?? 1) : 0);
         runLoad(s.target, 1, connections, dir); // warm-up, not counted
-        const cpu0 = cpuMicros(s.pid);
+        const cpu0 = treeCpuMicros(s.pid);
         const cmd0 = s.gatehouse ? await commandCalls(redis) : 0;
         const load = runLoad(s.target, seconds, connections, dir);
-        const cpu = cpuMicros(s.pid) - cpu0;
+        const cpu = treeCpuMicros(s.pid) - cpu0;
         const cmds = s.gatehouse ? (await commandCalls(redis)) - cmd0 - 1 : undefined;
         rows.get(s.name)!.runs.push({ ...load, cpuUsPerReq: cpu / load.requests, redisPerReq: cmds === undefined ? undefined : cmds / load.requests });
         process.stderr.write(`  ${s.name.padEnd(10)} ${load.rps.toFixed(0).padStart(7)} rps  p99 ${load.p99Ms.toFixed(2)} ms  ${(cpu / load.requests).toFixed(1)} µs/req${cmds === undefined ? '' : `  ${(cmds / load.requests).toFixed(4)} Redis cmd/req`}${load.errors > 0 ? `  ${load.errors} errors` : ''}\n`);
@@ -345,7 +416,7 @@ async function driver(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       for (const name of ['U', 'miss'] as const) {
         const s = all.find((x) => x.name === name)!;
-        for (const pid of pids) pin(pid, pid === s.pid ? 1 : 0);
+        for (const pid of pids) for (const p of processTree(pid)) pin(p, pid === s.pid ? 1 : 0);
         single[name]!.push(runLoad(s.target, seconds, 1, dir).meanMs);
       }
     }
@@ -372,6 +443,10 @@ async function driver(): Promise<void> {
       widget: [['F', F]],
       miss: [['N-miss', NM], ['U', U]],
       composite: [['F', F], ['U', U]],
+      'hit-nometrics': [['F', F]],
+      'widget-nometrics': [['F', F]],
+      'hit-2proc': [['F', F]],
+      'widget-2proc': [['F', F]],
     };
     for (const s of scenarios) {
       const r = best(s.name)!;
@@ -379,6 +454,13 @@ async function driver(): Promise<void> {
       lines.push(`| ${s.name} | ${(r.rps / 1000).toFixed(1)}k | ${r.p99Ms.toFixed(1)} ms | ${r.cpuUsPerReq.toFixed(0)} µs | ${r.redisPerReq === undefined ? '—' : r.redisPerReq.toFixed(4)} | ${rat || '—'} |`);
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const cost = (on: string, off: string) => {
+      const a = best(on);
+      const b = best(off);
+      return a === undefined || b === undefined ? undefined : `${on} ${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)}% fewer rps with metrics than without, CPU per request ${(a.cpuUsPerReq - b.cpuUsPerReq).toFixed(1)} µs more`;
+    };
+    const metricsCost = [cost('hit', 'hit-nometrics'), cost('widget', 'widget-nometrics')].filter((x) => x !== undefined);
+    if (metricsCost.length > 0) lines.push('', `Metrics cost (METRICS_EXECUTE on vs off, same run): ${metricsCost.join('; ')}.`);
     const overhead = mean(single.miss!) - mean(single.U!);
     lines.push('');
     lines.push(`Unloaded (1 connection): U ${mean(single.U!).toFixed(3)} ms, miss ${mean(single.miss!).toFixed(3)} ms mean latency → miss overhead ${overhead.toFixed(3)} ms.`);
