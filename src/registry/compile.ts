@@ -136,6 +136,7 @@ function compileTemplate(source: string, field: TemplateField): CompiledTemplate
       secretNames: [],
       variableNames: [],
       pathParamNames: [],
+      freeNames: [],
       usesAsync: false,
       autoescape: false,
       render: fail,

@@ -10,7 +10,7 @@ import type { CheckJobData, CheckRunReport, SyncRecord } from './model.js';
 import { claimedCollisions, previewPlan } from './plan-preview.js';
 import type { RegistryArtifact, SourceStep } from './source-step.js';
 import { GitHubSource } from './sources/github.js';
-import { unknownNameWarnings } from './warnings.js';
+import { inFileOrder, unknownNameWarnings } from './warnings.js';
 import { collisionErrors } from './stages/activate.js';
 import { SyncFailure } from './stages/failure.js';
 
@@ -106,7 +106,8 @@ async function checkFile(deps: CheckDeps, data: CheckJobData, path: string, link
       tenants.push({ tenant: link.tenant, plan: undefined, collisions: await claimedCollisions(deps.registry, link.tenant, link.repository, artifact.claimed), warnings: [] });
     }
   }
-  const report = buildCheckReport({ path, sha: data.headSha, absent, errors: artifact.ok ? [] : artifact.errors, tenants });
+  const fileWarnings = artifact.ok ? artifact.warnings : [];
+  const report = buildCheckReport({ path, sha: data.headSha, absent, errors: artifact.ok ? [] : artifact.errors, warnings: fileWarnings, tenants });
 
   const finished = Date.now();
   const records: SyncRecord[] = tenants.map((t) => {
@@ -127,7 +128,7 @@ async function checkFile(deps: CheckDeps, data: CheckJobData, path: string, link
       duration_ms: finished - started,
       plan: t.plan === undefined ? { created: [], updated: [], deleted: [] } : { created: t.plan.created, updated: t.plan.updated, deleted: t.plan.deleted },
       errors: [...(artifact.ok ? [] : artifact.errors), ...t.collisions],
-      warnings: t.warnings,
+      warnings: inFileOrder([...fileWarnings, ...t.warnings]),
       attempts: 1,
       pull_request: { number: data.pullRequest, head_sha: data.headSha },
       check_run: { conclusion: report.conclusion, result: 'pending' },

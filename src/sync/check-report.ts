@@ -27,6 +27,8 @@ export interface CheckInput {
   absent: boolean;
   /** The file's own errors (encoding, JSON, schema, rules, templates). */
   errors: SyncError[];
+  /** The file's own warnings, the same for every tenant (a JSON-typed response template that renders no JSON). */
+  warnings: SyncError[];
   tenants: TenantCheck[];
 }
 
@@ -49,7 +51,7 @@ export function checkName(path: string): string {
 
 export function buildCheckReport(input: CheckInput): CheckReport {
   const collisions = input.tenants.reduce((n, t) => n + t.collisions.length, 0);
-  const warnings = input.tenants.reduce((n, t) => n + t.warnings.length, 0);
+  const warnings = input.warnings.length + input.tenants.reduce((n, t) => n + t.warnings.length, 0);
   const failed = input.errors.length > 0 || collisions > 0;
   const totals = { created: 0, updated: 0, deleted: 0 };
   for (const t of input.tenants) {
@@ -78,6 +80,10 @@ export function buildCheckReport(input: CheckInput): CheckReport {
     lines.push('', '### Errors', '', '| where | problem |', '|---|---|');
     for (const e of input.errors) lines.push(`| ${where(e)} | ${cell(e.message)} |`);
   }
+  if (input.warnings.length > 0) {
+    lines.push('', '### Warnings', '', '| where | problem |', '|---|---|');
+    for (const w of input.warnings) lines.push(`| ${where(w)} | ${cell(w.message)} |`);
+  }
   lines.push('', '### Plan per linked tenant', '', '| tenant | created | updated | deleted | unchanged | collisions | warnings |', '|---|---|---|---|---|---|---|');
   for (const t of input.tenants) {
     const p = t.plan;
@@ -94,6 +100,7 @@ export function buildCheckReport(input: CheckInput): CheckReport {
   const annotations: CheckAnnotation[] = [
     ...input.errors.map((e) => annotation(input.path, e, 'failure', undefined)),
     ...input.tenants.flatMap((t) => t.collisions.map((e) => annotation(input.path, e, 'failure', t.tenant))),
+    ...input.warnings.map((e) => annotation(input.path, e, 'warning', undefined)),
     ...input.tenants.flatMap((t) => t.warnings.map((e) => annotation(input.path, e, 'warning', t.tenant))),
   ];
 

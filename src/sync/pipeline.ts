@@ -8,7 +8,7 @@ import type { SourceStep } from './source-step.js';
 import type { RegistryBlob, SourceProvider } from './source.js';
 import { SyncFailure, plainError } from './stages/failure.js';
 import { claimedCollisions } from './plan-preview.js';
-import { unknownNameWarnings } from './warnings.js';
+import { inFileOrder, unknownNameWarnings, type TemplateReference } from './warnings.js';
 import { activate } from './stages/activate.js';
 import { checkHead } from './stages/check-head.js';
 import { fetchRegistry } from './stages/fetch-registry.js';
@@ -133,7 +133,7 @@ async function runGitPipeline(deps: PipelineDeps, link: StoredGitLink, force: bo
 /** Validate (once per blob), check the link still points where it did, activate atomically. */
 async function applyFile(deps: PipelineDeps, link: StoredLink, head: string, file: RegistryBlob | undefined, goneReason: string, stage: Stage): Promise<SyncOutcome> {
   const blob = file?.blobSha ?? null;
-  const { content, text, references } = await stage('validate', () => validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path));
+  const { content, text, references, warnings: fileWarnings } = await stage('validate', () => validateRegistry(deps.sourceStep, file, head, (claimed) => claimedCollisions(deps.registry, link.tenant, link.repository, claimed), link.path));
   // The link may have been removed or re-pointed while the source answered: then this result is moot.
   const current = await deps.links.get(link.tenant, linkKeyOf(link));
   if (current === undefined || current.generation !== link.generation) {
@@ -141,6 +141,12 @@ async function applyFile(deps: PipelineDeps, link: StoredLink, head: string, fil
   }
   const plan = await stage('activate', () => activate(deps.registry, link, head, text, content));
   // Never blocking: names the tenant does not have (yet) are reported on the record.
-  const warnings = references.length === 0 ? [] : unknownNameWarnings(references, await deps.valueNames(link.tenant), link.tenant);
+  const warnings = await linkWarnings(deps, link.tenant, fileWarnings, references);
   return { state: 'succeeded', sha: head, blob, plan, live: content.connectors.length + content.composite_connectors.length, warnings };
+}
+
+/** The file's own warnings and the names the tenant does not have, in the file's order. */
+async function linkWarnings(deps: PipelineDeps, tenant: string, fileWarnings: SyncError[], references: TemplateReference[]): Promise<SyncError[]> {
+  const names = references.length === 0 ? [] : unknownNameWarnings(references, await deps.valueNames(tenant), tenant);
+  return inFileOrder([...fileWarnings, ...names]);
 }

@@ -1,6 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import { decodeUtf8Source } from '../registry/json-source.js';
 import type { RegistryFile } from '../registry/model.js';
+import { responseJsonWarnings } from '../registry/response-json.js';
 import { validateRegistryText, type ValidationOptions } from '../registry/validate.js';
 import type { SyncError } from './model.js';
 import { claimedPermalinks, type ClaimedPermalink } from './plan-preview.js';
@@ -18,11 +19,12 @@ import type { RegistryBlob, RegistrySource } from './source.js';
  */
 
 export type RegistryArtifact =
-  | { ok: true; content: RegistryFile; text: string | undefined; references: TemplateReference[] }
+  /** `warnings`: the file's own warnings (a JSON-typed response template that renders no JSON); secret and variable names are checked per tenant from `references`. */
+  | { ok: true; content: RegistryFile; text: string | undefined; references: TemplateReference[]; warnings: SyncError[] }
   /** `claimed`: the permalinks the file's entries claim, so collisions are reported with the errors. */
   | { ok: false; errors: SyncError[]; claimed: ClaimedPermalink[] };
 
-const EMPTY: RegistryArtifact = { ok: true, content: { connectors: [], composite_connectors: [] }, text: undefined, references: [] };
+const EMPTY: RegistryArtifact = { ok: true, content: { connectors: [], composite_connectors: [] }, text: undefined, references: [], warnings: [] };
 
 /** Room for the files and verdicts of recent commits; a registry file is usually a few kB. */
 const CACHE_BYTES = 64 * 1024 * 1024;
@@ -91,7 +93,7 @@ export function validateBytes(bytes: Buffer, options: ValidationOptions): Regist
   if (!decoded.ok) return { ok: false, errors: [{ path: '', ...decoded.error }], claimed: [] };
   const result = validateRegistryText(decoded.text, options);
   if (!result.ok) return { ok: false, errors: result.errors.map((e) => ({ ...e })), claimed: claimedPermalinks(decoded.text) };
-  return { ok: true, content: result.value, text: decoded.text, references: templateReferences(decoded.text) };
+  return { ok: true, content: result.value, text: decoded.text, references: templateReferences(decoded.text), warnings: responseJsonWarnings(decoded.text, 'file') };
 }
 
 function tooLarge(bytes: Buffer): SyncError {

@@ -1,7 +1,8 @@
 import type { SyncError } from './model.js';
 
 /**
- * Warnings: problems that never block activation. A template that names a secret or variable
+ * Warnings: problems that never block activation (the file's own, such as a JSON-typed response
+ * template that renders no JSON, come from src/registry/response-json.ts). A template that names a secret or variable
  * the linked tenant does not have renders the expression text as is at run time (it is sent
  * upstream literally), so every `get_secret('…')` / `get_variable('…')` of a file is checked
  * against each linked tenant's names and reported with its position.
@@ -48,4 +49,9 @@ export function unknownNameWarnings(refs: TemplateReference[], names: { secret: 
     });
   }
   return warnings;
+}
+
+/** Warnings sorted by position (a stable sort: equal positions keep their order). */
+export function inFileOrder(warnings: SyncError[]): SyncError[] {
+  return [...warnings].sort((a, b) => a.line - b.line || a.column - b.column);
 }

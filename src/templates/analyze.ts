@@ -82,6 +82,8 @@ export interface Analysis {
   pathParamNames: string[];
   usesAsync: boolean;
   usesNow: boolean;
+  /** Names the template reads without binding them itself (context names, globals and unknown ones), in first-use order. */
+  freeNames: string[];
 }
 
 export function isAutoescapeField(field: TemplateField): boolean {
@@ -109,7 +111,8 @@ export function analyze(root: Node, field: TemplateField): Analysis {
   const secrets = new Set<string>();
   const variables = new Set<string>();
   const pathParams = new Set<string>();
-  const result: Analysis = { referencesUser: false, secretNames: [], variableNames: [], pathParamNames: [], usesAsync: false, usesNow: false };
+  const result: Analysis = { referencesUser: false, secretNames: [], variableNames: [], pathParamNames: [], usesAsync: false, usesNow: false, freeNames: [] };
+  const free = new Set<string>();
   /** Name nodes that are the callee of a well-formed get_secret('x') / get_variable('x') call. */
   const literalCallees = new Set<Node>();
 
@@ -121,6 +124,7 @@ export function analyze(root: Node, field: TemplateField): Analysis {
   const checkName = (node: Node, scope: Scope) => {
     const name: string = node.name;
     if (scope.has(name)) return;
+    free.add(name);
     if (name === 'user') result.referencesUser = true;
     const feature = NAME_FEATURE[name];
     if (!feature) return;
@@ -311,5 +315,6 @@ export function analyze(root: Node, field: TemplateField): Analysis {
   result.secretNames = [...secrets];
   result.variableNames = [...variables];
   result.pathParamNames = [...pathParams];
+  result.freeNames = [...free];
   return result;
 }

@@ -34,6 +34,8 @@ export interface CompiledTemplate {
   readonly variableNames: readonly string[];
   /** Keys read as `pathParams.<key>` / `pathParams['<key>']` (additive to the contract). */
   readonly pathParamNames: readonly string[];
+  /** Names read without being bound by the template itself (context names, globals, unknown names). */
+  readonly freeNames: readonly string[];
   /** Calls jwt_encode (jose signs asynchronously). */
   readonly usesAsync: boolean;
   /** Output is HTML-escaped (request/response bodies, docs/design.md#autoescape-and-unknown-names). */
@@ -61,6 +63,7 @@ class Compiled implements CompiledTemplate {
   readonly secretNames: readonly string[];
   readonly variableNames: readonly string[];
   readonly pathParamNames: readonly string[];
+  readonly freeNames: readonly string[];
   readonly usesAsync: boolean;
   readonly autoescape: boolean;
   private readonly program: Stmt | null;
@@ -80,6 +83,7 @@ class Compiled implements CompiledTemplate {
     this.secretNames = Object.freeze(facts.secretNames);
     this.variableNames = Object.freeze(facts.variableNames);
     this.pathParamNames = Object.freeze(facts.pathParamNames);
+    this.freeNames = Object.freeze(facts.freeNames);
     this.usesAsync = facts.usesAsync;
     this.isLiteral = this.normalized === source && !/\{[{%#]/.test(source);
     this.program = this.isLiteral ? null : guardDepth(() => compileStmt(root));

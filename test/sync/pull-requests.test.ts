@@ -162,6 +162,26 @@ describe('pull request checks (GitHub App)', () => {
     expect(run.output.title).toContain('3 warnings');
   });
 
+  it('a JSON response template that renders no JSON on a sample is a warning with the fix, once for the file, never blocking', async () => {
+    const text = registry([
+      connector('Weather API', { response_content_type: 'application/json', response_body: '{{ items }}' }),
+      connector('Old Feed', { response_content_type: 'application/json', response_body: '{{ response.body | from_json | tojson }}' }),
+    ]);
+    const { headSha } = await openPullRequest(h, repo, { [FILE]: text });
+    const run = await checkRunOf(h, repo, headSha);
+    expect(run.conclusion).toBe('success');
+    const warnings = run.annotations.filter((a) => a.annotation_level === 'warning');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.title).toBe('/connectors/0/response_body');
+    expect(warnings[0]!.message).toContain('which is not JSON');
+    expect(warnings[0]!.message).toContain('{{ items | tojson }}');
+    expect(text.split('\n')[warnings[0]!.start_line - 1]).toContain('"response_body": "{{ items }}"');
+    expect(run.output.summary).toContain('### Warnings');
+    for (const r of await checkRecords(h, headSha)) {
+      expect(r.warnings).toEqual([expect.objectContaining({ path: '/connectors/0/response_body', line: warnings[0]!.start_line })]);
+    }
+  });
+
   it('a file the head commit does not have: neutral, the plan shows what merging would delete', async () => {
     const { headSha } = await openPullRequest(h, repo, { [FILE]: null });
     const run = await checkRunOf(h, repo, headSha);

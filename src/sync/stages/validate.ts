@@ -20,11 +20,11 @@ export async function validateRegistry(
   collisions: (claimed: ClaimedPermalink[]) => Promise<SyncError[]>,
   /** The link's `path`: every validation error names the file it is in (a monorepo may hold several registries). */
   filePath?: string,
-): Promise<{ content: RegistryFile; text: string | undefined; references: TemplateReference[] }> {
+): Promise<{ content: RegistryFile; text: string | undefined; references: TemplateReference[]; warnings: SyncError[] }> {
   const artifact = await step.validate(file);
   if (!artifact.ok) {
     const inFile = filePath === undefined ? {} : { file: filePath };
     throw new SyncFailure('failure', [...artifact.errors.map((e) => ({ ...e, ...inFile })), ...(await collisions(artifact.claimed))], head);
   }
-  return { content: artifact.content, text: artifact.text, references: artifact.references };
+  return { content: artifact.content, text: artifact.text, references: artifact.references, warnings: artifact.warnings };
 }
