@@ -2,7 +2,7 @@ import { EvalError } from './errors.js';
 
 /**
  * Resource limits (docs/design.md#limits). A render has a step budget (loop iterations, calls, items a filter
- * walks) and a wall-clock deadline checked every few thousand steps, so `range(10**9)`-style loops,
+ * walks) and a CPU-time deadline checked every few thousand steps, so `range(10**9)`-style loops,
  * `'x' * 10**9` and runaway recursion end with a `limit` TemplateError well under a second.
  */
 export const LIMITS = {
@@ -22,7 +22,7 @@ export const LIMITS = {
   maxIntBits: 4096,
   /** Steps per render. */
   maxSteps: 2_000_000,
-  /** Wall-clock budget per render, in ms (checked every `deadlineEvery` steps). */
+  /** CPU time per render, in ms (the process's CPU time; checked every `deadlineEvery` steps). */
   maxMillis: 500,
   deadlineEvery: 4096,
   /** Nesting of macro calls, recursive loops and caller() (Python's own limit is ~1000 frames). */
