@@ -26,6 +26,8 @@ export interface AuditQuery {
   before?: string;
   /** Only actions starting with this text (`secret.`, `sync.failed`). */
   action?: string;
+  /** Only entries whose `actor` (a token fingerprint, `sync`) or `actor_name` is exactly this. */
+  actor?: string;
   limit: number;
 }
 
@@ -69,13 +71,15 @@ export class AuditLog {
     const start = q.sinceMs !== undefined ? String(q.sinceMs) : '-';
     let end = q.before !== undefined ? `(${q.before}` : '+';
     const out: AuditEntry[] = [];
-    const count = q.action === undefined ? q.limit : Math.max(q.limit, PAGE);
+    const filtered = q.action !== undefined || q.actor !== undefined;
+    const count = filtered ? Math.max(q.limit, PAGE) : q.limit;
     for (;;) {
       const rows = await this.redis.xrevrange(key, end, start, 'COUNT', count);
       for (const [id, fields] of rows) {
         const entry = parseEntry(id, fields);
         if (entry === undefined) continue;
         if (q.action !== undefined && !entry.action.startsWith(q.action)) continue;
+        if (q.actor !== undefined && entry.actor !== q.actor && entry.actor_name !== q.actor) continue;
         out.push(entry);
         if (out.length >= q.limit) return out;
       }

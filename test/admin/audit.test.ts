@@ -91,6 +91,11 @@ describe('audit log of admin writes', () => {
     expect((await audit('?tenant=beta')).map((e) => e.action)).toEqual(['tenant.put']);
     expect((await audit('?tenant=acme&action=secret.')).map((e) => e.target.name)).toEqual(['bad-name', 'api_token']);
     expect((await audit('?tenant=nobody')).length).toBe(0);
+    // actor: the X-Gatehouse-Actor name or the token fingerprint, exactly.
+    expect((await audit(`?tenant=acme&actor=${encodeURIComponent('terraform run 42')}`)).map((e) => e.action)).toEqual(['tenant.put']);
+    expect(await audit(`?tenant=acme&actor=${encodeURIComponent(actor)}`)).toHaveLength(9);
+    expect(await audit('?tenant=acme&actor=terraform')).toEqual([]);
+    expect(await audit('?tenant=acme&actor=sync')).toEqual([]);
 
     const page1 = await audit('?tenant=acme&limit=3');
     expect(page1).toHaveLength(3);
@@ -117,7 +122,7 @@ describe('audit log of admin writes', () => {
   it('is in the OpenAPI document', async () => {
     const doc = (await call('GET', '/openapi.json')).body;
     const op = doc.paths['/admin/v1/audit'].get;
-    expect(op.parameters.map((p: any) => p.name).sort()).toEqual(['action', 'before', 'limit', 'since', 'tenant']);
+    expect(op.parameters.map((p: any) => p.name).sort()).toEqual(['action', 'actor', 'before', 'limit', 'since', 'tenant']);
     expect(op.responses['200'].content['application/json'].schema.properties.items.items.required).toEqual(['id', 'tenant', 'at', 'actor', 'action', 'target']);
   });
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /**
  * Debian's Chromium for the browser tests, never a downloaded one. A missing binary is a failure
@@ -65,4 +65,23 @@ export async function launchChromium(executablePath = CHROMIUM_PATH): Promise<Br
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A new page signed in to the dashboard at `baseUrl` with `token` through the sign-in form. Page
+ * errors and console errors go to `problems` — except Chromium's own line for a 4xx answer, which
+ * tests provoke on purpose (a refused write); anything else (a CSP violation, a script error) is a bug.
+ */
+export async function signedInPage(browser: Browser, baseUrl: string, token: string, problems: string[]): Promise<Page> {
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(`console: ${msg.text()}`);
+  });
+  await page.goto(`${baseUrl}/ui/`);
+  await page.getByLabel('Admin token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Tenants' }).waitFor();
+  return page;
 }

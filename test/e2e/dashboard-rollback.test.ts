@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ADMIN_TOKEN } from '../support/service.js';
 import { connector, registry, startHarness, type Harness } from '../sync/harness.js';
-import { browserTestsEnabled, launchChromium, SCREENSHOT_DIR, type Browser } from './browser.js';
+import { browserTestsEnabled, launchChromium, SCREENSHOT_DIR, signedInPage, type Browser } from './browser.js';
 
 /**
  * Rollback and pinning in the dashboard, driven by Debian's Chromium against the real app with
@@ -42,18 +42,7 @@ describe.runIf(browserTestsEnabled())('dashboard: rollback and pin (Chromium)', 
     await h.push(REPO, { [FILE]: registry([connector('One'), connector('Two')]) });
     expect((await h.settle('acme', REPO)).state).toBe('succeeded');
 
-    page = await browser.context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      // The refused rollback answers 409 on purpose; anything else logged as an error is a bug.
-      if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(`console: ${msg.text()}`);
-    });
-    await page.goto(`${h.svc.url}/ui/`);
-    await waitForHeading(/^Sign in$/);
-    await page.getByLabel('Admin token').fill(TEST_ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await waitForHeading(/^Tenants$/);
+    page = await signedInPage(browser, h.svc.url, TEST_ADMIN_TOKEN, problems);
   });
 
   afterAll(async () => {

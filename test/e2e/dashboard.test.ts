@@ -461,6 +461,7 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
       ['sync-succeeded', `#/syncs/${okSyncId}`, 'main .plan-columns'],
       ['sync-github-error', `#/syncs/${githubErrorSyncId}`, 'main .plain-errors'],
       ['queues', '#/queues', 'main table'],
+      ['audit', '#/audit', 'main table'],
     ];
     const overflowing: string[] = [];
     const measure = () => page.evaluate(() => {

@@ -17,6 +17,7 @@ import { repositoriesTab } from './views/repositories.js';
 import { syncListView } from './views/syncs.js';
 import { syncDetailView } from './views/sync-detail.js';
 import { queuesView } from './views/queues.js';
+import { auditView } from './views/audit.js';
 
 route('/login', loginView);
 route('/tenants', tenantListView);
@@ -34,6 +35,7 @@ route('/tenants/:tenant/settings', tenantSettingsView);
 route('/syncs', syncListView);
 route('/syncs/:id', syncDetailView);
 route('/queues', queuesView);
+route('/audit', auditView);
 route('/', () => navigate('/tenants'));
 
 onNotFound((path) => {
@@ -47,7 +49,8 @@ const logout = document.getElementById('logout');
 function updateChrome(path, signedIn) {
   nav.hidden = !signedIn;
   logout.hidden = !signedIn;
-  const section = path.split('/')[1] === 'syncs' ? 'syncs' : path.split('/')[1] === 'queues' ? 'queues' : 'tenants';
+  const top = path.split('/')[1];
+  const section = ['syncs', 'queues', 'audit'].includes(top) ? top : 'tenants';
   for (const a of nav.querySelectorAll('a')) {
     if (a.dataset.section === section && signedIn) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

@@ -100,7 +100,7 @@ const entrySchema = {
 export const auditRoutes = (services: Services): FastifyPluginAsync =>
   async (app) => {
     app.setValidatorCompiler(queryValidatorCompiler);
-    app.get<{ Querystring: { tenant?: string; since?: string; before?: string; action?: string; limit?: number } }>(
+    app.get<{ Querystring: { tenant?: string; since?: string; before?: string; action?: string; actor?: string; limit?: number } }>(
       '/audit',
       {
         schema: {
@@ -114,6 +114,7 @@ export const auditRoutes = (services: Services): FastifyPluginAsync =>
               since: { type: 'string', minLength: 1, maxLength: 64, description: 'entries at or after this instant: RFC 3339, e.g. 2026-12-07T16:00:00Z' },
               before: { type: 'string', pattern: '^[0-9]+-[0-9]+$', description: 'entries older than this entry id (the last id of the previous page)' },
               action: { type: 'string', minLength: 1, maxLength: 100, description: 'actions starting with this text, e.g. `secret.` or `sync.failed`' },
+              actor: { type: 'string', minLength: 1, maxLength: MAX_ACTOR_NAME, description: 'one actor: a token fingerprint (`tok:…`), `sync`, or an X-Gatehouse-Actor name, matched exactly' },
               limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
             },
           },
@@ -132,6 +133,7 @@ export const auditRoutes = (services: Services): FastifyPluginAsync =>
           ...(sinceMs !== undefined ? { sinceMs } : {}),
           ...(q.before !== undefined ? { before: q.before } : {}),
           ...(q.action !== undefined ? { action: q.action } : {}),
+          ...(q.actor !== undefined ? { actor: q.actor } : {}),
         });
         return { items };
       },
