@@ -79,3 +79,29 @@ describe('configuration errors', () => {
     expect(loadConfig({ GATEHOUSE_HOME: home, PUBLIC_URL: 'http://127.0.0.1:8080/gh/' }).publicUrl).toBe('http://127.0.0.1:8080/gh');
   });
 });
+
+describe('tracing settings (standard OTEL_* variables)', () => {
+  const base = () => ({ GATEHOUSE_HOME: mkdtempSync(join(tmpdir(), 'gh-config-')) });
+
+  it('tracing is off unless an OTLP endpoint or OTEL_TRACES_EXPORTER turns it on; none and OTEL_SDK_DISABLED turn it off', () => {
+    expect(loadConfig(base()).tracing).toBeUndefined();
+    expect(loadConfig({ ...base(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toMatchObject({ exporter: { kind: 'otlp', url: 'http://collector:4318/v1/traces' }, sampleRatio: 1, parentBased: true, serviceName: 'gatehouse' });
+    expect(loadConfig({ ...base(), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector/custom' }).tracing?.exporter).toEqual({ kind: 'otlp', url: 'https://collector/custom' });
+    expect(loadConfig({ ...base(), OTEL_TRACES_EXPORTER: 'otlp' }).tracing?.exporter).toEqual({ kind: 'otlp', url: 'http://localhost:4318/v1/traces' });
+    expect(loadConfig({ ...base(), OTEL_TRACES_EXPORTER: 'console' }).tracing?.exporter).toEqual({ kind: 'console' });
+    expect(loadConfig({ ...base(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeUndefined();
+    expect(loadConfig({ ...base(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+  });
+
+  it('sampling, queue and timeout settings are read; bad values name the variable', () => {
+    const t = loadConfig({ ...base(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_SCHEDULE_DELAY: '250', OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_SERVICE_NAME: 'edge' }).tracing;
+    expect(t).toMatchObject({ sampleRatio: 0.1, parentBased: true, maxQueueSize: 100, scheduleDelayMs: 250, exportTimeoutMs: 3000, serviceName: 'edge' });
+    expect(loadConfig({ ...base(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' }).tracing).toMatchObject({ sampleRatio: 0.5, parentBased: false });
+    const found = problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'sometimes', OTEL_TRACES_SAMPLER_ARG: '2', OTEL_BSP_MAX_QUEUE_SIZE: 'many' });
+    expect(found.some((p) => p.startsWith('OTEL_TRACES_SAMPLER: "sometimes"'))).toBe(true);
+    expect(found.some((p) => p.startsWith('OTEL_BSP_MAX_QUEUE_SIZE:'))).toBe(true);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' }).some((p) => p.startsWith('OTEL_TRACES_SAMPLER_ARG: "2" is not a ratio'))).toBe(true);
+    expect(problems({ OTEL_TRACES_EXPORTER: 'zipkin' }).some((p) => p.startsWith('OTEL_TRACES_EXPORTER: "zipkin" is not supported'))).toBe(true);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://c' }).some((p) => p.startsWith('OTEL_EXPORTER_OTLP_ENDPOINT'))).toBe(true);
+  });
+});
