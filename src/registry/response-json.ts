@@ -91,14 +91,16 @@ function htmlUnescape(text: string): string {
 }
 
 /**
- * Every JSON-typed response template of a valid registry file (`file`) or Code Mode connector
- * (`connector`) that renders no JSON on the sample, at the position of its `response_body`.
+ * Every JSON-typed response template of a valid registry file (`file`), Code Mode connector
+ * (`connector`) or composite (`composite`) that renders no JSON on the sample, at the position
+ * of its `response_body`.
  */
-export function responseJsonWarnings(text: string, kind: 'file' | 'connector'): ResponseJsonWarning[] {
+export function responseJsonWarnings(text: string, kind: 'file' | 'connector' | 'composite'): ResponseJsonWarning[] {
   const parsed = parseJsonWithPositions(text);
   if (!parsed.ok || !isObject(parsed.value)) return [];
   const targets: { path: string; value: Record<string, unknown>; field: TemplateField }[] = [];
   if (kind === 'connector') targets.push({ path: '', value: parsed.value, field: 'response_body' });
+  else if (kind === 'composite') objects(parsed.value.steps).forEach((s, j) => targets.push({ path: `/steps/${j}`, value: s, field: 'composite_response_body' }));
   else {
     objects(parsed.value.connectors).forEach((c, i) => targets.push({ path: `/connectors/${i}`, value: c, field: 'response_body' }));
     objects(parsed.value.composite_connectors).forEach((c, i) => {

@@ -9,6 +9,7 @@ import { execute } from '../../runtime/execute.js';
 import { runtimeFor } from '../../runtime/index.js';
 import type { Services } from '../../services.js';
 import { strictValidatorCompiler } from './openapi.js';
+import { definitionText, definitionWarnings } from './definition-warnings.js';
 
 interface TestBody {
   connector?: unknown;
@@ -123,7 +124,7 @@ function validateComposite(raw: unknown, options: ValidationOptions): CompositeD
  * Test Connection (docs/admin-api.md): runs the execute pipeline for a saved connector or
  * composite (`permalink`), or an unsaved one (`connector` / `composite`, validated like Code Mode
  * first), never through the cache, with an optional stand-in user. Answers 200
- * `{status, headers, body, timing, upstream}` whatever the upstream said, plus `X-Debug-Request`
+ * `{status, headers, body, timing, upstream, warnings}` whatever the upstream said, plus `X-Debug-Request`
  * (credential auth fields masked, secret-using fields shown as their template text,
  * `ignored_overrides`). `upstream` is the raw answer before the response template (for a
  * composite, the last step's), null when no upstream answered.
@@ -150,20 +151,26 @@ export const connectorTestRoutes = (services: Services): FastifyPluginAsync =>
 
         let compiled: CompiledConnector;
         let permalink: string;
+        /** The definition the warnings are positioned in (docs/sync.md#warnings). */
+        let warningsOf: { text: string; kind: 'connector' | 'composite' };
         if (body.connector !== undefined) {
           const result = typeof body.connector === 'string' ? validateConnectorText(body.connector, options) : validateConnectorValue(body.connector, options);
           if (!result.ok) throw invalidDefinition('connector', result);
           compiled = compileConnector(unsavedStored(tenantId, 'connector', result.value));
           permalink = result.value.permalink;
+          warningsOf = { text: definitionText(body.connector), kind: 'connector' };
         } else if (body.composite !== undefined) {
           const definition = validateComposite(body.composite, options);
           compiled = compileConnector(unsavedStored(tenantId, 'composite', definition));
           permalink = definition.permalink;
+          warningsOf = { text: definitionText(body.composite), kind: 'composite' };
         } else {
           permalink = body.permalink!;
           const entry = await runtime.connectors.get(tenantId, permalink);
           if (entry === undefined) throw new NotFoundError('CONNECTOR_NOT_FOUND', `tenant "${tenantId}" has no connector "${permalink}"`);
           compiled = entry.compiled;
+          const stored = await services.registry.get(tenantId, permalink);
+          warningsOf = { text: definitionText(stored?.definition ?? {}), kind: compiled.kind };
         }
 
         const req = body.request ?? {};
@@ -199,6 +206,7 @@ export const connectorTestRoutes = (services: Services): FastifyPluginAsync =>
           body: text,
           timing: JSON.parse(out.timingJson) as unknown,
           upstream: out.upstream === undefined ? null : { status: out.upstream.status, body: out.upstream.body.toString('utf8') },
+          warnings: await definitionWarnings(services, tenantId, warningsOf.text, warningsOf.kind),
         };
       },
     );

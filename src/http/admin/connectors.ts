@@ -6,6 +6,7 @@ import { isValidPermalink, PERMALINK_PATTERN } from '../../registry/permalink.js
 import { ConnectorNotFoundError, ReadOnlyConnectorError } from '../../registry/store.js';
 import { validateConnectorText, type ValidationOptions } from '../../registry/validate.js';
 import type { Services } from '../../services.js';
+import { definitionWarnings, warningsSchema } from './definition-warnings.js';
 import { ERROR_RESPONSES, strictValidatorCompiler } from './openapi.js';
 import { tenantParams } from './tenants.js';
 
@@ -14,6 +15,7 @@ import { tenantParams } from './tenants.js';
  * the body is the raw JSON text of one connector as in the registry file, so syntax errors carry
  * line and column (400 INVALID_JSON) and field errors their pointer and position (422
  * VALIDATION_FAILED). Repository-owned connectors are read-only here (409 READ_ONLY_CONNECTOR).
+ * A save answers the connector with `warnings` (docs/sync.md#warnings): problems that do not block it.
  */
 
 const summaryProperties = {
@@ -42,6 +44,13 @@ const detailSchema = {
     ...summaryProperties,
     definition: { type: 'object', additionalProperties: true, description: 'the normalised definition (Code Mode JSON: can be sent back unchanged)' },
   },
+} as const;
+
+/** A save's answer: the connector, plus its warnings (never blocking). */
+const savedSchema = {
+  type: 'object',
+  required: [...detailSchema.required, 'warnings'],
+  properties: { ...detailSchema.properties, warnings: warningsSchema },
 } as const;
 
 const paramSchema = {
@@ -192,18 +201,19 @@ export const connectorRoutes = (services: Services): FastifyPluginAsync =>
           tags,
           params: tenantParams,
           body: connectorBodySchema,
-          response: { 201: detailSchema, ...ERROR_RESPONSES },
+          response: { 201: savedSchema, ...ERROR_RESPONSES },
         },
       },
       async (request, reply) => {
         const { tenant } = request.params;
         await services.tenants.require(tenant);
-        const definition = validateBody(bodyText(request.body), options);
+        const text = bodyText(request.body);
+        const definition = validateBody(text, options);
         const stored = await services.registry.createManual(tenant, definition);
         request.auditTarget = { permalink: definition.permalink };
         request.auditDetails = { new_revision: stored.revision };
         reply.code(201).header('location', `/admin/v1/tenants/${tenant}/connectors/${definition.permalink}`);
-        return detail(stored);
+        return { ...detail(stored), warnings: await definitionWarnings(services, tenant, text, 'connector') };
       },
     );
 
@@ -216,7 +226,7 @@ export const connectorRoutes = (services: Services): FastifyPluginAsync =>
           tags,
           params: permalinkParams,
           body: connectorBodySchema,
-          response: { 200: detailSchema, 201: detailSchema, ...ERROR_RESPONSES },
+          response: { 200: savedSchema, 201: savedSchema, ...ERROR_RESPONSES },
         },
       },
       async (request, reply) => {
@@ -235,7 +245,7 @@ export const connectorRoutes = (services: Services): FastifyPluginAsync =>
         const { created, stored } = await services.registry.updateManual(tenant, permalink, definition, { upsert: true });
         request.auditDetails = { old_revision: existing?.revision ?? null, new_revision: stored.revision };
         reply.code(created ? 201 : 200);
-        return detail(stored);
+        return { ...detail(stored), warnings: await definitionWarnings(services, tenant, text, 'connector') };
       },
     );
 
