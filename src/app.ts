@@ -5,6 +5,7 @@ import { adminRoutes } from './http/admin/index.js';
 import { opsRoutes } from './http/ops.js';
 import { GatehouseLogController } from './http/request-log.js';
 import { runtimeFallback, runtimeRoutes } from './http/runtime.js';
+import { schemaRoutes } from './http/schemas.js';
 import { sdkRoutes } from './http/sdk.js';
 import { uiRoutes } from './http/ui.js';
 import { runtimeFor } from './runtime/index.js';
@@ -74,6 +75,7 @@ export async function buildApp(services: Services, options: AppOptions = { roles
     await app.register(gitWebhookRoutes(services));
     await app.register(uiRoutes());
     await app.register(sdkRoutes());
+    await app.register(schemaRoutes(services.config.publicUrl));
   }
   return app;
 }
