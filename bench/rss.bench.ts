@@ -7,10 +7,13 @@
  * per tenant) into a private redis-server, starts the api process, calls every connector once
  * (load, compile, render, upstream call, cache store: everything a connector holds once it has been
  * used), and reads the process's resident set (VmRSS from /proc/<pid>/status) before and after.
+ *
+ * `BENCH_HEAP=<dir>` also writes a V8 heap snapshot of the api process into <dir> after the calls
+ * (node --heapsnapshot-signal), for finding what the memory is held by.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -95,7 +98,10 @@ async function driver(): Promise<void> {
   process.stderr.write(`wrote ${tenants} tenants × ${perTenant} connectors in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   await services.close();
 
-  const child: ChildProcess = spawn(process.execPath, [...benchEntry(here), 'server'], { env: { ...process.env, BENCH_REDIS_URL: redis.url, BENCH_MASTER_KEY: masterKey }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const heapDir = process.env.BENCH_HEAP;
+  if (heapDir !== undefined) mkdirSync(heapDir, { recursive: true });
+  const nodeArgs = heapDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...benchEntry(here), 'server'], { env: { ...process.env, BENCH_REDIS_URL: redis.url, BENCH_MASTER_KEY: masterKey }, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const base = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -130,10 +136,26 @@ async function driver(): Promise<void> {
         `| ${tenants * perTenant} | ${tenants} | ${idle.toFixed(0)} MB | ${active.toFixed(0)} MB | ${failed} | ${loadavg().map((l) => l.toFixed(1)).join(' ')} |\n`,
     );
     process.stderr.write(`called ${jobs.length} connectors in ${((Date.now() - t1) / 1000).toFixed(1)} s\n`);
+    if (heapDir !== undefined) process.stderr.write(`heap snapshot: ${await heapSnapshot(child, heapDir)}\n`);
   } finally {
     child.kill('SIGTERM');
     origin.close();
     await redis.stop();
+  }
+}
+
+/** Asks the process for a heap snapshot and waits until the file is complete (its size stops changing). */
+async function heapSnapshot(child: ChildProcess, dir: string): Promise<string> {
+  const before = new Set(readdirSync(dir));
+  child.kill('SIGUSR2');
+  let last = -1;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (file === undefined) continue;
+    const size = statSync(join(dir, file)).size;
+    if (size > 0 && size === last) return join(dir, file);
+    last = size;
   }
 }
 

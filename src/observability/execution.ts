@@ -63,11 +63,11 @@ export class ExecutionObserver {
     if (!this.enabled) return;
     const m = this.metrics;
     const connector = s.connector === UNKNOWN_CONNECTOR ? UNKNOWN_CONNECTOR : m.connectorSeries.label(s.tenant, s.connector);
-    m.executeRequests.inc({ tenant: s.tenant, connector, method: s.method, status_class: statusClass(s.status), cache: s.cache });
-    m.executeDuration.observe({ tenant: s.tenant, connector }, s.totalMs / 1000);
-    m.executeStageDuration.observe({ stage: 'template' }, s.templateMs / 1000);
-    if (s.cache !== 'BYPASS') m.executeStageDuration.observe({ stage: 'cache' }, s.cacheMs / 1000);
-    if (s.upstreamMs > 0) m.executeStageDuration.observe({ stage: 'upstream' }, s.upstreamMs / 1000);
+    m.executions.add(s.tenant, connector, s.method, statusClass(s.status), s.cache, s.totalMs / 1000, {
+      template: s.templateMs / 1000,
+      cache: s.cache !== 'BYPASS' ? s.cacheMs / 1000 : undefined,
+      upstream: s.upstreamMs > 0 ? s.upstreamMs / 1000 : undefined,
+    });
     if (s.upstreamError !== undefined) m.upstreamErrors.inc({ tenant: s.tenant, connector, kind: s.upstreamError });
     if (s.rateLimit !== undefined) m.rateLimited.inc({ tenant: s.tenant, scope: s.rateLimit });
     this.usage.record(s.tenant, s.connector, s.status, s.cache, s.totalMs);

@@ -18,9 +18,25 @@ export interface TemplateRun {
   timing: Timing;
 }
 
+/**
+ * `user` as templates see it, made once per verified session user: a remembered token yields the
+ * same user object on every call, and a template that mutates its context works on private copies
+ * (src/templates/mutation.ts), so calls of one session share it as anonymous calls share ANONYMOUS.
+ */
+const templateUsers = new WeakMap<SessionUser, Record<string, unknown>>();
+
 /** `user` as templates see it: every field None for anonymous callers (docs/runtime.md). */
 export function templateUser(user: SessionUser | undefined): Record<string, unknown> {
   if (user === undefined) return ANONYMOUS;
+  let shown = templateUsers.get(user);
+  if (shown === undefined) {
+    shown = Object.freeze(userFields(user));
+    templateUsers.set(user, shown);
+  }
+  return shown;
+}
+
+function userFields(user: SessionUser): Record<string, unknown> {
   return {
     id: user.id ?? null,
     email: user.email ?? null,

@@ -60,12 +60,15 @@ export class MemoryTier {
     if (size > this.maxBytes) return;
     const old = this.entries.get(key);
     if (old !== undefined) this.delete(key, old);
-    while (this.bytes + size > this.maxBytes) {
-      const first = this.entries.entries().next();
-      if (first.done === true) break;
-      this.delete(first.value[0], first.value[1]);
+    // The oldest entries go first: when over the size bound, and when expired. Entries are kept at
+    // most `ttlMs`, so without this sweep a process that served many connectors once would hold
+    // every expired answer (body, headers, key) until the size bound is reached.
+    for (const [k, e] of this.entries) {
+      if (this.bytes + size <= this.maxBytes && e.until > now) break;
+      this.delete(k, e);
     }
-    this.entries.set(key, { ...entry, at: now, until: now + lifetime });
+    // Written out, not spread: a spread copy gets a hidden class of its own in V8, one per entry.
+    this.entries.set(key, { prefix: entry.prefix, status: entry.status, headers: entry.headers, body: entry.body, age: entry.age, at: now, until: now + lifetime });
     this.bytes += size;
   }
 
