@@ -164,6 +164,42 @@ describe('rollback and pinning', () => {
     expect(await live()).toEqual(['five']);
   });
 
+  it('a push arriving while a rollback waits folds into it without changing its commit', async () => {
+    const pinTo = (await roll()).pin!.commit;
+    const restores = (await h.admin<{ items: SyncRecord[] }>('GET', `/syncs?tenant=acme&repository=${REPO}&state=succeeded&limit=500`)).body.items.find((r) => r.sha === pinTo)!;
+    // An unpin of a fresh head runs (held at its file read) while the rollback waits behind it.
+    const held = h.double.hold({ path: new RegExp(`/repos/${REPO}/contents/`) });
+    h.double.repo(REPO).commit('main', { [FILE]: registry([connector('Six')]) });
+    expect((await h.admin('POST', `/tenants/acme/repositories/${REPO}/unpin`)).status).toBe(202);
+    await held.arrived();
+    // The API refuses while the link is busy; a rollback queued in that window (the race the
+    // refusal cannot close) is what the coordinator must keep intact.
+    expect((await rollback(pinTo)).body.error.code).toBe('SYNC_IN_PROGRESS');
+    const queued = await h.svc.services.sync.coordinator.trigger({
+      tenant: 'acme', repository: REPO, repoKey: REPO, branch: 'main', trigger: 'rollback', sha: pinTo, restoresSync: restores.id, requestedBy: { actor: 'tok:000000000000' },
+    });
+    const { delivery } = await h.push(REPO, { [FILE]: registry([connector('Seven')]) });
+    expect(delivery.status).toBe(202);
+    expect(await h.svc.services.sync.history.getIn('acme', queued.syncId)).toMatchObject({ state: 'queued', trigger: 'rollback', sha: pinTo, restores_sync: restores.id });
+    held.release();
+    expect(await h.waitForSync(queued.syncId)).toMatchObject({ state: 'succeeded', trigger: 'rollback', sha: pinTo });
+    expect((await roll()).pin?.commit).toBe(pinTo);
+    expect(await live()).toEqual(['five']);
+  });
+
+  it('re-pointing the link to another file drops the pin; commits applied before it are refused (422 SHA_BEFORE_REPOINT)', async () => {
+    h.double.repo(REPO).commit('main', { 'other.json': registry([connector('Elsewhere In Roll')]) });
+    const repointed = await h.link('acme', REPO, 'main', 'other.json');
+    expect(repointed.status).toBe(200);
+    expect(await h.waitForSync(repointed.body.sync_id)).toMatchObject({ state: 'succeeded', trigger: 'link' });
+    expect((await roll()).pin).toBeNull();
+    const before = { link: await roll(), syncs: await syncCount() };
+    const refused = await rollback(second);
+    expect([refused.status, refused.body.error.code]).toEqual([422, 'SHA_BEFORE_REPOINT']);
+    expect(refused.body.error.message).toContain('file other.json');
+    expect({ link: await roll(), syncs: await syncCount() }).toEqual(before);
+  });
+
   it('rollback, pin, unpin and skipped syncs are in the sync history and the audit log, credited to the operator', async () => {
     const history = (await h.admin<{ items: SyncRecord[] }>('GET', `/syncs?tenant=acme&repository=${REPO}&limit=500`)).body.items;
     expect(new Set(history.map((r) => r.trigger))).toEqual(new Set(['link', 'push', 'rollback', 'reconcile', 'manual', 'unpin']));
