@@ -23,6 +23,10 @@
  *   hit-nometrics, widget-nometrics
  *              the same in a twin Gatehouse process with METRICS_EXECUTE=false: the cost of the
  *              per-execution metrics and usage buckets, measured in the same run
+ *   hit-traced, widget-traced, miss-traced
+ *              the same in a twin Gatehouse process with tracing on (OTLP/HTTP to a sink process
+ *              that accepts every export, `parentbased_traceidratio` at 10%): the cost of tracing,
+ *              measured in the same run against hit, widget and miss (tracing off)
  *   hit-2proc, widget-2proc
  *              `gatehouse serve --role api --processes 2` (the compiled CLI) on both cores, which
  *              it shares with the load generator on a 2-core machine
@@ -72,6 +76,16 @@ async function originRole(): Promise<void> {
   server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`));
 }
 
+/** An OTLP/HTTP endpoint that accepts every export (the traced twin sends its spans here). */
+async function otlpSinkRole(): Promise<void> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`));
+}
+
 async function bareRole(): Promise<void> {
   const { default: Fastify } = await import('fastify');
   const app = Fastify({ logger: false });
@@ -100,6 +114,10 @@ async function gatehouseRole(): Promise<void> {
     LOG_LEVEL: 'info',
     // The metrics-off twin measures what per-execution metrics cost (same code, one switch).
     METRICS_EXECUTE: process.env.BENCH_METRICS_EXECUTE ?? 'true',
+    // The traced twin: tracing on, 10% of new traces sampled, spans sent to the sink.
+    ...(process.env.BENCH_OTLP_ENDPOINT !== undefined
+      ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.BENCH_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: process.env.BENCH_TRACE_RATIO ?? '0.1' }
+      : {}),
   });
   // The product's default level, lines produced as for stdout but written to /dev/null.
   const log = createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: true }) as unknown as NodeJS.WritableStream);
@@ -358,6 +376,10 @@ async function driver(): Promise<void> {
     const base = String(gatehouse.ready.base);
     const metricsOff = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_METRICS_EXECUTE: 'false', BENCH_SETUP: 'false' });
     children.push(metricsOff.child);
+    const sink = await startRole('otlp-sink');
+    children.push(sink.child);
+    const traced = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_OTLP_ENDPOINT: String(sink.ready.url), BENCH_SETUP: 'false' });
+    children.push(traced.child);
     const cluster = await startCluster(dir, redisServer.url, await freePort());
     children.push(cluster.child);
     const nginxPort = await freePort();
@@ -383,6 +405,9 @@ async function driver(): Promise<void> {
       { name: 'miss', pid: g, target: { url: exec('miss') }, gatehouse: true },
       { name: 'hit-nometrics', pid: metricsOff.child.pid!, target: { url: exec('hit').replace(base, String(metricsOff.ready.base)) }, gatehouse: true },
       { name: 'widget-nometrics', pid: metricsOff.child.pid!, target: { url: exec('widget').replace(base, String(metricsOff.ready.base)), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
+      { name: 'hit-traced', pid: traced.child.pid!, target: { url: exec('hit').replace(base, String(traced.ready.base)) }, gatehouse: true },
+      { name: 'widget-traced', pid: traced.child.pid!, target: { url: exec('widget').replace(base, String(traced.ready.base)), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
+      { name: 'miss-traced', pid: traced.child.pid!, target: { url: exec('miss').replace(base, String(traced.ready.base)) }, gatehouse: true },
       { name: 'hit-2proc', pid: cluster.child.pid!, target: { url: exec('hit').replace(base, cluster.base) }, gatehouse: true, cores: '0,1' },
       { name: 'widget-2proc', pid: cluster.child.pid!, target: { url: exec('widget').replace(base, cluster.base), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true, cores: '0,1' },
       { name: 'composite', pid: g, target: { url: `${base}/t/bench/composite-connectors/two-steps/execute`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, gatehouse: true },
@@ -445,6 +470,9 @@ async function driver(): Promise<void> {
       composite: [['F', F], ['U', U]],
       'hit-nometrics': [['F', F]],
       'widget-nometrics': [['F', F]],
+      'hit-traced': [['F', F]],
+      'widget-traced': [['F', F]],
+      'miss-traced': [['U', U]],
       'hit-2proc': [['F', F]],
       'widget-2proc': [['F', F]],
     };
@@ -454,13 +482,15 @@ async function driver(): Promise<void> {
       lines.push(`| ${s.name} | ${(r.rps / 1000).toFixed(1)}k | ${r.p99Ms.toFixed(1)} ms | ${r.cpuUsPerReq.toFixed(0)} µs | ${r.redisPerReq === undefined ? '—' : r.redisPerReq.toFixed(4)} | ${rat || '—'} |`);
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const cost = (on: string, off: string) => {
+    const cost = (on: string, off: string, what: string) => {
       const a = best(on);
       const b = best(off);
-      return a === undefined || b === undefined ? undefined : `${on} ${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)}% fewer rps with metrics than without, CPU per request ${(a.cpuUsPerReq - b.cpuUsPerReq).toFixed(1)} µs more`;
+      return a === undefined || b === undefined ? undefined : `${on} ${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)}% fewer rps with ${what} than without, CPU per request ${(a.cpuUsPerReq - b.cpuUsPerReq).toFixed(1)} µs more`;
     };
-    const metricsCost = [cost('hit', 'hit-nometrics'), cost('widget', 'widget-nometrics')].filter((x) => x !== undefined);
+    const metricsCost = [cost('hit', 'hit-nometrics', 'metrics'), cost('widget', 'widget-nometrics', 'metrics')].filter((x) => x !== undefined);
     if (metricsCost.length > 0) lines.push('', `Metrics cost (METRICS_EXECUTE on vs off, same run): ${metricsCost.join('; ')}.`);
+    const tracingCost = [cost('hit-traced', 'hit', 'tracing'), cost('widget-traced', 'widget', 'tracing'), cost('miss-traced', 'miss', 'tracing')].filter((x) => x !== undefined);
+    if (tracingCost.length > 0) lines.push('', `Tracing cost (off vs on with 10% sampling, same run): ${tracingCost.join('; ')}.`);
     const overhead = mean(single.miss!) - mean(single.U!);
     lines.push('');
     lines.push(`Unloaded (1 connection): U ${mean(single.U!).toFixed(3)} ms, miss ${mean(single.miss!).toFixed(3)} ms mean latency → miss overhead ${overhead.toFixed(3)} ms.`);
@@ -473,7 +503,7 @@ async function driver(): Promise<void> {
   }
 }
 
-const roles: Record<string, () => Promise<void>> = { origin: originRole, bare: bareRole, gatehouse: gatehouseRole };
+const roles: Record<string, () => Promise<void>> = { origin: originRole, bare: bareRole, gatehouse: gatehouseRole, 'otlp-sink': otlpSinkRole };
 (roles[role ?? ''] ?? driver)().catch((err: unknown) => {
   process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
