@@ -71,7 +71,7 @@ export interface Config {
 }
 
 export interface TracingConfig {
-  /** Where spans go: OTLP/HTTP to `url` (…/v1/traces), or `console` (one JSON line per span on stdout). */
+  /** Where spans go: OTLP/HTTP to `url` (…/v1/traces), or `console` (each span printed on stdout, for debugging). */
   exporter: { kind: 'otlp'; url: string } | { kind: 'console' };
   serviceName: string;
   /** Fraction of new traces sampled. */

@@ -67,4 +67,23 @@ describe('tracing a push from webhook to activation', () => {
     await flush();
     for (const body of otlp.bodies) for (const secret of [WEBHOOK_SECRET, GITHUB_TOKEN]) expect(body).not.toContain(secret);
   });
+
+  it('refused deliveries are server spans too: a 401 is not the server\'s error, a 503 is (named by its code)', async () => {
+    const refused = await fetch(`${h.svc.url}/webhooks/github`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'refused-1', 'x-hub-signature-256': 'sha256=00' }, body: '{}' });
+    expect(refused.status).toBe(401);
+    const refusedId = refused.headers.get('x-request-id');
+    const githubSpan = await otlp.waitFor((spans) => spans.find((s) => s.attributes['gatehouse.request_id'] === refusedId), 'the refused GitHub delivery span', flush);
+    expect(githubSpan).toMatchObject({ name: 'POST /webhooks/github', kind: KIND.server });
+    expect(githubSpan.attributes['http.response.status_code']).toBe(401);
+    expect(githubSpan.statusCode).not.toBe(2);
+
+    const gitlab = await fetch(`${h.svc.url}/webhooks/gitlab`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': 'whatever' }, body: '{}' });
+    expect(gitlab.status).toBe(503);
+    const gitlabId = gitlab.headers.get('x-request-id');
+    const gitlabSpan = await otlp.waitFor((spans) => spans.find((s) => s.attributes['gatehouse.request_id'] === gitlabId), 'the GitLab delivery span', flush);
+    expect(gitlabSpan).toMatchObject({ name: 'POST /webhooks/gitlab', kind: KIND.server, statusCode: 2 });
+    expect(gitlabSpan.attributes).toMatchObject({ 'http.route': '/webhooks/gitlab', 'http.response.status_code': 503, 'error.type': 'WEBHOOKS_NOT_CONFIGURED' });
+    // The token the sender gave is never recorded.
+    expect(otlp.bodies.some((b) => b.includes('whatever'))).toBe(false);
+  });
 });

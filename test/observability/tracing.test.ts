@@ -147,6 +147,11 @@ describe('tracing of executions', () => {
     const bad = await h.admin('PUT', '/tenants/quiet', { name: 'quiet', trace_propagation: 'no' });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body.error.details)).toContain('/body/trace_propagation');
+    // The OpenAPI document describes the setting on the tenant body and view.
+    const openapi = await h.admin('GET', '/openapi.json');
+    const put = openapi.body.paths['/admin/v1/tenants/{tenant}'].put;
+    expect(put.requestBody.content['application/json'].schema.properties.trace_propagation).toMatchObject({ type: 'boolean' });
+    expect(put.responses['200'].content['application/json'].schema.properties.trace_propagation).toMatchObject({ type: 'boolean' });
     // Turning it back on takes effect for the next execution.
     expect((await h.admin('PUT', '/tenants/quiet', { name: 'quiet', session: { alg: 'HS256' }, allowed_origins: ['https://widgets.example'], trace_propagation: true })).status).toBe(200);
     up.reset();
