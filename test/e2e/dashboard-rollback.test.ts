@@ -29,7 +29,8 @@ describe.runIf(browserTestsEnabled())('dashboard: rollback and pin (Chromium)', 
   const text = async (selector: string) => ((await page.locator(selector).first().textContent()) ?? '').replace(/\s+/g, ' ').trim();
   const waitForHeading = (pattern: RegExp) => page.waitForFunction((source) => new RegExp(source).test((globalThis as unknown as B).document.querySelector('main h1')?.textContent ?? ''), pattern.source);
   const waitForText = (selector: string, wanted: string) =>
-    page.waitForFunction(([sel, w]) => ((globalThis as unknown as B).document.querySelector(sel!)?.textContent ?? '').replace(/\s+/g, ' ').includes(w!), [selector, wanted] as const);
+    // Views refresh every 2–5 s: room for a few refreshes on a busy machine.
+    page.waitForFunction(([sel, w]) => ((globalThis as unknown as B).document.querySelector(sel!)?.textContent ?? '').replace(/\s+/g, ' ').includes(w!), [selector, wanted] as const, { timeout: 20_000 });
 
   beforeAll(async () => {
     browser = await launchChromium();
@@ -117,7 +118,7 @@ describe.runIf(browserTestsEnabled())('dashboard: rollback and pin (Chromium)', 
     await page.locator('#flash', { hasText: `Unpin of ${REPO} queued` }).waitFor();
     const record = await h.settle('acme', REPO);
     expect(record).toMatchObject({ state: 'succeeded', trigger: 'unpin', sha: h.double.repo(REPO).head('main') });
-    await page.waitForFunction(() => !((globalThis as unknown as B).document.querySelector('main table')?.textContent ?? '').includes('pinned to'));
+    await page.waitForFunction(() => !((globalThis as unknown as B).document.querySelector('main table')?.textContent ?? '').includes('pinned to'), undefined, { timeout: 20_000 });
     expect(await page.getByRole('button', { name: `Unpin ${REPO}` }).count()).toBe(0);
     expect(problems).toEqual([]);
   });
