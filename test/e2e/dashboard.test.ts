@@ -462,6 +462,10 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
       ['sync-github-error', `#/syncs/${githubErrorSyncId}`, 'main .plain-errors'],
       ['queues', '#/queues', 'main table'],
       ['audit', '#/audit', 'main table'],
+      // the usage charts (uPlot canvases sized to their column)
+      ['overview', '#/tenants/acme/overview', 'main [data-loaded-range] canvas'],
+      ['connector-usage', '#/tenants/acme/connectors/echo-items', 'main [data-loaded-range] canvas'],
+      ['queues-history', '#/queues', 'main [data-loaded-range] canvas'],
     ];
     const overflowing: string[] = [];
     const measure = () => page.evaluate(() => {

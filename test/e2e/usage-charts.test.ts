@@ -165,6 +165,11 @@ describe.runIf(browserTestsEnabled())('usage charts (Chromium)', () => {
     const cache = await plotted('cache');
     expect(series(cache, 'hit ratio').filter((v) => v !== null).every((v) => v! > 0 && v! <= 100)).toBe(true);
     expect(await drawnAbove('requests', '#1f77b4')).toBeGreaterThan(10);
+    // Pointing at the newest step shows its values in the legend.
+    const over = await page.locator('[data-chart="requests"] .u-over').boundingBox();
+    await page.mouse.move(over!.x + over!.width - 1, over!.y + over!.height / 2);
+    const legend = page.locator('[data-chart="requests"] [data-series="requests"]');
+    await expect.poll(() => legend.textContent()).toBe(`requests ${series(requests, 'requests').at(-1)}`);
     await shot('connector');
 
     await page.goto(`${h.svc.url}/ui/#/tenants/acme/connectors/boom`);

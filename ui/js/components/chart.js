@@ -6,17 +6,18 @@ import uPlot from '../../vendor/uplot/uPlot.esm.js';
 import { h } from '../dom.js';
 
 const HEIGHT = 200;
+const WHOLE_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8];
 
 /** Line colours, distinguishable on white and for the common colour-vision deficiencies. */
 export const PALETTE = ['#1f77b4', '#d62728', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b'];
 
 /**
  * A chart of one quantity over time: `series` = [{label, color, dash?, value(point) → number|null}],
- * `format(n)` prints the y values (axis and legend). `update(points, pointTime)` redraws with new
- * data; the uPlot instance is the element's `uplot` property (devtools and the browser tests read
- * the plotted data from it).
+ * `format(n)` prints the y values (axis and legend); `whole` keeps the y ticks on whole numbers.
+ * `update(points, pointTime)` redraws with new data; the uPlot instance is the element's `uplot`
+ * property (devtools and the browser tests read the plotted data from it).
  */
-export function timeChart({ name, title, series, format = String, range }) {
+export function timeChart({ name, title, series, format = String, range, whole = false }) {
   const plot = h('div', { class: 'chart-plot' });
   // Our own legend rather than uPlot's, which is a <table>: a chart's legend is not tabular data.
   const hovered = h('span', { class: 'chart-time' });
@@ -65,7 +66,8 @@ export function timeChart({ name, title, series, format = String, range }) {
           points: { size: 7, fill: s.color, filter: (_u, si, show) => (show ? null : isolated(_u.data[si])) },
         })),
       ],
-      axes: [{}, { size: 64, values: (_u, ticks) => ticks.map(format) }],
+      // Counts get whole-number ticks only (no "0.3 requests" on a quiet chart).
+      axes: [{}, { size: 64, values: (_u, ticks) => ticks.map(format), ...(whole ? { incrs: WHOLE_INCREMENTS } : {}) }],
     };
   }
 

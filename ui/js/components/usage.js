@@ -45,6 +45,7 @@ export function usagePanel({ path, signal, heading, range = 'hour', onRange, onR
     name: 'requests',
     title: 'Requests per step',
     format: formatCount,
+    whole: true,
     series: [
       { label: 'requests', color: PALETTE[0], value: (p) => p.requests },
       { label: '4xx', color: PALETTE[2], value: (p) => p.errors_4xx },

@@ -83,11 +83,12 @@ function queueHistory(signal, initial) {
         const names = Object.keys(data.series[0]?.queues ?? {});
         const perQueue = (value) => names.map((q, i) => ({ label: q, color: PALETTE[i % PALETTE.length], value: (p) => value(p.queues[q]) }));
         charts = [
-          timeChart({ name: 'queue-depth', title: 'Depth (jobs waiting, delayed or active)', format: formatCount, series: perQueue((c) => c?.depth ?? null).map((s) => ({ ...s, spanGaps: true })) }),
+          timeChart({ name: 'queue-depth', title: 'Depth (jobs waiting, delayed or active)', format: formatCount, whole: true, series: perQueue((c) => c?.depth ?? null).map((s) => ({ ...s, spanGaps: true })) }),
           timeChart({
             name: 'queue-throughput',
             title: 'Jobs finished per step',
             format: formatCount,
+            whole: true,
             series: [
               ...perQueue((c) => c?.completed ?? 0),
               { label: 'failed (all queues)', color: PALETTE[5], dash: [6, 4], value: (p) => Object.values(p.queues).reduce((n, c) => n + c.failed, 0) },
