@@ -42,7 +42,8 @@ describe.runIf(browserTestsEnabled())('examples/widget/serve.mjs: the documented
     const [command, ...args] = documented!.split(' ');
     const child = spawn(command === 'node' ? process.execPath : command!, [...args, '--port', '0'], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: dir, GATEHOUSE_URL: svc.url },
+      // TMPDIR inside `dir`: the Git repository of a run killed without cleaning up goes with it.
+      env: { PATH: process.env.PATH ?? '', HOME: dir, TMPDIR: join(dir, 'tmp'), GATEHOUSE_URL: svc.url },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -75,6 +76,7 @@ describe.runIf(browserTestsEnabled())('examples/widget/serve.mjs: the documented
     dir = mkdtempSync(join(tmpdir(), 'gh-widget-serve-'));
     symlinkSync(join(root, 'examples'), join(dir, 'examples'));
     mkdirSync(join(dir, '.gatehouse'));
+    mkdirSync(join(dir, 'tmp'));
     writeFileSync(join(dir, '.gatehouse', 'admin.token'), `${ADMIN_TOKEN}\n`, { mode: 0o600 });
     browser = await launchChromium();
   });
