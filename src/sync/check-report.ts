@@ -18,6 +18,8 @@ export interface TenantCheck {
   /** This tenant's collisions with its manual connectors or other links, at the claiming entry. */
   collisions: SyncError[];
   warnings: SyncError[];
+  /** Why the tenant has no plan row (a push check: its sync did not apply this commit). */
+  note?: string;
 }
 
 export interface CheckInput {
@@ -30,6 +32,8 @@ export interface CheckInput {
   /** The file's own warnings, the same for every tenant (a JSON-typed response template that renders no JSON). */
   warnings: SyncError[];
   tenants: TenantCheck[];
+  /** A pushed commit: the plan is what was applied, not what merging would apply. */
+  applied?: boolean;
 }
 
 export interface CheckReport {
@@ -65,17 +69,18 @@ export function buildCheckReport(input: CheckInput): CheckReport {
   const problems = [input.errors.length > 0 ? plural(input.errors.length, 'error') : '', collisions > 0 ? plural(collisions, 'collision') : ''].filter((s) => s !== '').join(', ');
   const warned = warnings > 0 ? `, ${plural(warnings, 'warning')}` : '';
   const conclusion = failed ? 'failure' : input.absent ? 'neutral' : 'success';
+  const applied = input.applied === true;
   const title = failed
-    ? `${problems}${warned}: nothing would be applied`
+    ? `${problems}${warned}: nothing ${applied ? 'was' : 'would be'} applied`
     : input.absent
-      ? `${input.path} is not in this commit: merging removes the linked connectors (${tenants}: ${counts})`
+      ? `${input.path} is not in this commit: ${applied ? 'the linked connectors were removed' : 'merging removes the linked connectors'} (${tenants}: ${counts})`
       : `${tenants}: ${counts}${warned}`;
 
   const lines: string[] = [];
   const short = input.sha.slice(0, 12);
   if (failed) lines.push(`**${input.path}** at \`${short}\` has ${problems}${warned}. Nothing is applied until they are fixed; every problem is annotated on the file.`);
-  else if (input.absent) lines.push(`**${input.path}** is not in commit \`${short}\`. Merging it removes every connector the linked tenants have from this file.`);
-  else lines.push(`**${input.path}** at \`${short}\` is valid${warned}. Merging it would apply this plan:`);
+  else if (input.absent) lines.push(`**${input.path}** is not in commit \`${short}\`. ${applied ? 'Every connector the linked tenants had from this file was removed.' : 'Merging it removes every connector the linked tenants have from this file.'}`);
+  else lines.push(`**${input.path}** at \`${short}\` is valid${warned}. ${applied ? 'Pushed to a linked branch, it was applied:' : 'Merging it would apply this plan:'}`);
   if (input.errors.length > 0) {
     lines.push('', '### Errors', '', '| where | problem |', '|---|---|');
     for (const e of input.errors) lines.push(`| ${where(e)} | ${cell(e.message)} |`);
@@ -90,7 +95,9 @@ export function buildCheckReport(input: CheckInput): CheckReport {
     const list = (xs: string[] | undefined) => (xs === undefined ? '—' : xs.length === 0 ? '0' : `${xs.length}: ${xs.map((x) => `\`${x}\``).join(', ')}`);
     lines.push(`| ${cell(t.tenant)} | ${list(p?.created)} | ${list(p?.updated)} | ${list(p?.deleted)} | ${p === undefined ? '—' : String(p.unchanged.length)} | ${t.collisions.length === 0 ? '0' : t.collisions.map((c) => `\`${c.permalink ?? ''}\``).join(', ')} | ${t.warnings.length} |`);
   }
-  if (input.tenants.some((t) => t.plan === undefined)) lines.push('', '— : not computed, the file is invalid.');
+  if (input.tenants.some((t) => t.plan === undefined && t.note === undefined)) lines.push('', '— : not computed, the file is invalid.');
+  const notes = input.tenants.filter((t) => t.note !== undefined);
+  if (notes.length > 0) lines.push('', ...notes.map((t) => `- ${cell(t.tenant)}: ${cell(t.note!)}`));
   const tenantProblems = input.tenants.flatMap((t) => [...t.collisions.map((c) => ({ t, e: c, kind: 'collision' })), ...t.warnings.map((w) => ({ t, e: w, kind: 'warning' }))]);
   if (tenantProblems.length > 0) {
     lines.push('', '### Collisions and warnings', '', '| tenant | where | problem |', '|---|---|---|');

@@ -116,14 +116,17 @@ export interface CheckRunReport {
   message?: string;
 }
 
-/** A pull request to check: identifiers only. */
+/** A commit to check: a pull request's head, or a pushed commit (identifiers only). */
 export interface CheckJobData {
   repository: string;
   repoKey: string;
-  /** The pull request's base branch: the links it concerns. */
+  /** The pull request's base branch, or the pushed branch: the links it concerns. */
   branch: string;
   headSha: string;
-  pullRequest: number;
+  /** A pull request check: a plan preview, nothing applied. */
+  pullRequest?: number;
+  /** A push check: the syncs the push queued (one per tenant link); the plan is what they applied. */
+  syncs?: { tenant: string; syncId: string }[];
   deliveryId: string;
 }
 

@@ -233,7 +233,7 @@ export class SyncService {
   ): Promise<number> {
     const repoKey = repoKeyOf(push.repository);
     const entries = links ?? (await this.linksForPush(push.repository, push.branch));
-    await Promise.all(entries.map((e) => this.coordinator.trigger({
+    const triggered = await Promise.all(entries.map((e) => this.coordinator.trigger({
       tenant: e.tenant,
       repository: e.repository,
       repoKey,
@@ -244,6 +244,18 @@ export class SyncService {
       ...(push.pusher !== undefined ? { pusher: push.pusher } : {}),
       trace,
     })));
+    // The pushed commit gets the same check run as a pull request (its plan is what the syncs
+    // applied): one job per commit, finished once every sync of this delivery has. Only a GitHub
+    // App may create check runs; with a token the syncs' commit statuses are the whole report, and
+    // no call is spent on a check run GitHub would refuse.
+    if (push.sha !== undefined && entries.length > 0 && this.github.mode === 'app') {
+      const jobId = `push-${createHash('sha256').update(repoKey).digest('hex').slice(0, 16)}-${push.sha}`;
+      await this.queues.status.add(
+        'check',
+        { repository: entries[0]!.repository, repoKey, branch: push.branch, headSha: push.sha, deliveryId: push.deliveryId, syncs: entries.map((e, i) => ({ tenant: e.tenant, syncId: triggered[i]!.syncId })) },
+        { ...statusJobOptions(this.settings.statusRetry), jobId },
+      );
+    }
     return entries.length;
   }
 
