@@ -49,12 +49,13 @@ export function createStatusProcessor(deps: { github: GitHub; git: GitSources; h
 }
 
 /**
- * Git links: the status goes to GitLab's or Gitea/Forgejo's REST API with the link's token. No
+ * Git links: the status goes to GitLab's or Gitea/Forgejo's REST API with the link's token,
+ * linked to the sync record like GitHub's when PUBLIC_URL is set. No
  * token, or a host with no known status API (`provider: generic`), is recorded as `skipped` with
  * the reason; a token that may not write statuses as `not_permitted`. Network trouble and 5xx are
  * retried like GitHub's.
  */
-function gitStatusPoster(deps: { git: GitSources; history: SyncHistory; log: Logger }) {
+function gitStatusPoster(deps: { git: GitSources; history: SyncHistory; log: Logger; publicUrl?: string | undefined }) {
   return async (job: Job<StatusJobData>): Promise<string> => {
     const { tenant, repoKey, syncId } = job.data;
     const record = await deps.history.getIn(tenant, syncId);
@@ -75,7 +76,8 @@ function gitStatusPoster(deps: { git: GitSources; history: SyncHistory; log: Log
     }
     if (token === undefined) return skip('the link has no token_secret, so no commit status can be written');
     try {
-      const outcome = await deps.git.statuses.post({ provider: link.provider, url: link.url, sha: record.sha, state: report.state, description: report.description, token });
+      const targetUrl = syncRecordUrl(deps.publicUrl, syncId);
+      const outcome = await deps.git.statuses.post({ provider: link.provider, url: link.url, sha: record.sha, state: report.state, description: report.description, token, ...(targetUrl !== undefined ? { targetUrl } : {}) });
       await deps.history.update(tenant, syncId, { commit_status: { ...report, result: outcome.result, ...(outcome.result === 'not_permitted' ? { message: outcome.message } : {}) } });
       return outcome.result;
     } catch (err) {

@@ -183,7 +183,6 @@ function readBody(stream: Readable, maxBytes: number): Promise<Buffer> {
   });
 }
 
-/** A short, data-free description of a network failure (it ends up in `X-Connector-Timing.error`). */
 /** The failure kind of a network error (same classification as describeNetworkError). */
 export function networkErrorKind(e: NodeJS.ErrnoException): UpstreamFailureKind {
   switch (e.code) {
@@ -200,6 +199,21 @@ export function networkErrorKind(e: NodeJS.ErrnoException): UpstreamFailureKind 
   }
 }
 
+/**
+ * OpenSSL's certificate verification results that Node reports as the error code and whose name
+ * does not say CERT (an incomplete chain is UNABLE_TO_VERIFY_LEAF_SIGNATURE).
+ */
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CRL_SIGNATURE_FAILURE', 'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED', 'ERROR_IN_CRL_LAST_UPDATE_FIELD', 'ERROR_IN_CRL_NEXT_UPDATE_FIELD',
+  'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'HOSTNAME_MISMATCH',
+]);
+
+function isTlsCode(code: string): boolean {
+  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || TLS_VERIFY_CODES.has(code);
+}
+
+/** A short, data-free description of a network failure (it ends up in `X-Connector-Timing.error`). */
 export function describeNetworkError(e: NodeJS.ErrnoException): string {
   switch (e.code) {
     case 'ECONNREFUSED':
@@ -214,7 +228,7 @@ export function describeNetworkError(e: NodeJS.ErrnoException): string {
     case 'ENETUNREACH':
       return 'Host unreachable';
     default:
-      if (typeof e.code === 'string' && (e.code.startsWith('ERR_TLS') || e.code.includes('CERT') || e.code.startsWith('ERR_SSL') || e.code === 'DEPTH_ZERO_SELF_SIGNED_CERT')) {
+      if (typeof e.code === 'string' && isTlsCode(e.code)) {
         return `TLS handshake failed (${e.code})`;
       }
       return e.code !== undefined ? `Network error (${e.code})` : 'Network error';

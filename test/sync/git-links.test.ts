@@ -21,7 +21,7 @@ let git: GitTestServer;
 const apis = gitHostApis({ gitlab: [TOKEN], gitea: [TOKEN] });
 
 beforeAll(async () => {
-  h = await startHarness({ env: { GITLAB_WEBHOOK_SECRET: GITLAB_SECRET, GITEA_WEBHOOK_SECRET: GITEA_SECRET, GIT_POLL_INTERVAL_S: '0' } });
+  h = await startHarness({ env: { GITLAB_WEBHOOK_SECRET: GITLAB_SECRET, GITEA_WEBHOOK_SECRET: GITEA_SECRET, GIT_POLL_INTERVAL_S: '0', PUBLIC_URL: 'https://gatehouse.example.com' } });
   h.svc.services.sync.configure({ gitPollTickMs: 200 });
   git = await startGitServer({ api: apis.handler });
   await h.createTenant(TENANT);
@@ -73,6 +73,8 @@ describe('Git links over smart HTTP', () => {
     expect(byUrl.body.items.map((r) => r.id)).toEqual([record.id]);
     // The status went to the GitLab API of the clone URL's origin.
     await expect.poll(() => apis.posted.find((p) => p.sha === first)).toMatchObject({ api: 'gitlab', project: 'group/monorepo', body: { state: 'success', name: 'gatehouse/connectors' } });
+    // Linked to the sync record on the dashboard, like GitHub's statuses (PUBLIC_URL is set).
+    expect(apis.posted.find((p) => p.sha === first)!.body.target_url).toBe(`https://gatehouse.example.com/ui/#/syncs/${record.id}`);
   });
 
   it('an update pushed and announced by a GitLab webhook is applied; a wrong X-Gitlab-Token is 401 and queues nothing', async () => {
