@@ -99,6 +99,8 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
       duration_ms: 200,
       attempts: 1,
       plan: { created: ['orders', 'invoices'], updated: ['crm-contacts'], deleted: ['legacy'] },
+      warnings: [{ path: '/connectors/0/response_body', line: 7, column: 24, message: 'response_content_type is "application/json" but on a sample response the response template renders `[]`, which is not JSON: write {{ items | tojson }}' }],
+      check_run: { conclusion: 'success', result: 'posted', id: 7 },
     });
 
     page = await browser.context.newPage();
@@ -319,6 +321,27 @@ describe.runIf(browserTestsEnabled())('operator dashboard (Chromium)', () => {
     expect(await text('main dl.meta')).toContain('badc0de000000000000000000000000000000002');
     await shot('10-sync-detail');
     expect(await page.evaluate(() => (globalThis as unknown as B).__xss)).toBeUndefined();
+  });
+
+  it('shows a sync\'s warnings with their position and its check run; a manual save answers its warnings', async () => {
+    await page.goto(`${svc.url}/ui/#/syncs/${okSyncId}`);
+    await waitForHeading(new RegExp(`^Sync ${okSyncId}$`));
+    const warnings = page.locator('main section[aria-label="Warnings"]');
+    await warnings.waitFor();
+    expect(await warnings.locator('h2').textContent()).toBe('Warnings (1)');
+    expect((await warnings.locator('tbody tr td').allTextContents()).map((t) => t.trim())).toEqual(['/connectors/0/response_body', '7', '24', expect.stringContaining('{{ items | tojson }}')]);
+    expect(await text('main dl.meta')).toContain('success (posted)');
+
+    await page.goto(`${svc.url}/ui/#/tenants/acme/connectors/echo-items`);
+    const editor = page.getByLabel(/^Connector JSON/);
+    await editor.waitFor();
+    const sent = JSON.stringify({ name: 'Echo Items', url: `${upstream.url}/items/{{ pathParams.item_id }}`, path_parameters: [{ key: 'item_id' }], response_content_type: 'application/json', response_body: '{{ items }}' }, null, 2);
+    await editor.fill(sent);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.locator('#flash', { hasText: 'warning' }).waitFor();
+    const line = sent.split('\n').findIndex((l) => l.includes('"response_body"')) + 1;
+    expect(await text('#flash')).toMatch(new RegExp(`1 warning: line ${line}:\\d+ .*\\{\\{ items \\| tojson \\}\\}`));
+    await shot('10b-connector-saved-with-warning');
   });
 
   it('shows the repositories of a tenant with their last sync, and the queues', async () => {

@@ -8,6 +8,7 @@ import { field, h, jsonBlock, prettyJsonText, uid } from '../dom.js';
 import { errorBox } from './errors.js';
 import { kvEditor } from './kv-editor.js';
 import { table } from './table.js';
+import { warningsSection } from './warnings.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
@@ -162,6 +163,7 @@ function renderResult(data, debugHeader, roundTripMs) {
       timing.error ? ` · error: ${timing.error}` : '',
       h('span', { class: 'muted' }, ` · round trip ${Math.round(roundTripMs)} ms`),
     ),
+    warningsSection(data.warnings, { caption: 'Never blocking. Positions are 1-based, in the connector JSON.' }),
     h('h3', {}, 'Response body'),
     bodyText === '' ? h('p', { class: 'muted' }, '(empty)') : h('pre', { class: 'json', tabindex: 0, 'aria-label': 'Response body' }, bodyText),
     upstreamBlock(data),

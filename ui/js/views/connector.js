@@ -8,6 +8,7 @@ import { codeEditor, problemList } from '../components/code-editor.js';
 import { confirmDialog } from '../components/dialog.js';
 import { sourceBadge } from '../components/badges.js';
 import { errorBox, notice } from '../components/errors.js';
+import { warningsSummary } from '../components/warnings.js';
 import { callSnippets, runtimeUrl } from '../components/snippets.js';
 import { testPanel } from '../components/test-panel.js';
 import { rangeOf, usagePanel } from '../components/usage.js';
@@ -73,7 +74,7 @@ export async function newConnectorView(ctx) {
     save.disabled = true;
     try {
       const { data } = await api('POST', `/tenants/${seg(tenant)}/connectors`, { text: editor.value });
-      flash(`Connector ${data.permalink} created.`, 'success', { navigating: true });
+      flash(`Connector ${data.permalink} created.${warningsSummary(data.warnings)}`, data.warnings?.length > 0 ? 'warning' : 'success', { navigating: true });
       navigate(`/tenants/${seg(tenant)}/connectors/${seg(data.permalink)}`);
     } catch (error) {
       showSaveError(status, error, editor);
@@ -161,7 +162,8 @@ export async function connectorView(ctx) {
     save.disabled = true;
     try {
       const res = await api('PUT', `/tenants/${seg(tenant)}/connectors/${seg(c.permalink)}`, { text: editor.value });
-      flash(res.data.revision === c.revision ? 'Saved: no change to the definition.' : `Connector ${c.permalink} saved (revision ${res.data.revision.slice(0, 12)}).`, 'success', { navigating: true });
+      const saved = res.data.revision === c.revision ? 'Saved: no change to the definition.' : `Connector ${c.permalink} saved (revision ${res.data.revision.slice(0, 12)}).`;
+      flash(`${saved}${warningsSummary(res.data.warnings)}`, res.data.warnings?.length > 0 ? 'warning' : 'success', { navigating: true });
       navigate(`/tenants/${seg(tenant)}/connectors/${seg(c.permalink)}`);
     } catch (error) {
       showSaveError(status, error, editor);

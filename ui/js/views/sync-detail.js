@@ -7,6 +7,7 @@ import { h } from '../dom.js';
 import { pinBadge, syncStateBadge } from '../components/badges.js';
 import { confirmDialog } from '../components/dialog.js';
 import { errorBox } from '../components/errors.js';
+import { warningsSection } from '../components/warnings.js';
 import { table } from '../components/table.js';
 import { duration, shortSha, timeEl } from '../format.js';
 import { flash, loading, showError, startView } from '../page.js';
@@ -69,6 +70,7 @@ function render(r) {
       row('Attempts', r.attempts === undefined ? null : String(r.attempts)),
       row('Last error', r.last_error),
       row('Commit status', cs ? `${cs.state} (${cs.result}): ${cs.description}${cs.message ? ` — ${cs.message}` : ''}` : null),
+      row('Check run', r.check_run ? `${r.check_run.conclusion} (${r.check_run.result})${r.check_run.message ? ` — ${r.check_run.message}` : ''}` : null),
     ),
     h('h2', {}, 'Plan'),
     h(
@@ -84,6 +86,7 @@ function render(r) {
     ),
     h('h2', {}, `Errors (${r.errors.length})`),
     ...errorsSection(r.errors),
+    warningsSection(r.warnings, { heading: 'h2', caption: 'Never blocking. Positions are 1-based, in the registry file at this commit.' }),
   ];
 }
 
