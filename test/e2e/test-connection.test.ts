@@ -38,6 +38,8 @@ describe.runIf(browserTestsEnabled())('dashboard Test Connection (Chromium)', ()
       response_body: '{{ (response.body | from_json).name }}',
     };
     expect((await call('POST', '/tenants/acme/connectors', item)).status).toBe(201);
+    // JSON by type, a Python repr by template: its test result lists the warning.
+    expect((await call('POST', '/tenants/acme/connectors', { ...item, name: 'Item Repr', response_content_type: 'application/json', response_body: '{{ response.body | from_json }}' })).status).toBe(201);
     await svc.services.registry.replaceLink('acme', 'acme/widgets', {
       connectors: [],
       composites: [{
@@ -87,6 +89,19 @@ describe.runIf(browserTestsEnabled())('dashboard Test Connection (Chromium)', ()
     expect(await text('.result-summary')).toContain('Status 200');
     const debug = JSON.parse((await page.locator('.test-result pre[aria-label="Debug request"]').textContent()) ?? '{}') as { url: string };
     expect(debug.url).toBe(`${upstream.url}/items/7`);
+  });
+
+  it('lists the warnings of the tested connector beside its result', async () => {
+    await page.goto(`${svc.url}/ui/#/tenants/acme/test?permalink=item-repr`);
+    await expect.poll(() => page.getByLabel('Connector', { exact: true }).inputValue()).toBe('item-repr');
+    await page.getByRole('button', { name: 'Run test' }).click();
+    const warnings = page.locator('.test-result section[aria-label="Warnings"]');
+    await warnings.waitFor();
+    expect(await warnings.locator('h3').textContent()).toBe('Warnings (1)');
+    const cells = (await warnings.locator('tbody tr td').allTextContents()).map((t) => t.trim());
+    expect(cells[0]).toBe('/response_body');
+    expect(cells[3]).toContain('{{ response.body | from_json | tojson }}');
+    expect(await text('.result-summary')).toContain('Status 200');
   });
 
   it('runs a saved composite connector', async () => {
