@@ -231,6 +231,7 @@ export class GitHubDouble {
   /** Epoch seconds of the budget's reset; `enforced`: answer 403 like GitHub once it is spent. */
   private rateLimitReset = Math.ceil(Date.now() / 1000) + 3600;
   private rateLimitEnforced = false;
+  private resetAfterSpentS: number | undefined;
   readonly url: string;
 
   private constructor(
@@ -286,10 +287,13 @@ export class GitHubDouble {
    * `remaining` reaches 0, repository calls answer 403 (x-ratelimit-remaining 0) until the reset,
    * which then restores the full budget. Off by default (the budget only counts down).
    */
-  limitRate(budget: { remaining: number; resetInS: number }): void {
+  limitRate(budget: { remaining: number; resetInS: number; from?: 'now' | 'spent' }): void {
     this.rateLimitRemaining = budget.remaining;
-    this.rateLimitReset = Math.ceil(Date.now() / 1000) + budget.resetInS;
     this.rateLimitEnforced = true;
+    // `from: 'spent'`: the window ends `resetInS` after the call that spends the budget, however
+    // late that call comes (on a busy machine it can come after a reset counted from now).
+    this.resetAfterSpentS = budget.from === 'spent' ? budget.resetInS : undefined;
+    this.rateLimitReset = Math.ceil(Date.now() / 1000) + (budget.from === 'spent' ? 3600 : budget.resetInS);
   }
 
   inject(rule: FaultRule): void {
@@ -414,6 +418,10 @@ export class GitHubDouble {
       });
     }
     this.rateLimitRemaining = Math.max(0, this.rateLimitRemaining - 1);
+    if (this.rateLimitEnforced && this.rateLimitRemaining === 0 && this.resetAfterSpentS !== undefined) {
+      this.rateLimitReset = Math.ceil(Date.now() / 1000) + this.resetAfterSpentS;
+      this.resetAfterSpentS = undefined;
+    }
 
     if (method === 'GET' && (m = /^\/git\/ref\/(.+)$/.exec(rest))) return this.getRef(req, res, record, repo, m[1]!);
     if (method === 'GET' && (m = /^\/contents\/(.+)$/.exec(rest))) return this.getContent(req, res, record, repo, m[1]!, u.searchParams.get('ref'));

@@ -61,8 +61,8 @@ describe('GitHub trouble', () => {
   it('stops calling GitHub when a response spends the budget (x-ratelimit-remaining: 0), before any 403, and resumes after the reset', async () => {
     const repo = await linked();
     await h.settle('acme', repo);
-    // One call left: the sync's first call spends it; the budget resets 2 s later.
-    h.double.limitRate({ remaining: 1, resetInS: 2 });
+    // One call left: the sync's first call spends it; the budget resets 2 s after that call.
+    h.double.limitRate({ remaining: 1, resetInS: 2, from: 'spent' });
     const started = Date.now();
     const { sha } = await h.push(repo, { [FILE]: registry([connector('Within Budget')]) });
     await expect.poll(async () => (await h.admin<{ github_blocked_until: string | null }>('GET', '/queues')).body.github_blocked_until, { timeout: 60_000 }).not.toBeNull();
