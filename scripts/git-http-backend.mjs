@@ -46,6 +46,12 @@ export async function relayToGitHttpBackend({ req, res, body, root, remoteUser =
     child.once('error', reject);
   });
   await spawned;
+  // git http-backend may answer without reading the body (a refused or unknown request) and exit:
+  // writing the rest then fails with EPIPE, which is not an error of the exchange — its answer on
+  // stdout is. Without a listener the stream's error would crash the process.
+  child.stdin.on('error', (err) => {
+    if (err.code !== 'EPIPE') res.destroy(err);
+  });
   child.stdin.end(body);
   const out = [];
   for await (const chunk of child.stdout) out.push(chunk);
