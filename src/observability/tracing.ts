@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { StageEvent, StageObserver, StageStart } from '../runtime/context.js';
+import type { Call, StageEvent, StageObserver, StageStart } from '../runtime/context.js';
 import type { StepRef } from '../runtime/errors.js';
 import type { GatehouseMetrics } from './metrics.js';
 
@@ -100,6 +100,8 @@ export const traceStages: StageObserver = Object.assign(
       const t = call.trace;
       if (t !== undefined && t.recording) t.startStage(stage, step);
     },
+    // Calls not sampled are not watched at all (most of them, at a 10 % ratio).
+    wants: (call: Call) => call.trace !== undefined && call.trace.recording,
   },
 );
 

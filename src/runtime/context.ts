@@ -62,6 +62,11 @@ export interface StageEvent {
 export interface StageObserver {
   (event: StageEvent): void;
   start?: (start: StageStart) => void;
+  /**
+   * Whether this observer cares about `call` at all, asked once per call: a call no observer wants
+   * runs its stages unwatched (no clock reads, no events) — tracing wants only sampled calls.
+   */
+  wants?: (call: Call) => boolean;
 }
 
 export interface RuntimeTenant {

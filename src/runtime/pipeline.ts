@@ -130,7 +130,7 @@ export interface Run {
 }
 
 export async function runPipeline(call: Call): Promise<Run> {
-  const observe = call.deps.stageObservers.length === 0 ? undefined : watchOf(call);
+  const observe = watchOf(call);
   const run: Run = { call, request: undefined, preflight: undefined, error: undefined };
   try {
     const preflight = await runStages(CALL_STAGES.stages, call as unknown as Record<string, unknown>, observe, undefined);
@@ -149,9 +149,15 @@ export async function runPipeline(call: Call): Promise<Run> {
 type Observe = (stage: string, step: StepRef | undefined) => StageEnd;
 type StageEnd = (failed: boolean, error: unknown) => void;
 
-/** The observers of one call; an observer that throws is logged and never fails the call. */
-function watchOf(call: Call): Observe {
-  const observers = call.deps.stageObservers;
+/**
+ * The observers of one call (undefined when none wants it); an observer that throws is logged and
+ * never fails the call.
+ */
+function watchOf(call: Call): Observe | undefined {
+  const all = call.deps.stageObservers;
+  if (all.length === 0) return undefined;
+  const observers = all.filter((o) => o.wants === undefined || o.wants(call));
+  if (observers.length === 0) return undefined;
   const warn = (err: unknown, stage: string) => call.deps.log.warn({ err: { message: (err as Error).message }, stage }, 'stage observer failed');
   return (stage, step) => {
     for (const o of observers) {

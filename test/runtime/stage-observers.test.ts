@@ -95,4 +95,30 @@ describe('stage observers', () => {
     expect((await h.exec('echo')).status).toBe(200);
     expect(events).toEqual([]);
   });
+
+  it('an observer that does not want a call is never told of its stages; one that wants it is', async () => {
+    const asked: string[] = [];
+    const unwanted: string[] = [];
+    const wanted: string[] = [];
+    const stops = [
+      runtimeFor(h.services).observeStages(
+        Object.assign((e: StageEvent) => unwanted.push(e.stage), {
+          start: ({ stage }: { stage: string }) => unwanted.push(`start ${stage}`),
+          wants: (call: { permalink: string }) => {
+            asked.push(call.permalink);
+            return false;
+          },
+        }),
+      ),
+      runtimeFor(h.services).observeStages(Object.assign((e: StageEvent) => wanted.push(e.stage), { wants: () => true })),
+    ];
+    try {
+      expect((await h.exec('echo')).status).toBe(200);
+    } finally {
+      for (const stop of stops) stop();
+    }
+    expect(asked).toEqual(['echo']); // asked once per call, not per stage
+    expect(unwanted).toEqual([]);
+    expect(wanted.length).toBeGreaterThan(3);
+  });
 });
