@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { flushTestRedis } from '../support/redis.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { startHarness, step, type Harness } from './harness.js';
+import type { TestUpstream } from '../support/upstream.js';
+import { startRuntimeTest, step, type Harness } from './harness.js';
 
 describe('composite connectors', () => {
   let h: Harness;
   let up: TestUpstream;
   beforeAll(async () => {
-    await flushTestRedis();
-    up = await startUpstream();
-    h = await startHarness();
-    await h.createTenant('acme');
+    ({ h, up } = await startRuntimeTest());
     await h.putSecret('acme', 'k', 'step-secret');
     up.route('/contacts', (req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'x-trace': 'T1' });

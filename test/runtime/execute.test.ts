@@ -1,8 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { flushTestRedis } from '../support/redis.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { startHarness, type Harness } from './harness.js';
+import type { TestUpstream } from '../support/upstream.js';
+import { startRuntimeTest, type Harness } from './harness.js';
 
 const CANARY = 'canary-SECRET-7f3a9c1e55';
 
@@ -11,10 +10,7 @@ describe('execute pipeline: stages, parameters, bodies, response templates, user
   let up: TestUpstream;
 
   beforeAll(async () => {
-    await flushTestRedis();
-    up = await startUpstream();
-    h = await startHarness();
-    await h.createTenant('acme');
+    ({ h, up } = await startRuntimeTest());
     await h.createTenant('other');
     await h.putSecret('acme', 'api_key', CANARY);
     await h.putVariable('acme', 'region', 'eu');

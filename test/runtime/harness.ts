@@ -6,7 +6,8 @@ import { createLogger } from '../../src/logger.js';
 import type { CompositeDefinition } from '../../src/registry/model.js';
 import { createServices, type Services } from '../../src/services.js';
 import type { FastifyInstance } from 'fastify';
-import { testRedisUrl } from '../support/redis.js';
+import { flushTestRedis, testRedisUrl } from '../support/redis.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { TEST_ADMIN_TOKEN, testConfig } from '../support/service.js';
 
 export const SESSION_SECRET = 'acme-session-secret-0123456789abcdef';
@@ -31,6 +32,18 @@ export interface Harness {
   createConnector(tenant: string, def: Record<string, unknown> & { name: string; url: string }): Promise<void>;
   linkComposite(tenant: string, composites: CompositeDefinition[]): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The set-up most runtime test files share: a clean test Redis, a real upstream on 127.0.0.1, a
+ * harness with `env` and the tenant `acme`. The caller closes both (`h.close()`, `up.close()`).
+ */
+export async function startRuntimeTest(env: Record<string, string | undefined> = {}): Promise<{ h: Harness; up: TestUpstream }> {
+  await flushTestRedis();
+  const up = await startUpstream();
+  const h = await startHarness(env);
+  await h.createTenant('acme');
+  return { h, up };
 }
 
 export async function startHarness(env: Record<string, string | undefined> = {}): Promise<Harness> {

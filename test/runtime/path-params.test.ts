@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { flushTestRedis } from '../support/redis.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { startHarness, type Harness } from './harness.js';
+import type { TestUpstream } from '../support/upstream.js';
+import { startRuntimeTest, type Harness } from './harness.js';
 
 describe('path parameters (docs/design.md#path-parameters)', () => {
   let h: Harness;
   let up: TestUpstream;
   beforeAll(async () => {
-    await flushTestRedis();
-    up = await startUpstream();
-    h = await startHarness();
-    await h.createTenant('acme');
+    ({ h, up } = await startRuntimeTest());
     await h.createConnector('acme', {
       name: 'Idea Endorsements',
       url: `${up.url}/ideas/{{ pathParams.idea_id }}/endorsements/{{ pathParams.kind }}/{{ pathParams.fixed }}`,

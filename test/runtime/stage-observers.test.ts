@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StageEvent } from '../../src/runtime/context.js';
 import { runtimeFor } from '../../src/runtime/index.js';
 import { STAGE_ORDER } from '../../src/runtime/pipeline.js';
-import { flushTestRedis } from '../support/redis.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { startHarness, step, type Harness } from './harness.js';
+import type { TestUpstream } from '../support/upstream.js';
+import { startRuntimeTest, step, type Harness } from './harness.js';
 
 /** `runtime.observeStages`: how metrics and tracing see every stage the pipeline runs. */
 describe('stage observers', () => {
@@ -12,10 +11,7 @@ describe('stage observers', () => {
   let up: TestUpstream;
 
   beforeAll(async () => {
-    await flushTestRedis();
-    up = await startUpstream();
-    h = await startHarness();
-    await h.createTenant('acme');
+    ({ h, up } = await startRuntimeTest());
     await h.createConnector('acme', { name: 'Echo', url: `${up.url}/echo` });
     await h.linkComposite('acme', [{ name: 'Two', permalink: 'two', steps: [step({ name: 'first', url: `${up.url}/a` }), step({ name: 'second', url: `${up.url}/b` })] }]);
   });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { flushTestRedis } from '../support/redis.js';
-import { startUpstream, type SeenRequest, type TestUpstream } from '../support/upstream.js';
-import { startHarness, type Harness } from './harness.js';
+import type { SeenRequest, TestUpstream } from '../support/upstream.js';
+import { startRuntimeTest, type Harness } from './harness.js';
 
 /**
  * Templates may change lists and dicts (`append`, `update`, `pop`, …) as in Jinja2, but only inside
@@ -37,10 +36,7 @@ describe('template mutation stays inside one render (execute route, real upstrea
   });
 
   beforeAll(async () => {
-    await flushTestRedis();
-    up = await startUpstream();
-    h = await startHarness();
-    await h.createTenant('acme');
+    ({ h, up } = await startRuntimeTest());
     await h.createConnector('acme', connector('Mutating Live', '/live'));
     await h.createConnector('acme', connector('Mutating Cached', '/cached'));
   });

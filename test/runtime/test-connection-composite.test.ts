@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flushTestRedis } from '../support/redis.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { startHarness, step, type Harness } from './harness.js';
+import type { TestUpstream } from '../support/upstream.js';
+import { startRuntimeTest, step, type Harness } from './harness.js';
 
 /**
  * Test Connection beyond simple saved connectors: composites (saved, and unsaved as "composite"),
@@ -13,10 +12,7 @@ describe('Test Connection: composites and the raw upstream body', () => {
   let up: TestUpstream;
 
   beforeAll(async () => {
-    await flushTestRedis();
-    up = await startUpstream();
-    h = await startHarness();
-    await h.createTenant('acme');
+    ({ h, up } = await startRuntimeTest());
     up.route('/contacts', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"id": 42, "email": "jo@example.com"}');

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { flushTestRedis } from '../support/redis.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { startHarness, type Harness } from './harness.js';
+import type { TestUpstream } from '../support/upstream.js';
+import { startRuntimeTest, type Harness } from './harness.js';
 
 const CANARY = 'canary-DEBUG-SECRET-91b2';
 
@@ -23,10 +22,7 @@ describe('Test Connection and X-Debug-Request (docs/design.md#test-connection)',
   });
 
   beforeAll(async () => {
-    await flushTestRedis();
-    up = await startUpstream();
-    h = await startHarness();
-    await h.createTenant('acme');
+    ({ h, up } = await startRuntimeTest());
     await h.putSecret('acme', 'tok', CANARY);
     await h.createConnector('acme', def());
     up.route('/v1/current.json', (_req, res) => {

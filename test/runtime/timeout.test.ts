@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flushTestRedis } from '../support/redis.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { startHarness, type Harness } from './harness.js';
+import { startRuntimeTest, type Harness } from './harness.js';
 
 describe('upstream timeout and failures answer a 502 envelope', () => {
   let h: Harness;
   let up: TestUpstream;
   beforeAll(async () => {
-    await flushTestRedis();
-    up = await startUpstream();
-    h = await startHarness({ UPSTREAM_TIMEOUT_MS: '300' });
-    await h.createTenant('acme');
+    ({ h, up } = await startRuntimeTest({ UPSTREAM_TIMEOUT_MS: '300' }));
     up.route('/slow', () => undefined);
     await h.createConnector('acme', { name: 'Slow', url: `${up.url}/slow` });
   });
@@ -37,10 +33,7 @@ describe('upstream failures other than a timeout answer a 502 envelope', () => {
   let h: Harness;
   let up: TestUpstream;
   beforeAll(async () => {
-    await flushTestRedis();
-    up = await startUpstream();
-    h = await startHarness();
-    await h.createTenant('acme');
+    ({ h, up } = await startRuntimeTest());
     up.route('/huge', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       const chunk = Buffer.alloc(1024 * 1024, 1);
