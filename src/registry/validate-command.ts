@@ -85,9 +85,17 @@ export async function validateCommand(argv: string[], io: Io, env: Record<string
     io.stdout.write(`${file}: valid (${plural(connectors.length, 'connector')}, ${plural(composites.length, 'composite connector')})\n`);
     return 0;
   }
-  for (const e of errors) io.stdout.write(`${file}:${e.line}:${e.column}: ${e.path}: ${e.message}\n`);
+  for (const e of errors) io.stdout.write(`${issueLine(file, e)}\n`);
   io.stderr.write(`${file}: ${plural(errors.length, 'error')}\n`);
   return 1;
+}
+
+/**
+ * One problem as `file:line:column: /json/pointer: message`, the form editors and CI annotators read.
+ * A problem with the whole file (invalid JSON, not an object) has no pointer, so none is printed.
+ */
+export function issueLine(file: string, e: ValidationIssue): string {
+  return e.path === '' ? `${file}:${e.line}:${e.column}: ${e.message}` : `${file}:${e.line}:${e.column}: ${e.path}: ${e.message}`;
 }
 
 function plural(n: number, word: string): string {

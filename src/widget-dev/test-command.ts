@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { CommandModule, Io } from '../cli.js';
 import { decodeUtf8Source, parseJsonWithPositions } from '../registry/json-source.js';
 import { validateRegistryText } from '../registry/validate.js';
-import { urlPolicyFromEnv } from '../registry/validate-command.js';
+import { issueLine, urlPolicyFromEnv } from '../registry/validate-command.js';
 import { ADMIN_HELP, ADMIN_OPTIONS, AdminClientError, adminClient, adminErrorText, type AdminClient } from './admin-client.js';
 
 /**
@@ -161,7 +161,7 @@ async function localTarget(options: Options, io: Io, env: NodeJS.ProcessEnv): Pr
     ? validateRegistryText(decoded.text, { allowHttp: policy.allowHttp, allowCidrs: policy.allowCidrs })
     : { ok: false as const, errors: [{ path: '', ...decoded.error }] };
   if (!result.ok) {
-    for (const e of result.errors) io.stderr.write(`${file}:${e.line}:${e.column}: ${e.path}: ${e.message}\n`);
+    for (const e of result.errors) io.stderr.write(`${issueLine(file, e)}\n`);
     throw new TestFailure(`the local registry file ${file} is invalid (${result.errors.length} ${result.errors.length === 1 ? 'error' : 'errors'}): fix it, or pass --file with another file`);
   }
   const connector = result.value.connectors.find((c) => c.permalink === options.permalink);

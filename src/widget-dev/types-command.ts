@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { CommandModule, Io } from '../cli.js';
 import type { CompositeDefinition, ConnectorDefinition } from '../registry/model.js';
 import { decodeUtf8Source } from '../registry/json-source.js';
-import { urlPolicyFromEnv } from '../registry/validate-command.js';
+import { issueLine, urlPolicyFromEnv } from '../registry/validate-command.js';
 import { validateRegistryText } from '../registry/validate.js';
 import { ADMIN_HELP, ADMIN_OPTIONS, AdminClientError, adminClient, adminErrorText } from './admin-client.js';
 import { connectorDeclarations, type Definitions } from './declarations.js';
@@ -40,7 +40,7 @@ async function fromFile(file: string, io: Io): Promise<Definitions | undefined> 
   }
   const result = validateRegistryText(decoded.text, { allowHttp: policy.allowHttp, allowCidrs: policy.allowCidrs });
   if (!result.ok) {
-    for (const e of result.errors) io.stderr.write(`${file}:${e.line}:${e.column}: ${e.path}: ${e.message}\n`);
+    for (const e of result.errors) io.stderr.write(`${issueLine(file, e)}\n`);
     io.stderr.write(`gatehouse types: ${file} is not a valid registry (fix it first; gatehouse validate shows the same)\n`);
     return undefined;
   }

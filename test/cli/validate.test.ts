@@ -124,7 +124,16 @@ describe('gatehouse validate (real binary)', () => {
     writeFileSync(file, '{\n  "connectors": [\n    {"name": "a",}\n  ]\n}\n');
     const r = await run([file]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe(`${file}:3:18: : invalid JSON: expected a property name in double quotes (trailing commas are not allowed in JSON)\n`);
+    expect(r.stdout).toBe(`${file}:3:18: invalid JSON: expected a property name in double quotes (trailing commas are not allowed in JSON)\n`);
+  });
+
+  it('prints no empty pointer for a problem with the whole file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    const file = join(dir, 'array.json');
+    writeFileSync(file, '[]\n');
+    const r = await run([file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(`${file}:1:1: must be an object, not an array\n`);
   });
 
   it('refuses a file that is not UTF-8 (no silent U+FFFD), pointing at the first bad byte', async () => {
@@ -134,7 +143,7 @@ describe('gatehouse validate (real binary)', () => {
     writeFileSync(file, Buffer.concat([Buffer.from('{"connectors": [\r\n  {"name": "Caf'), Buffer.from([0xe9]), Buffer.from('", "url": "https://api.example.com/"}]}')]));
     const r = await run([file]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/:2:16: : the file is not valid UTF-8: byte 0xE9 at offset 33 cannot start or continue a character; save the file as UTF-8\n$/);
+    expect(r.stdout).toMatch(/:2:16: the file is not valid UTF-8: byte 0xE9 at offset 33 cannot start or continue a character; save the file as UTF-8\n$/);
     expect(r.stdout.startsWith(`${file}:2:16: `)).toBe(true);
     const j = await run([file, '--json']);
     expect(j.code).toBe(1);
