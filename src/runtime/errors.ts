@@ -1,5 +1,6 @@
 import { AuthError } from '../auth/errors.js';
 import { JwtSigningError } from '../templates/index.js';
+import { MasterKeyMismatchError } from '../secrets/keys.js';
 import { isRedisUnavailable, RETRY_AFTER_S, UNAVAILABLE_MESSAGE } from '../redis/errors.js';
 import { UpstreamError, type UpstreamFailureKind } from '../upstream/client.js';
 import { BlockedDestinationError } from '../upstream/guard.js';
@@ -45,6 +46,7 @@ export type RuntimeErrorCode =
   | 'TOKEN_REQUEST_FAILED'
   | 'UPSTREAM_RESPONSE_TOO_LARGE'
   | 'SERVICE_UNAVAILABLE'
+  | 'SECRETS_UNAVAILABLE'
   | 'BAD_REQUEST'
   | 'INTERNAL';
 
@@ -195,7 +197,8 @@ export interface FailureReport {
 
 /**
  * The one mapping of failures to answers: runtime errors stay; authentication, upstream and address
- * failures become their codes; Redis being unavailable is 503 with `Retry-After`; anything else is
+ * failures become their codes; Redis being unavailable is 503 with `Retry-After`; a master key that
+ * does not open the tenant's data key is 503 `SECRETS_UNAVAILABLE` (cause logged); anything else is
  * 500 INTERNAL, logged (redacted) with the request id the answer quotes.
  */
 export function toRuntimeError(err: unknown, report: FailureReport): RuntimeError {
@@ -205,6 +208,11 @@ export function toRuntimeError(err: unknown, report: FailureReport): RuntimeErro
   if (isRedisUnavailable(err)) {
     report.log.warn({ err: { type: (err as Error).name, message: (err as Error).message }, ...fields }, 'Redis unavailable: answered 503');
     return serviceUnavailable();
+  }
+  if (err instanceof MasterKeyMismatchError) {
+    // A deployment mistake, not a bug: the caller learns it is the server's side; the operator gets the cause.
+    report.log.error({ err: { type: err.name, code: err.code, message: err.message }, ...fields }, 'tenant secrets cannot be decrypted with this process\'s master key: answered 503');
+    return new RuntimeError(503, 'SECRETS_UNAVAILABLE', `the service cannot read this tenant's secrets (a server configuration problem, reported to its operators); quote request id ${report.requestId}`);
   }
   // The error may quote the upstream URL or a header (an API key in a query string): redact before logging.
   const e = err instanceof Error ? err : new Error(String(err));
