@@ -1,6 +1,5 @@
-import { EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
 import type { Agent, Dispatcher } from 'undici';
+import { util } from 'undici';
 import type { Config } from '../config.js';
 import { createUpstreamDispatcher } from './dispatcher.js';
 import { BlockedDestinationError, createAddressGuard, type AddressGuard } from './guard.js';
@@ -92,44 +91,27 @@ export class UpstreamClient {
     );
   }
 
-  async send(request: UpstreamRequest, maxBytes = MAX_UPSTREAM_RESPONSE_BYTES): Promise<UpstreamResponse> {
-    // undici accepts an EventEmitter as the abort signal; an AbortController costs several µs more
-    // per request, and this runs on every upstream call.
-    const deadline = new Deadline();
-    // One deadline for connect + headers + body: a slow-drip body cannot hold a request forever.
-    const timer = setTimeout(() => deadline.expire(), this.timeoutMs);
-    let response: Dispatcher.ResponseData | undefined;
-    try {
-      response = await this.dispatcher.request({
-        origin: request.url.origin,
-        path: `${request.url.pathname}${request.url.search}`,
-        method: request.method as Dispatcher.HttpMethod,
-        headers: request.headers,
-        body: request.body ?? null,
-        signal: deadline,
-      });
-      const declared = Number(response.headers['content-length']);
-      if (Number.isFinite(declared) && declared > maxBytes) {
-        response.body.destroy();
-        throw new UpstreamError('UPSTREAM_RESPONSE_TOO_LARGE', `the upstream response is larger than ${maxBytes} bytes`);
-      }
-      return {
-        status: response.statusCode,
-        headers: response.headers,
-        body: await readBody(response.body, maxBytes),
-      };
-    } catch (err) {
-      if (err instanceof UpstreamError || err instanceof BlockedDestinationError) throw err;
-      if (deadline.aborted) throw new UpstreamError('UPSTREAM_TIMEOUT', `the upstream did not answer within ${this.timeoutMs} ms`, true);
-      const e = err as NodeJS.ErrnoException & { cause?: unknown };
-      if (e.cause instanceof BlockedDestinationError) throw e.cause;
-      if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
-        throw new UpstreamError('UPSTREAM_TIMEOUT', `the upstream did not answer within ${this.timeoutMs} ms`, true);
-      }
-      throw new UpstreamError('UPSTREAM_UNREACHABLE', describeNetworkError(e), false, networkErrorKind(e));
-    } finally {
-      clearTimeout(timer);
-    }
+  /**
+   * One request through the dispatcher with a handler of our own (`dispatch`), not `request()`:
+   * the answer is collected straight into a Buffer, without the Readable body stream, the async
+   * resource and the abort-signal listener `request()` creates per call — a visible part of what a
+   * cache miss costs. One deadline covers connect, headers and body: a slow-drip body cannot hold a
+   * request forever.
+   */
+  send(request: UpstreamRequest, maxBytes = MAX_UPSTREAM_RESPONSE_BYTES): Promise<UpstreamResponse> {
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      const exchange = new Exchange(resolve, reject, maxBytes, this.timeoutMs);
+      this.dispatcher.dispatch(
+        {
+          origin: request.url.origin,
+          path: `${request.url.pathname}${request.url.search}`,
+          method: request.method as Dispatcher.HttpMethod,
+          headers: request.headers,
+          body: request.body ?? null,
+        },
+        exchange,
+      );
+    });
   }
 
   close(): Promise<void> {
@@ -137,50 +119,100 @@ export class UpstreamClient {
   }
 }
 
-/** The abort signal of one upstream call (the EventEmitter form undici accepts). */
-class Deadline extends EventEmitter {
-  aborted = false;
+type Abort = (err?: Error) => void;
 
-  expire(): void {
-    this.aborted = true;
-    this.emit('abort');
+/**
+ * The dispatch handler of one upstream call: keeps the answer's chunks, refuses more than
+ * `maxBytes` (declared or streamed), and settles its promise exactly once — with the answer, or
+ * with the failure as an UpstreamError (or the guard's BlockedDestinationError).
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private abort: Abort | undefined;
+  private expired = false;
+  private settled = false;
+  private status = 0;
+  private headers: Record<string, string | string[] | undefined> = {};
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly resolve: (res: UpstreamResponse) => void,
+    private readonly reject: (err: Error) => void,
+    private readonly maxBytes: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.timer = setTimeout(() => this.expire(), timeoutMs);
+  }
+
+  private expire(): void {
+    this.expired = true;
+    // Before the request left the pool's queue there is nothing to abort yet: onConnect does it.
+    this.abort?.(new RequestAborted());
+  }
+
+  onConnect(abort: Abort): void {
+    if (this.expired) abort(new RequestAborted());
+    else this.abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, _statusText: string): boolean {
+    // 1xx informational answers are not the response.
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    this.headers = util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>;
+    const declared = Number(this.headers['content-length']);
+    if (Number.isFinite(declared) && declared > this.maxBytes) this.abort!(tooLarge(this.maxBytes));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      this.abort!(tooLarge(this.maxBytes));
+      return false;
+    }
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    const { chunks } = this;
+    this.resolve({ status: this.status, headers: this.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size) });
+  }
+
+  onError(err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.reject(this.failure(err));
+  }
+
+  private failure(err: Error): Error {
+    if (err instanceof UpstreamError || err instanceof BlockedDestinationError) return err;
+    if (this.expired) return new UpstreamError('UPSTREAM_TIMEOUT', `the upstream did not answer within ${this.timeoutMs} ms`, true);
+    const e = err as NodeJS.ErrnoException & { cause?: unknown };
+    if (e.cause instanceof BlockedDestinationError) return e.cause;
+    if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new UpstreamError('UPSTREAM_TIMEOUT', `the upstream did not answer within ${this.timeoutMs} ms`, true);
+    }
+    return new UpstreamError('UPSTREAM_UNREACHABLE', describeNetworkError(e), false, networkErrorKind(e));
   }
 }
 
-/**
- * The whole body, refusing more than `maxBytes` as it streams. Plain 'data'/'end' listeners: an
- * async iterator costs a promise per chunk and noticeably more per request.
- */
-function readBody(stream: Readable, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const fail = (err: Error): void => {
-      if (settled) return;
-      settled = true;
-      reject(err);
-    };
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        fail(new UpstreamError('UPSTREAM_RESPONSE_TOO_LARGE', `the upstream response is larger than ${maxBytes} bytes`));
-        stream.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    stream.on('end', () => {
-      if (settled) return;
-      settled = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    stream.on('error', fail);
-    // Destroyed without an error and without 'end': what the async iterator reports as a premature close.
-    stream.on('close', () => {
-      if (!settled) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    });
-  });
+/** What the deadline aborts a request with (mapped to UPSTREAM_TIMEOUT; never reaches a caller). */
+class RequestAborted extends Error {
+  constructor() {
+    super('the upstream deadline passed');
+    this.name = 'RequestAborted';
+  }
+}
+
+function tooLarge(maxBytes: number): UpstreamError {
+  return new UpstreamError('UPSTREAM_RESPONSE_TOO_LARGE', `the upstream response is larger than ${maxBytes} bytes`);
 }
 
 /** The failure kind of a network error (same classification as describeNetworkError). */
