@@ -103,16 +103,17 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
 
 /**
  * The file of an earlier commit (a rollback, or a pinned link's resync), validated again and
- * applied like a head. A commit GitHub no longer has (force-pushed away and collected) reads as
- * "no file", which would empty the link: that is refused instead.
+ * applied like a head. A commit the source no longer has (force-pushed away and collected) fails
+ * the sync instead of reading as "no file", which would empty the link.
  */
 async function applyPinnedCommit(deps: PipelineDeps, link: StoredLink, commit: string, progress: Progress, stage: Stage): Promise<SyncOutcome> {
   const source = deps.sources.forLink(link);
   progress.head = commit;
-  const file = await stage('fetch-registry', () => fetchRegistry(deps.sourceStep, source, commit));
-  if (file === undefined && (await source.compare(commit, commit)) === 'unknown') {
+  // Asked before the file, which the source step may still hold from when the commit was applied.
+  if ((await source.compare(commit, commit)) === 'unknown') {
     throw new SyncFailure('error', [plainError(`commit ${commit.slice(0, 12)} is no longer in ${link.repository}: it was force-pushed away`)], commit);
   }
+  const file = await stage('fetch-registry', () => fetchRegistry(deps.sourceStep, source, commit));
   return applyFile(deps, link, commit, file, 'the repository was unlinked', stage);
 }
 

@@ -150,10 +150,12 @@ async function checkCommitStillApplies(deps: RollbackDeps, link: StoredLink, com
   const source = deps.sources.forLink(link);
   let errors: SyncError[];
   try {
-    const file = await deps.sourceStep.file(source, commit);
-    if (file === undefined && (await source.compare(commit, commit)) === 'unknown') {
+    // Asked before the file: the source step may still hold the commit's file from when it was
+    // applied, and a commit the repository no longer has must not come back from that copy.
+    if ((await source.compare(commit, commit)) === 'unknown') {
       throw new AppError(422, 'SHA_GONE', `commit ${commit.slice(0, 12)} is no longer in ${link.repository} (it was force-pushed away): it cannot be re-applied`);
     }
+    const file = await deps.sourceStep.file(source, commit);
     const artifact = await deps.sourceStep.validate(file);
     if (artifact.ok) {
       const preview = await previewPlan(deps.registry, link.tenant, link.repository, artifact.content);

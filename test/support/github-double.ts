@@ -155,8 +155,10 @@ export class DoubleRepository {
   /**
    * Commits `changes` (path → new content, `null` deletes) on top of `branch` and moves the branch.
    * Returns the new commit SHA. `parent: null` starts an unrelated history (a force-push).
+   * `sha` names the commit instead of hashing it: two commits whose SHAs share a prefix (an
+   * abbreviated SHA that is ambiguous) would otherwise take some 2^28 tries to find.
    */
-  commit(branch: string, changes: Record<string, string | Buffer | null>, opts: { message?: string; parent?: string | null; author?: Partial<GitIdentity> } = {}): string {
+  commit(branch: string, changes: Record<string, string | Buffer | null>, opts: { message?: string; parent?: string | null; author?: Partial<GitIdentity>; sha?: string } = {}): string {
     const parentSha = opts.parent === null ? undefined : (opts.parent ?? this.branches.get(branch));
     const parent = parentSha === undefined ? undefined : this.commits.get(parentSha);
     if (parentSha !== undefined && parent === undefined) throw new Error(`unknown parent ${parentSha}`);
@@ -176,7 +178,8 @@ export class DoubleRepository {
     const tree = treeSha(files);
     const parents = parent === undefined ? [] : [parent.sha];
     const message = opts.message ?? `commit ${this.commits.size + 1}`;
-    const sha = commitSha(tree, parents, who, who, message);
+    const sha = opts.sha ?? commitSha(tree, parents, who, who, message);
+    if (opts.sha !== undefined && this.commits.has(sha)) throw new Error(`commit ${sha} exists already`);
     this.commits.set(sha, { sha, treeSha: tree, parents, message, author: who, committer: who, files });
     this.branches.set(branch, sha);
     return sha;
@@ -190,6 +193,12 @@ export class DoubleRepository {
 
   deleteBranch(branch: string): void {
     this.branches.delete(branch);
+  }
+
+  /** GitHub's garbage collection of a commit no branch reaches any more (after a force-push): it is unknown from then on. */
+  forget(sha: string): void {
+    for (const [branch, head] of this.branches) if (this.isAncestor(sha, head)) throw new Error(`commit ${sha} is still reachable from ${branch}`);
+    this.commits.delete(sha);
   }
 
   fileAt(sha: string, path: string): { sha: string; content: Buffer } | undefined {

@@ -69,6 +69,67 @@ describe('rollback and pinning', () => {
     expect({ link: await roll(), live: await live(), syncs: await syncCount() }).toEqual(before);
   });
 
+  describe('commits that cannot be named or read any more', () => {
+    // A link of its own: its commits are chosen so that two applied ones share a 7-digit prefix.
+    const TWINS = 'acme/twins';
+    const twinA = `abcdef01${'1'.repeat(32)}`;
+    const twinB = `abcdef02${'2'.repeat(32)}`;
+    const state = async () => ({
+      link: (await links()).find((l) => l.repository === TWINS),
+      live: (await h.svc.services.registry.list('acme')).filter((c) => c.repository === TWINS).map((c) => c.definition.permalink).sort(),
+      syncs: (await h.admin<{ items: SyncRecord[] }>('GET', `/syncs?tenant=acme&repository=${TWINS}&limit=500`)).body.items.map((r) => [r.id, r.state]),
+      queue: await h.svc.services.sync.coordinator.linkState('acme', TWINS),
+    });
+    const pushWithSha = async (sha: string, files: Record<string, string>, parent?: string) => {
+      const repo = h.double.repo(TWINS);
+      const before = repo.head('main');
+      repo.commit('main', files, { sha, ...(parent !== undefined ? { parent } : {}) });
+      expect((await h.deliverPush(TWINS, before, sha)).status).toBe(202);
+      return h.settle('acme', TWINS);
+    };
+
+    beforeAll(async () => {
+      h.double.createRepo(TWINS).commit('main', { [FILE]: registry([connector('Twin Zero')]) });
+      await h.link('acme', TWINS);
+      expect(await h.settle('acme', TWINS)).toMatchObject({ state: 'succeeded' });
+      expect(await pushWithSha(twinA, { [FILE]: registry([connector('Twin A')]) })).toMatchObject({ state: 'succeeded', sha: twinA });
+      expect(await pushWithSha(twinB, { [FILE]: registry([connector('Twin B')]) })).toMatchObject({ state: 'succeeded', sha: twinB });
+    });
+
+    it('refuses an abbreviated SHA that starts two commits the link applied (422 SHA_AMBIGUOUS), changing nothing', async () => {
+      const before = await state();
+      expect(before).toMatchObject({ link: { applied_commit: twinB, pin: null }, live: ['twin-b'], queue: {} });
+      const refused = await rollback('ABCDEF0', TWINS);
+      expect([refused.status, refused.body.error.code]).toEqual([422, 'SHA_AMBIGUOUS']);
+      expect(refused.body.error.message).toContain('starts 2 commits');
+      expect(refused.body.error.message).toContain(twinA.slice(0, 12));
+      expect(refused.body.error.message).toContain(twinB.slice(0, 12));
+      expect(await state()).toEqual(before);
+    });
+
+    it('refuses a commit force-pushed away that GitHub no longer has (422 SHA_GONE), even one this process read before, changing nothing', async () => {
+      const gone = (await h.push(TWINS, { [FILE]: registry([connector('Twin Gone')]) })).sha;
+      expect(await h.settle('acme', TWINS)).toMatchObject({ state: 'succeeded', sha: gone });
+      // The branch is rewritten to a sibling of the commit, which GitHub then collects.
+      const rewritten = `abcdef03${'3'.repeat(32)}`;
+      const repo = h.double.repo(TWINS);
+      repo.commit('main', { [FILE]: registry([connector('Twin Rewritten')]) }, { sha: rewritten, parent: twinB });
+      repo.forget(gone);
+      expect((await h.deliverPush(TWINS, gone, rewritten)).status).toBe(202);
+      expect(await h.settle('acme', TWINS)).toMatchObject({ state: 'succeeded', sha: rewritten });
+      const before = await state();
+      const refused = await rollback(gone, TWINS);
+      expect([refused.status, refused.body.error.code]).toEqual([422, 'SHA_GONE']);
+      expect(refused.body.error.message).toContain(`commit ${gone.slice(0, 12)} is no longer in ${TWINS}`);
+      expect(await state()).toEqual(before);
+      // A commit still on the branch is accepted: the refusal was about that commit, not the link.
+      const accepted = await rollback(twinA, TWINS);
+      expect(accepted.status).toBe(202);
+      expect(await h.waitForSync(accepted.body.sync_id)).toMatchObject({ state: 'succeeded', trigger: 'rollback', sha: twinA });
+      expect((await state()).live).toEqual(['twin-a']);
+    });
+  });
+
   it('refuses while a sync of the link is running (409), changing nothing', async () => {
     const held = h.double.hold({ path: new RegExp(`/repos/${REPO}/contents/`) });
     const { sha: pending } = await h.push(REPO, { [FILE]: '{"connectors": [], "oops": ' });
