@@ -1,12 +1,20 @@
 /**
  * Memory of one Gatehouse process after activating 10,000 connectors over 100 tenants.
  *
- *   npm run bench:rss [-- --tenants 100 --per-tenant 100]
+ *   npm run bench:rss [-- --tenants 100 --per-tenant 100 --fixtures varied|uniform]
  *
  * The driver writes the tenants and their connectors (linked as from Git: one registry replacement
  * per tenant) into a private redis-server, starts the api process, calls every connector once
  * (load, compile, render, upstream call, cache store: everything a connector holds once it has been
  * used), and reads the process's resident set (VmRSS from /proc/<pid>/status) before and after.
+ * Both points are also read after a full garbage collection (asked of the api process over IPC),
+ * with V8's heap used and committed and the memory outside the heap (`external`: Buffers and other
+ * native allocations V8 is told about): RSS minus the heap is what malloc and the code hold.
+ *
+ * Fixtures: `varied` (the default) gives every connector its own URL, header value, query default
+ * and response template, as real registries have — so a saving measured here does not rest on
+ * 10,000 copies of one template being shared; `uniform` is the earlier fixture (only the URL differs
+ * between connectors, every other template is the same text).
  *
  * `BENCH_HEAP=<dir>` also writes a V8 heap snapshot of the api process into <dir> after the calls
  * (node --heapsnapshot-signal), for finding what the memory is held by.
@@ -18,6 +26,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { benchEntry } from './compiled.js';
 
@@ -42,8 +51,37 @@ async function serverRole(): Promise<void> {
   const services = await createServices({ config, log, stateUrl: redisUrl, cacheUrl: redisUrl });
   const app = await buildApp(services, { roles: { api: true, worker: false } });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  // The driver asks for the memory after a full collection (the process runs with --expose-gc).
+  process.on('message', (msg) => {
+    if (msg !== 'memory') return;
+    const gc = (globalThis as { gc?: () => void }).gc!;
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    const spaces = getHeapSpaceStatistics().map((x) => ({ name: x.space_name, committed: x.space_size, used: x.space_used_size }));
+    process.send!({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, spaces });
+  });
   process.stdout.write(`READY ${JSON.stringify({ base })}\n`);
 }
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  /** V8's heap spaces: committed and used bytes of each. */
+  spaces: { name: string; committed: number; used: number }[];
+}
+
+function memoryAfterGc(child: ChildProcess): Promise<Memory> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as Memory));
+    child.send('memory');
+  });
+}
+
+const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -53,6 +91,10 @@ function rssMb(pid: number): number {
 async function driver(): Promise<void> {
   const tenants = arg('tenants', 100);
   const perTenant = arg('per-tenant', 100);
+  const fixturesAt = process.argv.indexOf('--fixtures');
+  const fixtures = fixturesAt === -1 ? 'varied' : process.argv[fixturesAt + 1];
+  if (fixtures !== 'varied' && fixtures !== 'uniform') throw new Error('--fixtures is varied or uniform');
+  const varied = fixtures === 'varied';
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rss-bench-'));
   const { startRedisServer } = await import('../src/redis/embedded.js');
   const redis = await startRedisServer({ dataDir: join(dir, 'redis'), persistent: false });
@@ -82,15 +124,20 @@ async function driver(): Promise<void> {
       permalink: `connector-${i}`,
       url: `${originUrl}/t${t}/c${i}/{{ tenant_id }}`,
       method: 'GET' as const,
-      headers: [{ key: 'Accept', value: 'application/json', overridable: false }],
+      headers: [
+        { key: 'Accept', value: 'application/json', overridable: false },
+        ...(varied ? [{ key: `X-Client-${i % 5}`, value: `gatehouse-${t}-${i} {{ tenant_id }}`, overridable: i % 2 === 0 }] : []),
+      ],
       query_parameters: [
-        { key: 'limit', value: '10', overridable: true },
-        { key: 'tenant', value: '{{ tenant_id }}', overridable: false },
+        { key: 'limit', value: varied ? String(10 + i) : '10', overridable: true },
+        { key: 'tenant', value: varied ? `{{ tenant_id }}-${i % 7}` : '{{ tenant_id }}', overridable: false },
       ],
       path_parameters: [],
-      authentication: { type: 'api_key' as const, config: { key: 'X-Api-Key', value: "{{ get_secret('api_key') }}", in: 'header' as const } },
+      authentication: { type: 'api_key' as const, config: { key: varied ? `X-Api-Key-${i % 3}` : 'X-Api-Key', value: "{{ get_secret('api_key') }}", in: 'header' as const } },
       request_body: '',
-      response_body: '{% set d = response.body | from_json %}{{ {"n": d["items"] | length, "path": d.path} | tojson }}',
+      response_body: varied
+        ? `{% set d = response.body | from_json %}{{ {"n${i}": d["items"] | length, "path": d.path, "t": "${t}"} | tojson }}`
+        : '{% set d = response.body | from_json %}{{ {"n": d["items"] | length, "path": d.path} | tojson }}',
       response_content_type: 'application/json',
     }));
     await services.registry.replaceLink(tenant, `bench/t${t}`, { connectors, composites: [], commitSha: 'c'.repeat(40) });
@@ -100,8 +147,8 @@ async function driver(): Promise<void> {
 
   const heapDir = process.env.BENCH_HEAP;
   if (heapDir !== undefined) mkdirSync(heapDir, { recursive: true });
-  const nodeArgs = heapDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...benchEntry(here), 'server'], { env: { ...process.env, BENCH_REDIS_URL: redis.url, BENCH_MASTER_KEY: masterKey }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const nodeArgs = ['--expose-gc', ...(heapDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`])];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...benchEntry(here), 'server'], { env: { ...process.env, BENCH_REDIS_URL: redis.url, BENCH_MASTER_KEY: masterKey }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   try {
     const base = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -114,6 +161,7 @@ async function driver(): Promise<void> {
     });
     const pid = child.pid!;
     const idle = rssMb(pid);
+    const idleGc = await memoryAfterGc(child);
     const jobs: [number, number][] = [];
     for (let t = 0; t < tenants; t++) for (let i = 0; i < perTenant; i++) jobs.push([t, i]);
     let next = 0;
@@ -131,10 +179,17 @@ async function driver(): Promise<void> {
       }),
     );
     const active = rssMb(pid);
+    const activeGc = await memoryAfterGc(child);
     process.stdout.write(
-      `| connectors | tenants | RSS idle | RSS after one call of each | calls failed | loadavg |\n|---|---|---|---|---|---|\n` +
-        `| ${tenants * perTenant} | ${tenants} | ${idle.toFixed(0)} MB | ${active.toFixed(0)} MB | ${failed} | ${loadavg().map((l) => l.toFixed(1)).join(' ')} |\n`,
+      `fixtures: ${fixtures}\n` +
+        `| connectors | tenants | RSS idle | RSS after one call of each | calls failed | loadavg |\n|---|---|---|---|---|---|\n` +
+        `| ${tenants * perTenant} | ${tenants} | ${idle.toFixed(0)} MB | ${active.toFixed(0)} MB | ${failed} | ${loadavg().map((l) => l.toFixed(1)).join(' ')} |\n\n` +
+        `| after a full GC | RSS | heap used | heap committed | external (of which ArrayBuffers) |\n|---|---|---|---|---|\n` +
+        ([['idle', idleGc], ['after the calls', activeGc]] as const)
+          .map(([name, m]) => `| ${name} | ${mb(m.rss)} | ${mb(m.heapUsed)} | ${mb(m.heapTotal)} | ${mb(m.external)} (${mb(m.arrayBuffers)}) |\n`)
+          .join(''),
     );
+    process.stderr.write(`heap spaces after the calls (committed/used MB): ${activeGc.spaces.map((x) => `${x.name} ${mb(x.committed).slice(0, -3)}/${mb(x.used).slice(0, -3)}`).join(', ')}\n`);
     process.stderr.write(`called ${jobs.length} connectors in ${((Date.now() - t1) / 1000).toFixed(1)} s\n`);
     if (heapDir !== undefined) process.stderr.write(`heap snapshot: ${await heapSnapshot(child, heapDir)}\n`);
   } finally {
