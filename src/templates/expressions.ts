@@ -26,23 +26,28 @@ const NO_ARGS: unknown[] = [];
 /**
  * The one way errors get their position: the operations below throw EvalError without one, and the
  * innermost node whose closure is `positioned` reports it at its own line and column. (A run of
- * output tags, statements.ts, relocates per tag with the same function.)
+ * output tags, statements.ts, relocates per tag with the same function.) The closure keeps the
+ * position, never the node: a node reaches its whole subtree, and every compiled template would
+ * keep its syntax tree alive beside its closures.
  */
 export function positioned<T extends (s: State, f: Frame, out: Out) => unknown>(node: Node, run: T): T {
+  const line = node.lineno + 1;
+  const column = node.colno + 1;
   return ((s: State, f: Frame, out: Out) => {
     try {
       return run(s, f, out);
     } catch (e) {
-      return relocate(e, node);
+      return relocate(e, line, column);
     }
   }) as T;
 }
 
-export function relocate(e: unknown, node: Node): never {
+/** Rethrows `e` as a TemplateError at the 1-based `line` and `column` (one that has a position keeps it). */
+export function relocate(e: unknown, line: number, column: number): never {
   if (e instanceof TemplateError) throw e;
-  if (e instanceof EvalError) throw new TemplateError(e.kind, e.message, node.lineno + 1, node.colno + 1);
+  if (e instanceof EvalError) throw new TemplateError(e.kind, e.message, line, column);
   if (e instanceof RangeError && /call stack/i.test(e.message)) {
-    throw new TemplateError('limit', 'maximum recursion depth exceeded', node.lineno + 1, node.colno + 1);
+    throw new TemplateError('limit', 'maximum recursion depth exceeded', line, column);
   }
   throw e;
 }

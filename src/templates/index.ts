@@ -80,10 +80,10 @@ class Compiled implements CompiledTemplate {
     const root = parseTemplate(source);
     const facts = guardDepth(() => analyze(root, field));
     this.referencesUser = facts.referencesUser;
-    this.secretNames = Object.freeze(facts.secretNames);
-    this.variableNames = Object.freeze(facts.variableNames);
-    this.pathParamNames = Object.freeze(facts.pathParamNames);
-    this.freeNames = Object.freeze(facts.freeNames);
+    this.secretNames = frozenNames(facts.secretNames);
+    this.variableNames = frozenNames(facts.variableNames);
+    this.pathParamNames = frozenNames(facts.pathParamNames);
+    this.freeNames = frozenNames(facts.freeNames);
     this.usesAsync = facts.usesAsync;
     this.isLiteral = this.normalized === source && !/\{[{%#]/.test(source);
     this.program = this.isLiteral ? null : guardDepth(() => compileStmt(root));
@@ -156,6 +156,13 @@ class Compiled implements CompiledTemplate {
     }
     return text;
   }
+}
+
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
+/** Most templates read no secret, variable or path parameter: they share one empty list. */
+function frozenNames(names: string[]): readonly string[] {
+  return names.length === 0 ? NO_NAMES : Object.freeze(names);
 }
 
 /**

@@ -226,25 +226,35 @@ function compileOutput(node: Node): Stmt {
  * Each tag keeps compileOutput's semantics and its own error position.
  */
 function compileOutputRun(nodes: Node[]): Stmt {
-  const texts: (string | null)[] = [];
+  // Adjacent texts are collected and joined once: `+=` at compile time would keep each as a rope.
+  const pieces: (string[] | null)[] = [];
   const exprs: (Expr | null)[] = [];
-  const owners: Node[] = [];
+  // Per part: the tag's source offsets (its text when a secret/variable is unknown) and its position
+  // for errors. Numbers, not the nodes: a closure holding a node keeps its whole subtree alive.
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const lines: number[] = [];
+  const columns: number[] = [];
   for (const node of nodes) {
     const item = (node.nodes as Node[])[0]!;
     if (item.typename === 'TemplateData') {
-      const last = texts.length - 1;
-      if (last >= 0 && texts[last] !== null) texts[last] += item.value as string;
-      else {
-        texts.push(item.value as string);
-        exprs.push(null);
-        owners.push(node);
+      const last = pieces.length - 1;
+      if (last >= 0 && pieces[last] !== null) {
+        pieces[last]!.push(item.value as string);
+        continue;
       }
+      pieces.push([item.value as string]);
+      exprs.push(null);
     } else {
-      texts.push(null);
+      pieces.push(null);
       exprs.push(compileExpr(item));
-      owners.push(node);
     }
+    starts.push(node.start as number);
+    ends.push(node.end as number);
+    lines.push(node.lineno + 1);
+    columns.push(node.colno + 1);
   }
+  const texts = pieces.map((p) => (p === null ? null : p.join('')));
   const n = texts.length;
   return (s, f, out) => {
     let text = '';
@@ -258,12 +268,12 @@ function compileOutputRun(nodes: Node[]): Stmt {
         }
         const v = e!(s, f);
         if (typeof v === 'string') text += s.autoescape ? escapeHtml(v) : v;
-        else if (v instanceof MissingRef && owners[i]!.start >= 0) text += s.source.slice(owners[i]!.start, owners[i]!.end);
+        else if (v instanceof MissingRef && starts[i]! >= 0) text += s.source.slice(starts[i], ends[i]);
         else text += toOutput(v, s.autoescape);
         if (text.length > LIMITS.maxOutput) out.push(text); // throws: the output cap, before the run grows further
       }
     } catch (err) {
-      relocate(err, owners[i]!);
+      relocate(err, lines[i]!, columns[i]!);
     }
     out.push(text);
   };
