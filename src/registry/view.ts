@@ -7,15 +7,21 @@ export interface ViewEntry<T> {
   compiled: T;
 }
 
-export interface RegistryViewOptions {
+export interface RegistryViewOptions<T, E> {
+  /**
+   * What an entry holds, made from the stored definition and its compiled form (default: both).
+   * The request path keeps only the compiled form: a stored definition it never reads, held for
+   * every connector a process has served, is about a kilobyte each (admin reads go to the store).
+   */
+  entry?: (stored: StoredConnector, compiled: T) => E;
   /** Tenants held at most; the oldest is dropped beyond it. */
   maxTenants?: number;
   /** Connectors (and remembered misses) held per tenant at most. */
   maxPerTenant?: number;
 }
 
-interface TenantState<T> {
-  entries: Map<string, Promise<ViewEntry<T> | undefined>>;
+interface TenantState<E> {
+  entries: Map<string, Promise<E | undefined>>;
   /** Set for a tenant without any registry state: not tracked by the feed, so its misses expire. */
   expiresAt?: number;
 }
@@ -29,25 +35,27 @@ const EMPTY_TTL_MS = 1000;
  * (own writes at once, other processes via pub/sub or the periodic revision check, docs/design.md#read-your-writes)
  * and reloaded lazily. A compiled connector is reused across reloads while its revision is equal.
  */
-export class RegistryView<T> {
-  private readonly tenants = new Map<string, TenantState<T>>();
+export class RegistryView<T, E = ViewEntry<T>> {
+  private readonly tenants = new Map<string, TenantState<E>>();
   /** tenant → permalink → last compiled form, reused while the revision is unchanged. */
   private readonly compiledMemo = new Map<string, Map<string, { revision: string; compiled: T }>>();
   private readonly unsubscribe: () => void;
   private readonly maxTenants: number;
   private readonly maxPerTenant: number;
+  private readonly entry: (stored: StoredConnector, compiled: T) => E;
 
   constructor(
     private readonly store: RegistryStore,
     private readonly compile: (stored: StoredConnector) => T,
-    options: RegistryViewOptions = {},
+    options: RegistryViewOptions<T, E> = {},
   ) {
+    this.entry = options.entry ?? ((stored, compiled) => ({ stored, compiled }) as E);
     this.maxTenants = options.maxTenants ?? 10_000;
     this.maxPerTenant = options.maxPerTenant ?? 10_000;
     this.unsubscribe = store.changes.subscribe((tenant) => this.tenants.delete(tenant));
   }
 
-  get(tenant: string, permalink: string): Promise<ViewEntry<T> | undefined> {
+  get(tenant: string, permalink: string): Promise<E | undefined> {
     if (!isValidTenantId(tenant) || permalink === '' || permalink.length > 255) return Promise.resolve(undefined);
     let state = this.tenants.get(tenant);
     if (state !== undefined && state.expiresAt !== undefined && state.expiresAt <= Date.now()) {
@@ -74,7 +82,7 @@ export class RegistryView<T> {
     this.compiledMemo.clear();
   }
 
-  private async load(tenant: string, permalink: string, state: TenantState<T>): Promise<ViewEntry<T> | undefined> {
+  private async load(tenant: string, permalink: string, state: TenantState<E>): Promise<E | undefined> {
     try {
       const { stored, revision } = await this.store.load(tenant, permalink);
       if (revision === 0) {
@@ -92,7 +100,7 @@ export class RegistryView<T> {
         return undefined;
       }
       const known = memo?.get(permalink);
-      if (known !== undefined && known.revision === stored.revision) return { stored, compiled: known.compiled };
+      if (known !== undefined && known.revision === stored.revision) return this.entry(stored, known.compiled);
       const compiled = this.compile(stored);
       if (memo === undefined) {
         memo = new Map();
@@ -100,7 +108,7 @@ export class RegistryView<T> {
       }
       if (memo.size >= this.maxPerTenant) memo.clear();
       memo.set(permalink, { revision: stored.revision, compiled });
-      return { stored, compiled };
+      return this.entry(stored, compiled);
     } catch (err) {
       // Failed loads (Redis down, a definition that does not compile) are retried by the next call.
       if (state.entries.get(permalink) !== undefined) state.entries.delete(permalink);

@@ -3,7 +3,6 @@ import type { AppliedAuth, OutboundAuth, ResolvedAuth } from '../auth/outbound.j
 import type { SessionUser, SessionVerifier } from '../auth/session.js';
 import type { Logger } from '../logger.js';
 import type { CompiledConnector, CompiledSimple } from '../registry/compile.js';
-import type { StoredConnector } from '../registry/model.js';
 import type { UpstreamClient, UpstreamResponse } from '../upstream/client.js';
 import type { StepRef } from './errors.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -18,7 +17,8 @@ export interface RuntimeDeps {
   auth: OutboundAuth;
   sessions: SessionVerifier;
   tenants: { get(tenant: string): Promise<RuntimeTenant | undefined> };
-  connectors: { get(tenant: string, permalink: string): Promise<{ stored: StoredConnector; compiled: CompiledConnector } | undefined> };
+  /** The compiled connectors (the registry view keeps no stored definitions for the request path). */
+  connectors: { get(tenant: string, permalink: string): Promise<{ compiled: CompiledConnector } | undefined> };
   values: {
     resolve(tenant: string, secretNames: readonly string[], variableNames: readonly string[]): Promise<TemplateValues>;
     /** The values when already in memory (no promise). */

@@ -20,7 +20,7 @@ export interface RuntimeParts {
   tenants: RuntimeDeps['tenants'];
   values: RuntimeDeps['values'];
   /** The process's registry view, compiling with `compileConnector`. */
-  connectors: { get(tenant: string, permalink: string): Promise<{ stored: import('../registry/model.js').StoredConnector; compiled: CompiledConnector } | undefined> };
+  connectors: RuntimeDeps['connectors'];
   cache: CacheSlot | undefined;
   /** Share one client (and its connection pools) with other users, e.g. the cache. */
   upstream?: UpstreamClient;
@@ -72,7 +72,7 @@ const perServices = new WeakMap<object, Runtime>();
 export function runtimeFor(services: Services): Runtime {
   let runtime = perServices.get(services);
   if (runtime === undefined) {
-    const view = new RegistryView<CompiledConnector>(services.registry, compileConnector);
+    const view = new RegistryView(services.registry, compileConnector, { entry: (_stored, compiled) => ({ compiled }) });
     const values = new ValuesInMemory(services.secrets, services.changes);
     runtime = createRuntime({
       config: services.config,

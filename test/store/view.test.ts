@@ -75,6 +75,41 @@ describe('RegistryView', () => {
     expect(p.compiles).toHaveLength(1);
   });
 
+  it('keeps only what `entry` makes of a definition, and still recompiles on a new revision', async () => {
+    const redis = new Redis(testRedisUrl());
+    const feed = new ChangeFeed(redis, createLogger('silent'), { pollIntervalMs: 500 });
+    const store = new RegistryStore(redis, feed);
+    const compiled: string[] = [];
+    const view = new RegistryView(
+      store,
+      (stored) => {
+        compiled.push(stored.revision);
+        return { url: (stored.definition as ConnectorDefinition).url };
+      },
+      { entry: (_stored, c) => ({ compiled: c }) },
+    );
+    try {
+      await store.createManual('acme', connector('lean'));
+      const first = await view.get('acme', 'lean');
+      expect(first).toEqual({ compiled: { url: 'https://api.example.com/lean' } });
+      expect(Object.keys(first!)).toEqual(['compiled']);
+      await store.updateManual('acme', 'lean', connector('lean', { url: 'https://api.example.com/lean/2' }));
+      const second = await view.get('acme', 'lean');
+      expect(second).toEqual({ compiled: { url: 'https://api.example.com/lean/2' } });
+      expect(compiled).toHaveLength(2);
+      // An unchanged revision reloaded after another connector's change reuses the compiled form.
+      await store.createManual('acme', connector('other'));
+      const reloaded = await view.get('acme', 'lean');
+      expect(reloaded).not.toBe(second);
+      expect(reloaded?.compiled).toBe(second?.compiled);
+      expect(compiled).toHaveLength(2);
+    } finally {
+      view.close();
+      await feed.close();
+      redis.disconnect();
+    }
+  });
+
   it('sees its own process writes at once', async () => {
     const p = make();
     await p.store.createManual('acme', connector('own'));
