@@ -83,6 +83,27 @@ function memoryAfterGc(child: ChildProcess): Promise<Memory> {
 
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;
 
+/**
+ * Where the resident set is, from /proc/<pid>/smaps: the node binary and other files, glibc's main
+ * heap ([heap]), and anonymous mappings — V8's heap pages and malloc's thread arenas, told apart
+ * only by V8's own committed figure beside them.
+ */
+function residentByMapping(pid: number): string {
+  const sums = new Map<string, number>();
+  let name = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head !== null) {
+      const path = head[1]!;
+      name = path === '' ? 'anonymous' : path.startsWith('[') ? path : path.endsWith('/node') ? 'node binary' : 'other files';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss !== null) sums.set(name, (sums.get(name) ?? 0) + Number(rss[1]) * 1024);
+  }
+  return [...sums].sort((a, b) => b[1] - a[1]).filter(([, v]) => v >= 1048576).map(([k, v]) => `${k} ${mb(v)}`).join(', ');
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m === null ? NaN : Number(m[1]) / 1024;
@@ -189,7 +210,10 @@ async function driver(): Promise<void> {
           .map(([name, m]) => `| ${name} | ${mb(m.rss)} | ${mb(m.heapUsed)} | ${mb(m.heapTotal)} | ${mb(m.external)} (${mb(m.arrayBuffers)}) |\n`)
           .join(''),
     );
-    process.stderr.write(`heap spaces after the calls (committed/used MB): ${activeGc.spaces.map((x) => `${x.name} ${mb(x.committed).slice(0, -3)}/${mb(x.used).slice(0, -3)}`).join(', ')}\n`);
+    const spaces = (m: Memory): string => m.spaces.filter((x) => x.committed >= 1048576).map((x) => `${x.name} ${mb(x.committed).slice(0, -3)}/${mb(x.used).slice(0, -3)}`).join(', ');
+    process.stderr.write(`heap spaces idle (committed/used MB): ${spaces(idleGc)}\n`);
+    process.stderr.write(`heap spaces after the calls (committed/used MB): ${spaces(activeGc)}\n`);
+    process.stderr.write(`resident after the calls and GC: ${residentByMapping(pid)}\n`);
     process.stderr.write(`called ${jobs.length} connectors in ${((Date.now() - t1) / 1000).toFixed(1)} s\n`);
     if (heapDir !== undefined) process.stderr.write(`heap snapshot: ${await heapSnapshot(child, heapDir)}\n`);
   } finally {
