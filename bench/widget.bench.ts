@@ -36,7 +36,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -94,7 +94,25 @@ async function bareRole(): Promise<void> {
   process.stdout.write(`READY ${JSON.stringify({ url: `${url}/bare` })}\n`);
 }
 
+/** BENCH_GC=1: each Gatehouse process prints its garbage collections (count and pause by kind) when it stops. */
+async function countGc(name: string): Promise<void> {
+  const { PerformanceObserver, constants } = await import('node:perf_hooks');
+  const kinds: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak' };
+  const seen = new Map<string, { n: number; ms: number }>();
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = kinds[(e as unknown as { detail: { kind: number } }).detail.kind] ?? 'other';
+      const s = seen.get(kind) ?? { n: 0, ms: 0 };
+      s.n++;
+      s.ms += e.duration;
+      seen.set(kind, s);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  process.on('exit', () => process.stderr.write(`GC of ${name} (pid ${process.pid}): ${[...seen].map(([k, v]) => `${k} ${v.n}× ${v.ms.toFixed(0)} ms`).join(', ')}\n`));
+}
+
 async function gatehouseRole(): Promise<void> {
+  if (process.env.BENCH_GC === '1') await countGc(process.env.BENCH_OTLP_ENDPOINT !== undefined ? 'the traced twin' : process.env.BENCH_SETUP === 'false' ? 'a twin' : 'gatehouse');
   const origin = process.env.BENCH_ORIGIN!;
   const redisUrl = process.env.BENCH_REDIS_URL!;
   // One home (master key) for every Gatehouse process of the run: they share the tenants' sealed data keys.
@@ -116,7 +134,13 @@ async function gatehouseRole(): Promise<void> {
     METRICS_EXECUTE: process.env.BENCH_METRICS_EXECUTE ?? 'true',
     // The traced twin: tracing on, 10% of new traces sampled, spans sent to the sink.
     ...(process.env.BENCH_OTLP_ENDPOINT !== undefined
-      ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.BENCH_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: process.env.BENCH_TRACE_RATIO ?? '0.1' }
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: process.env.BENCH_OTLP_ENDPOINT,
+          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: process.env.BENCH_TRACE_RATIO ?? '0.1',
+          // Other OTEL_* settings of the bench's environment (batch size, protocol …) reach the traced twin.
+          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_') && k !== 'OTEL_EXPORTER_OTLP_ENDPOINT')),
+        }
       : {}),
   });
   // The product's default level, lines produced as for stdout but written to /dev/null.
@@ -188,8 +212,8 @@ function pin(pid: number, cores: number | string): void {
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+function cpuMicros(pid: number, file = `/proc/${pid}/stat`): number {
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[11] = utime, fields[12] = stime (fields 14 and 15 of proc(5), counted after the name)
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
@@ -203,6 +227,20 @@ function processTree(pid: number): number[] {
 
 function treeCpuMicros(pid: number): number {
   return processTree(pid).reduce((sum, p) => sum + cpuMicros(p), 0);
+}
+
+/** CPU µs of the process's threads other than its main (JavaScript) thread: V8's GC and compiler helpers, libuv's pool. */
+function helperThreadsCpuMicros(pid: number): number {
+  let sum = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    if (Number(task) === pid) continue;
+    try {
+      sum += cpuMicros(Number(task), `/proc/${pid}/task/${task}/stat`);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return sum;
 }
 
 function rssMb(pid: number): number {
@@ -371,15 +409,18 @@ async function driver(): Promise<void> {
     const bare = await startRole('bare');
     children.push(bare.child);
     const profile = process.env.BENCH_PROFILE;
-    const gatehouse = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url }, profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]);
+    // Every Gatehouse process of the run writes its own profile (CPU.<date>.<pid>.….cpuprofile); the pids are printed.
+    const profiled = profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];
+    const gatehouse = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url }, profiled);
     children.push(gatehouse.child);
     const base = String(gatehouse.ready.base);
-    const metricsOff = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_METRICS_EXECUTE: 'false', BENCH_SETUP: 'false' });
+    const metricsOff = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_METRICS_EXECUTE: 'false', BENCH_SETUP: 'false' }, profiled);
     children.push(metricsOff.child);
     const sink = await startRole('otlp-sink');
     children.push(sink.child);
-    const traced = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_OTLP_ENDPOINT: String(sink.ready.url), BENCH_SETUP: 'false' });
+    const traced = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, ...(process.env.BENCH_TWIN_PLAIN === '1' ? {} : { BENCH_OTLP_ENDPOINT: String(sink.ready.url) }), BENCH_SETUP: 'false' }, profiled);
     children.push(traced.child);
+    if (profile !== undefined) process.stderr.write(`CPU profiles in ${profile}: gatehouse pid ${gatehouse.child.pid}, -nometrics pid ${metricsOff.child.pid}, -traced pid ${traced.child.pid}\n`);
     const cluster = await startCluster(dir, redisServer.url, await freePort());
     children.push(cluster.child);
     const nginxPort = await freePort();
@@ -428,12 +469,15 @@ async function driver(): Promise<void> {
         for (const pid of pids) for (const p of processTree(pid)) pin(p, pid === s.pid ? (s.cores ?? 1) : 0);
         runLoad(s.target, 1, connections, dir); // warm-up, not counted
         const cpu0 = treeCpuMicros(s.pid);
+        const helpers0 = s.gatehouse ? helperThreadsCpuMicros(s.pid) : 0;
         const cmd0 = s.gatehouse ? await commandCalls(redis) : 0;
         const load = runLoad(s.target, seconds, connections, dir);
         const cpu = treeCpuMicros(s.pid) - cpu0;
+        // Of the CPU per request, what the helper threads (GC, compiler) took: heap pressure shows here, not in a CPU profile.
+        const helpers = s.gatehouse ? helperThreadsCpuMicros(s.pid) - helpers0 : undefined;
         const cmds = s.gatehouse ? (await commandCalls(redis)) - cmd0 - 1 : undefined;
         rows.get(s.name)!.runs.push({ ...load, cpuUsPerReq: cpu / load.requests, redisPerReq: cmds === undefined ? undefined : cmds / load.requests });
-        process.stderr.write(`  ${s.name.padEnd(10)} ${load.rps.toFixed(0).padStart(7)} rps  p99 ${load.p99Ms.toFixed(2)} ms  ${(cpu / load.requests).toFixed(1)} µs/req${cmds === undefined ? '' : `  ${(cmds / load.requests).toFixed(4)} Redis cmd/req`}${load.errors > 0 ? `  ${load.errors} errors` : ''}\n`);
+        process.stderr.write(`  ${s.name.padEnd(10)} ${load.rps.toFixed(0).padStart(7)} rps  p99 ${load.p99Ms.toFixed(2)} ms  ${(cpu / load.requests).toFixed(1)} µs/req${helpers === undefined ? '' : ` (${(helpers / load.requests).toFixed(1)} in helper threads)`}${cmds === undefined ? '' : `  ${(cmds / load.requests).toFixed(4)} Redis cmd/req`}${load.errors > 0 ? `  ${load.errors} errors` : ''}\n`);
       }
     }
     // Unloaded: one connection, U and miss, alternated.
@@ -491,6 +535,12 @@ async function driver(): Promise<void> {
     if (metricsCost.length > 0) lines.push('', `Metrics cost (METRICS_EXECUTE on vs off, same run): ${metricsCost.join('; ')}.`);
     const tracingCost = [cost('hit-traced', 'hit', 'tracing'), cost('widget-traced', 'widget', 'tracing'), cost('miss-traced', 'miss', 'tracing')].filter((x) => x !== undefined);
     if (tracingCost.length > 0) lines.push('', `Tracing cost (off vs on with 10% sampling, same run): ${tracingCost.join('; ')}.`);
+    if (tracingCost.length > 0) {
+      // Spans the sink took, and any the traced twin dropped (a full queue means the sink did not keep up).
+      const text = await fetch(`${String(traced.ready.base)}/metrics`).then((r) => r.text());
+      const series = (name: string) => [...text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => `${m[1] ?? ''} ${m[2]}`).join(', ') || '0';
+      lines.push(`Traced twin: spans exported ${series('gatehouse_trace_spans_exported_total')}; dropped ${series('gatehouse_trace_spans_dropped_total')}.`);
+    }
     const overhead = mean(single.miss!) - mean(single.U!);
     lines.push('');
     lines.push(`Unloaded (1 connection): U ${mean(single.U!).toFixed(3)} ms, miss ${mean(single.miss!).toFixed(3)} ms mean latency → miss overhead ${overhead.toFixed(3)} ms.`);

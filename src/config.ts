@@ -80,6 +80,8 @@ export interface TracingConfig {
   parentBased: boolean;
   /** OTEL_BSP_MAX_QUEUE_SIZE: finished spans waiting for export; past it spans are dropped (and counted). */
   maxQueueSize: number;
+  /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE: spans per export request (at most maxQueueSize). */
+  maxExportBatchSize: number;
   /** OTEL_BSP_SCHEDULE_DELAY: how long finished spans wait before a batch is sent. */
   scheduleDelayMs: number;
   /** OTEL_EXPORTER_OTLP_TRACES_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT: one export's time limit. */
@@ -214,6 +216,9 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
+/** Spans per export request by default: the standard's 512. */
+const DEFAULT_EXPORT_BATCH_SIZE = 512;
+
 const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
 
 /**
@@ -250,6 +255,7 @@ function tracingVars(env: Env, problems: string[]): TracingConfig | undefined {
     sampleRatio,
     parentBased: sampler.startsWith('parentbased_'),
     maxQueueSize: intVar(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 2048, 1, 1_000_000, problems),
+    maxExportBatchSize: intVar(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', DEFAULT_EXPORT_BATCH_SIZE, 1, 1_000_000, problems),
     scheduleDelayMs: intVar(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000, 0, 3_600_000, problems),
     exportTimeoutMs: intVar(env, nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT) !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, 1, 600_000, problems),
   };

@@ -59,7 +59,7 @@ export function createTracing(config: TracingConfig, metrics: GatehouseMetrics, 
   const exporter = queue.wrap(inner);
   const batch = new BatchSpanProcessor(exporter, {
     maxQueueSize: config.maxQueueSize,
-    maxExportBatchSize: Math.min(512, config.maxQueueSize),
+    maxExportBatchSize: Math.min(config.maxExportBatchSize, config.maxQueueSize),
     scheduledDelayMillis: config.scheduleDelayMs,
     // The exporter's own timeout ends an export first; this only unblocks the next batch.
     exportTimeoutMillis: config.exportTimeoutMs + 1000,
@@ -166,6 +166,25 @@ function fail(span: Span, error: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: type });
 }
 
+/** `GET /t/:tenant/connectors/:permalink/execute`: a server span's name, made once per method and route. */
+const serverSpanNames = new Map<string, Map<string, string>>();
+function serverSpanName(method: string, route: string): string {
+  let byRoute = serverSpanNames.get(method);
+  if (byRoute === undefined) {
+    // Unknown methods reach the execute route too (answered 405): only the standard ones get a cached name.
+    if (!HTTP_METHODS.has(method)) return `${method} ${route}`;
+    byRoute = new Map();
+    serverSpanNames.set(method, byRoute);
+  }
+  let name = byRoute.get(route);
+  if (name === undefined) {
+    name = `${method} ${route}`;
+    byRoute.set(route, name);
+  }
+  return name;
+}
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 class SdkTracing implements Tracing {
   constructor(
     readonly tracer: Tracer,
@@ -174,22 +193,21 @@ class SdkTracing implements Tracing {
   ) {}
 
   execute(start: ExecuteStart): CallTrace {
-    const parent = extract(start.headers);
-    const span = this.tracer.startSpan(
-      `${start.method} ${start.route}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          [ATTR_HTTP_REQUEST_METHOD]: start.method,
-          [ATTR_HTTP_ROUTE]: start.route,
-          'gatehouse.tenant': start.tenant,
-          'gatehouse.connector': start.permalink,
-          'gatehouse.request_id': start.requestId,
-        },
-      },
-      parent,
-    );
-    return new ExecuteTrace(this, span, trace.setSpan(parent, span));
+    // Most callers send no trace context: then there is nothing to extract.
+    const parent = start.headers.traceparent === undefined ? ROOT_CONTEXT : extract(start.headers);
+    // The span starts without attributes: the samplers Gatehouse offers (ratio, parent-based) never
+    // read them, and the 90 % not sampled at a 10 % ratio then cost no attribute object and no copy.
+    const span = this.tracer.startSpan(serverSpanName(start.method, start.route), { kind: SpanKind.SERVER }, parent);
+    if (span.isRecording()) {
+      span.setAttributes({
+        [ATTR_HTTP_REQUEST_METHOD]: start.method,
+        [ATTR_HTTP_ROUTE]: start.route,
+        'gatehouse.tenant': start.tenant,
+        'gatehouse.connector': start.permalink,
+        'gatehouse.request_id': start.requestId,
+      });
+    }
+    return new ExecuteTrace(this, span, parent);
   }
 
   server(name: string, headers: IncomingHttpHeaders, attributes: SpanAttributes): SpanScope {
@@ -264,20 +282,28 @@ class SdkTracing implements Tracing {
   }
 }
 
-/** One execution: the server span, the running stage's span, and outbound spans under it. */
+/**
+ * One execution: the server span, the running stage's span, and outbound spans under it. Contexts
+ * (an immutable map copied on each change) are made only when a child span or a `traceparent`
+ * needs them: a stage without an outbound request never makes one.
+ */
 class ExecuteTrace implements CallTrace {
   readonly recording: boolean;
   private stage: Span | undefined;
-  /** The context new child spans hang from: the running stage's, else the server span's. */
-  private current: Context;
+  /** The server span's context, made on first use. */
+  private root: Context | undefined;
+  private outbounds: [OutboundTrace | undefined, OutboundTrace | undefined] | undefined;
 
   constructor(
     private readonly tracing: SdkTracing,
     private readonly span: Span,
-    private readonly root: Context,
+    private readonly parent: Context,
   ) {
     this.recording = span.isRecording();
-    this.current = root;
+  }
+
+  private rootContext(): Context {
+    return (this.root ??= trace.setSpan(this.parent, this.span));
   }
 
   startStage(stage: string, step: StepRef | undefined): void {
@@ -286,9 +312,7 @@ class ExecuteTrace implements CallTrace {
       attributes['gatehouse.step.name'] = step.name;
       attributes['gatehouse.step.index'] = step.index;
     }
-    const span = this.tracing.tracer.startSpan(`stage ${stage}`, { attributes }, this.root);
-    this.stage = span;
-    this.current = trace.setSpan(this.root, span);
+    this.stage = this.tracing.tracer.startSpan(`stage ${stage}`, { attributes }, this.rootContext());
   }
 
   endStage(failed: boolean, error: unknown): void {
@@ -297,26 +321,44 @@ class ExecuteTrace implements CallTrace {
     if (failed) fail(span, error);
     span.end();
     this.stage = undefined;
-    this.current = this.root;
   }
 
   outbound(propagate: boolean): OutboundTrace {
-    return { start: (kind, method, url) => this.tracing.outbound(this.current, kind, method, url, propagate) };
+    const i = propagate ? 1 : 0;
+    const cached = (this.outbounds ??= [undefined, undefined])[i];
+    if (cached !== undefined) return cached;
+    const made: OutboundTrace = this.recording
+      ? // The running stage's span (if any) is the parent, read when the request starts.
+        { start: (kind, method, url) => this.tracing.outbound(this.stage === undefined ? this.rootContext() : trace.setSpan(this.rootContext(), this.stage), kind, method, url, propagate) }
+      : // Not sampled: no client span would be recorded, so none is made; the upstream still gets
+        // the trace's context (trace id, not sampled) to continue or not as its own sampler decides.
+        { start: () => (propagate ? (this.unsampledOutbound ??= { headers: inject(this.rootContext()), end: noop }) : UNTRACED_OUTBOUND) };
+    this.outbounds[i] = made;
+    return made;
   }
+
+  private unsampledOutbound: OutboundSpan | undefined;
 
   end(outcome: { status: number; cache: string; errorCode: string | undefined }): void {
     const span = this.span;
-    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, outcome.status);
-    span.setAttribute('gatehouse.cache', outcome.cache);
-    if (outcome.errorCode !== undefined) span.setAttribute('gatehouse.error_code', outcome.errorCode);
-    // Server spans: only 5xx are the server's failures (4xx are the caller's).
-    if (outcome.status >= 500) {
-      span.setAttribute(ATTR_ERROR_TYPE, outcome.errorCode ?? String(outcome.status));
-      span.setStatus({ code: SpanStatusCode.ERROR });
+    if (this.recording) {
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, outcome.status);
+      span.setAttribute('gatehouse.cache', outcome.cache);
+      if (outcome.errorCode !== undefined) span.setAttribute('gatehouse.error_code', outcome.errorCode);
+      // Server spans: only 5xx are the server's failures (4xx are the caller's).
+      if (outcome.status >= 500) {
+        span.setAttribute(ATTR_ERROR_TYPE, outcome.errorCode ?? String(outcome.status));
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
     }
     span.end();
   }
 }
+
+function noop(): void {}
+
+/** The outbound span of an unsampled execution whose tenant turned propagation off: nothing to send or record. */
+const UNTRACED_OUTBOUND: OutboundSpan = { headers: {}, end: noop };
 
 class Scope implements SpanScope {
   readonly recording: boolean;

@@ -94,8 +94,8 @@ describe('tracing settings (standard OTEL_* variables)', () => {
   });
 
   it('sampling, queue and timeout settings are read; bad values name the variable', () => {
-    const t = loadConfig({ ...base(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_SCHEDULE_DELAY: '250', OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_SERVICE_NAME: 'edge' }).tracing;
-    expect(t).toMatchObject({ sampleRatio: 0.1, parentBased: true, maxQueueSize: 100, scheduleDelayMs: 250, exportTimeoutMs: 3000, serviceName: 'edge' });
+    const t = loadConfig({ ...base(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_SCHEDULE_DELAY: '250', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64', OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_SERVICE_NAME: 'edge' }).tracing;
+    expect(t).toMatchObject({ sampleRatio: 0.1, parentBased: true, maxQueueSize: 100, maxExportBatchSize: 64, scheduleDelayMs: 250, exportTimeoutMs: 3000, serviceName: 'edge' });
     expect(loadConfig({ ...base(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' }).tracing).toMatchObject({ sampleRatio: 0.5, parentBased: false });
     const found = problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'sometimes', OTEL_TRACES_SAMPLER_ARG: '2', OTEL_BSP_MAX_QUEUE_SIZE: 'many' });
     expect(found.some((p) => p.startsWith('OTEL_TRACES_SAMPLER: "sometimes"'))).toBe(true);

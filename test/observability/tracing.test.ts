@@ -107,6 +107,24 @@ describe('tracing of executions', () => {
     expect(sent![2]).toBe(client.spanId);
   });
 
+  it('an execution the caller did not sample records no span; the upstream still gets the caller\'s trace, not sampled, unless the tenant turned propagation off', async () => {
+    const UNSAMPLED_TRACE = '5c0ffee0000000000000000000000042';
+    up.reset();
+    const acme = await h.exec('echo', { headers: { traceparent: `00-${UNSAMPLED_TRACE}-${CALLER_SPAN}-00` } });
+    const quiet = await h.exec('echo', { tenant: 'quiet', headers: { traceparent: `00-${UNSAMPLED_TRACE}-${CALLER_SPAN}-00` } });
+    expect([acme.status, quiet.status]).toEqual([200, 200]);
+    expect(up.requests).toHaveLength(2);
+    const sent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/.exec(String(up.requests[0]!.headers.traceparent));
+    expect(sent).not.toBeNull();
+    expect(sent![1]).toBe(UNSAMPLED_TRACE);
+    expect(sent![2]).not.toBe(CALLER_SPAN);
+    expect(up.requests[1]!.headers.traceparent).toBeUndefined();
+    // A sampled execution after them: once its spans arrived, anything recorded before would have too.
+    const after = await h.exec('echo', { headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` } });
+    await traceOf(after.headers.get('x-request-id')!, 1 + STAGE_ORDER.length + 1);
+    expect(inTrace(UNSAMPLED_TRACE)).toEqual([]);
+  });
+
   it('the token request is a client span under the outbound-auth stage and sends its context to the token endpoint', async () => {
     const before = oauth.tokenRequests.length;
     const res = await h.exec('resource');
