@@ -1,4 +1,5 @@
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { ExecutionSummary } from '../observability/execution.js';
 
 declare module 'fastify' {
@@ -46,11 +47,18 @@ export class GatehouseLogController extends LogController {
     if (error || (execution === null && !isWidgetRuntime(request))) return super.requestCompleted(error, request, reply, metadata);
     if (this.isLogDisabled(request)) return;
     const mode = this.options.logRequests;
-    const fields = execution === null ? { res: reply, responseTime: reply.elapsedTime } : { res: reply, responseTime: reply.elapsedTime, ...executionFields(execution) };
     const wanted = mode === 'all' || (mode === 'errors' && reply.statusCode >= 400);
+    // The debug line of a successful answer is usually not written: then its fields are not built.
+    if (!wanted && !debugEnabled(reply.log)) return;
+    const fields = execution === null ? { res: reply, responseTime: reply.elapsedTime } : { res: reply, responseTime: reply.elapsedTime, ...executionFields(execution) };
     if (wanted) reply.log.info(fields, 'request completed');
     else reply.log.debug(fields, 'request completed');
   }
+}
+
+function debugEnabled(log: FastifyBaseLogger): boolean {
+  const isLevelEnabled = (log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled;
+  return isLevelEnabled === undefined || isLevelEnabled.call(log, 'debug');
 }
 
 const ms = (n: number) => Math.round(n * 10) / 10;

@@ -2,8 +2,8 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import type { Runtime } from '../runtime/index.js';
 import { corsHeaders } from '../runtime/cors.js';
 import { errorEnvelope, RuntimeError, toRuntimeError } from '../runtime/errors.js';
-import { execute } from '../runtime/execute.js';
-import { parsePathParamsHeader } from '../runtime/stages/path-params.js';
+import { execute, type ExecuteOutput } from '../runtime/execute.js';
+import { NO_PATH_PARAMS_GIVEN, parsePathParamsHeader } from '../runtime/stages/path-params.js';
 import { Timing } from '../runtime/timing.js';
 import { WIDGET_RUNTIME_ROUTE } from './request-log.js';
 import { connectorOf, upstreamErrorKind } from '../observability/execution.js';
@@ -78,7 +78,7 @@ function isPreflight(request: FastifyRequest, out: { status: number; error: Runt
 }
 
 /** The pipeline's answer (its headers include the tenant's CORS headers). */
-function sendOutcome(reply: FastifyReply, request: FastifyRequest, out: Awaited<ReturnType<typeof execute>>): FastifyReply {
+function sendOutcome(reply: FastifyReply, request: FastifyRequest, out: ExecuteOutput): FastifyReply {
   reply.code(out.status).headers(out.headers);
   // A Buffer keeps the Content-Type exactly as configured (fastify would append a charset to strings).
   return reply.send(request.method === 'HEAD' ? undefined : typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body);
@@ -134,7 +134,7 @@ export function runtimeFallback(runtime: Runtime, telemetry: Telemetry, tracing:
       permalink,
       kind: m.kind,
       timing,
-      caller: { method: request.method, query: callerQuery(request.url), headers: request.headers, body: undefined, pathParams: new Map() },
+      caller: { method: request.method, query: callerQuery(request.url), headers: request.headers, body: undefined, pathParams: NO_PATH_PARAMS_GIVEN },
       ...(trace !== undefined ? { trace } : {}),
     });
     if (!isPreflight(request, out)) observe(telemetry, request, tenantId, permalink, out.status, out.headers['x-cache'] ?? 'BYPASS', timing, out.error);
@@ -181,7 +181,9 @@ export const runtimeRoutes = (runtime: Runtime, telemetry: Telemetry, tracing: T
     });
 
     // Tenant lookup, preflight, CORS and rate limits are stages of the pipeline (src/runtime/pipeline.ts).
-    const handler = (kind: 'connector' | 'composite') => async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    // Not an async function: an answer the pipeline gives without a promise (a cache hit from
+    // memory) is sent at once, without a promise or a microtask of its own.
+    const handler = (kind: 'connector' | 'composite') => (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<FastifyReply> | undefined => {
       const body = request.body as Buffer | undefined;
       const timing = new Timing();
       const trace = tracing?.execute({
@@ -192,7 +194,7 @@ export const runtimeRoutes = (runtime: Runtime, telemetry: Telemetry, tracing: T
         requestId: request.id,
         headers: request.headers,
       });
-      const out = await execute({
+      const out = execute({
         deps: runtime,
         requestId: request.id,
         tenantId: request.params.tenant,
@@ -204,13 +206,18 @@ export const runtimeRoutes = (runtime: Runtime, telemetry: Telemetry, tracing: T
           query: callerQuery(request.url),
           headers: request.headers,
           body: Buffer.isBuffer(body) ? body : undefined,
-          pathParams: kind === 'connector' ? parsePathParamsHeader(request.headers['x-path-params']) : new Map(),
+          pathParams: kind === 'connector' ? parsePathParamsHeader(request.headers['x-path-params']) : NO_PATH_PARAMS_GIVEN,
         },
         ...(trace !== undefined ? { trace } : {}),
       });
-      if (!isPreflight(request, out)) observe(telemetry, request, request.params.tenant, request.params.permalink, out.status, out.headers['x-cache'] ?? 'BYPASS', timing, out.error);
-      trace?.end({ status: out.status, cache: out.headers['x-cache'] ?? 'BYPASS', errorCode: out.error?.code });
-      return sendOutcome(reply, request, out);
+      const answer = (o: ExecuteOutput): FastifyReply => {
+        if (!isPreflight(request, o)) observe(telemetry, request, request.params.tenant, request.params.permalink, o.status, o.headers['x-cache'] ?? 'BYPASS', timing, o.error);
+        trace?.end({ status: o.status, cache: o.headers['x-cache'] ?? 'BYPASS', errorCode: o.error?.code });
+        return sendOutcome(reply, request, o);
+      };
+      if (out instanceof Promise) return out.then(answer);
+      answer(out);
+      return undefined;
     };
 
     // config: per-request log lines at debug for successful executions (src/http/request-log.ts).

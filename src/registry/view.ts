@@ -22,6 +22,8 @@ export interface RegistryViewOptions<T, E> {
 
 interface TenantState<E> {
   entries: Map<string, Promise<E | undefined>>;
+  /** The entries whose load has finished (see held()); each goes with its promise in `entries`. */
+  settled: Map<string, { entry: E | undefined }>;
   /** Set for a tenant without any registry state: not tracked by the feed, so its misses expire. */
   expiresAt?: number;
 }
@@ -63,16 +65,37 @@ export class RegistryView<T, E = ViewEntry<T>> {
       state = undefined;
     }
     if (state === undefined) {
-      state = { entries: new Map() };
+      state = { entries: new Map(), settled: new Map() };
       this.tenants.set(tenant, state);
       if (this.tenants.size > this.maxTenants) this.evictOldestTenant();
     }
     const hit = state.entries.get(permalink);
     if (hit !== undefined) return hit;
     const pending = this.load(tenant, permalink, state);
-    if (state.entries.size >= this.maxPerTenant) state.entries.clear();
+    if (state.entries.size >= this.maxPerTenant) {
+      state.entries.clear();
+      state.settled.clear();
+    }
     state.entries.set(permalink, pending);
+    const s = state;
+    pending.then(
+      (entry) => {
+        // Still the tenant's current state and this permalink's current load (a change drops both).
+        if (this.tenants.get(tenant) === s && s.entries.get(permalink) === pending) s.settled.set(permalink, { entry });
+      },
+      () => {},
+    );
     return pending;
+  }
+
+  /**
+   * What `get` would answer, when this process holds it already: `{ entry }` without a promise;
+   * undefined when only `get` can tell (not loaded yet, still loading, or an expired empty tenant).
+   */
+  held(tenant: string, permalink: string): { entry: E | undefined } | undefined {
+    const state = this.tenants.get(tenant);
+    if (state === undefined || (state.expiresAt !== undefined && state.expiresAt <= Date.now())) return undefined;
+    return state.settled.get(permalink);
   }
 
   /** Stops listening for changes and drops everything held. */
@@ -112,6 +135,7 @@ export class RegistryView<T, E = ViewEntry<T>> {
     } catch (err) {
       // Failed loads (Redis down, a definition that does not compile) are retried by the next call.
       if (state.entries.get(permalink) !== undefined) state.entries.delete(permalink);
+      state.settled.delete(permalink);
       throw err;
     }
   }

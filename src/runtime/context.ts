@@ -16,9 +16,17 @@ export interface RuntimeDeps {
   upstream: UpstreamClient;
   auth: OutboundAuth;
   sessions: SessionVerifier;
-  tenants: { get(tenant: string): Promise<RuntimeTenant | undefined> };
+  tenants: {
+    get(tenant: string): Promise<RuntimeTenant | undefined>;
+    /** What `get` would answer when already in memory (no promise); undefined when only `get` can tell. */
+    held?(tenant: string): { tenant: RuntimeTenant | undefined } | undefined;
+  };
   /** The compiled connectors (the registry view keeps no stored definitions for the request path). */
-  connectors: { get(tenant: string, permalink: string): Promise<{ compiled: CompiledConnector } | undefined> };
+  connectors: {
+    get(tenant: string, permalink: string): Promise<{ compiled: CompiledConnector } | undefined>;
+    /** What `get` would answer when already in memory (no promise); undefined when only `get` can tell. */
+    held?(tenant: string, permalink: string): { entry: { compiled: CompiledConnector } | undefined } | undefined;
+  };
   values: {
     resolve(tenant: string, secretNames: readonly string[], variableNames: readonly string[]): Promise<TemplateValues>;
     /** The values when already in memory (no promise). */
@@ -96,15 +104,26 @@ export interface CacheSlot {
   noteBypass?(): void;
   /** The keys `fetch` would compute: the prefix of a scope, and the hashes when the request is given (header names lower-case). */
   keysFor?(scope: CacheScopeOf, request?: CacheRequestOf, credentials?: readonly string[]): CacheKeys;
-  fetch(input: {
-    scope: CacheScopeOf;
-    request: CacheRequestOf;
-    credentials: readonly string[];
-    /** From `keysFor` of this scope (and, with hashes, of this exact request). */
-    keys?: CacheKeys;
-    sensitive?: readonly string[];
-    doFetch: (conditional: Record<string, string>) => Promise<{ status: number; headers: UpstreamResponse['headers']; body: Buffer }>;
-  }): Promise<{ response: { status: number; headers: UpstreamResponse['headers']; body: Buffer }; xCache: CacheOutcome; cacheMs: number; upstreamMs: number }>;
+  fetch(input: CacheFetchInput): Promise<CacheFetchResult>;
+  /** `fetch`, with an answer this process keeps in memory given without a promise. */
+  fetchOrKept?(input: CacheFetchInput): CacheFetchResult | Promise<CacheFetchResult>;
+}
+
+interface CacheFetchInput {
+  scope: CacheScopeOf;
+  request: CacheRequestOf;
+  credentials: readonly string[];
+  /** From `keysFor` of this scope (and, with hashes, of this exact request). */
+  keys?: CacheKeys;
+  sensitive?: readonly string[];
+  doFetch: (conditional: Record<string, string>) => Promise<{ status: number; headers: UpstreamResponse['headers']; body: Buffer }>;
+}
+
+interface CacheFetchResult {
+  response: { status: number; headers: UpstreamResponse['headers']; body: Buffer };
+  xCache: CacheOutcome;
+  cacheMs: number;
+  upstreamMs: number;
 }
 
 /** What the caller sent, already separated from fastify. Every value here is data, never template (docs/design.md#caller-input-is-data). */
@@ -115,7 +134,7 @@ export interface CallerRequest {
   headers: IncomingHttpHeaders;
   body: Buffer | undefined;
   /** Path parameters: from `X-Path-Params`, or given directly by Test Connection. */
-  pathParams: Map<string, string>;
+  pathParams: ReadonlyMap<string, string>;
 }
 
 /** Test Connection (docs/design.md#test-connection): a given user instead of a session, no cache, a debug record. */

@@ -129,19 +129,41 @@ export interface Run {
   error: unknown;
 }
 
-export async function runPipeline(call: Call): Promise<Run> {
+/**
+ * Runs the pipeline for one call. A call whose stages all answer without a promise (a cache hit
+ * from memory: tenant, connector, session and values held by this process) gets its Run back
+ * directly; the first stage that returns a promise makes the rest of the run asynchronous.
+ */
+export function runPipeline(call: Call): Run | Promise<Run> {
   const observe = watchOf(call);
   const run: Run = { call, request: undefined, preflight: undefined, error: undefined };
+  let preflight: unknown;
   try {
-    const preflight = await runStages(CALL_STAGES.stages, call as unknown as Record<string, unknown>, observe, undefined);
-    if (preflight !== undefined) {
-      run.preflight = preflight as PreflightAnswer;
-      return run;
-    }
-    await runRequests(call as unknown as CallValues, run, observe);
+    preflight = runStages(CALL_STAGES.stages, call as unknown as Record<string, unknown>, observe, undefined, 0);
   } catch (err) {
     run.error = err;
+    return run;
   }
+  if (preflight instanceof Promise) return preflight.then((p: unknown) => afterCallStages(run, p, observe), (err: unknown) => failed(run, err));
+  return afterCallStages(run, preflight, observe);
+}
+
+function afterCallStages(run: Run, preflight: unknown, observe: Observe | undefined): Run | Promise<Run> {
+  if (preflight !== undefined) {
+    run.preflight = preflight as PreflightAnswer;
+    return run;
+  }
+  let requests: void | Promise<void>;
+  try {
+    requests = runRequests(run.call as CallValues, run, observe);
+  } catch (err) {
+    return failed(run, err);
+  }
+  return requests instanceof Promise ? requests.then(() => run, (err: unknown) => failed(run, err)) : run;
+}
+
+function failed(run: Run, err: unknown): Run {
+  run.error = err;
   return run;
 }
 
@@ -182,19 +204,23 @@ function watchOf(call: Call): Observe | undefined {
   };
 }
 
-/** The runner: each stage in order, its value stored under its key; sync stages cost no promise. */
-async function runStages(stages: readonly StageDef[], values: Record<string, unknown>, observe: Observe | undefined, step: StepRef | undefined): Promise<unknown> {
-  for (let i = 0; i < stages.length; i++) {
+/**
+ * The runner: each stage in order from `from`, its value stored under its key. Stages that answer
+ * without a promise are run without one (no await, no microtask); the first stage that returns a
+ * promise makes the runner return a promise that goes on from the next stage once it settles.
+ * Returns the ending stage's value when one ends the call, else undefined.
+ */
+function runStages(stages: readonly StageDef[], values: Record<string, unknown>, observe: Observe | undefined, step: StepRef | undefined, from: number): unknown {
+  for (let i = from; i < stages.length; i++) {
     const stage = stages[i]!;
     const end = observe?.(stage.name, step);
     let out: unknown;
     try {
       out = stage.run(values as never);
-      if (out instanceof Promise) out = await out;
     } catch (err) {
-      end?.(true, err);
-      throw locate(err, { stage: stage.name, ...(step === undefined ? {} : { step }) });
+      throw stageFailed(stage, step, end, err);
     }
+    if (out instanceof Promise) return settleStage(out, stages, i, values, observe, step, end);
     end?.(false, undefined);
     if (stage.key !== undefined) {
       values[stage.key] = out;
@@ -202,6 +228,29 @@ async function runStages(stages: readonly StageDef[], values: Record<string, unk
     }
   }
   return undefined;
+}
+
+/** Waits for stage `i`'s promise, stores its value and runs the stages after it. */
+async function settleStage(pending: Promise<unknown>, stages: readonly StageDef[], i: number, values: Record<string, unknown>, observe: Observe | undefined, step: StepRef | undefined, end: StageEnd | undefined): Promise<unknown> {
+  const stage = stages[i]!;
+  let out: unknown;
+  try {
+    out = await pending;
+  } catch (err) {
+    throw stageFailed(stage, step, end, err);
+  }
+  end?.(false, undefined);
+  if (stage.key !== undefined) {
+    values[stage.key] = out;
+    if (stage.ends && out !== undefined) return out;
+  }
+  return runStages(stages, values, observe, step, i + 1);
+}
+
+/** Tells the observers and records where the failure happened (`{ stage, step? }` on the error). */
+function stageFailed(stage: StageDef, step: StepRef | undefined, end: StageEnd | undefined, err: unknown): unknown {
+  end?.(true, err);
+  return locate(err, step === undefined ? { stage: stage.name } : { stage: stage.name, step });
 }
 
 function templateRun(call: CallValues): TemplateRun {
@@ -213,7 +262,8 @@ function baseVars(call: CallValues): Record<string, unknown> {
   return { user: templateUser(call.user), tenant_id: call.tenantId, pathParams: call.pathParams.values };
 }
 
-async function runRequests(call: CallValues, run: Run, observe: Observe | undefined): Promise<void> {
+/** A simple connector's one request (without a promise when every stage answers without one), or a composite's steps. */
+function runRequests(call: CallValues, run: Run, observe: Observe | undefined): void | Promise<void> {
   const connector: CompiledConnector = call.connector;
   if (connector.kind === 'connector') {
     const plan = requestPlan(connector);
@@ -221,11 +271,13 @@ async function runRequests(call: CallValues, run: Run, observe: Observe | undefi
     const fixed = merged === plan.defaults && call.test === undefined ? fixedRequest(connector, plan, call.deps.upstream, call.deps.cache, connector) : undefined;
     const request = Object.assign(call, { spec: connector, step: undefined, plan: merged, fixed, vars: baseVars(call), templates: templateRun(call) });
     run.request = request as Partial<RequestValues>;
-    await runStages(REQUEST_STAGES.stages, request as unknown as Record<string, unknown>, observe, undefined);
-    return;
+    const done = runStages(REQUEST_STAGES.stages, request as unknown as Record<string, unknown>, observe, undefined, 0);
+    return done instanceof Promise ? done.then(nothing) : undefined;
   }
-  await runSteps(call, connector.steps, run, observe);
+  return runSteps(call, connector.steps, run, observe);
 }
+
+function nothing(): void {}
 
 /**
  * Composite connectors (docs/runtime.md#composite-connectors, docs/design.md#composite-connectors): each step through REQUEST_STAGES (no path
@@ -268,7 +320,7 @@ async function runSteps(call: CallValues, steps: CompiledStep[], run: Run, obser
     values.templates = templates;
     run.request = values;
     try {
-      await runStages(REQUEST_STAGES.stages, values as Record<string, unknown>, observe, step);
+      await runStages(REQUEST_STAGES.stages, values as Record<string, unknown>, observe, step, 0);
     } finally {
       if (values.body !== undefined) stepTiming.external_host = values.authorized!.url.host;
       if (values.fetched !== undefined) stepTiming.status = values.fetched.response.status;

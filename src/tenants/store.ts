@@ -83,6 +83,8 @@ export class TenantNotFoundError extends AppError {
 
 interface CacheSlot {
   value: Promise<Tenant | undefined>;
+  /** Set once `value` has resolved: the request path reads it without a promise (see held()). */
+  settled?: { tenant: Tenant | undefined };
   /** Misses of tenants without any state are not tracked by the feed (see get()); they expire instead. */
   expiresAt?: number;
 }
@@ -210,6 +212,7 @@ export class TenantStore {
     const slot: CacheSlot = { value: Promise.resolve(undefined) };
     slot.value = this.load(id).then(
       ({ tenant, revision }) => {
+        slot.settled = { tenant };
         // Tracking a tenant costs a revision check per interval, so ids that name nothing (a caller
         // may send any) are not tracked: the miss is kept briefly and looked up again.
         if (tenant === undefined && revision === 0) slot.expiresAt = Date.now() + MISS_TTL_MS;
@@ -225,6 +228,17 @@ export class TenantStore {
     this.cache.set(id, slot);
     if (this.cache.size > this.maxCached) this.cache.delete(this.cache.keys().next().value as string);
     return slot.value;
+  }
+
+  /**
+   * What `get` would answer, when this process holds it already (loaded and still current):
+   * `{ tenant }` without a promise; undefined when only `get` can tell.
+   */
+  held(id: string): { tenant: Tenant | undefined } | undefined {
+    const hit = this.cache.get(id);
+    if (hit === undefined || hit.settled === undefined) return undefined;
+    if (hit.expiresAt !== undefined && hit.expiresAt <= Date.now()) return undefined;
+    return hit.settled;
   }
 
   close(): void {

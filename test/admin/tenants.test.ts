@@ -209,6 +209,23 @@ describe('tenants API', () => {
     expect(await tenants.get('Bad Id')).toBeUndefined();
   });
 
+  it('TenantStore.held: what get answered, without a promise, until a write drops it', async () => {
+    const tenants = svc.services.tenants;
+    await call('PUT', '/tenants/held', { name: 'Held', allowed_origins: ['https://a.example'] });
+    expect(tenants.held('held')).toBeUndefined(); // not loaded yet: only get can tell
+    const loaded = await tenants.get('held');
+    expect(tenants.held('held')).toEqual({ tenant: loaded });
+    expect(tenants.held('held')?.tenant).toBe(loaded);
+    await call('PUT', '/tenants/held', { name: 'Held', allowed_origins: ['https://b.example'], session: { alg: 'HS256', secret: HS256_SECRET } });
+    expect(tenants.held('held')).toBeUndefined();
+    expect((await tenants.get('held'))?.allowed_origins).toEqual(['https://b.example']);
+    expect(tenants.held('held')?.tenant?.session).toEqual({ alg: 'HS256', secret: HS256_SECRET });
+    // Unknown and malformed ids: held as unknown only after get looked them up (and only briefly).
+    expect(await tenants.get('held-unknown')).toBeUndefined();
+    expect(tenants.held('held-unknown')).toEqual({ tenant: undefined });
+    expect(tenants.held('Bad Id')).toBeUndefined();
+  });
+
   it('TenantStore.get does not track unknown ids, and sees a tenant created later', async () => {
     const tracked = svc.services.changes.tracked;
     for (let i = 0; i < 100; i++) expect(await svc.services.tenants.get(`nobody-${i}`)).toBeUndefined();

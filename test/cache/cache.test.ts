@@ -491,6 +491,43 @@ describe('response cache module', () => {
     expect(r.response.body.toString()).toBe('m2');
   });
 
+  it('fetchOrKept: an answer from the memory tier comes without a promise, anything else as fetch answers it', async () => {
+    upstream.route('/kept', answer(200, { 'cache-control': 'max-age=60', 'x-upstream': 'kept' }, 'kept-body'));
+    const input = (path: string) => ({
+      scope: { tenant: 'acme', permalink: 'weather', revision: 'rev-1' },
+      request: { method: 'GET', url: `${upstream.url}${path}`, headers: {} },
+      credentials: [],
+      doFetch: (conditional: Record<string, string>) => client.send({ url: new URL(`${upstream.url}${path}`), method: 'GET', headers: conditional }),
+    });
+    const miss = b.cache.fetchOrKept(input('/kept'));
+    expect(miss).toBeInstanceOf(Promise);
+    expect((await miss).xCache).toBe('MISS');
+    const kept = b.cache.fetchOrKept(input('/kept'));
+    expect(kept).not.toBeInstanceOf(Promise);
+    const hit = kept as Awaited<typeof kept>;
+    expect(hit.xCache).toBe('HIT');
+    expect(hit.upstreamMs).toBe(0);
+    expect(hit.response.status).toBe(200);
+    expect(hit.response.body.toString()).toBe('kept-body');
+    expect(hit.response.headers['x-upstream']).toBe('kept');
+    expect(hit.response.headers.age).toMatch(/^\d+$/);
+    // The same answer fetch gives, and each answer owns its headers.
+    const viaFetch = await b.cache.fetch(input('/kept'));
+    expect(viaFetch.xCache).toBe('HIT');
+    expect(viaFetch.response.body.toString()).toBe('kept-body');
+    expect(viaFetch.response.headers).not.toBe(hit.response.headers);
+    expect(hits('/kept')).toBe(1);
+    // A purge drops the kept answer at once: the next call goes past memory again.
+    await b.cache.purge('acme', 'weather');
+    const after = b.cache.fetchOrKept(input('/kept'));
+    expect(after).toBeInstanceOf(Promise);
+    expect((await after).xCache).toBe('MISS');
+    // Another method never comes from memory.
+    const post = b.cache.fetchOrKept({ ...input('/kept'), request: { method: 'POST', url: `${upstream.url}/kept`, headers: {} } });
+    expect(post).toBeInstanceOf(Promise);
+    expect((await post).xCache).toBe('BYPASS');
+  });
+
   it('memory tier: when an entry expires, concurrent hits make one Redis lookup (no stampede)', async () => {
     upstream.route('/herd', answer(200, { 'cache-control': 'max-age=60' }, 'herd'));
     await get(a, { path: '/herd' });

@@ -122,6 +122,43 @@ describe('RegistryView', () => {
     expect((await p.view.get('acme', 'own'))?.stored.source).toBe('repository');
   });
 
+  it('held: what get answered, without a promise, until a change drops it', async () => {
+    const p = make();
+    await p.store.createManual('acme', connector('kept'));
+    expect(p.view.held('acme', 'kept')).toBeUndefined(); // not loaded yet: only get can tell
+    const loading = p.view.get('acme', 'kept');
+    expect(p.view.held('acme', 'kept')).toBeUndefined(); // still loading
+    const first = await loading;
+    expect(p.view.held('acme', 'kept')).toEqual({ entry: first });
+    expect(p.view.held('acme', 'kept')?.entry).toBe(first);
+    // A write in this process: held forgets at once, and after the next get holds the new definition.
+    await p.store.updateManual('acme', 'kept', connector('kept', { url: 'https://api.example.com/kept-changed' }));
+    expect(p.view.held('acme', 'kept')).toBeUndefined();
+    expect((await p.view.get('acme', 'kept'))?.compiled.url).toBe('https://api.example.com/kept-changed');
+    expect(p.view.held('acme', 'kept')?.entry?.compiled.url).toBe('https://api.example.com/kept-changed');
+    // A deleted connector is held as absent, like get answers it.
+    await p.store.deleteManual('acme', 'kept');
+    expect(p.view.held('acme', 'kept')).toBeUndefined();
+    expect(await p.view.get('acme', 'kept')).toBeUndefined();
+    expect(p.view.held('acme', 'kept')).toEqual({ entry: undefined });
+    // Another process's change reaches held like it reaches get (pub/sub).
+    const writer = make();
+    await writer.store.createManual('acme', connector('kept', { url: 'https://api.example.com/kept-remote' }));
+    expect(await waitFor(async () => p.view.held('acme', 'kept') === undefined, 1000)).toBeLessThan(1000);
+    expect((await p.view.get('acme', 'kept'))?.compiled.url).toBe('https://api.example.com/kept-remote');
+    expect(p.view.held('acme', 'kept')?.entry?.compiled.url).toBe('https://api.example.com/kept-remote');
+  });
+
+  it('held: a tenant without registry state is held as empty only until its miss expires', async () => {
+    const p = make();
+    expect(await p.view.get('nobody-held', 'x')).toBeUndefined();
+    expect(p.view.held('nobody-held', 'x')).toEqual({ entry: undefined });
+    await p.store.createManual('nobody-held', connector('x'));
+    // This process's own write drops the remembered miss at once.
+    expect(p.view.held('nobody-held', 'x')).toBeUndefined();
+    expect((await p.view.get('nobody-held', 'x'))?.stored.definition.permalink).toBe('x');
+  });
+
   it('another process sees a change within one second through pub/sub', async () => {
     const writer = make();
     const reader = make({ pollIntervalMs: 60_000 });

@@ -9,11 +9,14 @@ export function validPathValue(v: string): boolean {
   return VALID.test(v) && !v.includes('..') && v !== '.';
 }
 
+/** No path parameters given (most calls): one shared, never written map. */
+export const NO_PATH_PARAMS_GIVEN: ReadonlyMap<string, string> = new Map();
+
 /** `X-Path-Params: a=1&b=x` (urlencoded). */
-export function parsePathParamsHeader(header: string | string[] | undefined): Map<string, string> {
-  const out = new Map<string, string>();
+export function parsePathParamsHeader(header: string | string[] | undefined): ReadonlyMap<string, string> {
   const text = Array.isArray(header) ? header.join('&') : header;
-  if (text === undefined || text === '') return out;
+  if (text === undefined || text === '') return NO_PATH_PARAMS_GIVEN;
+  const out = new Map<string, string>();
   for (const [k, v] of new URLSearchParams(text)) if (!out.has(k)) out.set(k, v);
   return out;
 }

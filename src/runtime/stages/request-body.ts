@@ -13,16 +13,20 @@ const NO_BODY: OutgoingBody = Object.freeze({ body: undefined, contentType: unde
  * goes out byte for byte with the caller's Content-Type. A composite step's template sees the
  * composite caller's body; its caller body is never forwarded.
  */
-export async function buildRequestBody(
+export function buildRequestBody(
   input: Pick<Call, 'caller'> & { spec: CompiledRequest; step: StepRef | undefined; vars: Record<string, unknown>; templates: TemplateRun },
-): Promise<OutgoingBody> {
+): OutgoingBody | Promise<OutgoingBody> {
   const { spec, caller } = input;
   const method = spec.method;
+  // Only a request_body template takes a promise; GET/HEAD and a forwarded caller body do not.
   if (method === 'GET' || method === 'HEAD') return NO_BODY;
   const template = spec.requestBody;
   if (template !== undefined) {
-    const text = await renderTemplate(input.templates, template, { ...input.vars, ...callerBodyVars(caller.body) }, 'request_body');
-    return { body: text, contentType: spec.hasContentTypeHeader ? undefined : 'application/json', shown: text };
+    return renderTemplate(input.templates, template, { ...input.vars, ...callerBodyVars(caller.body) }, 'request_body').then((text) => ({
+      body: text,
+      contentType: spec.hasContentTypeHeader ? undefined : 'application/json',
+      shown: text,
+    }));
   }
   const callerBody = input.step === undefined ? caller.body : undefined;
   if (callerBody === undefined || callerBody.length === 0) return NO_BODY;

@@ -19,7 +19,7 @@ export function responseHeaderDict(headers: UpstreamResponse['headers']): Record
  * `response_body` template runs on every status with `response.body` (None if not UTF-8),
  * `.status_code`, `.headers`.
  */
-export async function transformResponse(input: { spec: CompiledRequest; fetched: Fetched; vars: Record<string, unknown>; templates: TemplateRun }): Promise<Result> {
+export function transformResponse(input: { spec: CompiledRequest; fetched: Fetched; vars: Record<string, unknown>; templates: TemplateRun }): Result | Promise<Result> {
   const { spec } = input;
   const res = input.fetched.response;
   const upstreamType = res.headers['content-type'];
@@ -32,6 +32,7 @@ export async function transformResponse(input: { spec: CompiledRequest; fetched:
   // Not `{ ...vars, response }`: adding a key to a spread copy takes V8's slow path every time.
   const all: Record<string, unknown> = Object.assign({ response }, input.vars);
   all.response = response;
+  // Only a template using jwt_encode() renders with a promise.
   const t = renderEither(input.templates, template, all, 'response_body');
-  return { status: res.status, headers, body: typeof t === 'string' ? t : await t };
+  return typeof t === 'string' ? { status: res.status, headers, body: t } : t.then((body) => ({ status: res.status, headers, body }));
 }

@@ -4,13 +4,14 @@ import type { StepRef } from '../errors.js';
 import { headerObject } from '../outgoing.js';
 import type { FixedRequest } from '../request-plan.js';
 import { callUpstream, type UpstreamCall } from '../upstream-call.js';
+import type { Timing } from '../timing.js';
 
 /**
  * Stage `upstream` (docs/runtime.md, docs/design.md#http-cache): GET/HEAD of a simple connector go through the
  * response cache when one is configured; everything else — other methods, Test Connection (counted
  * as BYPASS), composite steps — calls the upstream directly.
  */
-export async function fetchUpstream(
+export function fetchUpstream(
   input: Pick<Call, 'deps' | 'tenantId' | 'now' | 'timing' | 'test' | 'trace'> & {
     tenant: RuntimeTenant | undefined;
     connector: CompiledConnector;
@@ -22,28 +23,41 @@ export async function fetchUpstream(
     body: OutgoingBody;
     fixed: FixedRequest | undefined;
   },
-): Promise<Fetched> {
+): Fetched | Promise<Fetched> {
   const { timing, connector } = input;
   const method = input.spec.method;
   const outbound = input.trace?.outbound(input.tenant?.trace_propagation !== false);
   const u: UpstreamCall = { call: input, method, rendered: input.rendered, values: input.templates.values, authorized: input.authorized, body: input.body, outbound };
-  if (input.step !== undefined) return { response: await callUpstream(u), xCache: 'BYPASS' };
+  if (input.step !== undefined) return callUpstream(u).then(bypassed);
   const cache = input.deps.cache;
   if (cache === undefined || input.test !== undefined || (method !== 'GET' && method !== 'HEAD')) {
     cache?.noteBypass?.();
-    return { response: await callUpstream(u), xCache: 'BYPASS' };
+    return callUpstream(u).then(bypassed);
   }
   const before = timing.httpMs;
   const fixed = input.fixed;
-  const result = await cache.fetch({
+  const request = {
     scope: connector,
     // A fixed request comes with its cache view and keys, made once per connector revision.
     request: fixed?.cacheRequest ?? { method, url: input.authorized.url.href, headers: headerObject(input.authorized, input.body), body: input.body.body },
     credentials: input.authorized.credentialMaterial,
     keys: fixed?.cacheKeys,
     sensitive: input.authorized.sensitive,
-    doFetch: (conditional) => callUpstream(u, conditional),
-  });
+    doFetch: (conditional: Record<string, string>) => callUpstream(u, conditional),
+  };
+  // An answer the cache keeps in this process's memory comes without a promise.
+  const result = cache.fetchOrKept !== undefined ? cache.fetchOrKept(request) : cache.fetch(request);
+  if (result instanceof Promise) return result.then((r) => fetched(r, timing, before));
+  return fetched(result, timing, before);
+}
+
+function bypassed(response: Fetched['response']): Fetched {
+  return { response, xCache: 'BYPASS' };
+}
+
+type CacheResult = Awaited<ReturnType<NonNullable<Call['deps']['cache']>['fetch']>>;
+
+function fetched(result: CacheResult, timing: Timing, before: number): Fetched {
   // callUpstream already counted its own time; the cache reports the rest (lookups, waiting).
   timing.add('cache', result.cacheMs);
   if (timing.httpMs === before && result.upstreamMs > 0) timing.add('http', result.upstreamMs);

@@ -178,6 +178,14 @@ export class ResponseCache {
   }
 
   async fetch(input: CachedFetchInput): Promise<CachedFetchResult> {
+    return this.fetchOrKept(input);
+  }
+
+  /**
+   * `fetch`, except that an answer from the memory tier comes without a promise (the request path
+   * of a hit then takes none at all). Throws only what `fetch` would reject with.
+   */
+  fetchOrKept(input: CachedFetchInput): CachedFetchResult | Promise<CachedFetchResult> {
     const m = input.request.method;
     const method = m === 'GET' || m === 'HEAD' ? m : m.toUpperCase();
     // An unreachable cache Redis must not add latency: ioredis would queue commands until reconnect.
@@ -191,6 +199,12 @@ export class ResponseCache {
       const kept = this.fromMemory(exact, start);
       if (kept !== undefined) return kept;
     }
+    return this.fetchShared(input, method, start, headers, exact);
+  }
+
+  /** `fetch` past the memory tier: Redis, single flight, the upstream. */
+  private async fetchShared(input: CachedFetchInput, method: string, start: number, headers: HeaderMap, exact: string): Promise<CachedFetchResult> {
+    const keys = input.keys;
     const prefix = keys?.prefix ?? connectorPrefix(input.scope.tenant, input.scope.permalink);
     const call = new Call(input, method, headers, prefix, exact, this.localPurges.get(prefix) ?? 0);
 
