@@ -12,6 +12,8 @@ export class CacheMetrics {
   readonly storeSkips: Counter<'reason'>;
   readonly coalesced: Counter;
   readonly errors: Counter<'op'>;
+  /** One child per reason: `inc({ reason })` would validate and hash the label set on every unstored answer. */
+  private readonly skips: Map<SkipReason, Counter.Internal>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -30,10 +32,11 @@ export class CacheMetrics {
     this.coalesced = new Counter({ name: 'gatehouse_cache_coalesced_total', help: 'Concurrent misses served by another caller\'s upstream request', registers });
     this.errors = new Counter({ name: 'gatehouse_cache_errors_total', help: 'Cache Redis operations that failed (the request went on without the cache)', labelNames: ['op'], registers });
     // Zero-valued series exist from the start, so dashboards and rate() see every reason.
-    for (const reason of SKIP_REASONS) this.storeSkips.inc({ reason }, 0);
+    this.skips = new Map(SKIP_REASONS.map((reason) => [reason, this.storeSkips.labels({ reason })]));
+    for (const child of this.skips.values()) child.inc(0);
   }
 
   skip(reason: SkipReason): void {
-    this.storeSkips.inc({ reason });
+    this.skips.get(reason)!.inc();
   }
 }
