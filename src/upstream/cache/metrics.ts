@@ -12,8 +12,11 @@ export class CacheMetrics {
   readonly storeSkips: Counter<'reason'>;
   readonly coalesced: Counter;
   readonly errors: Counter<'op'>;
-  /** One child per reason: `inc({ reason })` would validate and hash the label set on every unstored answer. */
-  private readonly skips: Map<SkipReason, Counter.Internal>;
+  /**
+   * Skips counted since the last scrape, by reason: `inc({ reason })` validates and hashes the
+   * label set each time, and a no-store upstream makes every miss a skip. Handed over on collect.
+   */
+  private skipsHeld = new Map<SkipReason, number>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -28,15 +31,22 @@ export class CacheMetrics {
       help: 'Upstream responses to GET/HEAD not written to the cache, by reason',
       labelNames: ['reason'],
       registers,
+      collect: () => this.flushSkips(),
     });
     this.coalesced = new Counter({ name: 'gatehouse_cache_coalesced_total', help: 'Concurrent misses served by another caller\'s upstream request', registers });
     this.errors = new Counter({ name: 'gatehouse_cache_errors_total', help: 'Cache Redis operations that failed (the request went on without the cache)', labelNames: ['op'], registers });
     // Zero-valued series exist from the start, so dashboards and rate() see every reason.
-    this.skips = new Map(SKIP_REASONS.map((reason) => [reason, this.storeSkips.labels({ reason })]));
-    for (const child of this.skips.values()) child.inc(0);
+    for (const reason of SKIP_REASONS) this.storeSkips.inc({ reason }, 0);
   }
 
   skip(reason: SkipReason): void {
-    this.skips.get(reason)!.inc();
+    this.skipsHeld.set(reason, (this.skipsHeld.get(reason) ?? 0) + 1);
+  }
+
+  private flushSkips(): void {
+    if (this.skipsHeld.size === 0) return;
+    const held = this.skipsHeld;
+    this.skipsHeld = new Map();
+    for (const [reason, n] of held) this.storeSkips.inc({ reason }, n);
   }
 }
