@@ -333,6 +333,45 @@ describe('execute pipeline: stages, parameters, bodies, response templates, user
     expect(admin.json).toMatchObject({ error: { code: 'BAD_URL' } });
   });
 
+  it('the header block of an answer: x-request-id first, each header once with a lower-case name, content-length last and exact', async () => {
+    const raw = (method: string, path: string) =>
+      new Promise<{ status: number; rawHeaders: string[]; body: Buffer }>((resolve, reject) => {
+        const req = httpRequest(`${h.url}${path}`, { method, headers: { origin: 'https://widgets.example' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    // A MISS, then the same request as a HIT (from memory), an error envelope, and an upstream status passed through.
+    for (const [path, status] of [
+      ['/t/acme/connectors/public/execute', 200],
+      ['/t/acme/connectors/public/execute', 200],
+      ['/t/acme/connectors/nope/execute', 404],
+    ] as const) {
+      const r = await raw('GET', path);
+      expect(r.status).toBe(status);
+      const names = r.rawHeaders.filter((_, i) => i % 2 === 0);
+      const value = (name: string) => r.rawHeaders[r.rawHeaders.indexOf(name) + 1];
+      expect(names[0]).toBe('x-request-id');
+      expect(value('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      // Node adds Date, Connection and Keep-Alive itself; every other name is the answer's own.
+      const ours = names.filter((n) => n !== 'Date' && n !== 'Connection' && n !== 'Keep-Alive');
+      for (const name of ours) expect(name).toBe(name.toLowerCase());
+      expect(new Set(ours).size).toBe(ours.length);
+      expect(ours.at(-1)).toBe('content-length');
+      expect(Number(value('content-length'))).toBe(r.body.length);
+      for (const name of ['x-cache', 'server-timing', 'x-connector-timing', 'content-type', 'access-control-allow-origin', 'vary']) expect(names).toContain(name);
+      expect(JSON.parse(value('x-connector-timing')!).request_id).toBe(value('x-request-id'));
+    }
+    // HEAD of a GET connector: 405 with Allow, and no body.
+    const head = await raw('HEAD', '/t/acme/connectors/public/execute');
+    expect(head.status).toBe(405);
+    expect(head.body.length).toBe(0);
+    expect(head.rawHeaders[head.rawHeaders.indexOf('allow') + 1]).toBe('GET');
+  });
+
   it('every response, errors included, carries X-Request-ID, Server-Timing, X-Connector-Timing and X-Cache', async () => {
     for (const r of [await h.exec('public'), await h.exec('nope'), await h.exec('whoami'), await h.exec('public', { method: 'DELETE' })]) {
       expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
