@@ -88,11 +88,7 @@ export class ExecutionBatch {
     this.held = 0;
     const m = this.metrics;
     for (const c of counts.values()) m.executeRequests.inc(c.labels, c.n);
-    // One labelled child per series: prom-client checks and hashes the labels once, not per value.
-    for (const d of durations.values()) {
-      const child = m.executeDuration.labels(d.labels);
-      for (const s of d.seconds) child.observe(s);
-    }
+    for (const d of durations.values()) for (const s of d.seconds) m.executeDuration.observe(d.labels, s);
     for (const stage of ['template', 'cache', 'upstream'] as const) {
       const values = stages[stage];
       if (values.length === 0) continue;
