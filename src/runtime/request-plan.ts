@@ -119,12 +119,31 @@ function makePlan(spec: CompiledRequest): RequestPlan {
   };
 }
 
+const BOUND_NONE: BoundAuth = Object.freeze({ type: 'none' });
+
+/**
+ * API-key strategies by value template (compiled templates are shared by source text), then by
+ * where the key goes. Connectors configured alike share one bound strategy, and with it the applied
+ * key the `outbound-auth` stage keeps per strategy and set of secret values (a tenant's own set: the
+ * applied key is made from the rendered value alone and checked against it on every use).
+ */
+const apiKeyStrategies = new WeakMap<CompiledTemplate, Map<string, Extract<BoundAuth, { type: 'api_key' }>>>();
+
 function bindAuth(auth: CompiledAuth): BoundAuth {
   switch (auth.type) {
     case 'none':
-      return { type: 'none' };
-    case 'api_key':
-      return { type: 'api_key', key: auth.key, in: auth.in, value: auth.value };
+      return BOUND_NONE;
+    case 'api_key': {
+      let byPlace = apiKeyStrategies.get(auth.value);
+      if (byPlace === undefined) apiKeyStrategies.set(auth.value, (byPlace = new Map()));
+      const place = `${auth.in}\n${auth.key}`;
+      let bound = byPlace.get(place);
+      if (bound === undefined) {
+        bound = Object.freeze({ type: 'api_key' as const, key: auth.key, in: auth.in, value: auth.value });
+        byPlace.set(place, bound);
+      }
+      return bound;
+    }
     default:
       return { type: 'rendered', auth };
   }

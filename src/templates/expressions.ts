@@ -342,26 +342,33 @@ export function compileFilter(node: Node, hole: Expr | null): Expr {
   const impl = FILTERS[node.name as string];
   if (!impl) throw new TemplateError('syntax', `No filter named '${node.name}'.`, node.lineno + 1, node.colno + 1);
   const code = compileArgs(node);
-  if (code.args.length === 0 && code.kwargs.length === 0 && !code.dynArgs && !code.dynKwargs) {
-    return positioned(node, (s, f) => {
-      return impl(s, target(s, f), NO_ARGS, EMPTY_KWARGS);
-    });
-  }
-  if (code.kwargs.length === 0 && !code.dynArgs && !code.dynKwargs) {
-    // positional arguments only (`round(2)`, `join(',')`): no keyword map, no call record
-    const argc = code.args.length;
-    const argv = code.args;
-    return positioned(node, (s, f) => {
-      const value = target(s, f);
-      const args = new Array<unknown>(argc);
-      for (let i = 0; i < argc; i++) args[i] = argv[i]!(s, f);
-      return impl(s, value, args, EMPTY_KWARGS);
-    });
-  }
+  if (code.args.length === 0 && code.kwargs.length === 0 && !code.dynArgs && !code.dynKwargs) return filterWithoutArgs(node, impl, target);
+  if (code.kwargs.length === 0 && !code.dynArgs && !code.dynKwargs) return filterWithPositional(node, impl, target, code.args);
   return positioned(node, (s, f) => {
     const value = target(s, f);
     const call = evalArgs(code, s, f, null);
     return impl(s, value, call.args, call.kwargs);
+  });
+}
+
+// The two common filter shapes are made by functions of their own: a closure's context holds every
+// variable any closure of its function captures, and these need neither the call record nor its arrays.
+type FilterImpl = (typeof FILTERS)[string];
+
+function filterWithoutArgs(node: Node, impl: FilterImpl, target: Expr): Expr {
+  return positioned(node, (s, f) => {
+    return impl(s, target(s, f), NO_ARGS, EMPTY_KWARGS);
+  });
+}
+
+/** Positional arguments only (`round(2)`, `join(',')`): no keyword map, no call record. */
+function filterWithPositional(node: Node, impl: FilterImpl, target: Expr, argv: Expr[]): Expr {
+  const argc = argv.length;
+  return positioned(node, (s, f) => {
+    const value = target(s, f);
+    const args = new Array<unknown>(argc);
+    for (let i = 0; i < argc; i++) args[i] = argv[i]!(s, f);
+    return impl(s, value, args, EMPTY_KWARGS);
   });
 }
 

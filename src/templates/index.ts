@@ -160,9 +160,9 @@ class Compiled implements CompiledTemplate {
 
 const NO_NAMES: readonly string[] = Object.freeze([]);
 
-/** Most templates read no secret, variable or path parameter: they share one empty list. */
+/** Most templates read no secret, variable or path parameter: they share one empty list; others keep an exact-size copy. */
 function frozenNames(names: string[]): readonly string[] {
-  return names.length === 0 ? NO_NAMES : Object.freeze(names);
+  return names.length === 0 ? NO_NAMES : Object.freeze(names.slice());
 }
 
 /**

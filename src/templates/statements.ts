@@ -69,10 +69,15 @@ function compileBody(body: Node | null | undefined): Stmt {
     }
   }
   flush();
-  if (stmts.length === 1) return stmts[0]!;
-  const n = stmts.length;
+  return stmts.length === 1 ? stmts[0]! : sequence(stmts);
+}
+
+/** Statements run in order. A function of its own, so the closure's context holds only the list (an exact-size copy: kept for the template's life). */
+function sequence(stmts: Stmt[]): Stmt {
+  const held = stmts.slice();
+  const n = held.length;
   return (s, f, out) => {
-    for (let i = 0; i < n; i++) stmts[i]!(s, f, out);
+    for (let i = 0; i < n; i++) held[i]!(s, f, out);
   };
 }
 
@@ -228,13 +233,11 @@ function compileOutput(node: Node): Stmt {
 function compileOutputRun(nodes: Node[]): Stmt {
   // Adjacent texts are collected and joined once: `+=` at compile time would keep each as a rope.
   const pieces: (string[] | null)[] = [];
-  const exprs: (Expr | null)[] = [];
-  // Per part: the tag's source offsets (its text when a secret/variable is unknown) and its position
-  // for errors. Numbers, not the nodes: a closure holding a node keeps its whole subtree alive.
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const lines: number[] = [];
-  const columns: number[] = [];
+  const compiled: (Expr | null)[] = [];
+  // Per part, four numbers: the tag's source offsets (its text when a secret/variable is unknown)
+  // and its line and column for errors. Numbers, not the nodes: a closure holding a node keeps its
+  // whole subtree alive.
+  const positions: number[] = [];
   for (const node of nodes) {
     const item = (node.nodes as Node[])[0]!;
     if (item.typename === 'TemplateData') {
@@ -244,17 +247,17 @@ function compileOutputRun(nodes: Node[]): Stmt {
         continue;
       }
       pieces.push([item.value as string]);
-      exprs.push(null);
+      compiled.push(null);
     } else {
       pieces.push(null);
-      exprs.push(compileExpr(item));
+      compiled.push(compileExpr(item));
     }
-    starts.push(node.start as number);
-    ends.push(node.end as number);
-    lines.push(node.lineno + 1);
-    columns.push(node.colno + 1);
+    positions.push(node.start as number, node.end as number, node.lineno + 1, node.colno + 1);
   }
+  // Kept for the template's life: exact-size copies (an array grown by push keeps 17+ slots).
   const texts = pieces.map((p) => (p === null ? null : p.join('')));
+  const exprs = compiled.slice();
+  const at = positions.slice();
   const n = texts.length;
   return (s, f, out) => {
     let text = '';
@@ -268,12 +271,12 @@ function compileOutputRun(nodes: Node[]): Stmt {
         }
         const v = e!(s, f);
         if (typeof v === 'string') text += s.autoescape ? escapeHtml(v) : v;
-        else if (v instanceof MissingRef && starts[i]! >= 0) text += s.source.slice(starts[i], ends[i]);
+        else if (v instanceof MissingRef && at[4 * i]! >= 0) text += s.source.slice(at[4 * i], at[4 * i + 1]);
         else text += toOutput(v, s.autoescape);
         if (text.length > LIMITS.maxOutput) out.push(text); // throws: the output cap, before the run grows further
       }
     } catch (err) {
-      relocate(err, lines[i]!, columns[i]!);
+      relocate(err, at[4 * i + 2]!, at[4 * i + 3]!);
     }
     out.push(text);
   };
