@@ -51,9 +51,9 @@ export interface CompiledRequest {
   method: HttpMethod;
   url: CompiledTemplate;
   headers: CompiledParam[];
-  headerIndex: Map<string, CompiledParam>;
   query: CompiledParam[];
-  queryIndex: Map<string, CompiledParam>;
+  /** Declared query parameters by key (a caller's undeclared ones are forwarded). */
+  queryIndex: ReadonlyMap<string, CompiledParam>;
   auth: CompiledAuth;
   /** The raw authentication definition, for Test Connection's masked debug output. */
   authDefinition: Authentication;
@@ -92,7 +92,7 @@ export interface CompiledSimple extends CompiledRequest {
   needsUser: boolean;
   /** Keys the URL references as `pathParams.X`, in order of first use. */
   pathParamsReferenced: string[];
-  pathParamRows: Map<string, PathParamRow>;
+  pathParamRows: ReadonlyMap<string, PathParamRow>;
   /** Referenced but not declared: CONNECTOR_MISCONFIGURED at run time (the validator rejects it at save). */
   pathParamsUndeclared: string[];
 }
@@ -240,9 +240,8 @@ function compileRequest(def: ConnectorDefinition | CompositeStep, fields: Fields
     method: def.method ?? 'GET',
     url,
     headers,
-    headerIndex: new Map(headers.map((h) => [h.lower, h])),
     query,
-    queryIndex: new Map(query.map((q) => [q.key, q])),
+    queryIndex: query.length === 0 ? NO_ROWS : new Map(query.map((q) => [q.key, q])),
     auth,
     authDefinition,
     requestBody,
@@ -273,10 +272,9 @@ export function compileConnector(stored: StoredConnector): CompiledConnector {
   const def = stored.definition as ConnectorDefinition;
   const c = new Collector();
   const req = compileRequest(def, SIMPLE_FIELDS, c);
-  const rows = new Map<string, PathParamRow>();
-  for (const p of def.path_parameters ?? []) {
-    rows.set(p.key, { key: p.key, value: p.value, overridable: p.overridable !== false });
-  }
+  const declared = def.path_parameters ?? [];
+  const rows: ReadonlyMap<string, PathParamRow> =
+    declared.length === 0 ? NO_ROWS : new Map(declared.map((p) => [p.key, { key: p.key, value: p.value, overridable: p.overridable !== false }]));
   // The template's own analysis; the regex covers a URL whose template failed to compile.
   const referenced = req.url.pathParamNames.length > 0 ? [...req.url.pathParamNames] : referencedPathParams(def.url);
   // Added to the request object rather than spread into a new one: a spread copy of an object this
@@ -319,6 +317,9 @@ function compileComposite(stored: StoredConnector, def: CompositeDefinition): Co
 }
 
 const NO_NAMES: string[] = Object.freeze([]) as unknown as string[];
+
+/** Most connectors declare no path parameter, some no query parameter: they share one empty table (a Map is ~200 B even empty). */
+const NO_ROWS: ReadonlyMap<string, never> = new Map<string, never>();
 
 /** Most connectors name no secret or variable: they share one empty list. */
 function namesOf(names: Set<string>): string[] {
