@@ -1,7 +1,7 @@
 /**
  * Memory of one Gatehouse process after activating 10,000 connectors over 100 tenants.
  *
- *   npm run bench:rss [-- --tenants 100 --per-tenant 100 --fixtures varied|uniform]
+ *   npm run bench:rss [-- --tenants 100 --per-tenant 100 --fixtures varied|uniform --settle 30]
  *
  * The driver writes the tenants and their connectors (linked as from Git: one registry replacement
  * per tenant) into a private redis-server, starts the api process, calls every connector once
@@ -200,6 +200,10 @@ async function driver(): Promise<void> {
       }),
     );
     const active = rssMb(pid);
+    // --settle <s>: RSS after that long without requests too (V8's memory reducer shrinks the heap of an idle process).
+    const settleS = arg('settle', 0);
+    if (settleS > 0) await new Promise((r) => setTimeout(r, settleS * 1000));
+    const settled = settleS > 0 ? rssMb(pid) : undefined;
     const activeGc = await memoryAfterGc(child);
     process.stdout.write(
       `fixtures: ${fixtures}\n` +
@@ -211,6 +215,7 @@ async function driver(): Promise<void> {
           .join(''),
     );
     const spaces = (m: Memory): string => m.spaces.filter((x) => x.committed >= 1048576).map((x) => `${x.name} ${mb(x.committed).slice(0, -3)}/${mb(x.used).slice(0, -3)}`).join(', ');
+    if (settled !== undefined) process.stdout.write(`RSS after ${settleS} s without requests: ${settled.toFixed(0)} MB\n`);
     process.stderr.write(`heap spaces idle (committed/used MB): ${spaces(idleGc)}\n`);
     process.stderr.write(`heap spaces after the calls (committed/used MB): ${spaces(activeGc)}\n`);
     process.stderr.write(`resident after the calls and GC: ${residentByMapping(pid)}\n`);
