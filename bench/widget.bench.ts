@@ -1,7 +1,7 @@
 /**
  * The widget path measured the way a user's load test sees it.
  *
- *   npm run bench:widget [-- --duration 5] [--connections 50] [--rounds 2] [--only hit,widget]
+ *   npm run bench:widget [-- --duration 5] [--connections 50] [--rounds 2] [--warmup 3] [--only hit,widget]
  *
  * Every server runs in its own process. The one being measured is pinned to core 1 with
  * `taskset -a -p` (all its threads); every other process — the load generator (`wrk`, else the
@@ -32,7 +32,12 @@
  *              it shares with the load generator on a 2-core machine
  * Then the unloaded miss overhead: one connection, U and miss, mean latency.
  *
- * `BENCH_PROFILE=<dir>` writes a V8 CPU profile of the Gatehouse process (node --cpu-prof).
+ * `BENCH_PROFILE=<dir>` writes a V8 CPU profile of each Gatehouse process (node --cpu-prof; the
+ * traced twin's too, the pids are printed). `BENCH_GC=1`: each Gatehouse process prints its garbage
+ * collections when it stops. `BENCH_TRACE_RATIO` (default 0.1) and any OTEL_* variable of the
+ * bench's environment configure the traced twin. CPU per request also shows the share of the helper
+ * threads (V8's GC and compiler threads), which a CPU profile of the main thread does not see.
+ * `--warmup <s>` (default 3): one uncounted pass over the scenarios before the rounds.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -461,6 +466,14 @@ async function driver(): Promise<void> {
       await r.arrayBuffer();
     }
     const pids = [...new Set(all.map((s) => s.pid))];
+    // The twins served nothing yet (the first Gatehouse process created the tenants and connectors
+    // through its admin API): one pass over every scenario, not counted, lets each process compile
+    // its hot code before the rounds, so round 1 of a twin does not carry its JIT work.
+    const warmup = arg('warmup', 3);
+    for (const s of warmup > 0 ? scenarios : []) {
+      for (const pid of pids) for (const p of processTree(pid)) pin(p, pid === s.pid ? (s.cores ?? 1) : 0);
+      runLoad(s.target, warmup, connections, dir);
+    }
     const rows = new Map<string, Row>(scenarios.map((s) => [s.name, { runs: [] }]));
     const load0 = loadavg();
     process.stderr.write(`loadavg before: ${load0.map((l) => l.toFixed(2)).join(' ')}; ${hasWrk ? 'wrk' : 'autocannon'}, ${connections} connections, ${seconds} s per run, ${rounds} rounds\n`);
@@ -529,7 +542,12 @@ async function driver(): Promise<void> {
     const cost = (on: string, off: string, what: string) => {
       const a = best(on);
       const b = best(off);
-      return a === undefined || b === undefined ? undefined : `${on} ${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)}% fewer rps with ${what} than without, CPU per request ${(a.cpuUsPerReq - b.cpuUsPerReq).toFixed(1)} µs more`;
+      if (a === undefined || b === undefined) return undefined;
+      // Round by round too: the two runs of one round are minutes apart at most, under the same machine load.
+      const onRuns = rows.get(on)!.runs;
+      const offRuns = rows.get(off)!.runs;
+      const perRound = onRuns.map((r, i) => `${(r.cpuUsPerReq - offRuns[i]!.cpuUsPerReq).toFixed(1)} µs / ${(((offRuns[i]!.rps - r.rps) / offRuns[i]!.rps) * 100).toFixed(0)}%`).join(', ');
+      return `${on} ${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)}% fewer rps with ${what} than without, CPU per request ${(a.cpuUsPerReq - b.cpuUsPerReq).toFixed(1)} µs more (round by round: ${perRound})`;
     };
     const metricsCost = [cost('hit', 'hit-nometrics', 'metrics'), cost('widget', 'widget-nometrics', 'metrics')].filter((x) => x !== undefined);
     if (metricsCost.length > 0) lines.push('', `Metrics cost (METRICS_EXECUTE on vs off, same run): ${metricsCost.join('; ')}.`);
@@ -537,7 +555,7 @@ async function driver(): Promise<void> {
     if (tracingCost.length > 0) lines.push('', `Tracing cost (off vs on with 10% sampling, same run): ${tracingCost.join('; ')}.`);
     if (tracingCost.length > 0) {
       // Spans the sink took, and any the traced twin dropped (a full queue means the sink did not keep up).
-      const text = await fetch(`${String(traced.ready.base)}/metrics`).then((r) => r.text());
+      const text = await fetch(`${String(traced.ready.base)}/metrics`).then((r) => r.text(), (err: Error) => `# /metrics of the traced twin failed: ${err.message}`);
       const series = (name: string) => [...text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => `${m[1] ?? ''} ${m[2]}`).join(', ') || '0';
       lines.push(`Traced twin: spans exported ${series('gatehouse_trace_spans_exported_total')}; dropped ${series('gatehouse_trace_spans_dropped_total')}.`);
     }
