@@ -166,6 +166,8 @@ function fail(span: Span, error: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: type });
 }
 
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 /** `GET /t/:tenant/connectors/:permalink/execute`: a server span's name, made once per method and route. */
 const serverSpanNames = new Map<string, Map<string, string>>();
 function serverSpanName(method: string, route: string): string {
@@ -183,7 +185,6 @@ function serverSpanName(method: string, route: string): string {
   }
   return name;
 }
-const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 class SdkTracing implements Tracing {
   constructor(
@@ -292,7 +293,10 @@ class ExecuteTrace implements CallTrace {
   private stage: Span | undefined;
   /** The server span's context, made on first use. */
   private root: Context | undefined;
+  /** The outbound tracers handed out, without and with propagation (one execution asks once per request stage). */
   private outbounds: [OutboundTrace | undefined, OutboundTrace | undefined] | undefined;
+  /** Not sampled: what every outbound request of the execution sends (the server span's context). */
+  private unsampledOutbound: OutboundSpan | undefined;
 
   constructor(
     private readonly tracing: SdkTracing,
@@ -336,8 +340,6 @@ class ExecuteTrace implements CallTrace {
     this.outbounds[i] = made;
     return made;
   }
-
-  private unsampledOutbound: OutboundSpan | undefined;
 
   end(outcome: { status: number; cache: string; errorCode: string | undefined }): void {
     const span = this.span;
