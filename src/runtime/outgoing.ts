@@ -32,10 +32,25 @@ export function authorize(
     const names = new Set(applied.query.map(([k]) => k));
     query = [...query.filter(([k]) => !names.has(k)), ...applied.query];
     for (const [, v] of applied.query) sensitive.push(v);
-    url = client.parseUrl(joinUrl(rendered.baseUrl, query));
+    url = authorizedUrl(client, applied, joinUrl(rendered.baseUrl, query));
   }
   const credentialMaterial = [...rendered.credentialMaterial, `auth:${applied.credentialDigest}`];
   return { url, query, headers, resolved, applied, credentialMaterial, sensitive };
+}
+
+/**
+ * The last URL parsed for each applied authentication that puts a value in the query (an API key
+ * in the query: the same text on every call of a user): a repeat costs one comparison instead of a
+ * parse. Kept no longer than the applied authentication itself, which holds the same value.
+ */
+const authorizedUrls = new WeakMap<AppliedAuth, { text: string; url: URL; client: UpstreamClient }>();
+
+function authorizedUrl(client: UpstreamClient, applied: AppliedAuth, text: string): URL {
+  const memo = authorizedUrls.get(applied);
+  if (memo !== undefined && memo.client === client && memo.text === text) return memo.url;
+  const url = client.parseUrl(text);
+  authorizedUrls.set(applied, { text, url, client });
+  return url;
 }
 
 /** The request headers as sent (and as the cache sees them): lower-case names. */

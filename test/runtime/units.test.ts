@@ -10,6 +10,11 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createLogger, requestLogger } from '../../src/logger.js';
 import { redact } from '../../src/runtime/redact.js';
+import { applyApiKey } from '../../src/auth/outbound.js';
+import { authorize } from '../../src/runtime/outgoing.js';
+import type { RenderedRequest } from '../../src/runtime/context.js';
+import { UpstreamClient } from '../../src/upstream/client.js';
+import { testConfig } from '../support/service.js';
 
 describe('runtime building blocks', () => {
   let redis: Redis;
@@ -18,6 +23,36 @@ describe('runtime building blocks', () => {
     redis = testRedisClient();
   });
   afterAll(() => redis.disconnect());
+
+  it('authorize: an API key in the query replaces that parameter; the same request text reuses its parsed URL, another text gets its own', async () => {
+    const client = UpstreamClient.fromConfig(testConfig({ UPSTREAM_ALLOW_HTTP: 'true', UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8' }));
+    try {
+      const values = { secrets: new Map([['api_key', 'k-123456']]), variables: new Map<string, string>() };
+      const resolved = { type: 'api_key' as const, key: 'api_key', value: 'k-123456', in: 'query' as const };
+      const applied = applyApiKey(resolved);
+      const rendered = (user: string): RenderedRequest => ({
+        baseUrl: 'https://api.example.com/profile',
+        url: new URL(`https://api.example.com/profile?user_id=${user}&api_key=stale`),
+        query: [['user_id', user], ['api_key', 'stale']],
+        headers: [],
+        credentialMaterial: [`q:user_id=${user}`],
+        shown: undefined,
+      });
+      const a = authorize(client, rendered('u1'), values, resolved, applied);
+      expect(a.url.href).toBe('https://api.example.com/profile?user_id=u1&api_key=k-123456');
+      expect(a.query).toEqual([['user_id', 'u1'], ['api_key', 'k-123456']]);
+      expect(a.sensitive).toContain('k-123456');
+      expect(authorize(client, rendered('u1'), values, resolved, applied).url).toBe(a.url);
+      const b = authorize(client, rendered('u2'), values, resolved, applied);
+      expect(b.url.href).toBe('https://api.example.com/profile?user_id=u2&api_key=k-123456');
+      expect(authorize(client, rendered('u1'), values, resolved, applied).url.href).toBe(a.url.href);
+      // A rotated key is another applied authentication: its own URL.
+      const rotated = { ...resolved, value: 'k-654321' };
+      expect(authorize(client, rendered('u1'), values, rotated, applyApiKey(rotated)).url.href).toBe('https://api.example.com/profile?user_id=u1&api_key=k-654321');
+    } finally {
+      await client.close();
+    }
+  });
 
   it('error envelope: {success:false, errors:{code, detail, scope?, params?}, request_id}', () => {
     expect(errorEnvelope(new RuntimeError(400, 'MISSING_PATH_PARAMETERS', 'missing', undefined, ['a']), 'rid')).toEqual({
