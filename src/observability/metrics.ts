@@ -59,8 +59,13 @@ export class ExecutionBatch {
 
   constructor(
     private readonly metrics: Pick<GatehouseMetrics, 'executeRequests' | 'executeDuration' | 'executeStageDuration'>,
-    /** Observations held at most before they are handed over without waiting for a scrape. */
-    private readonly max = 10_000,
+    /**
+     * Executions held at most before they are handed over without waiting for a scrape. Small on
+     * purpose: the hand-over blocks the event loop for as long as it takes (it is one synchronous
+     * loop), and it costs more per execution when large — 10,000 took 22–55 ms (3.4–5.5 µs per
+     * execution), 256 take 0.3 ms (1.2 µs per execution) on the project's machine.
+     */
+    private readonly max = 256,
   ) {}
 
   add(tenant: string, connector: string, method: string, statusClass: string, cache: string, seconds: number, stages: { template: number; cache: number | undefined; upstream: number | undefined }): void {
