@@ -87,11 +87,12 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   closers.push(() => changes.close(), () => tenants.close());
   let closing: Promise<void> | undefined;
   const secrets = new SecretStore(redis, dataKeys, changes);
-  const sync = new SyncService({ config, log, redis, tenants, metrics, stateUrl, registry: () => services.registry });
+  const sync = new SyncService({ config, log, redis, tenants, metrics, stateUrl, registry: () => services.registry, git: () => services.git });
   const git = new GitSources({
     config, log, redis, tenants, secrets, registry: () => services.registry,
     coordinator: sync.coordinator, history: sync.history, queues: sync.queues, unlinkWaitMs: () => sync.settings.unlinkWaitMs,
     pollTickMs: () => sync.settings.gitPollTickMs,
+    rollback: () => sync.rollbackDeps(),
   });
   const services: Services = {
     config,

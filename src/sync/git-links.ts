@@ -33,6 +33,12 @@ export interface GitLinkSettings {
 
 export interface StoredGitLink extends StoredLink, GitLinkSettings {
   source: 'git';
+  /**
+   * When the link was created or last pointed at another branch or file (`updated_at` also moves
+   * with credentials and polling): commits applied before it read another file. Absent on links
+   * stored before it was kept.
+   */
+  repointed_at?: string;
 }
 
 export function gitLinkKey(name: string): string {
@@ -44,7 +50,7 @@ export function isGitLink(link: StoredLink): link is StoredGitLink {
 }
 
 // KEYS: links hash. ARGV: key, settings JSON, now
-// Re-pointing (url, branch or path) bumps the generation and forgets what was applied, as for GitHub links.
+// Re-pointing (url, branch or path) bumps the generation and forgets what was applied and the pin, as for GitHub links.
 const PUT_LUA = `
 local s = cjson.decode(ARGV[2])
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -60,6 +66,9 @@ if cur then
     l.generation = (tonumber(l.generation) or 0) + 1
     l.applied = cjson.null
     l.checked_head = cjson.null
+    -- A pin names a commit of the old branch or file.
+    l.pin = cjson.null
+    l.repointed_at = ARGV[3]
   end
   local text = cjson.encode(l)
   redis.call('HSET', KEYS[1], ARGV[1], text)
@@ -71,6 +80,7 @@ l.tenant = ''
 l.repository = s.url
 l.created_at = ARGV[3]
 l.updated_at = ARGV[3]
+l.repointed_at = ARGV[3]
 l.applied = cjson.null
 l.checked_head = cjson.null
 l.generation = 1
@@ -86,6 +96,7 @@ function parse(tenant: string, text: string): StoredGitLink {
     tenant,
     applied: l.applied ?? null,
     checked_head: l.checked_head ?? null,
+    pin: l.pin ?? null,
     generation: Number(l.generation ?? 1),
     username: l.username ?? null,
     token_secret: l.token_secret ?? null,

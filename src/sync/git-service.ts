@@ -14,15 +14,17 @@ import { GIT_LINK_NAME_PATTERN, GitLinkStore, gitLinkKey, type GitLinkSettings, 
 import { GIT_POLL_JOB, GIT_POLL_SCHEDULER_ID } from './git-poller.js';
 import type { SyncHistory } from './history.js';
 import { syncKeys } from './keys.js';
-import { DEFAULT_REGISTRY_PATH, type SyncRecord } from './model.js';
+import { DEFAULT_REGISTRY_PATH, type LinkPin, type SyncRecord } from './model.js';
 import type { SyncQueues } from './queues.js';
+import { requestRollback, requestUnpin, type Requester, type RollbackAccepted, type RollbackDeps } from './rollback.js';
 import { checkBranch, checkPath } from './service.js';
 
 /**
  * Git sources beyond GitHub: links to any repository over HTTPS (GitLab, Gitea/Forgejo,
  * Bitbucket, a plain Git server), their credentials (a tenant secret, read when needed and never
  * stored elsewhere), webhook fan-out by clone URL, and the reads the sync pipeline and the poller
- * make. Syncs of these links run through the same coordinator, history and activation as GitHub's.
+ * make. Syncs of these links run through the same coordinator, history and activation as GitHub's,
+ * and their rollback and unpin through the same request code (rollback.ts).
  */
 
 /** A Git host is remote and sometimes slow; a hung fetch must not pin a sync worker forever. */
@@ -56,6 +58,8 @@ export interface GitLinkView {
   created_at: string;
   updated_at: string;
   applied_commit: string | null;
+  /** Set while a rollback pins the link to a commit. */
+  pin: LinkPin | null;
   last_sync: SyncRecord | null;
 }
 
@@ -84,6 +88,8 @@ export class GitSources {
       queues: SyncQueues;
       unlinkWaitMs: () => number;
       pollTickMs: () => number;
+      /** The rollback request's dependencies (shared with GitHub links: one code path for both). */
+      rollback: () => RollbackDeps;
     },
   ) {
     const { config } = deps;
@@ -168,11 +174,29 @@ export class GitSources {
   }
 
   async resync(tenant: string, name: string): Promise<string> {
+    const link = await this.require(tenant, name);
+    const { syncId } = await this.deps.coordinator.trigger({ tenant, repository: link.url, repoKey: gitLinkKey(name), branch: link.branch, trigger: 'manual', source: 'git' });
+    return syncId;
+  }
+
+  /**
+   * Rollback (202): re-applies the commit of an earlier succeeded sync of the link and pins the
+   * link to it once applied, exactly as for a GitHub link (docs/sync.md#rollback-and-pinning).
+   */
+  async rollback(tenant: string, name: string, sha: string, by: Requester): Promise<RollbackAccepted> {
+    return requestRollback(this.deps.rollback(), await this.require(tenant, name), sha, by);
+  }
+
+  /** Unpin (202): applies the branch head and follows the branch again. 409 when the link is not pinned. */
+  async unpin(tenant: string, name: string, by: Requester): Promise<{ sync_id: string; pinned_to: string }> {
+    return requestUnpin(this.deps.rollback(), await this.require(tenant, name), by);
+  }
+
+  private async require(tenant: string, name: string): Promise<StoredGitLink> {
     await this.deps.tenants.require(tenant);
     const link = await this.links.get(tenant, name);
     if (link === undefined) throw new GitLinkNotFoundError(tenant, name);
-    const { syncId } = await this.deps.coordinator.trigger({ tenant, repository: link.url, repoKey: gitLinkKey(name), branch: link.branch, trigger: 'manual', source: 'git' });
-    return syncId;
+    return link;
   }
 
   /** The links a push concerns: any of the payload's URLs matches, and the branch is the linked one. */
@@ -272,6 +296,7 @@ export class GitSources {
       created_at: l.created_at,
       updated_at: l.updated_at,
       applied_commit: l.applied?.commit ?? null,
+      pin: l.pin ?? null,
       last_sync: last,
     };
   }

@@ -24,9 +24,10 @@ import { validateRegistry } from './stages/validate.js';
  *     (once per commit)
  *   apply step (per link):
  *     unchanged / superseded? → the file's verdict (validated once per blob SHA) → activate atomically.
- * The source is whatever the link reads (sources/github.ts for GitHub links). A stage ends the
- * sync early by returning an outcome, failing it with SyncFailure, or asking for a retry
- * (SyncRetry, GitHubError retryable / rate-limited).
+ * The source is whatever the link reads (sources/github.ts for GitHub links; a Git link reads its
+ * head and file in one shallow fetch, stages/read-git.ts, and earlier commits through
+ * sources/git.ts). A stage ends the sync early by returning an outcome, failing it with
+ * SyncFailure, or asking for a retry (SyncRetry, GitHubError retryable / rate-limited).
  */
 
 export interface PipelineDeps {
@@ -64,15 +65,14 @@ function stageRunner(span: SpanScope | undefined): Stage {
 }
 
 /**
- * Pins first: a rollback applies its commit (the processor pins the link once it succeeded); a
- * pinned link applies its pinned commit when an operator asks (manual resync, re-link) and skips
- * pushes and reconciliation; an unpin applies the branch head like a manual resync. Git links are
- * never pinned (rollback is a repository-link route).
+ * Pins first, the same for every kind of link: a rollback applies its commit (the processor pins
+ * the link once it succeeded); a pinned link applies its pinned commit when an operator asks
+ * (manual resync, re-link) and skips pushes and reconciliation (a Git link's polls); an unpin
+ * applies the branch head like a manual resync.
  */
 export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: SyncRecord, attempt: number, progress: Progress, span?: SpanScope): Promise<SyncOutcome> {
   const force = record.trigger === 'manual' || record.trigger === 'link' || record.trigger === 'unpin';
   const stage = stageRunner(span);
-  if (isGitLink(link)) return runGitPipeline(deps, link, force, progress, stage);
   if (record.trigger === 'rollback') {
     if (record.sha === null) throw new SyncFailure('error', [plainError('the rollback names no commit')], null);
     return applyPinnedCommit(deps, link, record.sha, progress, stage);
@@ -85,6 +85,7 @@ export async function runPipeline(deps: PipelineDeps, link: StoredLink, record: 
     progress.head = sha;
     return { state: 'skipped', sha, pinned: pin.commit };
   }
+  if (isGitLink(link)) return runGitPipeline(deps, link, force, progress, stage);
   // A push queued for the link's previous branch, re-pointed (PUT) before it started: that pushed
   // commit says nothing about the branch the link watches now (no lag check, no ancestry check).
   const pushed = record.branch === link.branch ? record.sha : null;
@@ -114,7 +115,7 @@ async function applyPinnedCommit(deps: PipelineDeps, link: StoredLink, commit: s
     throw new SyncFailure('error', [plainError(`commit ${commit.slice(0, 12)} is no longer in ${link.repository}: it was force-pushed away`)], commit);
   }
   const file = await stage('fetch-registry', () => fetchRegistry(deps.sourceStep, source, commit));
-  return applyFile(deps, link, commit, file, 'the repository was unlinked', stage);
+  return applyFile(deps, link, commit, file, isGitLink(link) ? 'the Git link was removed' : 'the repository was unlinked', stage);
 }
 
 /**

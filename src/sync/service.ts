@@ -20,7 +20,9 @@ import { syncMetrics, type SyncMetrics } from './processor.js';
 import { createQueues, DEFAULT_RETRY, statusJobOptions, type RetrySettings, type SyncQueues } from './queues.js';
 import { SourceStep, sourceStepMetrics } from './source-step.js';
 import type { SourceProvider } from './source.js';
+import { GitSource } from './sources/git.js';
 import { githubSources } from './sources/github.js';
+import type { GitSources } from './git-service.js';
 
 /**
  * The sync domain as the rest of the process sees it: repository links, triggers (push, manual,
@@ -97,6 +99,8 @@ export class SyncService {
       redis: RedisClient;
       /** A getter: the services object creates the registry store beside this service. */
       registry: () => RegistryStore;
+      /** A getter: Git links' sources are created beside this service, on its coordinator. */
+      git: () => GitSources;
       tenants: TenantStore;
       metrics: Registry;
       stateUrl: string;
@@ -118,7 +122,8 @@ export class SyncService {
         this.gate.block(resetAtMs).catch((err: unknown) => deps.log.warn({ err: { message: (err as Error).message } }, 'could not record the GitHub rate-limit wait'));
       },
     });
-    this.sources = githubSources(this.github);
+    const github = githubSources(this.github);
+    this.sources = { forLink: (link) => (isGitLink(link) ? new GitSource(deps.git(), link) : github.forLink(link)) };
     this.sourceStep = new SourceStep({ allowHttp: deps.config.upstreamAllowHttp, allowCidrs: deps.config.upstreamAllowCidrs }, sourceStepMetrics(deps.metrics));
     this.links = new LinkStore(deps.redis);
     this.history = new SyncHistory(deps.redis);
@@ -216,8 +221,9 @@ export class SyncService {
     return link;
   }
 
-  private rollbackDeps(): RollbackDeps {
-    return { redis: this.deps.redis, history: this.history, coordinator: this.coordinator, sources: this.sources, sourceStep: this.sourceStep, registry: this.deps.registry(), log: this.deps.log };
+  /** What a rollback or unpin request of any link (GitHub or Git) reads and queues through. */
+  rollbackDeps(): RollbackDeps {
+    return { redis: this.deps.redis, links: this.links, history: this.history, coordinator: this.coordinator, sources: this.sources, sourceStep: this.sourceStep, registry: this.deps.registry(), log: this.deps.log };
   }
 
   /** The tenant links a push to `repository`/`branch` concerns (one Redis read). */

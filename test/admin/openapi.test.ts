@@ -43,6 +43,8 @@ describe('GET /admin/v1/openapi.json', () => {
     ['delete', '/admin/v1/tenants/{tenant}/connectors/{permalink}', { body: false, codes: ['204'] }],
     ['post', '/admin/v1/tenants/{tenant}/repositories/{owner}/{repo}/rollback', { body: true, codes: ['202', '4XX'] }],
     ['post', '/admin/v1/tenants/{tenant}/repositories/{owner}/{repo}/unpin', { body: false, codes: ['202', '4XX'] }],
+    ['post', '/admin/v1/tenants/{tenant}/git/{name}/rollback', { body: true, codes: ['202', '4XX'] }],
+    ['post', '/admin/v1/tenants/{tenant}/git/{name}/unpin', { body: false, codes: ['202', '4XX'] }],
   ];
 
   it.each(routes)('describes %s %s with request and response schemas', (method, path, expected) => {
@@ -80,6 +82,11 @@ describe('GET /admin/v1/openapi.json', () => {
     expect(rollback.responses['202'].content['application/json'].schema.required).toEqual(['sync_id', 'sha', 'restores_sync', 'plan']);
     const links = doc.paths['/admin/v1/tenants/{tenant}/repositories'].get.responses['200'].content['application/json'].schema;
     expect(links.properties.items.items.required).toContain('pin');
+    const gitLinks = doc.paths['/admin/v1/tenants/{tenant}/git'].get.responses['200'].content['application/json'].schema;
+    expect(gitLinks.properties.items.items.required).toContain('pin');
+    const gitRollback = doc.paths['/admin/v1/tenants/{tenant}/git/{name}/rollback'].post;
+    expect(gitRollback.requestBody.content['application/json'].schema).toEqual(body);
+    expect(gitRollback.responses['202'].content['application/json'].schema.required).toEqual(['sync_id', 'sha', 'restores_sync', 'plan']);
     const record = doc.paths['/admin/v1/syncs/{id}'].get.responses['200'].content['application/json'].schema;
     expect(record.properties.trigger.enum).toEqual(expect.arrayContaining(['rollback', 'unpin']));
     expect(record.properties.state.enum).toContain('skipped');

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGitServer } from '../support/git-server.js';
 import { TEST_ADMIN_TOKEN } from '../support/service.js';
 import { connector, registry, startHarness, type Harness } from '../sync/harness.js';
 import { browserTestsEnabled, launchChromium, SCREENSHOT_DIR, signedInPage, type Browser } from './browser.js';
@@ -8,7 +9,8 @@ import { browserTestsEnabled, launchChromium, SCREENSHOT_DIR, signedInPage, type
 /**
  * Rollback and pinning in the dashboard, driven by Debian's Chromium against the real app with
  * sync workers and the GitHub double: "Roll back to this commit" on a succeeded sync, the pin on
- * the repository and on every skipped sync, Unpin. A refused rollback shows the server's reason.
+ * the repository and on every skipped sync, Unpin; the same for a Git link. A refused rollback
+ * shows the server's reason.
  */
 
 interface B {
@@ -121,5 +123,42 @@ describe.runIf(browserTestsEnabled())('dashboard: rollback and pin (Chromium)', 
     await page.waitForFunction(() => !((globalThis as unknown as B).document.querySelector('main table')?.textContent ?? '').includes('pinned to'), undefined, { timeout: 20_000 });
     expect(await page.getByRole('button', { name: `Unpin ${REPO}` }).count()).toBe(0);
     expect(problems).toEqual([]);
+  });
+
+  it('a Git link (real Git smart-HTTP server) rolls back from its sync record and unpins from the Git links list', async () => {
+    const git = await startGitServer();
+    try {
+      const repo = git.createRepo('group/widgets');
+      const older = repo.commit({ [FILE]: registry([connector('Git One')]) });
+      const linked = await h.admin<{ sync_id: string }>('PUT', '/tenants/acme/git/widgets', { url: repo.url, branch: 'main' });
+      const olderSync = await h.waitForSync(linked.body.sync_id);
+      expect(olderSync).toMatchObject({ state: 'succeeded', sha: older });
+      repo.commit({ [FILE]: registry([connector('Git One'), connector('Git Two')]) });
+      const resync = await h.admin<{ sync_id: string }>('POST', '/tenants/acme/git/widgets/sync');
+      expect((await h.waitForSync(resync.body.sync_id)).state).toBe('succeeded');
+
+      await page.goto(`${h.svc.url}/ui/#/syncs/${olderSync.id}`);
+      await waitForHeading(new RegExp(`^Sync ${olderSync.id}$`));
+      await page.getByRole('button', { name: 'Roll back to this commit' }).click();
+      await page.getByRole('dialog', { name: `Roll back ${repo.url} to ${older.slice(0, 7)}?` }).getByRole('button', { name: 'Roll back and pin' }).click();
+      await page.locator('#flash', { hasText: `Rollback of ${repo.url} to ${older.slice(0, 7)} queued` }).waitFor();
+      await waitForText('main .sync-state', 'succeeded');
+      expect(await text('main dl.meta')).toContain('rollback');
+      expect((await h.svc.services.git.links.get('acme', 'widgets'))?.pin?.commit).toBe(older);
+
+      await page.goto(`${h.svc.url}/ui/#/tenants/acme/repositories`);
+      const row = page.locator('main section.git-links table tbody tr', { hasText: 'widgets' });
+      await row.waitFor();
+      expect((await row.textContent())?.replace(/\s+/g, ' ')).toContain(`pinned to ${older.slice(0, 7)}`);
+      await shot('24-git-link-pinned');
+      await page.getByRole('button', { name: 'Unpin widgets' }).click();
+      await page.getByRole('dialog', { name: 'Unpin widgets?' }).getByRole('button', { name: 'Unpin and apply the branch head' }).click();
+      await page.locator('#flash', { hasText: 'Unpin of widgets queued' }).waitFor();
+      expect(await h.settle('acme', 'git:widgets')).toMatchObject({ state: 'succeeded', trigger: 'unpin', sha: repo.head() });
+      await page.waitForFunction(() => !((globalThis as unknown as B).document.querySelector('main section.git-links table')?.textContent ?? '').includes('pinned to'), undefined, { timeout: 20_000 });
+      expect(problems).toEqual([]);
+    } finally {
+      await git.close();
+    }
   });
 });

@@ -9,9 +9,15 @@ import { startGitServer, type GitTestServer, type TestRepo } from '../support/gi
 
 const LOOPBACK = parseCidrList('127.0.0.0/8', []);
 
-function remotes(options: { allow?: boolean; ca?: string; maxFileBytes?: number } = {}) {
+function remotes(options: { allow?: boolean; ca?: string; maxFileBytes?: number; historyFirstDepth?: number } = {}) {
   const dispatcher = createUpstreamDispatcher({ guard: createAddressGuard(options.allow === false ? [] : LOOPBACK), extraCa: options.ca, timeoutMs: 5000 });
-  return new GitRemotes({ dispatcher, allowHttp: true, timeoutMs: 5000, ...(options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {}) });
+  return new GitRemotes({
+    dispatcher,
+    allowHttp: true,
+    timeoutMs: 5000,
+    ...(options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {}),
+    ...(options.historyFirstDepth !== undefined ? { historyFirstDepth: options.historyFirstDepth } : {}),
+  });
 }
 
 async function failure(p: Promise<unknown>): Promise<GitSourceError> {
@@ -56,6 +62,32 @@ describe('Git source over smart HTTP (git http-backend on 127.0.0.1)', () => {
     const { commit, file } = await r.file({ url: repo.url, branch: 'main' }, 'connectors/connectors_registry.json');
     expect(commit).toBe(first);
     expect(file?.bytes.toString('utf8')).toBe('{"connectors": []}\n');
+  });
+
+  it('reads an earlier commit of the branch from its history (the newest commits first, all of it when older), and how two commits relate', async () => {
+    const history = server.createRepo('group/history');
+    const target = { url: history.url, branch: 'main' };
+    const oldest = history.commit({ 'connectors_registry.json': '{"connectors": [1]}' });
+    const middle = history.commit({ 'connectors_registry.json': '{"connectors": [2]}', 'other.json': '{}' });
+    const newest = history.commit({ 'connectors_registry.json': null, 'other.json': '{"x": 1}' });
+    const before = server.requests.filter((q) => q.path.startsWith('/group/history.git/git-upload-pack')).length;
+    // One commit first: the oldest is found in the second, complete round.
+    const shallowFirst = remotes({ historyFirstDepth: 1 });
+    expect((await shallowFirst.fileAt(target, 'connectors_registry.json', oldest))?.bytes.toString('utf8')).toBe('{"connectors": [1]}');
+    expect(server.requests.filter((q) => q.path.startsWith('/group/history.git/git-upload-pack')).length - before).toBe(2);
+    const r = remotes();
+    expect((await r.fileAt(target, 'connectors_registry.json', middle))?.bytes.toString('utf8')).toBe('{"connectors": [2]}');
+    expect(await r.fileAt(target, 'connectors_registry.json', newest)).toBeUndefined();
+    expect(await shallowFirst.relation(target, oldest, newest)).toBe('ahead');
+    expect(await r.relation(target, newest, oldest)).toBe('behind');
+    expect(await r.relation(target, middle, middle)).toBe('identical');
+    // Rewritten away: the branch goes back to `middle` and on from there.
+    history.forcePush('main', middle);
+    const sibling = history.commit({ 'connectors_registry.json': '{"connectors": [3]}' });
+    expect(await r.relation(target, newest, newest)).toBe('unknown');
+    expect(await shallowFirst.relation(target, newest, sibling)).toBe('unknown');
+    expect(await r.fileAt(target, 'connectors_registry.json', newest)).toBeUndefined();
+    expect(await r.relation(target, oldest, sibling)).toBe('ahead');
   });
 
   it('reads a private repository with basic credentials and names each credential problem', async () => {

@@ -36,6 +36,8 @@ const ACTIONS: Record<string, string | null> = {
   'POST /admin/v1/tenants/:tenant/repositories/:owner/:repo/sync': 'repository.resync',
   'POST /admin/v1/tenants/:tenant/repositories/:owner/:repo/rollback': 'repository.rollback',
   'POST /admin/v1/tenants/:tenant/repositories/:owner/:repo/unpin': 'repository.unpin',
+  'POST /admin/v1/tenants/:tenant/git/:name/rollback': 'repository.rollback',
+  'POST /admin/v1/tenants/:tenant/git/:name/unpin': 'repository.unpin',
   'POST /admin/v1/tenants/:tenant/session-token': 'session-token.create',
   'POST /admin/v1/tenants/:tenant/connectors/test': null,
   'POST /admin/v1/templates/render': null,

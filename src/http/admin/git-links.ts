@@ -3,13 +3,15 @@ import type { Services } from '../../services.js';
 import type { GitLinkInput } from '../../sync/git-service.js';
 import { DEFAULT_REGISTRY_PATH } from '../../sync/model.js';
 import { ERROR_RESPONSES, strictValidatorCompiler } from './openapi.js';
+import { pinSchema, requester, rollbackAccepted, rollbackBody, ROLLBACK_DESCRIPTION, UNPIN_DESCRIPTION, unpinAccepted } from './repositories.js';
 import { syncRecordSchema } from './syncs.js';
 import { tenantParams } from './tenants.js';
 
 /**
  * Links to any Git repository over HTTPS (GitLab, Gitea/Forgejo, Bitbucket, a plain Git server):
  * link (reads the branch first: 422 when it cannot be read; queues a first sync), list with the
- * last sync, read, unlink (removes the link's connectors), manual resync. Credentials are a
+ * last sync, read, unlink (removes the link's connectors), manual resync, rollback with a pin and
+ * unpin (the same as a GitHub repository link's). Credentials are a
  * tenant secret named by `token_secret`; only its name is ever shown.
  */
 
@@ -42,7 +44,7 @@ const linkResult = {
 
 const linkView = {
   type: 'object',
-  required: ['tenant', 'name', 'source', 'url', 'branch', 'path', 'username', 'token_secret', 'poll_interval_s', 'provider', 'created_at', 'updated_at', 'applied_commit', 'last_sync'],
+  required: ['tenant', 'name', 'source', 'url', 'branch', 'path', 'username', 'token_secret', 'poll_interval_s', 'provider', 'created_at', 'updated_at', 'applied_commit', 'pin', 'last_sync'],
   properties: {
     tenant: { type: 'string' },
     name: { type: 'string' },
@@ -57,6 +59,7 @@ const linkView = {
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
     applied_commit: { type: ['string', 'null'], description: 'commit whose connectors are live' },
+    pin: { anyOf: [pinSchema, { type: 'null' }], description: 'set while a rollback pins the link to a commit (pushes and polls are skipped)' },
     last_sync: { anyOf: [syncRecordSchema, { type: 'null' }] },
   },
 } as const;
@@ -154,6 +157,41 @@ export const gitLinkRoutes = (services: Services): FastifyPluginAsync =>
       async (request, reply) => {
         reply.code(202);
         return { sync_id: await services.git.resync(request.params.tenant, request.params.name) };
+      },
+    );
+
+    app.post<{ Params: LinkParams; Body: { sha: string } }>(
+      '/tenants/:tenant/git/:name/rollback',
+      {
+        schema: {
+          summary: 'Roll back to the commit of an earlier succeeded sync of the link, and pin the link to it',
+          description: ROLLBACK_DESCRIPTION,
+          tags: ['git'],
+          params: linkParams,
+          body: rollbackBody,
+          response: { 202: rollbackAccepted, ...ERROR_RESPONSES },
+        },
+      },
+      async (request, reply) => {
+        const { tenant, name } = request.params;
+        const accepted = await services.git.rollback(tenant, name, request.body.sha, requester(request));
+        request.auditDetails = { sha: accepted.sha, sync_id: accepted.sync_id, restores_sync: accepted.restores_sync };
+        reply.code(202);
+        return accepted;
+      },
+    );
+
+    app.post<{ Params: LinkParams }>(
+      '/tenants/:tenant/git/:name/unpin',
+      {
+        schema: { summary: 'Unpin: apply the branch head and follow the branch again', description: UNPIN_DESCRIPTION, tags: ['git'], params: linkParams, response: { 202: unpinAccepted, ...ERROR_RESPONSES } },
+      },
+      async (request, reply) => {
+        const { tenant, name } = request.params;
+        const accepted = await services.git.unpin(tenant, name, requester(request));
+        request.auditDetails = { sync_id: accepted.sync_id, pinned_to: accepted.pinned_to };
+        reply.code(202);
+        return accepted;
       },
     );
   };

@@ -37,7 +37,7 @@ const linkResult = {
   },
 } as const;
 
-const pinSchema = {
+export const pinSchema = {
   type: 'object',
   required: ['commit', 'sync_id', 'restores_sync', 'at'],
   properties: {
@@ -62,6 +62,37 @@ const linkView = {
     pin: { anyOf: [pinSchema, { type: 'null' }], description: 'set while a rollback pins the link to a commit (pushes and reconciliation are skipped)' },
     last_sync: { anyOf: [syncRecordSchema, { type: 'null' }] },
   },
+} as const;
+
+/** Rollback and unpin read the same for every kind of link (GitHub repository links, Git links). */
+export const ROLLBACK_DESCRIPTION =
+  'Queues a `rollback` sync that re-applies the registry file at that commit (validated again now and when it runs). Once it succeeds the link is pinned: pushes and reconciliation are recorded as `skipped` until POST …/unpin. Refused, changing nothing: 422 SHA_NOT_SUCCEEDED (no succeeded sync of this link has that commit), SHA_OF_ANOTHER_LINK, SHA_AMBIGUOUS, SHA_BEFORE_REPOINT, SHA_GONE, SHA_UNREADABLE, ROLLBACK_INVALID (the file no longer validates or collides; details lists the errors); 409 SYNC_IN_PROGRESS (a sync of the link is queued or running).';
+
+export const UNPIN_DESCRIPTION =
+  'Queues an `unpin` sync that applies the branch head; the pin is cleared when it succeeds (a head that fails validation leaves the link pinned, with the errors on the sync record). 409 LINK_NOT_PINNED when the link is not pinned.';
+
+export const rollbackBody = {
+  type: 'object',
+  required: ['sha'],
+  additionalProperties: false,
+  properties: { sha: { type: 'string', pattern: SHA_PATTERN, description: 'the commit: 7 to 40 hexadecimal digits (a succeeded sync record\'s `sha`)' } },
+} as const;
+
+export const rollbackAccepted = {
+  type: 'object',
+  required: ['sync_id', 'sha', 'restores_sync', 'plan'],
+  properties: {
+    sync_id: { type: 'string', description: 'the rollback sync (GET /syncs/{id})' },
+    sha: { type: 'string', description: 'the full commit SHA that will be applied and pinned' },
+    restores_sync: { type: 'string', description: 'the earlier succeeded sync of that commit' },
+    plan: { anyOf: [syncRecordSchema.properties.plan, { type: 'null' }], description: 'what applying it would change now; null when the repository\'s host could not be asked (the sync checks it)' },
+  },
+} as const;
+
+export const unpinAccepted = {
+  type: 'object',
+  required: ['sync_id', 'pinned_to'],
+  properties: { sync_id: { type: 'string', description: 'the unpin sync (GET /syncs/{id})' }, pinned_to: { type: 'string', description: 'the commit the link was pinned to' } },
 } as const;
 
 export const repositoryRoutes = (services: Services): FastifyPluginAsync =>
@@ -186,29 +217,11 @@ export const repositoryRoutes = (services: Services): FastifyPluginAsync =>
       {
         schema: {
           summary: 'Roll back to the commit of an earlier succeeded sync of the link, and pin the link to it',
-          description:
-            'Queues a `rollback` sync that re-applies the registry file at that commit (validated again now and when it runs). Once it succeeds the link is pinned: pushes and reconciliation are recorded as `skipped` until POST …/unpin. Refused, changing nothing: 422 SHA_NOT_SUCCEEDED (no succeeded sync of this link has that commit), SHA_OF_ANOTHER_LINK, SHA_AMBIGUOUS, SHA_BEFORE_REPOINT, SHA_GONE, SHA_UNREADABLE, ROLLBACK_INVALID (the file no longer validates or collides; details lists the errors); 409 SYNC_IN_PROGRESS (a sync of the link is queued or running).',
+          description: ROLLBACK_DESCRIPTION,
           tags: ['repositories'],
           params: repoParams,
-          body: {
-            type: 'object',
-            required: ['sha'],
-            additionalProperties: false,
-            properties: { sha: { type: 'string', pattern: SHA_PATTERN, description: 'the commit: 7 to 40 hexadecimal digits (a succeeded sync record\'s `sha`)' } },
-          },
-          response: {
-            202: {
-              type: 'object',
-              required: ['sync_id', 'sha', 'restores_sync', 'plan'],
-              properties: {
-                sync_id: { type: 'string', description: 'the rollback sync (GET /syncs/{id})' },
-                sha: { type: 'string', description: 'the full commit SHA that will be applied and pinned' },
-                restores_sync: { type: 'string', description: 'the earlier succeeded sync of that commit' },
-                plan: { anyOf: [syncRecordSchema.properties.plan, { type: 'null' }], description: 'what applying it would change now; null when GitHub could not be asked (the sync checks it)' },
-              },
-            },
-            ...ERROR_RESPONSES,
-          },
+          body: rollbackBody,
+          response: { 202: rollbackAccepted, ...ERROR_RESPONSES },
         },
       },
       async (request, reply) => {
@@ -225,17 +238,10 @@ export const repositoryRoutes = (services: Services): FastifyPluginAsync =>
       {
         schema: {
           summary: 'Unpin: apply the branch head and follow the branch again',
-          description: 'Queues an `unpin` sync that applies the branch head; the pin is cleared when it succeeds (a head that fails validation leaves the link pinned, with the errors on the sync record). 409 LINK_NOT_PINNED when the link is not pinned.',
+          description: UNPIN_DESCRIPTION,
           tags: ['repositories'],
           params: repoParams,
-          response: {
-            202: {
-              type: 'object',
-              required: ['sync_id', 'pinned_to'],
-              properties: { sync_id: { type: 'string', description: 'the unpin sync (GET /syncs/{id})' }, pinned_to: { type: 'string', description: 'the commit the link was pinned to' } },
-            },
-            ...ERROR_RESPONSES,
-          },
+          response: { 202: unpinAccepted, ...ERROR_RESPONSES },
         },
       },
       async (request, reply) => {
@@ -249,7 +255,7 @@ export const repositoryRoutes = (services: Services): FastifyPluginAsync =>
   };
 
 /** Who asked, as the audit log names operators (the pin's audit entry credits them when it takes effect). */
-function requester(request: FastifyRequest): Requester {
+export function requester(request: FastifyRequest): Requester {
   const name = cleanActorName(request.headers['x-gatehouse-actor']);
   return { actor: request.adminActor, ...(name !== undefined ? { actor_name: name } : {}) };
 }

@@ -5,7 +5,7 @@ import { h } from '../dom.js';
 import { ago, shortSha } from '../format.js';
 import { pinBadge, syncStateBadge } from './badges.js';
 
-/** `pin`: set while a rollback pins the link (GitHub links only). */
+/** `pin`: set while a rollback pins the link. */
 export function liveCommitCell(sha, pin = null) {
   const commit = sha ? h('code', { title: sha }, shortSha(sha)) : h('span', { class: 'muted' }, 'nothing applied yet');
   return pin ? h('span', { class: 'live-commit' }, commit, ' ', pinBadge(pin.commit)) : commit;

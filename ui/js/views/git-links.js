@@ -1,6 +1,7 @@
 // Git links of a tenant (GitLab, Gitea/Forgejo, Bitbucket, any Git server over HTTPS), shown on the
 // Repositories tab under the GitHub links: link a branch (the server reads it first; a repository
-// or branch it cannot read is refused with the reason), resync, unlink, and each link's last sync.
+// or branch it cannot read is refused with the reason), resync, unlink, unpin a link a rollback
+// pinned, and each link's last sync.
 
 import { api, seg } from '../api.js';
 import { field, h } from '../dom.js';
@@ -33,7 +34,7 @@ export function gitLinksSection(tenant, ctx) {
             { label: 'Branch', cell: (l) => h('code', {}, l.branch) },
             { label: 'File', cell: (l) => h('code', {}, l.path) },
             { label: 'Polling', cell: (l) => (l.poll_interval_s === 0 ? h('span', { class: 'muted' }, 'webhooks only') : `every ${l.poll_interval_s} s`) },
-            { label: 'Live commit', cell: (l) => liveCommitCell(l.applied_commit) },
+            { label: 'Live commit', cell: (l) => liveCommitCell(l.applied_commit, l.pin) },
             { label: 'Last sync', cell: (l) => lastSyncCell(l.last_sync) },
             {
               label: 'Actions',
@@ -42,6 +43,7 @@ export function gitLinksSection(tenant, ctx) {
                   'div',
                   { class: 'row-actions' },
                   h('button', { type: 'button', class: 'secondary small', 'aria-label': `Resync ${l.name}`, onclick: (e) => resync(l, e.currentTarget) }, 'Resync'),
+                  l.pin ? h('button', { type: 'button', class: 'secondary small', 'aria-label': `Unpin ${l.name}`, onclick: () => unpin(l) }, 'Unpin') : null,
                   h('button', { type: 'button', class: 'danger small', 'aria-label': `Unlink ${l.name}`, onclick: () => unlink(l) }, 'Unlink'),
                 ),
             },
@@ -66,6 +68,23 @@ export function gitLinksSection(tenant, ctx) {
       status.replaceChildren(errorBox(error, { title: 'Resync not queued' }));
     } finally {
       button.disabled = false;
+    }
+  }
+
+  async function unpin(link) {
+    const ok = await confirmDialog({
+      title: `Unpin ${link.name}?`,
+      message: `The head of branch ${link.branch} is applied now and ${link.name} follows the branch again: its next pushes are applied. If the head fails validation, the link stays pinned to ${link.pin.commit.slice(0, 7)} and the errors are on the sync record.`,
+      confirmLabel: 'Unpin and apply the branch head',
+      danger: false,
+    });
+    if (!ok) return;
+    try {
+      const { data } = await api('POST', `${base}/${seg(link.name)}/unpin`);
+      flash(`Unpin of ${link.name} queued (${data.sync_id}): the head of ${link.branch} is applied next.`);
+      await load();
+    } catch (error) {
+      status.replaceChildren(errorBox(error, { title: 'Not unpinned' }));
     }
   }
 

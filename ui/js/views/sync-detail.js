@@ -1,8 +1,8 @@
 // One sync: what it evaluated, what it changed (plan) and every error with its position; a
-// succeeded sync of a repository link can be rolled back to (its commit is applied again and the
-// link pinned to it).
+// succeeded sync of a repository link or a Git link can be rolled back to (its commit is applied
+// again and the link pinned to it).
 
-import { api, repositoryPath, seg } from '../api.js';
+import { api, ApiError, repositoryPath, seg } from '../api.js';
 import { h } from '../dom.js';
 import { pinBadge, syncStateBadge } from '../components/badges.js';
 import { confirmDialog } from '../components/dialog.js';
@@ -91,12 +91,12 @@ function render(r) {
 }
 
 /**
- * "Roll back to this commit" for a succeeded sync of a GitHub repository link (pull request checks
- * applied nothing; Git links have no rollback). The server refuses, with the reason, what cannot be
- * rolled back to now (a sync of the link running, the file no longer valid …).
+ * "Roll back to this commit" for a succeeded sync of a GitHub repository link or a Git link (pull
+ * request checks applied nothing). The server refuses, with the reason, what cannot be rolled back
+ * to now (a sync of the link running, the file no longer valid …).
  */
 function rollbackControl(r) {
-  if (r.state !== 'succeeded' || !r.sha || r.source === 'git' || r.trigger === 'pull_request') return null;
+  if (r.state !== 'succeeded' || !r.sha || r.trigger === 'pull_request') return null;
   const status = h('div');
   const button = h('button', { type: 'button', class: 'secondary' }, 'Roll back to this commit');
   button.addEventListener('click', async () => {
@@ -110,7 +110,7 @@ function rollbackControl(r) {
     if (!ok) return;
     button.disabled = true;
     try {
-      const { data } = await api('POST', `${repositoryPath(r.tenant, r.repository)}/rollback`, { json: { sha: r.sha } });
+      const { data } = await api('POST', `${await linkPath(r)}/rollback`, { json: { sha: r.sha } });
       flash(`Rollback of ${r.repository} to ${shortSha(data.sha)} queued (${data.sync_id}).`, 'success', { navigating: true });
       navigate(`/syncs/${encodeURIComponent(data.sync_id)}`);
     } catch (error) {
@@ -119,6 +119,15 @@ function rollbackControl(r) {
     }
   });
   return h('div', { class: 'rollback' }, button, status);
+}
+
+/** The admin path of the link a sync belongs to: a Git link's record names its clone URL, the link is found by it. */
+async function linkPath(r) {
+  if (r.source !== 'git') return repositoryPath(r.tenant, r.repository);
+  const { data } = await api('GET', `/tenants/${seg(r.tenant)}/git`);
+  const link = data.items.find((l) => l.url === r.repository);
+  if (!link) throw new ApiError(404, 'GIT_LINK_NOT_FOUND', `tenant "${r.tenant}" has no Git link reading ${r.repository} any more`);
+  return `/tenants/${seg(r.tenant)}/git/${seg(link.name)}`;
 }
 
 /**
