@@ -23,7 +23,9 @@ describe('tracing a push from webhook to activation', () => {
     h.double.createRepo(REPO).commit('main', { [FILE]: registry([connector('Weather API')]) });
     const linked = await h.link('acme', REPO);
     expect(linked.status).toBe(201);
-    await h.waitForSync(linked.body.sync_id);
+    // Settled, not just its record finished: a push arriving before the first sync releases the
+    // link waits behind it and is queued by that sync's worker, outside the webhook's trace.
+    expect(await h.settle('acme', REPO)).toMatchObject({ id: linked.body.sync_id, state: 'succeeded' });
   });
   afterAll(async () => {
     await h?.close();
@@ -43,7 +45,16 @@ describe('tracing a push from webhook to activation', () => {
     );
     expect(webhook.name).toBe('POST /webhooks/github');
     expect(webhook.attributes).toMatchObject({ 'http.route': '/webhooks/github', 'http.response.status_code': 202, 'gatehouse.webhook.event': 'push' });
-    const activate = await otlp.waitFor((spans) => spans.find((s) => s.traceId === webhook.traceId && s.name === 'sync activate'), 'the activation span in the webhook\'s trace', flush);
+    // Spans are exported as they end, in batches: the producer span may arrive after the stages, the
+    // consumer span (it ends last) after all of them. Wait for the three, not for one of them.
+    const activate = await otlp.waitFor(
+      (spans) => {
+        const inTrace = spans.filter((s) => s.traceId === webhook.traceId);
+        return ['send sync', 'process sync'].every((name) => inTrace.some((s) => s.name === name)) ? inTrace.find((s) => s.name === 'sync activate') : undefined;
+      },
+      'the producer, consumer and activation spans in the webhook\'s trace',
+      flush,
+    );
     const trace = otlp.spans.filter((s) => s.traceId === webhook.traceId);
     const send = trace.find((s) => s.name === 'send sync')!;
     expect(send.kind).toBe(KIND.producer);
