@@ -1,4 +1,4 @@
-import { FILTERS, TESTS } from './builtins.js';
+import { FILTERS, TESTS, type FilterFn } from './builtins.js';
 import { EvalError, TemplateError } from './errors.js';
 import { GLOBALS, RESERVED } from './functions.js';
 import { DICT_ATTRIBUTES, SliceValue, getattr, getitem } from './lookup.js';
@@ -353,16 +353,15 @@ export function compileFilter(node: Node, hole: Expr | null): Expr {
 
 // The two common filter shapes are made by functions of their own: a closure's context holds every
 // variable any closure of its function captures, and these need neither the call record nor its arrays.
-type FilterImpl = (typeof FILTERS)[string];
 
-function filterWithoutArgs(node: Node, impl: FilterImpl, target: Expr): Expr {
+function filterWithoutArgs(node: Node, impl: FilterFn, target: Expr): Expr {
   return positioned(node, (s, f) => {
     return impl(s, target(s, f), NO_ARGS, EMPTY_KWARGS);
   });
 }
 
 /** Positional arguments only (`round(2)`, `join(',')`): no keyword map, no call record. */
-function filterWithPositional(node: Node, impl: FilterImpl, target: Expr, argv: Expr[]): Expr {
+function filterWithPositional(node: Node, impl: FilterFn, target: Expr, argv: Expr[]): Expr {
   const argc = argv.length;
   return positioned(node, (s, f) => {
     const value = target(s, f);
