@@ -32,6 +32,10 @@
  *              it shares with the load generator on a 2-core machine
  * Then the unloaded miss overhead: one connection, U and miss, mean latency.
  *
+ * `BENCH_BASE_BUILD=<dir>` adds hit-base and widget-base: the same scenarios served by a twin started from
+ * another compiled build (e.g. the code before a change, compiled with tsc into a directory under
+ * node_modules/.cache so packages resolve), alternated with the others: a before/after in one run.
+ *
  * `BENCH_PROFILE=<dir>` writes a V8 CPU profile of each Gatehouse process (node --cpu-prof; the
  * traced twin's too, the pids are printed). `BENCH_GC=1`: each Gatehouse process prints its garbage
  * collections when it stops. `BENCH_TRACE_RATIO` (default 0.1) and any OTEL_* variable of the
@@ -197,8 +201,8 @@ interface Server {
   ready: Record<string, string | number>;
 }
 
-function startRole(name: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Server> {
-  const child = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, ...benchEntry(here), name], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startRole(name: string, env: Record<string, string> = {}, nodeArgs: string[] = [], entry: string[] = benchEntry(here)): Promise<Server> {
+  const child = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, ...entry, name], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -426,6 +430,10 @@ async function driver(): Promise<void> {
     const traced = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, ...(process.env.BENCH_TWIN_PLAIN === '1' ? {} : { BENCH_OTLP_ENDPOINT: String(sink.ready.url) }), BENCH_SETUP: 'false' }, profiled);
     children.push(traced.child);
     if (profile !== undefined) process.stderr.write(`CPU profiles in ${profile}: gatehouse pid ${gatehouse.child.pid}, -nometrics pid ${metricsOff.child.pid}, -traced pid ${traced.child.pid}\n`);
+    // BENCH_BASE_BUILD=<dir>: a twin from another compiled build (the code before a change), for an A/B in one run.
+    const baseBuild = process.env.BENCH_BASE_BUILD;
+    const before = baseBuild === undefined ? undefined : await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_SETUP: 'false' }, [], [join(baseBuild, 'bench', 'widget.bench.js')]);
+    if (before !== undefined) children.push(before.child);
     const cluster = await startCluster(dir, redisServer.url, await freePort());
     children.push(cluster.child);
     const nginxPort = await freePort();
@@ -456,6 +464,12 @@ async function driver(): Promise<void> {
       { name: 'miss-traced', pid: traced.child.pid!, target: { url: exec('miss').replace(base, String(traced.ready.base)) }, gatehouse: true },
       { name: 'hit-2proc', pid: cluster.child.pid!, target: { url: exec('hit').replace(base, cluster.base) }, gatehouse: true, cores: '0,1' },
       { name: 'widget-2proc', pid: cluster.child.pid!, target: { url: exec('widget').replace(base, cluster.base), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true, cores: '0,1' },
+      ...(before === undefined
+        ? []
+        : [
+            { name: 'hit-base', pid: before.child.pid!, target: { url: exec('hit').replace(base, String(before.ready.base)) }, gatehouse: true },
+            { name: 'widget-base', pid: before.child.pid!, target: { url: exec('widget').replace(base, String(before.ready.base)), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
+          ]),
       { name: 'composite', pid: g, target: { url: `${base}/t/bench/composite-connectors/two-steps/execute`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, gatehouse: true },
     ];
     const scenarios = only === '' ? all : all.filter((s) => only.split(',').includes(s.name));
