@@ -39,7 +39,8 @@
  * `BENCH_PROFILE=<dir>` writes a V8 CPU profile of each Gatehouse process (node --cpu-prof; the
  * traced twin's too, the pids are printed). `BENCH_GC=1`: each Gatehouse process prints its garbage
  * collections when it stops. `BENCH_TRACE_RATIO` (default 0.1) and any OTEL_* variable of the
- * bench's environment configure the traced twin. CPU per request also shows the share of the helper
+ * bench's environment configure the traced twin; `BENCH_TRACED_NODE_ARGS` adds node/V8 flags to it only
+ * (e.g. `--log-deopt --logfile=<file> --no-logfile-per-isolate`). CPU per request also shows the share of the helper
  * threads (V8's GC and compiler threads), which a CPU profile of the main thread does not see.
  * `--warmup <s>` (default 3): one uncounted pass over the scenarios before the rounds.
  */
@@ -427,7 +428,10 @@ async function driver(): Promise<void> {
     children.push(metricsOff.child);
     const sink = await startRole('otlp-sink');
     children.push(sink.child);
-    const traced = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, ...(process.env.BENCH_TWIN_PLAIN === '1' ? {} : { BENCH_OTLP_ENDPOINT: String(sink.ready.url) }), BENCH_SETUP: 'false' }, profiled);
+    // BENCH_TRACED_NODE_ARGS: node/V8 flags for the traced twin only, e.g. `--log-deopt --logfile=<file> --no-logfile-per-isolate`
+    // (V8's --trace-* output, written to the twin's stdout pipe, arrived incomplete: log to a file instead).
+    const tracedArgs = (process.env.BENCH_TRACED_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const traced = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, ...(process.env.BENCH_TWIN_PLAIN === '1' ? {} : { BENCH_OTLP_ENDPOINT: String(sink.ready.url) }), BENCH_SETUP: 'false' }, [...profiled, ...tracedArgs]);
     children.push(traced.child);
     if (profile !== undefined) process.stderr.write(`CPU profiles in ${profile}: gatehouse pid ${gatehouse.child.pid}, -nometrics pid ${metricsOff.child.pid}, -traced pid ${traced.child.pid}\n`);
     // BENCH_BASE_BUILD=<dir>: a twin from another compiled build (the code before a change), for an A/B in one run.
