@@ -145,10 +145,7 @@ export class GitSources {
   }
 
   async get(tenant: string, name: string): Promise<GitLinkView> {
-    await this.deps.tenants.require(tenant);
-    const link = await this.links.get(tenant, name);
-    if (link === undefined) throw new GitLinkNotFoundError(tenant, name);
-    return this.view(link);
+    return this.view(await this.require(tenant, name));
   }
 
   async list(tenant: string): Promise<GitLinkView[]> {
@@ -158,9 +155,7 @@ export class GitSources {
 
   /** Unlinks and removes the link's connectors (waiting for a sync of the link that is running). */
   async unlink(tenant: string, name: string): Promise<{ name: string; url: string; deleted: string[] }> {
-    await this.deps.tenants.require(tenant);
-    const link = await this.links.get(tenant, name);
-    if (link === undefined) throw new GitLinkNotFoundError(tenant, name);
+    const link = await this.require(tenant, name);
     await this.links.remove(tenant, link);
     const key = gitLinkKey(name);
     const deadline = Date.now() + this.deps.unlinkWaitMs();
