@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { RedisClient } from '../redis/connection.js';
 import { CHANGES_CHANNEL, stateKeys } from '../registry/keys.js';
@@ -106,8 +107,17 @@ export class ChangeFeed {
 
   private start(): void {
     if (this.closed || this.subscriber !== undefined) return;
-    const sub = this.redis.duplicate();
+    // Subscribes on every 'ready' itself instead of ioredis's autoResubscribe, whose SUBSCRIBE after a
+    // reconnect has no rejection handler: closing the service while it is in flight (a shutdown just
+    // after a Redis restart) would be an unhandled rejection, which ends a Node process. (A Cluster
+    // client keeps its own resubscription; subscribing again on 'ready' is harmless there.)
+    const sub = this.redis instanceof Cluster ? this.redis.duplicate() : this.redis.duplicate({ autoResubscribe: false });
     this.subscriber = sub;
+    sub.on('ready', () => {
+      sub.subscribe(CHANGES_CHANNEL).catch((err: Error) => {
+        if (!this.closed) this.log.warn({ err: { message: err.message } }, 'change feed: subscribe failed; relying on the periodic check');
+      });
+    });
     sub.on('error', (err: Error) => this.log.warn({ err: { message: err.message } }, 'change feed: redis connection error'));
     sub.on('message', (channel: string, message: string) => {
       if (channel !== CHANGES_CHANNEL) return;
@@ -124,7 +134,6 @@ export class ChangeFeed {
       // Untracked tenants are announced too: a cache may be loading one right now.
       this.emit(tenant);
     });
-    sub.subscribe(CHANGES_CHANNEL).catch((err: Error) => this.log.warn({ err: { message: err.message } }, 'change feed: subscribe failed; relying on the periodic check'));
     this.timer = setInterval(() => void this.poll(), this.pollIntervalMs);
     this.timer.unref();
   }
