@@ -32,7 +32,7 @@
  *              it shares with the load generator on a 2-core machine
  * Then the unloaded miss overhead: one connection, U and miss, mean latency.
  *
- * `BENCH_BASE_BUILD=<dir>` adds hit-base and widget-base: the same scenarios served by a twin started from
+ * `BENCH_BASE_BUILD=<dir>` adds hit-base, widget-base and miss-base (also unloaded): the same scenarios served by a twin started from
  * another compiled build (e.g. the code before a change, compiled with tsc into a directory under
  * node_modules/.cache so packages resolve), alternated with the others: a before/after in one run.
  *
@@ -473,6 +473,7 @@ async function driver(): Promise<void> {
         : [
             { name: 'hit-base', pid: before.child.pid!, target: { url: exec('hit').replace(base, String(before.ready.base)) }, gatehouse: true },
             { name: 'widget-base', pid: before.child.pid!, target: { url: exec('widget').replace(base, String(before.ready.base)), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
+            { name: 'miss-base', pid: before.child.pid!, target: { url: exec('miss').replace(base, String(before.ready.base)) }, gatehouse: true },
           ]),
       { name: 'composite', pid: g, target: { url: `${base}/t/bench/composite-connectors/two-steps/execute`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, gatehouse: true },
     ];
@@ -512,9 +513,9 @@ async function driver(): Promise<void> {
       }
     }
     // Unloaded: one connection, U and miss, alternated.
-    const single: Record<string, number[]> = { U: [], miss: [] };
+    const single: Record<string, number[]> = { U: [], miss: [], ...(before !== undefined ? { 'miss-base': [] } : {}) };
     for (let round = 0; round < rounds; round++) {
-      for (const name of ['U', 'miss'] as const) {
+      for (const name of Object.keys(single)) {
         const s = all.find((x) => x.name === name)!;
         for (const pid of pids) for (const p of processTree(pid)) pin(p, pid === s.pid ? 1 : 0);
         single[name]!.push(runLoad(s.target, seconds, 1, dir).meanMs);
@@ -580,6 +581,7 @@ async function driver(): Promise<void> {
     const overhead = mean(single.miss!) - mean(single.U!);
     lines.push('');
     lines.push(`Unloaded (1 connection): U ${mean(single.U!).toFixed(3)} ms, miss ${mean(single.miss!).toFixed(3)} ms mean latency → miss overhead ${overhead.toFixed(3)} ms.`);
+    if (single['miss-base'] !== undefined) lines.push(`Unloaded, the BENCH_BASE_BUILD twin: miss-base ${mean(single['miss-base']).toFixed(3)} ms → overhead ${(mean(single['miss-base']) - mean(single.U!)).toFixed(3)} ms.`);
     lines.push(`Gatehouse RSS after the run: ${rssMb(g).toFixed(0)} MB. loadavg before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')} (2 cores).`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
