@@ -9,6 +9,7 @@ import { confirmDialog } from '../components/dialog.js';
 import { errorBox } from '../components/errors.js';
 import { lastSyncCell, liveCommitCell } from '../components/link-cells.js';
 import { table } from '../components/table.js';
+import { unpinLink } from '../components/unpin.js';
 import { flash, loading, showError } from '../page.js';
 import { every } from '../router.js';
 
@@ -72,20 +73,10 @@ export function gitLinksSection(tenant, ctx) {
   }
 
   async function unpin(link) {
-    const ok = await confirmDialog({
-      title: `Unpin ${link.name}?`,
-      message: `The head of branch ${link.branch} is applied now and ${link.name} follows the branch again: its next pushes are applied. If the head fails validation, the link stays pinned to ${link.pin.commit.slice(0, 7)} and the errors are on the sync record.`,
-      confirmLabel: 'Unpin and apply the branch head',
-      danger: false,
-    });
-    if (!ok) return;
-    try {
-      const { data } = await api('POST', `${base}/${seg(link.name)}/unpin`);
-      flash(`Unpin of ${link.name} queued (${data.sync_id}): the head of ${link.branch} is applied next.`);
-      await load();
-    } catch (error) {
-      status.replaceChildren(errorBox(error, { title: 'Not unpinned' }));
-    }
+    const data = await unpinLink(link.name, link, `${base}/${seg(link.name)}/unpin`, status);
+    if (data === undefined) return;
+    flash(`Unpin of ${link.name} queued (${data.sync_id}): the head of ${link.branch} is applied next.`);
+    await load();
   }
 
   async function unlink(link) {

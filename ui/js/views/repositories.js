@@ -8,6 +8,7 @@ import { confirmDialog } from '../components/dialog.js';
 import { errorBox } from '../components/errors.js';
 import { lastSyncCell, liveCommitCell } from '../components/link-cells.js';
 import { table } from '../components/table.js';
+import { unpinLink } from '../components/unpin.js';
 import { timeEl } from '../format.js';
 import { flash, loading, showError } from '../page.js';
 import { every } from '../router.js';
@@ -98,20 +99,10 @@ export async function repositoriesTab(ctx) {
   }
 
   async function unpin(link) {
-    const ok = await confirmDialog({
-      title: `Unpin ${link.repository}?`,
-      message: `The head of branch ${link.branch} is applied now and ${link.repository} follows the branch again: its next pushes are applied. If the head fails validation, the link stays pinned to ${link.pin.commit.slice(0, 7)} and the errors are on the sync record.`,
-      confirmLabel: 'Unpin and apply the branch head',
-      danger: false,
-    });
-    if (!ok) return;
-    try {
-      const { data } = await api('POST', `${repoPath(tenant, link.repository)}/unpin`);
-      flash(`Unpin of ${link.repository} queued (${data.sync_id}): the head of ${link.branch} is applied next.`);
-      await load();
-    } catch (error) {
-      status.replaceChildren(errorBox(error, { title: 'Not unpinned' }));
-    }
+    const data = await unpinLink(link.repository, link, `${repoPath(tenant, link.repository)}/unpin`, status);
+    if (data === undefined) return;
+    flash(`Unpin of ${link.repository} queued (${data.sync_id}): the head of ${link.branch} is applied next.`);
+    await load();
   }
 
   async function unlink(link) {
