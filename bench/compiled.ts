@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,10 @@ export function compiledTwin(file: string): string {
   // BENCH_REUSE_BUILD=1: run what the last build left (for experiments on the compiled code).
   if (process.env.BENCH_REUSE_BUILD === '1' && existsSync(twin)) return twin;
   const t0 = Date.now();
+  // A fresh directory each time: files left by an earlier build of sources since deleted would
+  // still import, and a checkout whose node_modules are hard links (`cp -al`, worktrees) would
+  // otherwise write through the links into another checkout's build.
+  rmSync(outDir, { recursive: true, force: true });
   const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json'), '--outDir', outDir, '--noEmit', 'false', '--sourceMap', 'false'], { cwd: root, encoding: 'utf8' });
   // Type errors elsewhere in the tree (work in progress) do not stop tsc from emitting.
   if (!existsSync(twin)) throw new Error(`tsc produced no ${twin}: ${r.stdout}${r.stderr}`);
