@@ -134,7 +134,8 @@ export interface Run {
  * from memory: tenant, connector, session and values held by this process) gets its Run back
  * directly; the first stage that returns a promise makes the rest of the run asynchronous.
  */
-export function runPipeline(call: Call): Run | Promise<Run> {
+export function runPipeline(given: Call): Run | Promise<Run> {
+  const call = runValues(given);
   const observe = watchOf(call);
   const run: Run = { call, request: undefined, preflight: undefined, error: undefined };
   let preflight: unknown;
@@ -160,6 +161,55 @@ function afterCallStages(run: Run, preflight: unknown, observe: Observe | undefi
     return failed(run, err);
   }
   return requests instanceof Promise ? requests.then(() => run, (err: unknown) => failed(run, err)) : run;
+}
+
+/** Every value a run holds: the call's, each stage's and each upstream request's. */
+type AllValues = Call & CallValues & RequestStart & RequestValues;
+
+/**
+ * The object the stages read and the runner writes: every value the pipeline may hold, as a slot
+ * made when the run starts (undefined until its stage runs). The stages' values are thus stored into
+ * properties the object already has. Added one by one under computed names, some twenty of them, they
+ * turned the object into a V8 dictionary (hash-table properties: a few µs per call to build, and a
+ * hash lookup for every property read in every stage). The type requires a slot for every key, so
+ * a stage added to the lists above cannot be missing here. Also copies a call's values for each
+ * composite step (the request's slots are then the step's own).
+ */
+function runValues(v: Call & Partial<AllValues>): Call & Partial<AllValues> {
+  const slots: { [K in keyof AllValues]: AllValues[K] | undefined } = {
+    deps: v.deps,
+    requestId: v.requestId,
+    tenantId: v.tenantId,
+    permalink: v.permalink,
+    kind: v.kind,
+    caller: v.caller,
+    test: v.test,
+    given: v.given,
+    timing: v.timing,
+    now: v.now,
+    trace: v.trace,
+    tenant: v.tenant,
+    preflight: v.preflight,
+    cors: v.cors,
+    connector: v.connector,
+    merged: v.merged,
+    pathParams: v.pathParams,
+    user: v.user,
+    values: v.values,
+    spec: v.spec,
+    step: v.step,
+    plan: v.plan,
+    fixed: v.fixed,
+    vars: v.vars,
+    templates: v.templates,
+    rendered: v.rendered,
+    authorized: v.authorized,
+    body: v.body,
+    fetched: v.fetched,
+    result: v.result,
+    answer: v.answer,
+  };
+  return slots as Call & Partial<AllValues>;
 }
 
 function failed(run: Run, err: unknown): Run {
@@ -269,8 +319,15 @@ function runRequests(call: CallValues, run: Run, observe: Observe | undefined): 
     const plan = requestPlan(connector);
     const merged = call.merged!;
     const fixed = merged === plan.defaults && call.test === undefined ? fixedRequest(connector, plan, call.deps.upstream, call.deps.cache, connector) : undefined;
-    const request = Object.assign(call, { spec: connector, step: undefined, plan: merged, fixed, vars: baseVars(call), templates: templateRun(call) });
-    run.request = request as Partial<RequestValues>;
+    // The call's own object, whose request slots are still empty (see runValues).
+    const request = call as Partial<AllValues>;
+    request.spec = connector;
+    request.step = undefined;
+    request.plan = merged;
+    request.fixed = fixed;
+    request.vars = baseVars(call);
+    request.templates = templateRun(call);
+    run.request = request;
     const done = runStages(REQUEST_STAGES.stages, request as unknown as Record<string, unknown>, observe, undefined, 0);
     return done instanceof Promise ? done.then(nothing) : undefined;
   }
@@ -306,12 +363,12 @@ async function runSteps(call: CallValues, steps: CompiledStep[], run: Run, obser
     const http0 = timing.httpMs;
     const plan = requestPlan(spec);
     const fixed = call.test === undefined ? fixedRequest(spec, plan, call.deps.upstream, undefined, undefined) : undefined;
-    // A copy of the call's values per step, then the step's own. Object.assign, not `{ ...call }`:
-    // V8 spreads an object of this many properties on its slow path, tens of µs per step.
+    // A copy of the call's values per step (runValues, not `{ ...call }`: V8 spreads an object of
+    // this many properties on its slow path, tens of µs per step), then the step's own.
     const vars = baseVars(call);
     vars.steps = done;
     vars.request = request;
-    const values: Partial<RequestValues> = Object.assign({}, call as Partial<RequestValues>);
+    const values: Partial<AllValues> = runValues(call);
     values.spec = spec;
     values.step = step;
     values.plan = plan.defaults;
