@@ -86,6 +86,13 @@ export interface TracingConfig {
   scheduleDelayMs: number;
   /** OTEL_EXPORTER_OTLP_TRACES_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT: one export's time limit. */
   exportTimeoutMs: number;
+  /**
+   * TRACE_STAGE_SPANS: which pipeline stages of a sampled execution get a span of their own.
+   * `io` (default): a stage that waited (Redis, a JWKS or token endpoint, the upstream), made an
+   * outbound request, took 1 ms or more, or failed; every stage's duration is on the execute span
+   * either way. `all`: every stage, ~20 spans per execution (several times the CPU per trace).
+   */
+  stageSpans: 'io' | 'all';
 }
 
 export interface Cidr {
@@ -250,6 +257,8 @@ function tracingVars(env: Env, problems: string[]): TracingConfig | undefined {
     }
   }
   const serviceName = nonEmpty(env.OTEL_SERVICE_NAME)?.trim() ?? 'gatehouse';
+  const stageSpans = (nonEmpty(env.TRACE_STAGE_SPANS)?.trim().toLowerCase() ?? 'io') as TracingConfig['stageSpans'];
+  if (stageSpans !== 'io' && stageSpans !== 'all') problems.push(`TRACE_STAGE_SPANS: "${env.TRACE_STAGE_SPANS}" is not one of io, all`);
   const common = {
     serviceName,
     sampleRatio,
@@ -258,6 +267,7 @@ function tracingVars(env: Env, problems: string[]): TracingConfig | undefined {
     maxExportBatchSize: intVar(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', DEFAULT_EXPORT_BATCH_SIZE, 1, 1_000_000, problems),
     scheduleDelayMs: intVar(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000, 0, 3_600_000, problems),
     exportTimeoutMs: intVar(env, nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT) !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, 1, 600_000, problems),
+    stageSpans,
   };
   if (exporterName === 'console') return { exporter: { kind: 'console' }, ...common };
   // The spec: a signal-specific endpoint is used as is; the base endpoint gets /v1/traces appended.

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Call, StageEvent, StageObserver, StageStart } from '../runtime/context.js';
+import type { StageEnd } from '../runtime/context.js';
 import type { StepRef } from '../runtime/errors.js';
 import type { GatehouseMetrics } from './metrics.js';
 
@@ -54,8 +54,11 @@ export interface OutboundSpan {
 export interface CallTrace {
   /** False when the execution was not sampled: no spans are recorded, the trace context still propagates. */
   readonly recording: boolean;
-  startStage(stage: string, step: StepRef | undefined): void;
-  endStage(failed: boolean, error: unknown): void;
+  /**
+   * Watches one stage of a recording execution (src/runtime/pipeline.ts calls it before each stage
+   * and what it returns when the stage ended). Stages run one at a time per execution.
+   */
+  readonly watchStage: (stage: string, step: StepRef | undefined) => StageEnd;
   /** The outbound tracer of the running stage; `propagate` = the tenant's `trace_propagation`. */
   outbound(propagate: boolean): OutboundTrace;
   /** Ends the server span with what the answer was. */
@@ -85,25 +88,6 @@ export interface Tracing {
   /** Flushes (bounded: an unreachable endpoint never holds up a shutdown) and stops. */
   shutdown(): Promise<void>;
 }
-
-/**
- * The stage observer that makes each pipeline stage a child span of its execution's server span
- * (registered with `runtime.observeStages` when tracing is on). Executions not sampled get none.
- */
-export const traceStages: StageObserver = Object.assign(
-  (event: StageEvent) => {
-    const t = event.call.trace;
-    if (t !== undefined && t.recording) t.endStage(event.failed, event.error);
-  },
-  {
-    start: ({ call, stage, step }: StageStart) => {
-      const t = call.trace;
-      if (t !== undefined && t.recording) t.startStage(stage, step);
-    },
-    // Calls not sampled are not watched at all (most of them, at a 10 % ratio).
-    wants: (call: Call) => call.trace !== undefined && call.trace.recording,
-  },
-);
 
 /** Tracing for this process, or undefined when the configuration leaves it off (nothing loaded). */
 export async function startTracing(config: Config, metrics: GatehouseMetrics, log: Logger): Promise<Tracing | undefined> {

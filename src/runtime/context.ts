@@ -60,8 +60,13 @@ export interface StageEvent {
   failed: boolean;
   /** What the stage threw, when it failed. */
   error: unknown;
+  /** The stage returned a promise (it waited for Redis, a token or JWKS endpoint, the upstream …). */
+  waited: boolean;
   call: Call;
 }
+
+/** Ends the watch of one stage: whether it failed (and with what), and whether it waited for a promise. */
+export type StageEnd = (failed: boolean, error: unknown, waited: boolean) => void;
 
 /**
  * Told of every stage when it ended; one with `start` is also told before it runs (tracing opens

@@ -11,7 +11,6 @@ import type { Services } from '../services.js';
 import { UpstreamClient } from '../upstream/client.js';
 import type { CacheSlot, RuntimeDeps, StageObserver } from './context.js';
 import { RateLimiter } from './rate-limit.js';
-import { traceStages } from '../observability/tracing.js';
 
 export interface RuntimeParts {
   config: Config;
@@ -84,7 +83,6 @@ export function runtimeFor(services: Services): Runtime {
       cache: services.responseCache,
       tokenMetrics: services.telemetry.metrics,
     });
-    if (services.tracing !== undefined) runtime.observeStages(traceStages);
     const r = runtime;
     services.onClose(async () => {
       view.close();

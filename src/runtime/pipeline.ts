@@ -1,7 +1,7 @@
 import type { CompiledConnector, CompiledRequest, CompiledStep } from '../registry/compile.js';
 import { bytesValue } from '../templates/index.js';
 import { decodeUtf8 } from './body-text.js';
-import type { Call, StageEvent } from './context.js';
+import type { Call, StageEnd, StageEvent } from './context.js';
 import { locate, RuntimeError, SCOPE, type StepRef } from './errors.js';
 import { templateUser, type TemplateRun } from './render-template.js';
 import { requireUserIfNeeded } from './stages/anonymous.js';
@@ -219,19 +219,20 @@ function failed(run: Run, err: unknown): Run {
 
 /** Starts watching one stage; what it returns is called when the stage ends. */
 type Observe = (stage: string, step: StepRef | undefined) => StageEnd;
-type StageEnd = (failed: boolean, error: unknown) => void;
 
 /**
- * The observers of one call (undefined when none wants it); an observer that throws is logged and
- * never fails the call.
+ * The watchers of one call: its trace when the call is sampled (told directly: a sampled call's
+ * stages cost no closure or event object) and the observers that want it; undefined when none does.
+ * An observer that throws is logged and never fails the call.
  */
 function watchOf(call: Call): Observe | undefined {
+  const trace = call.trace !== undefined && call.trace.recording ? call.trace : undefined;
   const all = call.deps.stageObservers;
-  if (all.length === 0) return undefined;
-  const observers = all.filter((o) => o.wants === undefined || o.wants(call));
-  if (observers.length === 0) return undefined;
+  const observers = all.length === 0 ? all : all.filter((o) => o.wants === undefined || o.wants(call));
+  if (observers.length === 0) return trace?.watchStage;
   const warn = (err: unknown, stage: string) => call.deps.log.warn({ err: { message: (err as Error).message }, stage }, 'stage observer failed');
   return (stage, step) => {
+    const traced = trace?.watchStage(stage, step);
     for (const o of observers) {
       if (o.start === undefined) continue;
       try {
@@ -241,8 +242,9 @@ function watchOf(call: Call): Observe | undefined {
       }
     }
     const t0 = performance.now();
-    return (failed, error) => {
-      const event: StageEvent = { stage, step, tenant: call.tenantId, permalink: call.permalink, ms: performance.now() - t0, failed, error, call };
+    return (failed, error, waited) => {
+      traced?.(failed, error, waited);
+      const event: StageEvent = { stage, step, tenant: call.tenantId, permalink: call.permalink, ms: performance.now() - t0, failed, error, waited, call };
       for (const o of observers) {
         try {
           o(event);
@@ -268,10 +270,10 @@ function runStages(stages: readonly StageDef[], values: Record<string, unknown>,
     try {
       out = stage.run(values as never);
     } catch (err) {
-      throw stageFailed(stage, step, end, err);
+      throw stageFailed(stage, step, end, err, false);
     }
     if (out instanceof Promise) return settleStage(out, stages, i, values, observe, step, end);
-    end?.(false, undefined);
+    end?.(false, undefined, false);
     if (stage.key !== undefined) {
       values[stage.key] = out;
       if (stage.ends && out !== undefined) return out;
@@ -287,9 +289,9 @@ async function settleStage(pending: Promise<unknown>, stages: readonly StageDef[
   try {
     out = await pending;
   } catch (err) {
-    throw stageFailed(stage, step, end, err);
+    throw stageFailed(stage, step, end, err, true);
   }
-  end?.(false, undefined);
+  end?.(false, undefined, true);
   if (stage.key !== undefined) {
     values[stage.key] = out;
     if (stage.ends && out !== undefined) return out;
@@ -298,8 +300,8 @@ async function settleStage(pending: Promise<unknown>, stages: readonly StageDef[
 }
 
 /** Tells the observers and records where the failure happened (`{ stage, step? }` on the error). */
-function stageFailed(stage: StageDef, step: StepRef | undefined, end: StageEnd | undefined, err: unknown): unknown {
-  end?.(true, err);
+function stageFailed(stage: StageDef, step: StepRef | undefined, end: StageEnd | undefined, err: unknown, waited: boolean): unknown {
+  end?.(true, err, waited);
   return locate(err, step === undefined ? { stage: stage.name } : { stage: stage.name, step });
 }
 

@@ -35,7 +35,8 @@ describe('tracing of executions', () => {
     up = await startUpstream();
     oauth = await startOAuthServer();
     oauth.addClient({ id: 'svc', secret: CLIENT_SECRET, grants: ['client_credentials'] });
-    h = await startHarness({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_SERVICE_NAME: 'gatehouse-test', OTEL_BSP_SCHEDULE_DELAY: '20' });
+    // Every stage a span (the default, io, gives spans to stages that waited, were slow or failed: tracing-stage-spans.test.ts).
+    h = await startHarness({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_SERVICE_NAME: 'gatehouse-test', OTEL_BSP_SCHEDULE_DELAY: '20', TRACE_STAGE_SPANS: 'all' });
     await h.createTenant('acme');
     await h.createTenant('quiet', { trace_propagation: false });
     for (const t of ['acme', 'quiet']) {

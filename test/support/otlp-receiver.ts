@@ -23,6 +23,7 @@ export interface ReceivedSpan {
   statusMessage: string;
   service: string;
   startNs: bigint;
+  endNs: bigint;
 }
 
 export interface OtlpReceiver {
@@ -51,6 +52,7 @@ interface JsonSpan {
   name: string;
   kind: number;
   startTimeUnixNano: string | number;
+  endTimeUnixNano: string | number;
   attributes?: { key: string; value: AnyValue }[];
   status?: { code?: number; message?: string };
 }
@@ -105,6 +107,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               statusMessage: s.status?.message ?? '',
               service,
               startNs: BigInt(s.startTimeUnixNano),
+              endNs: BigInt(s.endTimeUnixNano),
             });
           }
         }
