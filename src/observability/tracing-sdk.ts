@@ -309,6 +309,7 @@ class ExecuteTrace implements CallTrace {
   private stageStep: StepRef | undefined;
   private stageStart = 0;
   private stage: Span | undefined;
+  private stageEnd: StageEnd | undefined;
   /**
    * Epoch ms at performance.now() 0, read once per execution: stage spans are made after the fact
    * with times from performance.now(), and one offset keeps them in order (the SDK reads Date.now(),
@@ -337,14 +338,15 @@ class ExecuteTrace implements CallTrace {
     return (this.root ??= trace.setSpan(this.parent, this.span));
   }
 
-  readonly watchStage = (stage: string, step: StepRef | undefined): StageEnd => {
+  watchStage(stage: string, step: StepRef | undefined): StageEnd {
     this.stageName = stage;
     this.stageStep = step;
     this.stage = undefined;
     this.stageStart = performance.now();
     if (this.tracing.stageSpans === 'all') this.stageSpan();
-    return this.endStage;
-  };
+    // Made on a sampled execution's first stage only: the others (most, at a ratio) never need it.
+    return (this.stageEnd ??= (failed, error, waited) => this.endStage(failed, error, waited));
+  }
 
   /** The running stage's span, made now if it was not yet (started at the stage's start). */
   private stageSpan(): Span {
@@ -358,7 +360,7 @@ class ExecuteTrace implements CallTrace {
     return (this.stage = this.tracing.tracer.startSpan(`stage ${this.stageName}`, { attributes, startTime: this.stageStart + this.epochOffset }, this.rootContext()));
   }
 
-  private readonly endStage = (failed: boolean, error: unknown, waited: boolean): void => {
+  private endStage(failed: boolean, error: unknown, waited: boolean): void {
     const end = performance.now();
     const step = this.stageStep;
     const us = Math.round((end - this.stageStart) * 1000);
@@ -370,7 +372,7 @@ class ExecuteTrace implements CallTrace {
     if (span === undefined) return;
     if (failed) fail(span, error);
     span.end(end + this.epochOffset);
-  };
+  }
 
   outbound(propagate: boolean): OutboundTrace {
     const i = propagate ? 1 : 0;

@@ -58,7 +58,7 @@ export interface CallTrace {
    * Watches one stage of a recording execution (src/runtime/pipeline.ts calls it before each stage
    * and what it returns when the stage ended). Stages run one at a time per execution.
    */
-  readonly watchStage: (stage: string, step: StepRef | undefined) => StageEnd;
+  watchStage(stage: string, step: StepRef | undefined): StageEnd;
   /** The outbound tracer of the running stage; `propagate` = the tenant's `trace_propagation`. */
   outbound(propagate: boolean): OutboundTrace;
   /** Ends the server span with what the answer was. */

@@ -229,7 +229,7 @@ function watchOf(call: Call): Observe | undefined {
   const trace = call.trace !== undefined && call.trace.recording ? call.trace : undefined;
   const all = call.deps.stageObservers;
   const observers = all.length === 0 ? all : all.filter((o) => o.wants === undefined || o.wants(call));
-  if (observers.length === 0) return trace?.watchStage;
+  if (observers.length === 0) return trace === undefined ? undefined : (stage, step) => trace.watchStage(stage, step);
   const warn = (err: unknown, stage: string) => call.deps.log.warn({ err: { message: (err as Error).message }, stage }, 'stage observer failed');
   return (stage, step) => {
     const traced = trace?.watchStage(stage, step);
