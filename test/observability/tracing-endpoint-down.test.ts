@@ -53,7 +53,8 @@ describe('an unreachable OTLP endpoint', () => {
   }
 
   it('a hanging endpoint: every execution answers while exports hang; spans past the queue are dropped and counted; shutdown is bounded', async () => {
-    const h = await setUp({ OTEL_EXPORTER_OTLP_ENDPOINT: blackholeUrl, OTEL_BSP_MAX_QUEUE_SIZE: '8', OTEL_EXPORTER_OTLP_TIMEOUT: '600000' });
+    // TRACE_STAGE_SPANS=all: a span per stage, so a few executions overflow the queue.
+    const h = await setUp({ OTEL_EXPORTER_OTLP_ENDPOINT: blackholeUrl, OTEL_BSP_MAX_QUEUE_SIZE: '8', OTEL_EXPORTER_OTLP_TIMEOUT: '600000', TRACE_STAGE_SPANS: 'all' });
     let closed = false;
     try {
       // Each execution makes ~22 spans: the first export (≤ 8 spans) hangs, the queue fills at once.
