@@ -9,6 +9,7 @@ import type { RateLimiter } from './rate-limit.js';
 import type { CacheOutcome, Timing } from './timing.js';
 import type { CacheKeys } from '../upstream/cache/key.js';
 import type { CallTrace } from '../observability/tracing.js';
+import type { RepeatedRequest } from './repeated-request.js';
 
 /** The long-lived parts the stages use (one set per process). */
 export interface RuntimeDeps {
@@ -191,6 +192,8 @@ export interface RenderedRequest {
   credentialMaterial: string[];
   /** Only built for Test Connection. */
   shown: ShownRequest | undefined;
+  /** Kept for the caller who repeats this request: what later stages made from it the first time. */
+  repeated: RepeatedRequest | undefined;
 }
 
 /** The request with its authentication applied (stage `outbound-auth`). */

@@ -178,7 +178,7 @@ export function fixedRequest(
     plan.fixable = false;
     return undefined;
   }
-  const rendered: RenderedRequest = { baseUrl: spec.url.source, url, query, headers, credentialMaterial: [], shown: undefined };
+  const rendered: RenderedRequest = { baseUrl: spec.url.source, url, query, headers, credentialMaterial: [], shown: undefined, repeated: undefined };
   // What authorize() makes of a request without authentication or secrets.
   const authorized: AuthorizedRequest = { url, query, headers, resolved: NO_AUTH, applied: undefined, credentialMaterial: rendered.credentialMaterial, sensitive: [] };
   const lower: Record<string, string> = {};

@@ -37,6 +37,7 @@ describe('runtime building blocks', () => {
         headers: [],
         credentialMaterial: [`q:user_id=${user}`],
         shown: undefined,
+        repeated: undefined,
       });
       const a = authorize(client, rendered('u1'), values, resolved, applied);
       expect(a.url.href).toBe('https://api.example.com/profile?user_id=u1&api_key=k-123456');

@@ -1,6 +1,7 @@
 import { applyApiKey, type AppliedAuth, type ResolvedAuth } from '../../auth/outbound.js';
 import type { ClaimValue, CompiledAuth, CompiledRequest } from '../../registry/compile.js';
 import type { AuthorizedRequest, Call, RenderedRequest, RuntimeTenant, TemplateValues } from '../context.js';
+import type { UpstreamClient } from '../../upstream/client.js';
 import { authorize } from '../outgoing.js';
 import { renderEither, renderTemplate, type TemplateRun } from '../render-template.js';
 import { NO_AUTH, requestPlan, type BoundAuth, type FixedRequest } from '../request-plan.js';
@@ -16,16 +17,32 @@ export function applyAuth(
   if (input.fixed !== undefined) return input.fixed.authorized;
   const { rendered, templates } = input;
   const auth = requestPlan(input.spec).auth;
-  if (auth.type === 'none') return authorize(input.deps.upstream, rendered, templates.values, NO_AUTH, undefined);
+  const client = input.deps.upstream;
+  if (auth.type === 'none') return authorizeOnce(client, rendered, templates.values, NO_AUTH, undefined);
   if (auth.type === 'api_key') {
     const withKey = (value: string) => {
       const key = apiKey(auth, value, templates.values);
-      return authorize(input.deps.upstream, rendered, templates.values, key.resolved, key.applied);
+      return authorizeOnce(client, rendered, templates.values, key.resolved, key.applied);
     };
     const value = renderEither(templates, auth.value, input.vars, 'authentication value');
     return typeof value === 'string' ? withKey(value) : value.then(withKey);
   }
   return applyRendered(input, auth.auth);
+}
+
+/**
+ * `authorize`, made once for a request its caller repeats (src/runtime/repeated-request.ts): the
+ * kept request was rendered with these values, so the same applied authentication (an API key is
+ * applied once per value and set of values) and client give the same authorized request.
+ */
+function authorizeOnce(client: UpstreamClient, rendered: RenderedRequest, values: TemplateValues, resolved: ResolvedAuth, applied: AppliedAuth | undefined): AuthorizedRequest {
+  const repeated = rendered.repeated;
+  if (repeated === undefined) return authorize(client, rendered, values, resolved, applied);
+  const held = repeated.authorized;
+  if (held !== undefined && held.applied === applied && repeated.client === client) return held.request;
+  const request = authorize(client, rendered, values, resolved, applied);
+  if (repeated.client === client) repeated.authorized = { applied, request };
+  return request;
 }
 
 interface AppliedKey {

@@ -3,6 +3,9 @@ import type { CompiledTemplate } from '../../templates/index.js';
 import type { Call, RenderedRequest, ShownRequest } from '../context.js';
 import { RuntimeError } from '../errors.js';
 import { renderTemplate, renderTemplateSync, type TemplateRun } from '../render-template.js';
+import type { SessionUser } from '../../auth/session.js';
+import type { StepRef } from '../errors.js';
+import { keepRepeated, repeatedRequest, sameRendered } from '../repeated-request.js';
 import { requestPlan, type FixedRequest, type MergePlan } from '../request-plan.js';
 import { encodeComponent, joinUrl, upstreamUrl, validHeaderValue, withEncodedQuery } from '../url.js';
 
@@ -18,7 +21,15 @@ function checkHeaderValue(name: string, value: string): void {
  * show their template text (docs/runtime.md#test-connection).
  */
 export function renderRequest(
-  input: Pick<Call, 'deps' | 'test' | 'timing'> & { spec: CompiledRequest; plan: MergePlan; fixed: FixedRequest | undefined; vars: Record<string, unknown>; templates: TemplateRun },
+  input: Pick<Call, 'deps' | 'test' | 'timing'> & {
+    spec: CompiledRequest;
+    step: StepRef | undefined;
+    plan: MergePlan;
+    fixed: FixedRequest | undefined;
+    user: SessionUser | undefined;
+    vars: Record<string, unknown>;
+    templates: TemplateRun;
+  },
 ): RenderedRequest | Promise<RenderedRequest> {
   input.timing.endSetup();
   // Nothing to render: the request is the same every time, made once per connector revision.
@@ -29,7 +40,10 @@ export function renderRequest(
 /** The rendered text of one template of this request. */
 type Rendered = (template: CompiledTemplate, where: string) => string;
 
-type RenderInput = Pick<Call, 'deps' | 'test'> & { spec: CompiledRequest; plan: MergePlan; vars: Record<string, unknown>; templates: TemplateRun };
+type RenderInput = Pick<Call, 'deps' | 'test'> & { spec: CompiledRequest; step: StepRef | undefined; plan: MergePlan; user: SessionUser | undefined; vars: Record<string, unknown>; templates: TemplateRun };
+
+/** The key of the anonymous caller's repeated requests. */
+const ANONYMOUS_CALLER = Object.freeze({});
 
 /** Only jwt_encode() makes a template asynchronous; a request without one renders without a promise. */
 function render(input: RenderInput): RenderedRequest | Promise<RenderedRequest> {
@@ -81,8 +95,21 @@ function assemble(input: RenderInput, rendered: Rendered): RenderedRequest {
   }
   // Test Connection's view of the URL: secret-using query values appear as their template text.
   if (shown !== undefined) shown.url = joinUrl(rawUrl, query.map(([k, v]) => [k, shown.query[k] === v ? v : shown.query[k]!]));
-  const text = plan === requestPlan(spec).defaults ? withEncodedQuery(rawUrl, plannedQuery(spec, query)) : joinUrl(rawUrl, query);
-  return { baseUrl: rawUrl, url: upstreamUrl(input.deps.upstream, spec, text), query, headers, credentialMaterial, shown };
+  const defaults = plan === requestPlan(spec).defaults;
+  const client = input.deps.upstream;
+  // A simple connector's call that overrides nothing, outside Test Connection: the same caller
+  // repeating the same request gets the request made the first time (src/runtime/repeated-request.ts).
+  const repeatable = defaults && shown === undefined && input.step === undefined;
+  const values = input.templates.values;
+  const caller = input.user ?? ANONYMOUS_CALLER;
+  if (repeatable) {
+    const held = repeatedRequest(spec, values, caller);
+    if (held !== undefined && held.client === client && sameRendered(held.rendered, rawUrl, query, headers)) return held.rendered;
+  }
+  const text = defaults ? withEncodedQuery(rawUrl, plannedQuery(spec, query)) : joinUrl(rawUrl, query);
+  const request: RenderedRequest = { baseUrl: rawUrl, url: upstreamUrl(client, spec, text), query, headers, credentialMaterial, shown, repeated: undefined };
+  if (repeatable) request.repeated = keepRepeated(spec, values, caller, client, request);
+  return request;
 }
 
 /**

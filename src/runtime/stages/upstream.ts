@@ -1,5 +1,6 @@
 import type { CompiledConnector, CompiledRequest } from '../../registry/compile.js';
-import type { AuthorizedRequest, Call, Fetched, OutgoingBody, RenderedRequest, RuntimeTenant, TemplateValues } from '../context.js';
+import type { AuthorizedRequest, CacheKeys, CacheSlot, Call, Fetched, OutgoingBody, RenderedRequest, RuntimeTenant, TemplateValues } from '../context.js';
+import type { CachedView } from '../repeated-request.js';
 import type { StepRef } from '../errors.js';
 import { headerObject } from '../outgoing.js';
 import type { FixedRequest } from '../request-plan.js';
@@ -35,13 +36,15 @@ export function fetchUpstream(
     return callUpstream(u).then(bypassed);
   }
   const before = timing.httpMs;
+  // A fixed request comes with its cache view and keys, made once per connector revision; a
+  // request its caller repeats has them made once per caller.
   const fixed = input.fixed;
+  const view = fixed === undefined ? cachedView(input, method, cache) : undefined;
   const request = {
     scope: connector,
-    // A fixed request comes with its cache view and keys, made once per connector revision.
-    request: fixed?.cacheRequest ?? { method, url: input.authorized.url.href, headers: headerObject(input.authorized, input.body), body: input.body.body },
+    request: fixed?.cacheRequest ?? view?.request ?? { method, url: input.authorized.url.href, headers: headerObject(input.authorized, input.body), body: input.body.body },
     credentials: input.authorized.credentialMaterial,
-    keys: fixed?.cacheKeys,
+    keys: fixed?.cacheKeys ?? view?.keys,
     sensitive: input.authorized.sensitive,
     doFetch: (conditional: Record<string, string>) => callUpstream(u, conditional),
   };
@@ -49,6 +52,27 @@ export function fetchUpstream(
   const result = cache.fetchOrKept !== undefined ? cache.fetchOrKept(request) : cache.fetch(request);
   if (result instanceof Promise) return result.then((r) => fetched(r, timing, before));
   return fetched(result, timing, before);
+}
+
+/**
+ * The cache's view and keys of a request its caller repeats (src/runtime/repeated-request.ts), made
+ * on its first use with this cache. Only for the authorized request kept with it and no body
+ * (GET and HEAD send none); undefined otherwise (the cache then computes them itself).
+ */
+function cachedView(
+  input: { connector: CompiledConnector; rendered: RenderedRequest; authorized: AuthorizedRequest; body: OutgoingBody },
+  method: string,
+  cache: CacheSlot,
+): { request: CachedView; keys: CacheKeys | undefined } | undefined {
+  const repeated = input.rendered.repeated;
+  const authorized = input.authorized;
+  if (repeated === undefined || repeated.authorized?.request !== authorized || input.body.body !== undefined || input.body.contentType !== undefined) return undefined;
+  const held = repeated.cached;
+  if (held !== undefined && held.cache === cache && held.authorized === authorized) return held;
+  const request: CachedView = { method, url: authorized.url.href, headers: Object.freeze(headerObject(authorized, input.body)), body: undefined };
+  const cached = { cache, authorized, request, keys: cache.keysFor?.(input.connector, request, authorized.credentialMaterial) };
+  repeated.cached = cached;
+  return cached;
 }
 
 function bypassed(response: Fetched['response']): Fetched {
