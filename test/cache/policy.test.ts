@@ -4,6 +4,7 @@ import {
   normalizeHeaders,
   parseCacheControl,
   policyResponseHeaders,
+  quickSkip,
   sanitizedRequest,
   storableHeaders,
   varyFields,
@@ -98,6 +99,43 @@ describe('cache policy (docs/design.md#http-cache)', () => {
   it('strips hop-by-hop and credential-setting response fields before storing', () => {
     const h = normalizeHeaders({ 'Content-Type': 'application/json', Connection: 'x-hop', 'X-Hop': '1', 'Keep-Alive': 'timeout=5', 'WWW-Thing': ['a', 'b'], 'proxy-authenticate': 'Basic' });
     expect(storableHeaders(h)).toEqual({ 'content-type': 'application/json', 'www-thing': 'a, b' });
+  });
+
+  it('decides an unstorable answer from its headers as received exactly as the full evaluation does', () => {
+    const responses: Record<string, string | string[] | undefined>[] = [
+      { 'cache-control': 'no-store' },
+      { 'cache-control': 'No-Store, max-age=60' },
+      { 'cache-control': 'public, max-age=60, no-cache' },
+      { 'cache-control': 'max-age=60, private' },
+      { 'cache-control': 'private="x", no-store' },
+      { 'cache-control': 'no-cache="set-cookie, no-store"' },
+      { 'cache-control': 'max-age=60', 'set-cookie': 'a=b' },
+      { 'cache-control': 'public, max-age=60' },
+      { 'cache-control': ['max-age=60', 'no-store'] },
+      { 'cache-control': 'x="unclosed', 'Cache-Control': 'no-store' },
+      { 'Cache-Control': 'max-age=60', 'cache-control': 'no-store' },
+      { pragma: 'no-cache' },
+      { etag: '"1"' },
+      {},
+    ];
+    const requests: Record<string, string>[] = [{}, { 'cache-control': 'no-store' }, { 'cache-control': 'max-age=0' }];
+    let decided = 0;
+    for (const status of [200, 301, 404, 500]) {
+      for (const raw of responses) {
+        for (const req of requests) {
+          const full = evaluateStorable('GET', reqId, req, status, normalizeHeaders(raw));
+          const quick = quickSkip(req, status, raw);
+          if (quick === undefined) continue;
+          decided++;
+          expect(full).toEqual({ storable: false, reason: quick });
+        }
+      }
+    }
+    // What a no-store upstream and an error status are decided by.
+    expect(quickSkip({}, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' })).toBe('no-store');
+    expect(quickSkip({}, 502, { 'cache-control': 'public, max-age=60' })).toBe('status');
+    expect(quickSkip({}, 200, { 'cache-control': 'public, max-age=60' })).toBeUndefined();
+    expect(decided).toBeGreaterThan(30);
   });
 
   it('lists Vary fields sorted and lower-cased', () => {

@@ -11,11 +11,13 @@ import {
   evaluateStorable,
   hasValidator,
   normalizeHeaders,
+  quickSkip,
   sanitizedRequest,
   varyFields,
   type HeaderMap,
   type RawHeaders,
   type SkipReason,
+  type StorableVerdict,
 } from './policy.js';
 import { applyNotModified, conditionalHeaders } from './revalidate.js';
 import { InProcessFlights, RedisLock } from './single-flight.js';
@@ -96,6 +98,12 @@ const MAX_LOCAL_PASSES = 10_000;
 
 /** Shorter values occur in ordinary bodies by chance; scanning for them would refuse to cache at random. */
 const MIN_SENSITIVE_LENGTH = 6;
+
+/** The conditional headers of a plain (not revalidating) upstream request: none. Shared, never written to. */
+const NO_CONDITIONAL: HeaderMap = Object.freeze({}) as HeaderMap;
+
+/** A request this process remembers as a pass: no lookup was made, so no entry, generation or key. */
+const REMEMBERED_PASS: LookupResult = Object.freeze({ gen: undefined, entry: undefined, key: undefined, pass: true });
 
 /** One cache-consulting request. */
 class Call {
@@ -199,21 +207,32 @@ export class ResponseCache {
       const kept = this.fromMemory(exact, start);
       if (kept !== undefined) return kept;
     }
-    return this.fetchShared(input, method, start, headers, exact);
+    // This process saw this exact request's answer be unstorable moments ago: like the Redis pass
+    // marker, but without the lookup round trip (a no-store upstream then costs no Redis traffic).
+    if (this.recentPass(exact)) return this.passThrough(this.call(input, method, headers, exact), start);
+    return this.fetchShared(this.call(input, method, headers, exact), start);
+  }
+
+  private call(input: CachedFetchInput, method: string, headers: HeaderMap, exact: string): Call {
+    const prefix = input.keys?.prefix ?? connectorPrefix(input.scope.tenant, input.scope.permalink);
+    return new Call(input, method, headers, prefix, exact, this.localPurges.get(prefix) ?? 0);
+  }
+
+  /**
+   * A remembered pass: straight to the upstream, with one continuation for the answer — an
+   * unstorable one (the usual case: the answer that made the pass) is settled without another promise.
+   */
+  private passThrough(call: Call, start: number): Promise<CachedFetchResult> {
+    const t0 = performance.now();
+    return call.input.doFetch(NO_CONDITIONAL).then((answer) => {
+      const outcome = this.answered(call, REMEMBERED_PASS, answer, performance.now() - t0);
+      return outcome instanceof Promise ? outcome.then((o) => this.finish(start, o)) : this.finish(start, outcome);
+    });
   }
 
   /** `fetch` past the memory tier: Redis, single flight, the upstream. */
-  private async fetchShared(input: CachedFetchInput, method: string, start: number, headers: HeaderMap, exact: string): Promise<CachedFetchResult> {
-    const keys = input.keys;
-    const prefix = keys?.prefix ?? connectorPrefix(input.scope.tenant, input.scope.permalink);
-    const call = new Call(input, method, headers, prefix, exact, this.localPurges.get(prefix) ?? 0);
-
-    // This process saw this exact request's answer be unstorable moments ago: like the Redis pass
-    // marker, but without the lookup round trip (a no-store upstream then costs no Redis traffic).
-    if (this.recentPass(exact)) {
-      return this.finish(start, await this.callUpstream(call, { gen: undefined, entry: undefined, key: undefined, pass: true }));
-    }
-
+  private async fetchShared(call: Call, start: number): Promise<CachedFetchResult> {
+    const { input, headers, flight: exact } = call;
     let found: LookupResult;
     try {
       // One lookup per exact request at a time: when a memory entry expires under load, the first
@@ -298,13 +317,22 @@ export class ResponseCache {
    */
   private rememberPass(call: Call): void {
     if (!this.memory.enabled || (this.localPurges.get(call.prefix) ?? 0) !== call.purges) return;
+    const until = Date.now() + Math.min(this.memory.ttlMs, this.passTtlMs);
+    // The usual case, a pass remembered again: its entry is extended, not replaced.
+    const held = this.localPass.get(call.flight);
+    if (held !== undefined && held.prefix === call.prefix) {
+      held.until = until;
+      return;
+    }
     if (this.localPass.size >= MAX_LOCAL_PASSES) this.localPass.clear();
-    this.localPass.set(call.flight, { prefix: call.prefix, until: Date.now() + Math.min(this.memory.ttlMs, this.passTtlMs) });
+    this.localPass.set(call.flight, { prefix: call.prefix, until });
   }
 
+  /** The caller's result, its cache time set (each outcome's result belongs to the one call that made it). */
   private finish(start: number, outcome: Outcome): CachedFetchResult {
     const r = outcome.result;
-    return { ...r, cacheMs: Math.max(0, performance.now() - start - r.upstreamMs) };
+    r.cacheMs = Math.max(0, performance.now() - start - r.upstreamMs);
+    return r;
   }
 
   /** The stored answer when it may be served without contacting the upstream. */
@@ -369,44 +397,64 @@ export class ResponseCache {
         : {};
 
     const t0 = performance.now();
-    const answer = await call.input.doFetch(conditional);
+    const answer = await call.input.doFetch(stale === undefined ? NO_CONDITIONAL : conditional);
     const upstreamMs = performance.now() - t0;
 
     if (answer.status === 304 && stale !== undefined && Object.keys(conditional).length > 0) {
       const revalidated = await this.revalidated(call, found, stale, stalePolicy!, sanitized!, staleHeaders!, answer, upstreamMs);
       if (revalidated !== undefined) return revalidated;
     }
+    return this.answered(call, found, answer, upstreamMs);
+  }
 
+  /**
+   * An upstream answer (other than a 304 to our revalidation): stored when it may be kept. One that
+   * may not is settled without a promise, and one that is certainly unstorable (a no-store upstream,
+   * an error status) is known so from its headers as received (quickSkip), without a normalised
+   * copy or a policy.
+   */
+  private answered(call: Call, found: LookupResult, answer: UpstreamAnswer, upstreamMs: number): Outcome | Promise<Outcome> {
+    const quick = quickSkip(call.headers, answer.status, answer.headers);
+    if (quick !== undefined) return this.notStored(call, found, answer, upstreamMs, quick);
     const headers = normalizeHeaders(answer.headers);
-    let skipped: SkipReason | undefined;
-    let shared: UpstreamAnswer | undefined;
     const verdict = evaluateStorable(call.method, () => call.reqHash, call.headers, answer.status, headers);
-    if (!verdict.storable) skipped = verdict.reason;
-    else if (answer.body.length > MAX_ENTRY_BODY_BYTES) skipped = 'too-large';
-    else if (echoesSensitive(answer.body, verdict.headers, call.input.sensitive)) skipped = 'echoes-credential';
-    else {
-      const policy = verdict.policy.toObject();
-      const stored = await this.write(call, found, verdict.vary, policy, headers['cache-control'], answer.body, this.store.storeTtl(verdict.ttlMs, verdict.validator));
-      this.localPass.delete(call.flight);
-      if (stored) {
-        shared = { status: answer.status, headers: { ...verdict.headers, age: '0' }, body: answer.body };
-        if (verdict.policy.satisfiesWithoutRevalidation(sanitizedRequest(call.method, call.reqHash, call.headers, verdict.vary))) {
-          this.remember(call, verdict.policy, shared);
-        }
-        if (found.pass) void this.store.clearPass(call.prefix, call.flight).catch((err: unknown) => this.failed('pass', err));
+    if (!verdict.storable) return this.notStored(call, found, answer, upstreamMs, verdict.reason);
+    if (answer.body.length > MAX_ENTRY_BODY_BYTES) return this.notStored(call, found, answer, upstreamMs, 'too-large');
+    if (echoesSensitive(answer.body, verdict.headers, call.input.sensitive)) return this.notStored(call, found, answer, upstreamMs, 'echoes-credential');
+    return this.stored(call, found, answer, upstreamMs, verdict, headers['cache-control']);
+  }
+
+  private notStored(call: Call, found: LookupResult, answer: UpstreamAnswer, upstreamMs: number, skipped: SkipReason): Outcome {
+    this.metrics.skip(skipped);
+    // A stale entry the upstream no longer lets us keep must not be revalidated again.
+    if (found.entry !== undefined && found.key !== undefined) void this.redis.del(found.key).catch((err: unknown) => this.failed('delete', err));
+    if (!found.pass) void this.store.markPass(call.prefix, call.flight, this.passTtlMs).catch((err: unknown) => this.failed('pass', err));
+    this.rememberPass(call);
+    this.metrics.misses.inc();
+    return { result: { response: answer, xCache: 'MISS', cacheMs: 0, upstreamMs, skipped }, shared: undefined };
+  }
+
+  private async stored(
+    call: Call,
+    found: LookupResult,
+    answer: UpstreamAnswer,
+    upstreamMs: number,
+    verdict: Extract<StorableVerdict, { storable: true }>,
+    cacheControl: string | undefined,
+  ): Promise<Outcome> {
+    let shared: UpstreamAnswer | undefined;
+    const policy = verdict.policy.toObject();
+    const stored = await this.write(call, found, verdict.vary, policy, cacheControl, answer.body, this.store.storeTtl(verdict.ttlMs, verdict.validator));
+    this.localPass.delete(call.flight);
+    if (stored) {
+      shared = { status: answer.status, headers: { ...verdict.headers, age: '0' }, body: answer.body };
+      if (verdict.policy.satisfiesWithoutRevalidation(sanitizedRequest(call.method, call.reqHash, call.headers, verdict.vary))) {
+        this.remember(call, verdict.policy, shared);
       }
-    }
-    if (skipped !== undefined) {
-      this.metrics.skip(skipped);
-      // A stale entry the upstream no longer lets us keep must not be revalidated again.
-      if (stale !== undefined && found.key !== undefined) void this.redis.del(found.key).catch((err: unknown) => this.failed('delete', err));
-      if (!found.pass) void this.store.markPass(call.prefix, call.flight, this.passTtlMs).catch((err: unknown) => this.failed('pass', err));
-      this.rememberPass(call);
+      if (found.pass) void this.store.clearPass(call.prefix, call.flight).catch((err: unknown) => this.failed('pass', err));
     }
     this.metrics.misses.inc();
-    const result: CachedFetchResult = { response: answer, xCache: 'MISS', cacheMs: 0, upstreamMs };
-    if (skipped !== undefined) result.skipped = skipped;
-    return { result, shared };
+    return { result: { response: answer, xCache: 'MISS', cacheMs: 0, upstreamMs }, shared };
   }
 
   private async revalidated(

@@ -160,6 +160,27 @@ export function hasValidator(headers: HeaderMap): boolean {
   return headers.etag !== undefined || headers['last-modified'] !== undefined;
 }
 
+/**
+ * The reason `evaluateStorable` gives for an answer that is certainly not stored, decided from the
+ * upstream's headers as received — no normalised copy, no policy object, no request hash: a status
+ * other than 200/301/308, or a response Cache-Control with `no-store`, `no-cache` or `private`.
+ * Undefined when only the full evaluation can tell: when the request has a Cache-Control of its own,
+ * and when any field name is not lower-case (another spelling of Cache-Control would be joined to
+ * this one), so that it never answers other than evaluateStorable would.
+ */
+export function quickSkip(requestHeaders: HeaderMap, status: number, responseHeaders: RawHeaders): SkipReason | undefined {
+  if (!CACHEABLE_STATUSES.has(status)) return 'status';
+  if (requestHeaders['cache-control'] !== undefined) return undefined;
+  const value = responseHeaders['cache-control'];
+  if (typeof value !== 'string') return undefined;
+  for (const name in responseHeaders) if (name !== name.toLowerCase()) return undefined;
+  const cc = parseCacheControl(value);
+  if (cc.has('no-store')) return 'no-store';
+  if (cc.has('no-cache')) return 'no-cache';
+  if (cc.has('private')) return 'private';
+  return undefined;
+}
+
 export type StorableVerdict =
   | { storable: true; policy: CachePolicy; vary: string[]; headers: HeaderMap; ttlMs: number; validator: boolean }
   | { storable: false; reason: SkipReason };
