@@ -32,7 +32,7 @@
  *              it shares with the load generator on a 2-core machine
  * Then the unloaded miss overhead: one connection, U and miss, mean latency.
  *
- * `BENCH_BASE_BUILD=<dir>` adds hit-base, widget-base and miss-base (also unloaded): the same scenarios served by a twin started from
+ * `BENCH_BASE_BUILD=<dir>` adds hit-base, widget-base, miss-base (also unloaded) and composite-base: the same scenarios served by a twin started from
  * another compiled build (e.g. the code before a change, compiled with tsc into a directory under
  * node_modules/.cache so packages resolve), alternated with the others: a before/after in one run.
  *
@@ -474,6 +474,7 @@ async function driver(): Promise<void> {
             { name: 'hit-base', pid: before.child.pid!, target: { url: exec('hit').replace(base, String(before.ready.base)) }, gatehouse: true },
             { name: 'widget-base', pid: before.child.pid!, target: { url: exec('widget').replace(base, String(before.ready.base)), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
             { name: 'miss-base', pid: before.child.pid!, target: { url: exec('miss').replace(base, String(before.ready.base)) }, gatehouse: true },
+            { name: 'composite-base', pid: before.child.pid!, target: { url: `${String(before.ready.base)}/t/bench/composite-connectors/two-steps/execute`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, gatehouse: true },
           ]),
       { name: 'composite', pid: g, target: { url: `${base}/t/bench/composite-connectors/two-steps/execute`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, gatehouse: true },
     ];
