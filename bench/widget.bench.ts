@@ -6,8 +6,9 @@
  * Every server runs in its own process. The one being measured is pinned to core 1 with
  * `taskset -a -p` (all its threads); every other process — the load generator (`wrk`, else the
  * autocannon CLI), the origin, Redis and the servers not being measured — stays on core 0.
- * Scenarios alternate within one run (F U N-hit N-miss hit widget miss composite, then again), so
- * the ratios compare numbers taken under the same machine load. Per run: requests per second, p99,
+ * Scenarios alternate within one run (F U N-hit N-miss hit hit-nometrics widget widget-nometrics miss
+ * … composite, then again), so the ratios compare numbers taken under the same machine load. Per
+ * run: requests per second, p99,
  * the server's CPU µs per request from /proc/<pid>/stat (utime + stime), and for Gatehouse the Redis
  * commands per request (INFO commandstats before and after).
  *
@@ -21,8 +22,11 @@
  *   miss       Gatehouse MISS (the origin answers no-store)
  *   composite  Gatehouse composite connector of two steps (never cached)
  *   hit-nometrics, widget-nometrics
- *              the same in a twin Gatehouse process with METRICS_EXECUTE=false: the cost of the
- *              per-execution metrics and usage buckets, measured in the same run
+ *              hit and widget again in the same Gatehouse process with its execute metrics switched
+ *              off (what METRICS_EXECUTE=false turns off: the request metrics, the connector-series
+ *              cap and the usage minute buckets), run right after the row with them on: the cost of
+ *              those metrics, round by round, without the 2–10 µs per request two processes differ
+ *              by on their own
  *   hit-traced, widget-traced, miss-traced
  *              the same in a twin Gatehouse process with tracing on (OTLP/HTTP to a sink process
  *              that accepts every export, `parentbased_traceidratio` at 10%): the cost of tracing,
@@ -30,7 +34,7 @@
  *   hit-2proc, widget-2proc
  *              `gatehouse serve --role api --processes 2` (the compiled CLI) on both cores, which
  *              it shares with the load generator on a 2-core machine
- * Then the unloaded miss overhead: one connection, U and miss, mean latency.
+ * Then the unloaded miss overhead (when miss is among the scenarios): one connection, U and miss, mean latency.
  *
  * `BENCH_BASE_BUILD=<dir>` adds hit-base, widget-base, miss-base (also unloaded) and composite-base: the same scenarios served by a twin started from
  * another compiled build (e.g. the code before a change, compiled with tsc into a directory under
@@ -140,8 +144,6 @@ async function gatehouseRole(): Promise<void> {
     UPSTREAM_ALLOW_HTTP: 'true',
     UPSTREAM_ALLOW_CIDRS: '127.0.0.0/8',
     LOG_LEVEL: 'info',
-    // The metrics-off twin measures what per-execution metrics cost (same code, one switch).
-    METRICS_EXECUTE: process.env.BENCH_METRICS_EXECUTE ?? 'true',
     // The traced twin: tracing on, 10% of new traces sampled, spans sent to the sink.
     ...(process.env.BENCH_OTLP_ENDPOINT !== undefined
       ? {
@@ -162,7 +164,17 @@ async function gatehouseRole(): Promise<void> {
     const r = await fetch(`${base}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
   };
-  // A twin process (metrics off) serves the state the first one created in the shared Redis.
+  // The driver switches the execute metrics between runs over the IPC channel it opens to this
+  // process alone (stdio 'ipc'): the process measured with metrics on and off is the same one. The
+  // channel exists only when this benchmark starts the process; nothing of it is reachable over HTTP.
+  if (process.send !== undefined) {
+    process.on('message', (msg: { metricsExecute?: unknown }) => {
+      if (typeof msg?.metricsExecute !== 'boolean') return;
+      services.telemetry.executions.enabled = msg.metricsExecute;
+      process.send!({ metricsExecute: services.telemetry.executions.enabled });
+    });
+  }
+  // A twin process serves the state the first one created in the shared Redis.
   if (process.env.BENCH_SETUP === 'false') {
     process.on('SIGTERM', () => process.exit(0));
     process.stdout.write(`READY ${JSON.stringify({ base })}\n`);
@@ -202,8 +214,8 @@ interface Server {
   ready: Record<string, string | number>;
 }
 
-function startRole(name: string, env: Record<string, string> = {}, nodeArgs: string[] = [], entry: string[] = benchEntry(here)): Promise<Server> {
-  const child = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, ...entry, name], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startRole(name: string, env: Record<string, string> = {}, nodeArgs: string[] = [], entry: string[] = benchEntry(here), ipc = false): Promise<Server> {
+  const child = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, ...entry, name], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? ['ipc' as const] : [])] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -393,6 +405,30 @@ interface Scenario {
   gatehouse: boolean;
   /** The cores the measured server gets (default: core 1 alone; the load generator stays on 0). */
   cores?: string;
+  /** Run with the main Gatehouse process's execute metrics switched off (they are on for every other run). */
+  metricsOff?: boolean;
+}
+
+/** The scenarios with each metrics-off row moved before the row with metrics on that it follows. */
+function offFirst(scenarios: Scenario[]): Scenario[] {
+  const order = [...scenarios];
+  for (let i = 1; i < order.length; i++) {
+    if (order[i]!.metricsOff === true && order[i - 1]!.metricsOff !== true) [order[i - 1], order[i]] = [order[i]!, order[i - 1]!];
+  }
+  return order;
+}
+
+/** Switches the execute metrics of the Gatehouse process the driver holds an IPC channel to; resolves once it has. */
+function switchMetrics(child: ChildProcess, on: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the Gatehouse process did not confirm the metrics switch within 5 s')), 5000);
+    child.once('message', (msg: { metricsExecute?: boolean }) => {
+      clearTimeout(timer);
+      if (msg.metricsExecute === on) resolve();
+      else reject(new Error(`the Gatehouse process answered ${JSON.stringify(msg)} to the metrics switch`));
+    });
+    child.send({ metricsExecute: on });
+  });
 }
 
 interface Row {
@@ -421,11 +457,9 @@ async function driver(): Promise<void> {
     const profile = process.env.BENCH_PROFILE;
     // Every Gatehouse process of the run writes its own profile (CPU.<date>.<pid>.….cpuprofile); the pids are printed.
     const profiled = profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];
-    const gatehouse = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url }, profiled);
+    const gatehouse = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url }, profiled, undefined, true);
     children.push(gatehouse.child);
     const base = String(gatehouse.ready.base);
-    const metricsOff = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_METRICS_EXECUTE: 'false', BENCH_SETUP: 'false' }, profiled);
-    children.push(metricsOff.child);
     const sink = await startRole('otlp-sink');
     children.push(sink.child);
     // BENCH_TRACED_NODE_ARGS: node/V8 flags for the traced twin only, e.g. `--log-deopt --logfile=<file> --no-logfile-per-isolate`
@@ -433,7 +467,7 @@ async function driver(): Promise<void> {
     const tracedArgs = (process.env.BENCH_TRACED_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
     const traced = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, ...(process.env.BENCH_TWIN_PLAIN === '1' ? {} : { BENCH_OTLP_ENDPOINT: String(sink.ready.url) }), BENCH_SETUP: 'false' }, [...profiled, ...tracedArgs]);
     children.push(traced.child);
-    if (profile !== undefined) process.stderr.write(`CPU profiles in ${profile}: gatehouse pid ${gatehouse.child.pid}, -nometrics pid ${metricsOff.child.pid}, -traced pid ${traced.child.pid}\n`);
+    if (profile !== undefined) process.stderr.write(`CPU profiles in ${profile}: gatehouse (and -nometrics) pid ${gatehouse.child.pid}, -traced pid ${traced.child.pid}\n`);
     // BENCH_BASE_BUILD=<dir>: a twin from another compiled build (the code before a change), for an A/B in one run.
     const baseBuild = process.env.BENCH_BASE_BUILD;
     const before = baseBuild === undefined ? undefined : await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_SETUP: 'false' }, [], [join(baseBuild, 'bench', 'widget.bench.js')]);
@@ -459,10 +493,10 @@ async function driver(): Promise<void> {
             { name: 'N-miss', pid: nginx.pid!, target: { url: `http://127.0.0.1:${nginxPort}/nostore/weather` }, gatehouse: false },
           ]),
       { name: 'hit', pid: g, target: { url: exec('hit') }, gatehouse: true },
+      { name: 'hit-nometrics', pid: g, target: { url: exec('hit') }, gatehouse: true, metricsOff: true },
       { name: 'widget', pid: g, target: { url: exec('widget'), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
+      { name: 'widget-nometrics', pid: g, target: { url: exec('widget'), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true, metricsOff: true },
       { name: 'miss', pid: g, target: { url: exec('miss') }, gatehouse: true },
-      { name: 'hit-nometrics', pid: metricsOff.child.pid!, target: { url: exec('hit').replace(base, String(metricsOff.ready.base)) }, gatehouse: true },
-      { name: 'widget-nometrics', pid: metricsOff.child.pid!, target: { url: exec('widget').replace(base, String(metricsOff.ready.base)), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
       { name: 'hit-traced', pid: traced.child.pid!, target: { url: exec('hit').replace(base, String(traced.ready.base)) }, gatehouse: true },
       { name: 'widget-traced', pid: traced.child.pid!, target: { url: exec('widget').replace(base, String(traced.ready.base)), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
       { name: 'miss-traced', pid: traced.child.pid!, target: { url: exec('miss').replace(base, String(traced.ready.base)) }, gatehouse: true },
@@ -479,6 +513,10 @@ async function driver(): Promise<void> {
       { name: 'composite', pid: g, target: { url: `${base}/t/bench/composite-connectors/two-steps/execute`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, gatehouse: true },
     ];
     const scenarios = only === '' ? all : all.filter((s) => only.split(',').includes(s.name));
+    // The main process's execute metrics as the next run needs them (on unless the scenario says off).
+    const metricsFor = async (s: Scenario) => {
+      if (s.pid === g) await switchMetrics(gatehouse.child, s.metricsOff !== true);
+    };
     // Every scenario answers 200 before anything is measured (and the caches are warm).
     for (const s of scenarios) {
       const r = await fetch(s.target.url, { method: s.target.method ?? 'GET', headers: s.target.headers, body: s.target.body });
@@ -492,14 +530,18 @@ async function driver(): Promise<void> {
     const warmup = arg('warmup', 3);
     for (const s of warmup > 0 ? scenarios : []) {
       for (const pid of pids) for (const p of processTree(pid)) pin(p, pid === s.pid ? (s.cores ?? 1) : 0);
+      await metricsFor(s);
       runLoad(s.target, warmup, connections, dir);
     }
     const rows = new Map<string, Row>(scenarios.map((s) => [s.name, { runs: [] }]));
     const load0 = loadavg();
     process.stderr.write(`loadavg before: ${load0.map((l) => l.toFixed(2)).join(' ')}; ${hasWrk ? 'wrk' : 'autocannon'}, ${connections} connections, ${seconds} s per run, ${rounds} rounds\n`);
     for (let round = 0; round < rounds; round++) {
-      for (const s of scenarios) {
+      // Every other round runs the metrics-off row of each pair first (on off, off on, …), so that
+      // neither state always follows the other (what the run before leaves, e.g. garbage to collect).
+      for (const s of round % 2 === 0 ? scenarios : offFirst(scenarios)) {
         for (const pid of pids) for (const p of processTree(pid)) pin(p, pid === s.pid ? (s.cores ?? 1) : 0);
+        await metricsFor(s);
         runLoad(s.target, 1, connections, dir); // warm-up, not counted
         const cpu0 = treeCpuMicros(s.pid);
         const helpers0 = s.gatehouse ? helperThreadsCpuMicros(s.pid) : 0;
@@ -514,11 +556,13 @@ async function driver(): Promise<void> {
       }
     }
     // Unloaded: one connection, U and miss, alternated.
-    const single: Record<string, number[]> = { U: [], miss: [], ...(before !== undefined ? { 'miss-base': [] } : {}) };
+    // (Only when miss is among the scenarios: `--only` without it skips this part.)
+    const single: Record<string, number[]> = scenarios.some((s) => s.name === 'miss') ? { U: [], miss: [], ...(before !== undefined ? { 'miss-base': [] } : {}) } : {};
     for (let round = 0; round < rounds; round++) {
       for (const name of Object.keys(single)) {
         const s = all.find((x) => x.name === name)!;
         for (const pid of pids) for (const p of processTree(pid)) pin(p, pid === s.pid ? 1 : 0);
+        await metricsFor(s);
         single[name]!.push(runLoad(s.target, seconds, 1, dir).meanMs);
       }
     }
@@ -569,8 +613,35 @@ async function driver(): Promise<void> {
       const perRound = onRuns.map((r, i) => `${(r.cpuUsPerReq - offRuns[i]!.cpuUsPerReq).toFixed(1)} µs / ${(((offRuns[i]!.rps - r.rps) / offRuns[i]!.rps) * 100).toFixed(0)}%`).join(', ');
       return `${on} ${(((b.rps - a.rps) / b.rps) * 100).toFixed(1)}% fewer rps with ${what} than without, CPU per request ${(a.cpuUsPerReq - b.cpuUsPerReq).toFixed(1)} µs more (round by round: ${perRound})`;
     };
-    const metricsCost = [cost('hit', 'hit-nometrics', 'metrics'), cost('widget', 'widget-nometrics', 'metrics')].filter((x) => x !== undefined);
-    if (metricsCost.length > 0) lines.push('', `Metrics cost (METRICS_EXECUTE on vs off, same run): ${metricsCost.join('; ')}.`);
+    const median = (xs: number[]) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      const m = Math.floor(sorted.length / 2);
+      return sorted.length % 2 === 1 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
+    };
+    // One process, metrics on then off in consecutive runs of each round: each round gives one
+    // difference. Its share of the CPU per request (with metrics) is the throughput a CPU-bound core
+    // loses to them; the rps difference is shown beside it.
+    const switchedCost = (on: string, off: string) => {
+      const onRuns = rows.get(on)?.runs ?? [];
+      const offRuns = rows.get(off)?.runs ?? [];
+      if (onRuns.length === 0 || offRuns.length !== onRuns.length) return undefined;
+      const perRound = onRuns.map((r, i) => {
+        const o = offRuns[i]!;
+        const us = r.cpuUsPerReq - o.cpuUsPerReq;
+        // A run with errors or almost no requests (the machine stalled) says nothing about the metrics.
+        const broken = r.errors + o.errors > 0 || Math.min(r.requests, o.requests) < 1000;
+        return { us, cpuPct: (us / r.cpuUsPerReq) * 100, rpsPct: ((o.rps - r.rps) / o.rps) * 100, onUs: r.cpuUsPerReq, offUs: o.cpuUsPerReq, broken };
+      });
+      const kept = perRound.filter((x) => !x.broken);
+      if (kept.length === 0) return `${on}: no round without errors`;
+      const signed = (x: number, digits: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
+      const fmt = (x: { us: number; cpuPct: number; rpsPct: number }) => `${signed(x.us, 1)} µs = ${signed(x.cpuPct, 1)} % of the CPU per request, rps ${signed(-x.rpsPct, 1)} %`;
+      const mid = { us: median(kept.map((x) => x.us)), cpuPct: median(kept.map((x) => x.cpuPct)), rpsPct: median(kept.map((x) => x.rpsPct)) };
+      const round = (x: (typeof perRound)[number]) => (x.broken ? 'left out (errors or a stall)' : `${x.onUs.toFixed(1)} − ${x.offUs.toFixed(1)} = ${fmt(x)}`);
+      return `${on} median of ${kept.length} rounds ${fmt(mid)}; round by round (CPU per request on − off, µs): ${perRound.map(round).join(' | ')}`;
+    };
+    const metricsCost = [switchedCost('hit', 'hit-nometrics'), switchedCost('widget', 'widget-nometrics')].filter((x) => x !== undefined);
+    if (metricsCost.length > 0) lines.push('', `Metrics cost (execute metrics on vs off in the same process, switched between consecutive runs): ${metricsCost.join('; ')}.`);
     const tracingCost = [cost('hit-traced', 'hit', 'tracing'), cost('widget-traced', 'widget', 'tracing'), cost('miss-traced', 'miss', 'tracing')].filter((x) => x !== undefined);
     if (tracingCost.length > 0) lines.push('', `Tracing cost (off vs on with 10% sampling, same run): ${tracingCost.join('; ')}.`);
     if (tracingCost.length > 0) {
@@ -579,9 +650,8 @@ async function driver(): Promise<void> {
       const series = (name: string) => [...text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => `${m[1] ?? ''} ${m[2]}`).join(', ') || '0';
       lines.push(`Traced twin: spans exported ${series('gatehouse_trace_spans_exported_total')}; dropped ${series('gatehouse_trace_spans_dropped_total')}.`);
     }
-    const overhead = mean(single.miss!) - mean(single.U!);
     lines.push('');
-    lines.push(`Unloaded (1 connection): U ${mean(single.U!).toFixed(3)} ms, miss ${mean(single.miss!).toFixed(3)} ms mean latency → miss overhead ${overhead.toFixed(3)} ms.`);
+    if (single.miss !== undefined) lines.push(`Unloaded (1 connection): U ${mean(single.U!).toFixed(3)} ms, miss ${mean(single.miss).toFixed(3)} ms mean latency → miss overhead ${(mean(single.miss) - mean(single.U!)).toFixed(3)} ms.`);
     if (single['miss-base'] !== undefined) lines.push(`Unloaded, the BENCH_BASE_BUILD twin: miss-base ${mean(single['miss-base']).toFixed(3)} ms → overhead ${(mean(single['miss-base']) - mean(single.U!)).toFixed(3)} ms.`);
     lines.push(`Gatehouse RSS after the run: ${rssMb(g).toFixed(0)} MB. loadavg before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')} (2 cores).`);
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -56,7 +56,12 @@ export class ExecutionObserver {
   constructor(
     private readonly metrics: GatehouseMetrics,
     private readonly usage: UsageStore,
-    readonly enabled: boolean,
+    /**
+     * METRICS_EXECUTE, read at each execution. Writable so that the runtime benchmark
+     * (bench/widget.bench.ts) can switch it between runs in one process: the difference is then
+     * what the observer costs, without the noise between two processes.
+     */
+    public enabled: boolean,
   ) {}
 
   observe(s: ExecutionSummary): void {
