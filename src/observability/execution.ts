@@ -67,13 +67,13 @@ export class ExecutionObserver {
   observe(s: ExecutionSummary): void {
     if (!this.enabled) return;
     const m = this.metrics;
-    const connector = s.connector === UNKNOWN_CONNECTOR ? UNKNOWN_CONNECTOR : m.connectorSeries.label(s.tenant, s.connector);
-    m.executions.add(s.tenant, connector, s.method, statusClass(s.status), s.cache, s.totalMs / 1000, {
-      template: s.templateMs / 1000,
-      cache: s.cache !== 'BYPASS' ? s.cacheMs / 1000 : undefined,
-      upstream: s.upstreamMs > 0 ? s.upstreamMs / 1000 : undefined,
-    });
-    if (s.upstreamError !== undefined) m.upstreamErrors.inc({ tenant: s.tenant, connector, kind: s.upstreamError });
+    const series = m.connectorSeries.of(s.tenant, s.connector);
+    series.count(s.method, statusClass(s.status), s.cache);
+    series.duration.observe(s.totalMs / 1000);
+    m.stages.template.observe(s.templateMs / 1000);
+    if (s.cache !== 'BYPASS') m.stages.cache.observe(s.cacheMs / 1000);
+    if (s.upstreamMs > 0) m.stages.upstream.observe(s.upstreamMs / 1000);
+    if (s.upstreamError !== undefined) m.upstreamErrors.inc({ tenant: s.tenant, connector: series.connector, kind: s.upstreamError });
     if (s.rateLimit !== undefined) m.rateLimited.inc({ tenant: s.tenant, scope: s.rateLimit });
     this.usage.record(s.tenant, s.connector, s.status, s.cache, s.totalMs);
   }

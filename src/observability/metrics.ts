@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { HistogramSeries, SeriesHistogram } from './histogram.js';
+import { UNKNOWN_CONNECTOR } from './usage.js';
 
 /**
  * Every Prometheus metric Gatehouse defines beyond the response cache's counters
@@ -19,87 +21,87 @@ const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'];
 /** The label value standing for every connector past the series cap. */
 export const OTHER_CONNECTOR = 'other';
 
+type RequestLabel = 'tenant' | 'connector' | 'method' | 'status_class' | 'cache';
+
 /**
- * Remembers which tenant/connector pairs have their own series. The first `max` pairs seen keep
- * their names for the life of the process; any further pair is reported as `connector="other"`
- * (its tenant label kept), so a tenant with thousands of connectors cannot blow up the scrape.
+ * What the execute path records for one tenant/connector label pair: its duration histogram series,
+ * held here so that an execution observes it without a lookup, and its request counts by method,
+ * status class and cache result since the last scrape, handed to the prom-client counter when a
+ * scrape collects it (`inc` with labels validates and hashes the label set on each call).
  */
-export class ConnectorSeries {
-  private readonly known = new Map<string, Map<string, true>>();
-  private size = 0;
+export class ConnectorExecutions {
+  /** method → status class → cache result → executions not yet handed over. */
+  private readonly counts = new Map<string, Map<string, Map<string, { labels: Record<RequestLabel, string>; n: number }>>>();
 
-  constructor(readonly max: number) {}
+  constructor(
+    readonly tenant: string,
+    /** The connector label: the permalink, `other` past the series cap, or `(unknown)`. */
+    readonly connector: string,
+    readonly duration: HistogramSeries,
+  ) {}
 
-  /** The connector label to use for `connector` of `tenant`. */
-  label(tenant: string, connector: string): string {
-    let perTenant = this.known.get(tenant);
-    if (perTenant?.has(connector) === true) return connector;
-    if (this.size >= this.max) return OTHER_CONNECTOR;
-    if (perTenant === undefined) {
-      perTenant = new Map();
-      this.known.set(tenant, perTenant);
+  count(method: string, statusClass: string, cache: string): void {
+    let byStatus = this.counts.get(method);
+    if (byStatus === undefined) this.counts.set(method, (byStatus = new Map()));
+    let byCache = byStatus.get(statusClass);
+    if (byCache === undefined) byStatus.set(statusClass, (byCache = new Map()));
+    const held = byCache.get(cache);
+    if (held === undefined) byCache.set(cache, { labels: { tenant: this.tenant, connector: this.connector, method, status_class: statusClass, cache }, n: 1 });
+    else held.n++;
+  }
+
+  /** Hands the counts held to `counter` (the label sets stay, at zero, for the next ones). */
+  flush(counter: Counter<RequestLabel>): void {
+    for (const byStatus of this.counts.values()) {
+      for (const byCache of byStatus.values()) {
+        for (const held of byCache.values()) {
+          if (held.n === 0) continue;
+          counter.inc(held.labels, held.n);
+          held.n = 0;
+        }
+      }
     }
-    perTenant.set(connector, true);
-    this.size++;
-    return connector;
   }
 }
 
 /**
- * Execute-path observations waiting for the next scrape. Each execution adds one count and one to
- * three durations; giving them to prom-client one by one validates and hashes the label set of each
- * (a visible share of a cache hit). Here a series is found by one string key, and the batch goes to
- * prom-client when a scrape collects the metrics (or when it grows past a bound).
+ * The execute path's series per tenant and connector, with the cardinality cap: the first `max`
+ * tenant/connector pairs seen keep their names for the life of the process; any further pair is
+ * reported as `connector="other"` (its tenant label kept), so a tenant with thousands of connectors
+ * cannot blow up the scrape. Executions that named no existing connector (`(unknown)`) are outside
+ * the cap; their tenant is an existing tenant or `(unknown)`.
  */
-export class ExecutionBatch {
-  private counts = new Map<string, { labels: Record<'tenant' | 'connector' | 'method' | 'status_class' | 'cache', string>; n: number }>();
-  private durations = new Map<string, { labels: Record<'tenant' | 'connector', string>; seconds: number[] }>();
-  private stages = { template: [] as number[], cache: [] as number[], upstream: [] as number[] };
-  private held = 0;
+export class ConnectorSeries {
+  private readonly known = new Map<string, Map<string, ConnectorExecutions>>();
+  private size = 0;
 
   constructor(
-    private readonly metrics: Pick<GatehouseMetrics, 'executeRequests' | 'executeDuration' | 'executeStageDuration'>,
-    /**
-     * Executions held at most before they are handed over without waiting for a scrape. Small on
-     * purpose: the hand-over blocks the event loop for as long as it takes (it is one synchronous
-     * loop), and it costs more per execution when large — 10,000 took 22–55 ms (3.4–5.5 µs per
-     * execution), 256 take 0.3 ms (1.2 µs per execution) on the project's machine.
-     */
-    private readonly max = 256,
+    readonly max: number,
+    private readonly create: (tenant: string, connector: string) => ConnectorExecutions,
   ) {}
 
-  add(tenant: string, connector: string, method: string, statusClass: string, cache: string, seconds: number, stages: { template: number; cache: number | undefined; upstream: number | undefined }): void {
-    const series = `${tenant}\u0000${connector}`;
-    const key = `${series}\u0000${method}\u0000${statusClass}\u0000${cache}`;
-    const count = this.counts.get(key);
-    if (count === undefined) this.counts.set(key, { labels: { tenant, connector, method, status_class: statusClass, cache }, n: 1 });
-    else count.n++;
-    const duration = this.durations.get(series);
-    if (duration === undefined) this.durations.set(series, { labels: { tenant, connector }, seconds: [seconds] });
-    else duration.seconds.push(seconds);
-    this.stages.template.push(stages.template);
-    if (stages.cache !== undefined) this.stages.cache.push(stages.cache);
-    if (stages.upstream !== undefined) this.stages.upstream.push(stages.upstream);
-    if (++this.held >= this.max) this.flush();
+  /** The series that an execution of `connector` of `tenant` counts in. */
+  of(tenant: string, connector: string): ConnectorExecutions {
+    let perTenant = this.known.get(tenant);
+    if (perTenant === undefined) this.known.set(tenant, (perTenant = new Map()));
+    const known = perTenant.get(connector);
+    if (known !== undefined) return known;
+    let label = connector;
+    if (connector !== UNKNOWN_CONNECTOR) {
+      if (this.size < this.max) this.size++;
+      else label = OTHER_CONNECTOR;
+    }
+    let series = perTenant.get(label);
+    if (series === undefined) {
+      series = this.create(tenant, label);
+      perTenant.set(label, series);
+    }
+    return series;
   }
 
-  /** Hands everything held to the prom-client metrics (called by their `collect`). */
-  flush(): void {
-    if (this.held === 0) return;
-    const { counts, durations, stages } = this;
-    this.counts = new Map();
-    this.durations = new Map();
-    this.stages = { template: [], cache: [], upstream: [] };
-    this.held = 0;
-    const m = this.metrics;
-    for (const c of counts.values()) m.executeRequests.inc(c.labels, c.n);
-    for (const d of durations.values()) for (const s of d.seconds) m.executeDuration.observe(d.labels, s);
-    for (const stage of ['template', 'cache', 'upstream'] as const) {
-      const values = stages[stage];
-      if (values.length === 0) continue;
-      const child = m.executeStageDuration.labels({ stage });
-      for (const s of values) child.observe(s);
-    }
+  /** Every series handed out so far (for the scrape). */
+  *all(): Generator<ConnectorExecutions> {
+    for (const perTenant of this.known.values()) yield* perTenant.values();
   }
 }
 
@@ -108,12 +110,11 @@ export type UpstreamErrorKind = 'timeout' | 'refused' | 'tls' | 'dns' | 'reset' 
 export class GatehouseMetrics {
   readonly connectorSeries: ConnectorSeries;
 
-  // The execute path.
-  readonly executeRequests: Counter<'tenant' | 'connector' | 'method' | 'status_class' | 'cache'>;
-  readonly executeDuration: Histogram<'tenant' | 'connector'>;
-  readonly executeStageDuration: Histogram<'stage'>;
-  /** Observations of the three above, handed over at each scrape. */
-  readonly executions: ExecutionBatch;
+  // The execute path (src/observability/execution.ts feeds it through connectorSeries and stages).
+  readonly executeRequests: Counter<RequestLabel>;
+  readonly executeDuration: SeriesHistogram<'tenant' | 'connector'>;
+  readonly executeStageDuration: SeriesHistogram<'stage'>;
+  readonly stages: Readonly<Record<'template' | 'cache' | 'upstream', HistogramSeries>>;
   readonly upstreamErrors: Counter<'tenant' | 'connector' | 'kind'>;
   readonly rateLimited: Counter<'tenant' | 'scope'>;
 
@@ -136,32 +137,33 @@ export class GatehouseMetrics {
 
   constructor(registry: Registry, options: { maxConnectorSeries: number }) {
     const registers = [registry];
-    this.connectorSeries = new ConnectorSeries(options.maxConnectorSeries);
-    this.executions = new ExecutionBatch(this);
-    const collect = () => this.executions.flush();
+    const connectorSeries = new ConnectorSeries(options.maxConnectorSeries, (tenant, connector) => new ConnectorExecutions(tenant, connector, this.executeDuration.series({ tenant, connector })));
+    this.connectorSeries = connectorSeries;
     this.executeRequests = new Counter({
       name: 'gatehouse_execute_requests_total',
       help: 'Connector executions answered, by tenant, connector, HTTP method, status class (2xx…5xx) and cache result (HIT, MISS, REVALIDATED, BYPASS)',
       labelNames: ['tenant', 'connector', 'method', 'status_class', 'cache'],
       registers,
-      collect,
+      collect() {
+        for (const series of connectorSeries.all()) series.flush(this);
+      },
     });
-    this.executeDuration = new Histogram({
+    this.executeDuration = new SeriesHistogram({
       name: 'gatehouse_execute_duration_seconds',
       help: 'Time from the execute request arriving to its answer, by tenant and connector',
       labelNames: ['tenant', 'connector'],
       buckets: LATENCY_BUCKETS,
       registers,
-      collect,
     });
-    this.executeStageDuration = new Histogram({
+    this.executeStageDuration = new SeriesHistogram({
       name: 'gatehouse_execute_stage_duration_seconds',
       help: 'Time an execution spent in one part: template (rendering request and response templates), cache (response cache lookups and writes), upstream (the HTTP call)',
       labelNames: ['stage'],
       buckets: LATENCY_BUCKETS,
       registers,
-      collect,
     });
+    const stage = (name: string) => this.executeStageDuration.series({ stage: name });
+    this.stages = { template: stage('template'), cache: stage('cache'), upstream: stage('upstream') };
     this.upstreamErrors = new Counter({
       name: 'gatehouse_upstream_errors_total',
       help: 'Upstream calls that got no HTTP answer, by kind: timeout, refused, tls, dns, reset, unreachable, blocked (destination refused by the address policy), too_large',
