@@ -41,7 +41,7 @@
  * node_modules/.cache so packages resolve), alternated with the others: a before/after in one run.
  *
  * `BENCH_PROFILE=<dir>` writes a V8 CPU profile of each Gatehouse process (node --cpu-prof; the
- * traced twin's too, the pids are printed). `BENCH_GC=1`: each Gatehouse process prints its garbage
+ * traced twin's and the BENCH_BASE_BUILD twin's too, the pids are printed). `BENCH_GC=1`: each Gatehouse process prints its garbage
  * collections when it stops. `BENCH_TRACE_RATIO` (default 0.1) and any OTEL_* variable of the
  * bench's environment configure the traced twin; `BENCH_TRACED_NODE_ARGS` adds node/V8 flags to it only
  * (e.g. `--log-deopt --logfile=<file> --no-logfile-per-isolate`). CPU per request also shows the share of the helper
@@ -470,8 +470,9 @@ async function driver(): Promise<void> {
     if (profile !== undefined) process.stderr.write(`CPU profiles in ${profile}: gatehouse (and -nometrics) pid ${gatehouse.child.pid}, -traced pid ${traced.child.pid}\n`);
     // BENCH_BASE_BUILD=<dir>: a twin from another compiled build (the code before a change), for an A/B in one run.
     const baseBuild = process.env.BENCH_BASE_BUILD;
-    const before = baseBuild === undefined ? undefined : await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_SETUP: 'false' }, [], [join(baseBuild, 'bench', 'widget.bench.js')]);
+    const before = baseBuild === undefined ? undefined : await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_SETUP: 'false' }, profiled, [join(baseBuild, 'bench', 'widget.bench.js')]);
     if (before !== undefined) children.push(before.child);
+    if (before !== undefined && profile !== undefined) process.stderr.write(`CPU profile of the BENCH_BASE_BUILD twin: pid ${before.child.pid}\n`);
     const cluster = await startCluster(dir, redisServer.url, await freePort());
     children.push(cluster.child);
     const nginxPort = await freePort();
