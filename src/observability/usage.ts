@@ -85,6 +85,14 @@ export class UsageStore {
   private queuePending = new Map<number, Map<string, number>>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /**
+   * The current minute since the epoch, advanced by a timer at each minute boundary (started by the
+   * first execution counted): reading the clock for every execution took 90 ns, a fifth of what the
+   * execute metrics cost a cache hit. Executions answered while that timer waits for a busy event
+   * loop count in the minute before, a few milliseconds' worth.
+   */
+  private minute: number | undefined;
+  private minuteTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -94,7 +102,7 @@ export class UsageStore {
 
   /** Counts one execution (in memory; written by the next flush). */
   record(tenant: string, connector: string, status: number, cache: string, totalMs: number): void {
-    const minute = Math.floor(Date.now() / 60_000);
+    const minute = this.minute ?? this.nextMinute();
     let byTenant = this.pending.get(minute);
     if (byTenant === undefined) this.pending.set(minute, (byTenant = new Map()));
     let byConnector = byTenant.get(tenant);
@@ -110,6 +118,15 @@ export class UsageStore {
     }
     c.l[latencyBucket(totalMs)]!++;
     this.schedule();
+  }
+
+  private nextMinute(): number {
+    const now = Date.now();
+    this.minute = Math.floor(now / 60_000);
+    // Timers never fire early; one that fires before the wall clock's minute ends (a clock step) finds the same minute and waits again.
+    this.minuteTimer = setTimeout(() => this.nextMinute(), 60_000 - (now % 60_000));
+    this.minuteTimer.unref();
+    return this.minute;
   }
 
   /** Counts a finished queue job (worker processes). */
@@ -297,6 +314,8 @@ export class UsageStore {
   close(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.minuteTimer);
+    this.minute = undefined;
     return this.flush();
   }
 }
