@@ -173,6 +173,8 @@ async function gatehouseRole(): Promise<void> {
       services.telemetry.executions.enabled = msg.metricsExecute;
       process.send!({ metricsExecute: services.telemetry.executions.enabled });
     });
+    // The driver gone (it crashed or was killed): nothing will stop this process otherwise.
+    process.on('disconnect', () => process.exit(0));
   }
   // A twin process serves the state the first one created in the shared Redis.
   if (process.env.BENCH_SETUP === 'false') {
