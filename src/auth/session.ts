@@ -47,6 +47,30 @@ interface Verified {
   exp: number;
   nbf: number | undefined;
   user: SessionUser;
+  /** When it was last put at the end of the remembered tokens (their count of placements then). */
+  placed: number;
+  /** No longer among the remembered tokens (expired, pushed out by the bound, or replaced). */
+  forgotten: boolean;
+}
+
+/** A recently used Authorization header and the remembered token it carries. */
+interface RecentHeader {
+  authorization: string;
+  token: string;
+  verified: Verified;
+}
+
+/** Slots of recently used Authorization headers (a power of two). */
+const RECENT_SLOTS = 256;
+
+/**
+ * The slot of an Authorization header: from its last characters, the end of the token's signature
+ * (base64url of an HMAC or signature, so they spread evenly). Any header maps to some slot; the
+ * slot only says where to compare.
+ */
+function recentSlot(authorization: string): number {
+  const n = authorization.length;
+  return n < 2 ? 0 : (authorization.charCodeAt(n - 1) * 61 + authorization.charCodeAt(n - 2)) & (RECENT_SLOTS - 1);
 }
 
 /** One fetched JWKS document; replaced by the next fetch whose keys differ. */
@@ -63,7 +87,7 @@ interface JwksSnapshot {
  * A token that is present but not valid is always an error, never "anonymous".
  *
  * HS256 is verified with node:crypto and a KeyObject made once per secret. A verified token is
- * remembered by its raw text (bounded, least recently used first out) together with what it was
+ * remembered by its raw text (bounded, least recently used first out; see `remembered`) together with what it was
  * verified against — the tenant, its HS256 secret or JWKS URL, and for JWKS the key-set snapshot,
  * which ends when jose would fetch the set again — and `exp`/`nbf` are checked again on every use.
  * A changed secret, another tenant or a replaced JWKS therefore verifies the token again; failures
@@ -75,6 +99,14 @@ export class SessionVerifier {
   private readonly jwksSnapshots = new Map<string, JwksSnapshot>();
   private readonly hmacKeys = new Map<string, KeyObject>();
   private readonly verified = new Map<string, Verified>();
+  /** Placements at the end of `verified` so far (see `remembered`). */
+  private placements = 0;
+  /**
+   * The last Authorization header seen in each slot, with its token: a repeat finds its entry with
+   * one string comparison, instead of scanning and cutting the header and hashing the token for the
+   * map (a freshly received header has no hash yet). Entries found here are checked like any other.
+   */
+  private readonly recent: (RecentHeader | undefined)[] = new Array<RecentHeader | undefined>(RECENT_SLOTS).fill(undefined);
   private readonly fetchJwks: FetchImplementation;
   private readonly maxVerified: number;
   private readonly jwksCacheMaxAgeMs: number;
@@ -115,21 +147,44 @@ export class SessionVerifier {
    */
   remembered(tenant: string, authorization: string | undefined, settings: SessionSettings): SessionUser | undefined {
     if (authorization === undefined || settings === undefined) return undefined;
-    const token = bearerToken(authorization);
-    if (token === undefined) return undefined;
-    const hit = this.verified.get(token);
-    if (hit === undefined) return undefined;
+    const slot = recentSlot(authorization);
+    const seen = this.recent[slot];
+    let token: string;
+    let hit: Verified;
+    if (seen !== undefined && !seen.verified.forgotten && seen.authorization === authorization) {
+      token = seen.token;
+      hit = seen.verified;
+    } else {
+      const parsed = bearerToken(authorization);
+      if (parsed === undefined) return undefined;
+      const found = this.verified.get(parsed);
+      if (found === undefined) return undefined;
+      token = parsed;
+      hit = found;
+      this.recent[slot] = { authorization, token, verified: hit };
+    }
     if (hit.tenant !== tenant || hit.against !== ('secret' in settings ? settings.secret : settings.jwks_url)) return undefined;
     if (hit.jwks !== undefined && (this.jwksSnapshots.get(hit.against) !== hit.jwks || hit.jwks.staleAt <= Date.now())) return undefined;
     const now = this.nowS();
     if (hit.exp <= now - LEEWAY_S || (hit.nbf !== undefined && hit.nbf > now + LEEWAY_S)) {
-      this.verified.delete(token);
+      this.forget(token, hit);
       return undefined;
     }
-    // Least recently used goes first: a hit moves to the end.
-    this.verified.delete(token);
-    this.verified.set(token, hit);
+    // Least recently used goes first: a hit moves to the end, unless it was put there within the
+    // last maxVerified/2 placements — it is then in the newer half, which the bound never reaches
+    // before the older one, so a token used that recently is never the one forgotten (moving it on
+    // every use cost a delete and an insert per request).
+    if (this.placements - hit.placed >= this.maxVerified >> 1) {
+      this.verified.delete(token);
+      this.verified.set(token, hit);
+      hit.placed = ++this.placements;
+    }
     return hit.user;
+  }
+
+  private forget(token: string, entry: Verified): void {
+    entry.forgotten = true;
+    if (this.verified.get(token) === entry) this.verified.delete(token);
   }
 
   async verify(tenant: string, authorization: string | undefined, settings: SessionSettings): Promise<SessionUser | undefined> {
@@ -161,14 +216,21 @@ export class SessionVerifier {
     if (payload.tid !== tenant) throw invalid('the session token belongs to another tenant (tid)');
     const user = userFromClaims(payload);
     // A JWKS token is remembered only with the snapshot jose used (it is set by the fetch jose made).
-    if ('secret' in settings || jwks !== undefined) this.remember(token, { tenant, against: 'secret' in settings ? settings.secret : settings.jwks_url, jwks, exp: payload.exp!, nbf: payload.nbf, user });
+    if ('secret' in settings || jwks !== undefined) {
+      this.remember(token, { tenant, against: 'secret' in settings ? settings.secret : settings.jwks_url, jwks, exp: payload.exp!, nbf: payload.nbf, user, placed: 0, forgotten: false });
+    }
     return user;
   }
 
   private remember(token: string, entry: Verified): void {
     if (this.maxVerified <= 0) return;
-    this.verified.delete(token);
-    while (this.verified.size >= this.maxVerified) this.verified.delete(this.verified.keys().next().value!);
+    const replaced = this.verified.get(token);
+    if (replaced !== undefined) this.forget(token, replaced);
+    while (this.verified.size >= this.maxVerified) {
+      const [oldest, dropped] = this.verified.entries().next().value!;
+      this.forget(oldest, dropped);
+    }
+    entry.placed = ++this.placements;
     this.verified.set(token, entry);
   }
 

@@ -124,4 +124,45 @@ describe('verified-session cache', () => {
     expect(small.remembered('acme', a, settings)?.id).toBe('a');
     expect(small.remembered('acme', c, settings)?.id).toBe('c');
   });
+
+  it('a token used again is forgotten only after every token used less recently', async () => {
+    const small = new SessionVerifier(client, { nowS: () => clock, maxVerified: 4 });
+    const t: Record<string, string> = {};
+    for (const sub of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) t[sub] = `Bearer ${await hs({ tid: 'acme', sub, exp: clock + 600 })}`;
+    for (const sub of ['a', 'b', 'c', 'd']) await small.verify('acme', t[sub]!, settings);
+    expect(small.remembered('acme', t.a!, settings)?.id).toBe('a');
+    await small.verify('acme', t.e!, settings); // b goes
+    expect(small.remembered('acme', t.e!, settings)?.id).toBe('e');
+    expect(small.remembered('acme', t.a!, settings)?.id).toBe('a');
+    await small.verify('acme', t.f!, settings); // c goes
+    await small.verify('acme', t.g!, settings); // d goes
+    expect(['a', 'b', 'c', 'd', 'e', 'f', 'g'].filter((sub) => small.remembered('acme', t[sub]!, settings) !== undefined)).toEqual(['a', 'e', 'f', 'g']);
+  });
+
+  it('a forgotten token is not found again through its recently used header', async () => {
+    const one = new SessionVerifier(client, { nowS: () => clock, maxVerified: 1 });
+    const a = `Bearer ${await hs({ tid: 'acme', sub: 'a', exp: clock + 600 })}`;
+    const b = `Bearer ${await hs({ tid: 'acme', sub: 'b', exp: clock + 60 })}`;
+    await one.verify('acme', a, settings);
+    expect(one.remembered('acme', a, settings)?.id).toBe('a');
+    expect(one.remembered('acme', a, settings)?.id).toBe('a');
+    await one.verify('acme', b, settings); // the bound pushes a out
+    expect(one.remembered('acme', a, settings)).toBeUndefined();
+    expect(one.remembered('acme', b, settings)?.id).toBe('b');
+    // Expired (past the leeway): forgotten, also for the header just used.
+    const at = clock;
+    clock = at + 60 + 31;
+    try {
+      expect(one.remembered('acme', b, settings)).toBeUndefined();
+      expect(one.remembered('acme', b, settings)).toBeUndefined();
+    } finally {
+      clock = at;
+    }
+    // Another tenant, or other settings, never take the remembered user.
+    await one.verify('acme', a, settings);
+    expect(one.remembered('acme', a, settings)?.id).toBe('a');
+    expect(one.remembered('other', a, settings)).toBeUndefined();
+    expect(one.remembered('acme', a, { alg: 'HS256', secret: 'another-secret-0123456789abcdef0123' })).toBeUndefined();
+    expect(one.remembered('acme', a, settings)?.id).toBe('a');
+  });
 });
