@@ -24,10 +24,8 @@ export interface StepTiming {
   external_host?: string;
 }
 
-const r1 = (n: number) => Math.round(n * 10) / 10;
-
 /**
- * String(r1(n)) without the general number-to-text conversion of a fraction (a dozen of these per
+ * String(Math.round(n * 10) / 10) without the general number-to-text conversion of a fraction (a dozen of these per
  * answer): the whole part and the tenth are formatted as integers. Same text for every value a
  * duration can take; anything unusual goes the general way.
  */
@@ -96,7 +94,7 @@ export class Timing {
     const external = this.httpMs;
     let serverTiming = `setup;dur=${ms1(this.setupMs)};desc="Setup", transform;dur=${ms1(this.transformMs)};desc="Template", cache;dur=${ms1(this.cacheMs)};desc="${CACHE_DESC[cache]}"`;
     if (this.steps !== undefined) {
-      for (const s of this.steps) serverTiming += `, step.${serverTimingToken(s.name)};dur=${r1(s.total_ms)};desc="Step: ${quoted(s.name)}"`;
+      for (const s of this.steps) serverTiming += `, step.${serverTimingToken(s.name)};dur=${ms1(s.total_ms)};desc="Step: ${quoted(s.name)}"`;
     }
     if (this.externalHost !== undefined || external > 0) {
       serverTiming += `, external;dur=${ms1(external)};desc="${this.timeout ? 'Timeout' : quoted(this.externalHost ?? 'upstream')}"`;
@@ -111,9 +109,35 @@ export class Timing {
     if (this.externalHost !== undefined) json += `,"external_host":${jsonString(this.externalHost)}`;
     if (this.timeout) json += ',"timeout":true';
     if (this.error !== undefined) json += `,"error":${jsonString(this.error)}`;
-    if (this.steps !== undefined) json += `,"steps":${asciiJson(this.steps.map((s) => ({ ...s, total_ms: r1(s.total_ms), external_ms: r1(s.external_ms) })))}`;
+    if (this.steps !== undefined) json += `,"steps":${stepsJson(this.steps)}`;
     return { serverTiming, connectorTiming: `${json}}` };
   }
+}
+
+/**
+ * The composite's steps as ASCII JSON, durations to a tenth of a millisecond: the same bytes as
+ * asciiJson of each step with its durations rounded (fields in the step's own order, absent ones
+ * left out), written out by hand — stringifying copies of the steps was a visible share of a
+ * composite's CPU.
+ */
+function stepsJson(steps: readonly StepTiming[]): string {
+  let json = '[';
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    let fields = '';
+    for (const key in step) {
+      const value: unknown = step[key as keyof StepTiming];
+      let text: string;
+      if (value === undefined) continue;
+      if (key === 'total_ms' || key === 'external_ms') text = json1(value as number);
+      else if (typeof value === 'string') text = jsonString(value);
+      else if (typeof value === 'number') text = Number.isFinite(value) ? String(value) : 'null';
+      else text = asciiJson(value);
+      fields += `${fields === '' ? '' : ','}${jsonString(key)}:${text}`;
+    }
+    json += `${i === 0 ? '' : ','}{${fields}}`;
+  }
+  return `${json}]`;
 }
 
 /** A string as ASCII JSON (what asciiJson would write for it). */

@@ -80,6 +80,25 @@ describe('runtime building blocks', () => {
     expect(JSON.parse(new Timing().headers('r', 'HIT').connectorTiming).cache_hit).toBe(true);
   });
 
+  it("a composite's steps in the timing headers: durations to a tenth, fields in each step's order, ASCII JSON", () => {
+    const t = new Timing();
+    t.steps = [
+      { name: 'contact', index: 0, total_ms: 12.345, external_ms: 9.96, external_host: 'api.example.com:8443', status: 200 },
+      { name: 'ördérs "2"\\ \u2028', index: 1, total_ms: 0.04, external_ms: Number.NaN },
+      { name: 'late', index: 2, total_ms: 1e15 + 0.26, external_ms: -3.25, status: 502 },
+    ];
+    t.steps[1]!.status = 404;
+    t.steps[1]!.external_host = 'bücher.example';
+    const r1 = (n: number) => Math.round(n * 10) / 10;
+    // What the steps were written as before: a rounded copy of each step through asciiJson.
+    const reference = asciiJson(t.steps.map((s) => ({ ...s, total_ms: r1(s.total_ms), external_ms: r1(s.external_ms) })));
+    const { serverTiming, connectorTiming } = t.headers('rid', 'BYPASS');
+    expect(connectorTiming.endsWith(`,"steps":${reference}}`)).toBe(true);
+    expect(/^[\x20-\x7e]*$/.test(connectorTiming)).toBe(true);
+    expect(JSON.parse(connectorTiming).steps[1]).toEqual({ name: 'ördérs "2"\\ \u2028', index: 1, total_ms: 0, external_ms: null, status: 404, external_host: 'bücher.example' });
+    expect(serverTiming).toContain(', step.contact;dur=12.3;desc="Step: contact", step._rd_rs__2____;dur=0;desc="Step: ?rd?rs 2 ?", step.late;dur=1000000000000000.2;desc="Step: late"');
+  });
+
   it('request loggers write request_id on every line (also of their children), without redacting it away', () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
