@@ -41,7 +41,8 @@
  * node_modules/.cache so packages resolve), alternated with the others: a before/after in one run.
  *
  * `BENCH_PROFILE=<dir>` writes a V8 CPU profile of each Gatehouse process (node --cpu-prof; the
- * traced twin's and the BENCH_BASE_BUILD twin's too, the pids are printed). `BENCH_GC=1`: each Gatehouse process prints its garbage
+ * traced twin's and the BENCH_BASE_BUILD twin's too, the pids are printed). `BENCH_PERF=1`: the same processes write JIT
+ * symbols for `perf record -g -p <pid>` (--perf-basic-prof), which shows V8's builtins and the kernel too. `BENCH_GC=1`: each Gatehouse process prints its garbage
  * collections when it stops. `BENCH_TRACE_RATIO` (default 0.1) and any OTEL_* variable of the
  * bench's environment configure the traced twin; `BENCH_TRACED_NODE_ARGS` adds node/V8 flags to it only
  * (e.g. `--log-deopt --logfile=<file> --no-logfile-per-isolate`). CPU per request also shows the share of the helper
@@ -458,7 +459,8 @@ async function driver(): Promise<void> {
     children.push(bare.child);
     const profile = process.env.BENCH_PROFILE;
     // Every Gatehouse process of the run writes its own profile (CPU.<date>.<pid>.….cpuprofile); the pids are printed.
-    const profiled = profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];
+    // BENCH_PERF=1: JIT symbols for `perf record -g -p <pid>` (node writes /tmp/perf-<pid>.map).
+    const profiled = [...(profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]), ...(process.env.BENCH_PERF === '1' ? ['--perf-basic-prof'] : [])];
     const gatehouse = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url }, profiled, undefined, true);
     children.push(gatehouse.child);
     const base = String(gatehouse.ready.base);
@@ -469,12 +471,12 @@ async function driver(): Promise<void> {
     const tracedArgs = (process.env.BENCH_TRACED_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
     const traced = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, ...(process.env.BENCH_TWIN_PLAIN === '1' ? {} : { BENCH_OTLP_ENDPOINT: String(sink.ready.url) }), BENCH_SETUP: 'false' }, [...profiled, ...tracedArgs]);
     children.push(traced.child);
-    if (profile !== undefined) process.stderr.write(`CPU profiles in ${profile}: gatehouse (and -nometrics) pid ${gatehouse.child.pid}, -traced pid ${traced.child.pid}\n`);
+    if (profile !== undefined || process.env.BENCH_PERF === '1') process.stderr.write(`${profile === undefined ? 'Profiled processes' : `CPU profiles in ${profile}`}: gatehouse (and -nometrics) pid ${gatehouse.child.pid}, -traced pid ${traced.child.pid}\n`);
     // BENCH_BASE_BUILD=<dir>: a twin from another compiled build (the code before a change), for an A/B in one run.
     const baseBuild = process.env.BENCH_BASE_BUILD;
     const before = baseBuild === undefined ? undefined : await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, BENCH_SETUP: 'false' }, profiled, [join(baseBuild, 'bench', 'widget.bench.js')]);
     if (before !== undefined) children.push(before.child);
-    if (before !== undefined && profile !== undefined) process.stderr.write(`CPU profile of the BENCH_BASE_BUILD twin: pid ${before.child.pid}\n`);
+    if (before !== undefined && (profile !== undefined || process.env.BENCH_PERF === '1')) process.stderr.write(`The BENCH_BASE_BUILD twin: pid ${before.child.pid}\n`);
     const cluster = await startCluster(dir, redisServer.url, await freePort());
     children.push(cluster.child);
     const nginxPort = await freePort();
