@@ -154,7 +154,7 @@ function afterCallStages(run: Run, preflight: unknown, observe: Observe | undefi
     run.preflight = preflight as PreflightAnswer;
     return run;
   }
-  let requests: void | Promise<void>;
+  let requests: void | Promise<unknown>;
   try {
     requests = runRequests(run.call as CallValues, run, observe);
   } catch (err) {
@@ -314,8 +314,11 @@ function baseVars(call: CallValues): Record<string, unknown> {
   return { user: templateUser(call.user), tenant_id: call.tenantId, pathParams: call.pathParams.values };
 }
 
-/** A simple connector's one request (without a promise when every stage answers without one), or a composite's steps. */
-function runRequests(call: CallValues, run: Run, observe: Observe | undefined): void | Promise<void> {
+/**
+ * A simple connector's one request (without a promise when every stage answers without one), or a
+ * composite's steps. What a returned promise settles with is not read (afterCallStages waits for it only).
+ */
+function runRequests(call: CallValues, run: Run, observe: Observe | undefined): void | Promise<unknown> {
   const connector: CompiledConnector = call.connector;
   if (connector.kind === 'connector') {
     const plan = requestPlan(connector);
@@ -331,12 +334,10 @@ function runRequests(call: CallValues, run: Run, observe: Observe | undefined): 
     request.templates = templateRun(call);
     run.request = request;
     const done = runStages(REQUEST_STAGES.stages, request as unknown as Record<string, unknown>, observe, undefined, 0);
-    return done instanceof Promise ? done.then(nothing) : undefined;
+    return done instanceof Promise ? done : undefined;
   }
   return runSteps(call, connector.steps, run, observe);
 }
-
-function nothing(): void {}
 
 /**
  * Composite connectors (docs/runtime.md#composite-connectors, docs/design.md#composite-connectors): each step through REQUEST_STAGES (no path
