@@ -29,8 +29,12 @@
  *              by on their own
  *   hit-traced, widget-traced, miss-traced
  *              the same in a twin Gatehouse process with tracing on (OTLP/HTTP to a sink process
- *              that accepts every export, `parentbased_traceidratio` at 10%): the cost of tracing,
- *              measured in the same run against hit, widget and miss (tracing off)
+ *              that accepts every export, `parentbased_traceidratio` at 10%), compared with hit,
+ *              widget and miss of the main process
+ *   hit-untraced, widget-untraced, miss-untraced
+ *              the traced twin again with its tracing switched off over the IPC channel (executions
+ *              get no trace, as without OTEL_* settings), run right after the traced row: the cost
+ *              of tracing in one process, round by round, without the twins' own difference
  *   hit-2proc, widget-2proc
  *              `gatehouse serve --role api --processes 2` (the compiled CLI) on both cores, which
  *              it shares with the load generator on a 2-core machine
@@ -168,11 +172,23 @@ async function gatehouseRole(): Promise<void> {
   // The driver switches the execute metrics between runs over the IPC channel it opens to this
   // process alone (stdio 'ipc'): the process measured with metrics on and off is the same one. The
   // channel exists only when this benchmark starts the process; nothing of it is reachable over HTTP.
+  // The traced twin is switched the same way between tracing on and off: off, executions get no
+  // trace (what a process without OTEL_* settings does per request; the SDK stays loaded, idle).
+  const tracing = services.tracing;
+  const tracedExecute = tracing?.execute.bind(tracing);
+  let tracingOn = tracing !== undefined;
   if (process.send !== undefined) {
-    process.on('message', (msg: { metricsExecute?: unknown }) => {
-      if (typeof msg?.metricsExecute !== 'boolean') return;
-      services.telemetry.executions.enabled = msg.metricsExecute;
-      process.send!({ metricsExecute: services.telemetry.executions.enabled });
+    process.on('message', (msg: { metricsExecute?: unknown; tracing?: unknown }) => {
+      if (typeof msg?.metricsExecute === 'boolean') {
+        services.telemetry.executions.enabled = msg.metricsExecute;
+        process.send!({ metricsExecute: services.telemetry.executions.enabled });
+      }
+      if (typeof msg?.tracing === 'boolean' && tracing !== undefined && tracedExecute !== undefined) {
+        tracingOn = msg.tracing;
+        // The execute route skips a call's trace when execute() gives none (as when tracing is off).
+        tracing.execute = tracingOn ? tracedExecute : ((() => undefined) as unknown as typeof tracedExecute);
+        process.send!({ tracing: tracingOn });
+      }
     });
     // The driver gone (it crashed or was killed): nothing will stop this process otherwise.
     process.on('disconnect', () => process.exit(0));
@@ -410,27 +426,35 @@ interface Scenario {
   cores?: string;
   /** Run with the main Gatehouse process's execute metrics switched off (they are on for every other run). */
   metricsOff?: boolean;
+  /** Run with the traced twin's tracing switched off (it is on for every other run). */
+  tracingOff?: boolean;
 }
 
-/** The scenarios with each metrics-off row moved before the row with metrics on that it follows. */
+/** A row measured with something switched off in the process of the row before it. */
+const switchedOff = (s: Scenario) => s.metricsOff === true || s.tracingOff === true;
+
+/** The scenarios with each switched-off row (metrics or tracing) moved before the row with it on that it follows. */
 function offFirst(scenarios: Scenario[]): Scenario[] {
   const order = [...scenarios];
   for (let i = 1; i < order.length; i++) {
-    if (order[i]!.metricsOff === true && order[i - 1]!.metricsOff !== true) [order[i - 1], order[i]] = [order[i]!, order[i - 1]!];
+    if (switchedOff(order[i]!) && !switchedOff(order[i - 1]!)) [order[i - 1], order[i]] = [order[i]!, order[i - 1]!];
   }
   return order;
 }
 
-/** Switches the execute metrics of the Gatehouse process the driver holds an IPC channel to; resolves once it has. */
-function switchMetrics(child: ChildProcess, on: boolean): Promise<void> {
+/**
+ * Switches the execute metrics (`metricsExecute`) or tracing (`tracing`) of a Gatehouse process the
+ * driver holds an IPC channel to; resolves once it has.
+ */
+function switchProcess(child: ChildProcess, what: 'metricsExecute' | 'tracing', on: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the Gatehouse process did not confirm the metrics switch within 5 s')), 5000);
-    child.once('message', (msg: { metricsExecute?: boolean }) => {
+    const timer = setTimeout(() => reject(new Error(`the Gatehouse process did not confirm the ${what} switch within 5 s`)), 5000);
+    child.once('message', (msg: Record<string, boolean | undefined>) => {
       clearTimeout(timer);
-      if (msg.metricsExecute === on) resolve();
-      else reject(new Error(`the Gatehouse process answered ${JSON.stringify(msg)} to the metrics switch`));
+      if (msg[what] === on) resolve();
+      else reject(new Error(`the Gatehouse process answered ${JSON.stringify(msg)} to the ${what} switch`));
     });
-    child.send({ metricsExecute: on });
+    child.send({ [what]: on });
   });
 }
 
@@ -469,7 +493,7 @@ async function driver(): Promise<void> {
     // BENCH_TRACED_NODE_ARGS: node/V8 flags for the traced twin only, e.g. `--log-deopt --logfile=<file> --no-logfile-per-isolate`
     // (V8's --trace-* output, written to the twin's stdout pipe, arrived incomplete: log to a file instead).
     const tracedArgs = (process.env.BENCH_TRACED_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-    const traced = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, ...(process.env.BENCH_TWIN_PLAIN === '1' ? {} : { BENCH_OTLP_ENDPOINT: String(sink.ready.url) }), BENCH_SETUP: 'false' }, [...profiled, ...tracedArgs]);
+    const traced = await startRole('gatehouse', { BENCH_ORIGIN: originUrl, BENCH_REDIS_URL: redisServer.url, ...(process.env.BENCH_TWIN_PLAIN === '1' ? {} : { BENCH_OTLP_ENDPOINT: String(sink.ready.url) }), BENCH_SETUP: 'false' }, [...profiled, ...tracedArgs], undefined, true);
     children.push(traced.child);
     if (profile !== undefined || process.env.BENCH_PERF === '1') process.stderr.write(`${profile === undefined ? 'Profiled processes' : `CPU profiles in ${profile}`}: gatehouse (and -nometrics) pid ${gatehouse.child.pid}, -traced pid ${traced.child.pid}\n`);
     // BENCH_BASE_BUILD=<dir>: a twin from another compiled build (the code before a change), for an A/B in one run.
@@ -505,6 +529,10 @@ async function driver(): Promise<void> {
       { name: 'hit-traced', pid: traced.child.pid!, target: { url: exec('hit').replace(base, String(traced.ready.base)) }, gatehouse: true },
       { name: 'widget-traced', pid: traced.child.pid!, target: { url: exec('widget').replace(base, String(traced.ready.base)), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true },
       { name: 'miss-traced', pid: traced.child.pid!, target: { url: exec('miss').replace(base, String(traced.ready.base)) }, gatehouse: true },
+      // The traced twin with its tracing switched off between runs: the cost of tracing in one process.
+      { name: 'hit-untraced', pid: traced.child.pid!, target: { url: exec('hit').replace(base, String(traced.ready.base)) }, gatehouse: true, tracingOff: true },
+      { name: 'widget-untraced', pid: traced.child.pid!, target: { url: exec('widget').replace(base, String(traced.ready.base)), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true, tracingOff: true },
+      { name: 'miss-untraced', pid: traced.child.pid!, target: { url: exec('miss').replace(base, String(traced.ready.base)) }, gatehouse: true, tracingOff: true },
       { name: 'hit-2proc', pid: cluster.child.pid!, target: { url: exec('hit').replace(base, cluster.base) }, gatehouse: true, cores: '0,1' },
       { name: 'widget-2proc', pid: cluster.child.pid!, target: { url: exec('widget').replace(base, cluster.base), headers: { authorization: `Bearer ${jwt}`, origin: 'https://widget.example' } }, gatehouse: true, cores: '0,1' },
       ...(before === undefined
@@ -519,8 +547,10 @@ async function driver(): Promise<void> {
     ];
     const scenarios = only === '' ? all : all.filter((s) => only.split(',').includes(s.name));
     // The main process's execute metrics as the next run needs them (on unless the scenario says off).
+    // The traced twin's tracing likewise (on unless the scenario says off).
     const metricsFor = async (s: Scenario) => {
-      if (s.pid === g) await switchMetrics(gatehouse.child, s.metricsOff !== true);
+      if (s.pid === g) await switchProcess(gatehouse.child, 'metricsExecute', s.metricsOff !== true);
+      if (s.pid === traced.child.pid && process.env.BENCH_TWIN_PLAIN !== '1') await switchProcess(traced.child, 'tracing', s.tracingOff !== true);
     };
     // Every scenario answers 200 before anything is measured (and the caches are warm).
     for (const s of scenarios) {
@@ -599,6 +629,9 @@ async function driver(): Promise<void> {
       'hit-traced': [['F', F]],
       'widget-traced': [['F', F]],
       'miss-traced': [['U', U]],
+      'hit-untraced': [['F', F]],
+      'widget-untraced': [['F', F]],
+      'miss-untraced': [['U', U]],
       'hit-2proc': [['F', F]],
       'widget-2proc': [['F', F]],
     };
@@ -648,8 +681,10 @@ async function driver(): Promise<void> {
     const metricsCost = [switchedCost('hit', 'hit-nometrics'), switchedCost('widget', 'widget-nometrics')].filter((x) => x !== undefined);
     if (metricsCost.length > 0) lines.push('', `Metrics cost (execute metrics on vs off in the same process, switched between consecutive runs): ${metricsCost.join('; ')}.`);
     const tracingCost = [cost('hit-traced', 'hit', 'tracing'), cost('widget-traced', 'widget', 'tracing'), cost('miss-traced', 'miss', 'tracing')].filter((x) => x !== undefined);
-    if (tracingCost.length > 0) lines.push('', `Tracing cost (off vs on with 10% sampling, same run): ${tracingCost.join('; ')}.`);
-    if (tracingCost.length > 0) {
+    if (tracingCost.length > 0) lines.push('', `Tracing cost, twin against the main process (off vs on with 10% sampling, same run): ${tracingCost.join('; ')}.`);
+    const switchedTracing = [switchedCost('hit-traced', 'hit-untraced'), switchedCost('widget-traced', 'widget-untraced'), switchedCost('miss-traced', 'miss-untraced')].filter((x) => x !== undefined);
+    if (switchedTracing.length > 0) lines.push('', `Tracing cost (10% sampling on vs off in the traced twin, switched between consecutive runs): ${switchedTracing.join('; ')}.`);
+    if (tracingCost.length > 0 || switchedTracing.length > 0) {
       // Spans the sink took, and any the traced twin dropped (a full queue means the sink did not keep up).
       const text = await fetch(`${String(traced.ready.base)}/metrics`).then((r) => r.text(), (err: Error) => `# /metrics of the traced twin failed: ${err.message}`);
       const series = (name: string) => [...text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => `${m[1] ?? ''} ${m[2]}`).join(', ') || '0';
