@@ -128,3 +128,45 @@ describe('tracing with TRACE_STAGE_SPANS=io (the default)', () => {
     expect(durations(server).find(([name]) => name === 'response-body')![1]).toBeGreaterThanOrEqual(1000);
   });
 });
+
+describe('a ratio sampler, for traces that start at Gatehouse', () => {
+  let h: Harness;
+  let up: TestUpstream;
+  let otlp: OtlpReceiver;
+
+  beforeAll(async () => {
+    await flushTestRedis();
+    otlp = await startOtlpReceiver();
+    up = await startUpstream();
+    up.route('/fresh', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end('{"fresh":true}');
+    });
+    h = await startHarness({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' });
+    await h.createTenant('acme');
+    await h.createConnector('acme', { name: 'Fresh', url: `${up.url}/fresh` });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await up?.close();
+    await otlp?.close();
+  });
+
+  it('samples about the ratio; an unsampled execution records nothing and still sends its own trace context, not sampled, upstream', async () => {
+    const CALLS = 200;
+    for (let i = 0; i < CALLS; i++) expect((await h.exec('fresh')).status).toBe(200);
+    const sent = up.requests.map((r) => /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/.exec(String(r.headers.traceparent)));
+    expect(sent.every((m) => m !== null)).toBe(true);
+    const sampled = sent.filter((m) => m![3] === "01");
+    const unsampled = sent.filter((m) => m![3] === '00');
+    // 200 draws at 0.5: outside 60–140 with a probability below 1e-8.
+    expect(sampled.length).toBeGreaterThan(60);
+    expect(unsampled.length).toBeGreaterThan(60);
+    // Every sampled call's client span arrives; then nothing of an unsampled trace was recorded.
+    await otlp.waitFor((all) => (sampled.every((m) => all.some((s) => s.kind === KIND.client && s.spanId === m![2])) ? true : undefined), 'the client span of every sampled call', () => h.services.tracing!.flush());
+    const unsampledTraces = new Set(unsampled.map((m) => m![1]));
+    expect(unsampledTraces.size).toBe(unsampled.length);
+    expect(otlp.spans.filter((s) => unsampledTraces.has(s.traceId))).toEqual([]);
+    expect(new Set(otlp.spans.filter((s) => s.kind === KIND.server).map((s) => s.traceId)).size).toBe(sampled.length);
+  });
+});
