@@ -6,8 +6,8 @@ import type { AuthorizedRequest, CacheKeys, CacheSlot, RenderedRequest, Template
 /**
  * A request one caller sends again and again: a widget user calling the same connector with the
  * same session, secrets and variables renders the same URL, query and headers every time. Kept per
- * connector revision (its compiled request), per set of secret and variable values and per template
- * `user` object (one per verified session user; one shared anonymous user), so that the repeat
+ * connector revision (its compiled request), per set of secret and variable values and per session
+ * user (the object a remembered token yields on every call; one key for anonymous callers), so that the repeat
  * reuses what was made from it the first time: the parsed URL, the request with its authentication
  * applied, the cache's view of it and its cache keys (two SHA-256 hashes).
  *
@@ -18,7 +18,8 @@ import type { AuthorizedRequest, CacheKeys, CacheSlot, RenderedRequest, Template
  * from (the applied authentication, the upstream client, the cache). Nothing is kept longer than
  * the values it was made from: a secret change brings a new set of values, and the requests kept
  * for the old one go with it; a session leaving the verified-token cache takes its user's requests
- * with it, and a new connector revision has a compiled request of its own.
+ * with it, and a new connector revision has a compiled request of its own (the old one's requests
+ * stay until MAX_KEPT_CONNECTORS newer connectors push them out).
  */
 export interface RepeatedRequest {
   /** The client whose URL rules parsed `rendered.url`. */
@@ -38,9 +39,16 @@ export interface CachedView {
   body: undefined;
 }
 
-const kept = new WeakMap<CompiledRequest, WeakMap<TemplateValues, WeakMap<object, RepeatedRequest>>>();
+/**
+ * Connectors whose repeated requests are kept, at most MAX_KEPT_CONNECTORS, the first kept going
+ * first: a process that served every connector of a large registry once (each would keep about
+ * 1.5 KB) keeps the requests of the latest ones only.
+ */
+const kept = new Map<CompiledRequest, WeakMap<TemplateValues, WeakMap<object, RepeatedRequest>>>();
 
-/** The request kept for this connector revision, set of values and template user, if any. */
+export const MAX_KEPT_CONNECTORS = 1000;
+
+/** The request kept for this connector revision, set of values and caller, if any. */
 export function repeatedRequest(spec: CompiledRequest, values: TemplateValues, user: object): RepeatedRequest | undefined {
   return kept.get(spec)?.get(values)?.get(user);
 }
@@ -48,7 +56,10 @@ export function repeatedRequest(spec: CompiledRequest, values: TemplateValues, u
 /** Keeps `rendered` as the request this user repeats (replacing the one kept before). */
 export function keepRepeated(spec: CompiledRequest, values: TemplateValues, user: object, client: UpstreamClient, rendered: RenderedRequest): RepeatedRequest {
   let byValues = kept.get(spec);
-  if (byValues === undefined) kept.set(spec, (byValues = new WeakMap()));
+  if (byValues === undefined) {
+    if (kept.size >= MAX_KEPT_CONNECTORS) kept.delete(kept.keys().next().value!);
+    kept.set(spec, (byValues = new WeakMap()));
+  }
   let byUser = byValues.get(values);
   if (byUser === undefined) byValues.set(values, (byUser = new WeakMap()));
   const repeated: RepeatedRequest = { client, rendered, authorized: undefined, cached: undefined };

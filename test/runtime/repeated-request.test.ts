@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRuntimeTest, type Harness } from './harness.js';
+import { keepRepeated, MAX_KEPT_CONNECTORS, repeatedRequest } from '../../src/runtime/repeated-request.js';
+import type { CompiledRequest } from '../../src/registry/compile.js';
+import type { RenderedRequest, TemplateValues } from '../../src/runtime/context.js';
+import type { UpstreamClient } from '../../src/upstream/client.js';
 import type { TestUpstream } from '../support/upstream.js';
 
 // Counts the cache's hashing of requests: a request its caller repeats is hashed once per caller.
@@ -122,5 +126,22 @@ describe('a request its caller repeats is made once per caller', () => {
     const kept = await h.exec('profile', { token: ann });
     expect(kept.headers.get('x-cache')).toBe('HIT');
     expect(kept.json).toEqual({ user_id: 'ann', key_version: '2', email: 'ann@example.com', region: 'us' });
+  });
+});
+
+describe('the kept repeated requests', () => {
+  it('are bounded by connector: the first kept goes first', () => {
+    const values: TemplateValues = { secrets: new Map(), variables: new Map() };
+    const caller = {};
+    const client = {} as UpstreamClient;
+    const specs = Array.from({ length: MAX_KEPT_CONNECTORS + 1 }, () => ({}) as CompiledRequest);
+    const rendered = { baseUrl: 'https://api.example/x' } as RenderedRequest;
+    for (const spec of specs) keepRepeated(spec, values, caller, client, rendered);
+    expect(repeatedRequest(specs[0]!, values, caller)).toBeUndefined();
+    expect(repeatedRequest(specs[1]!, values, caller)?.rendered).toBe(rendered);
+    expect(repeatedRequest(specs.at(-1)!, values, caller)?.rendered).toBe(rendered);
+    // Kept per set of values and per caller.
+    expect(repeatedRequest(specs.at(-1)!, { secrets: new Map(), variables: new Map() }, caller)).toBeUndefined();
+    expect(repeatedRequest(specs.at(-1)!, values, {})).toBeUndefined();
   });
 });
