@@ -114,6 +114,8 @@ describe('cache policy (docs/design.md#http-cache)', () => {
       { 'cache-control': ['max-age=60', 'no-store'] },
       { 'cache-control': 'x="unclosed', 'Cache-Control': 'no-store' },
       { 'Cache-Control': 'max-age=60', 'cache-control': 'no-store' },
+      { 'Set-Cookie': 'a=b', 'cache-control': 'max-age=60, private' },
+      { 'Set-Cookie': 'a=b', 'cache-control': 'max-age=60' },
       { pragma: 'no-cache' },
       { etag: '"1"' },
       {},
@@ -136,6 +138,9 @@ describe('cache policy (docs/design.md#http-cache)', () => {
     expect(quickSkip({}, 502, { 'cache-control': 'public, max-age=60' })).toBe('status');
     expect(quickSkip({}, 200, { 'cache-control': 'public, max-age=60' })).toBeUndefined();
     expect(decided).toBeGreaterThan(30);
+    // The same text again is decided alike (verdicts are kept per Cache-Control text).
+    expect(quickSkip({}, 200, { 'cache-control': 'max-age=60, private' })).toBe('private');
+    expect(quickSkip({}, 200, { 'cache-control': 'max-age=60, private', 'CACHE-CONTROL': 'no-store' })).toBeUndefined();
   });
 
   it('lists Vary fields sorted and lower-cased', () => {

@@ -165,21 +165,33 @@ export function hasValidator(headers: HeaderMap): boolean {
  * upstream's headers as received — no normalised copy, no policy object, no request hash: a status
  * other than 200/301/308, or a response Cache-Control with `no-store`, `no-cache` or `private`.
  * Undefined when only the full evaluation can tell: when the request has a Cache-Control of its own,
- * and when any field name is not lower-case (another spelling of Cache-Control would be joined to
- * this one), so that it never answers other than evaluateStorable would.
+ * and when the response spells Cache-Control in more than one way (normalizeHeaders would join
+ * them), so that it never answers other than evaluateStorable would.
  */
 export function quickSkip(requestHeaders: HeaderMap, status: number, responseHeaders: RawHeaders): SkipReason | undefined {
   if (!CACHEABLE_STATUSES.has(status)) return 'status';
   if (requestHeaders['cache-control'] !== undefined) return undefined;
   const value = responseHeaders['cache-control'];
   if (typeof value !== 'string') return undefined;
-  for (const name in responseHeaders) if (name !== name.toLowerCase()) return undefined;
-  const cc = parseCacheControl(value);
-  if (cc.has('no-store')) return 'no-store';
-  if (cc.has('no-cache')) return 'no-cache';
-  if (cc.has('private')) return 'private';
-  return undefined;
+  for (const name in responseHeaders) {
+    if (name.length === 13 && name !== 'cache-control' && name.toLowerCase() === 'cache-control') return undefined;
+  }
+  let verdict = cacheControlVerdicts.get(value);
+  if (verdict === undefined) {
+    const cc = parseCacheControl(value);
+    verdict = cc.has('no-store') ? 'no-store' : cc.has('no-cache') ? 'no-cache' : cc.has('private') ? 'private' : null;
+    if (cacheControlVerdicts.size >= MAX_CACHE_CONTROL_VERDICTS) cacheControlVerdicts.clear();
+    cacheControlVerdicts.set(value, verdict);
+  }
+  return verdict ?? undefined;
 }
+
+/**
+ * quickSkip's verdict per response Cache-Control text (null: none of the three): an upstream sends
+ * the same few texts again and again, and a lookup costs less than parsing one into a map.
+ */
+const cacheControlVerdicts = new Map<string, 'no-store' | 'no-cache' | 'private' | null>();
+const MAX_CACHE_CONTROL_VERDICTS = 256;
 
 export type StorableVerdict =
   | { storable: true; policy: CachePolicy; vary: string[]; headers: HeaderMap; ttlMs: number; validator: boolean }
