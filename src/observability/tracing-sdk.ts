@@ -209,27 +209,27 @@ class SdkTracing implements Tracing {
     // the ratio is drawn here, before the SDK would generate and format a trace id and a span id
     // and parse the trace id back for the same decision (2–5 µs per request in the benchmark). A
     // root span's trace id is uniformly random, so drawing the decision directly samples the same
-    // fraction. The ids are made only if an outbound request needs the trace context.
-    // A drawn trace is made by a tracer that records all its spans: the configured sampler would
-    // draw again (and a non-parent-based ratio sampler would test each child span's trace id).
+    // fraction; the ids are made only if an outbound request needs the trace context. A drawn trace
+    // is made by a tracer that records all its spans: the configured sampler would draw again (and
+    // a non-parent-based ratio sampler would test each child span's trace id).
     let tracer = this.tracer;
     if (start.headers.traceparent === undefined && this.rootRatio < 1) {
-      if (Math.random() >= this.rootRatio) return new UnsampledRoot();
+      if (Math.random() >= this.rootRatio) return new Unsampled(newRootContext);
       tracer = this.drawnTracer;
     }
     const parent = start.headers.traceparent === undefined ? ROOT_CONTEXT : extract(start.headers);
     // The span starts without attributes: the samplers Gatehouse offers (ratio, parent-based) never
     // read them, and the 90 % not sampled at a 10 % ratio then cost no attribute object and no copy.
     const span = tracer.startSpan(serverSpanName(start.method, start.route), { kind: SpanKind.SERVER }, parent);
-    if (span.isRecording()) {
-      span.setAttributes({
-        [ATTR_HTTP_REQUEST_METHOD]: start.method,
-        [ATTR_HTTP_ROUTE]: start.route,
-        'gatehouse.tenant': start.tenant,
-        'gatehouse.connector': start.permalink,
-        'gatehouse.request_id': start.requestId,
-      });
-    }
+    // Not sampled (the caller's trace says so, or the configured sampler): the span only carries the context.
+    if (!span.isRecording()) return new Unsampled(() => trace.setSpan(parent, span));
+    span.setAttributes({
+      [ATTR_HTTP_REQUEST_METHOD]: start.method,
+      [ATTR_HTTP_ROUTE]: start.route,
+      'gatehouse.tenant': start.tenant,
+      'gatehouse.connector': start.permalink,
+      'gatehouse.request_id': start.requestId,
+    });
     return new ExecuteTrace(this, tracer, span, parent);
   }
 
@@ -309,7 +309,7 @@ class SdkTracing implements Tracing {
 const SLOW_STAGE_MS = 1;
 
 /**
- * One execution: the server span, the stage spans, and outbound spans under the running stage.
+ * One sampled execution: the server span, the stage spans, and outbound spans under the running stage.
  *
  * Which stages get a span is TRACE_STAGE_SPANS (src/config.ts). In `io` mode a stage's span is made
  * only when it is known to be wanted: when the stage starts an outbound request (the client span
@@ -323,7 +323,7 @@ const SLOW_STAGE_MS = 1;
  * `traceparent` needs them.
  */
 class ExecuteTrace implements CallTrace {
-  readonly recording: boolean;
+  readonly recording = true;
   /** The running stage: its name, step, start (performance.now()) and span once made. */
   private stageName = '';
   private stageStep: StepRef | undefined;
@@ -342,8 +342,6 @@ class ExecuteTrace implements CallTrace {
   private root: Context | undefined;
   /** The outbound tracers handed out, without and with propagation (one execution asks once per request stage). */
   private outbounds: [OutboundTrace | undefined, OutboundTrace | undefined] | undefined;
-  /** Not sampled: what every outbound request of the execution sends (the server span's context). */
-  private unsampledOutbound: OutboundSpan | undefined;
 
   constructor(
     private readonly tracing: SdkTracing,
@@ -352,8 +350,7 @@ class ExecuteTrace implements CallTrace {
     private readonly span: Span,
     private readonly parent: Context,
   ) {
-    this.recording = span.isRecording();
-    this.epochOffset = this.recording ? Date.now() - performance.now() : 0;
+    this.epochOffset = Date.now() - performance.now();
   }
 
   private rootContext(): Context {
@@ -400,28 +397,22 @@ class ExecuteTrace implements CallTrace {
     const i = propagate ? 1 : 0;
     const cached = (this.outbounds ??= [undefined, undefined])[i];
     if (cached !== undefined) return cached;
-    const made: OutboundTrace = this.recording
-      ? // The running stage's span (made now if need be) is the parent; outside a stage, the execute span.
-        { start: (kind, method, url) => this.tracing.outbound(this.tracer, this.stageName === '' ? this.rootContext() : trace.setSpan(this.rootContext(), this.stageSpan()), kind, method, url, propagate) }
-      : // Not sampled: no client span would be recorded, so none is made; the upstream still gets
-        // the trace's context (trace id, not sampled) to continue or not as its own sampler decides.
-        { start: () => (propagate ? (this.unsampledOutbound ??= { headers: inject(this.rootContext()), end: noop }) : UNTRACED_OUTBOUND) };
+    // The running stage's span (made now if need be) is the parent; outside a stage, the execute span.
+    const made: OutboundTrace = { start: (kind, method, url) => this.tracing.outbound(this.tracer, this.stageName === '' ? this.rootContext() : trace.setSpan(this.rootContext(), this.stageSpan()), kind, method, url, propagate) };
     this.outbounds[i] = made;
     return made;
   }
 
   end(outcome: { status: number; cache: string; errorCode: string | undefined }): void {
     const span = this.span;
-    if (this.recording) {
-      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, outcome.status);
-      span.setAttribute('gatehouse.cache', outcome.cache);
-      if (this.durations !== '') span.setAttribute('gatehouse.stage_durations_us', this.durations);
-      if (outcome.errorCode !== undefined) span.setAttribute('gatehouse.error_code', outcome.errorCode);
-      // Server spans: only 5xx are the server's failures (4xx are the caller's).
-      if (outcome.status >= 500) {
-        span.setAttribute(ATTR_ERROR_TYPE, outcome.errorCode ?? String(outcome.status));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, outcome.status);
+    span.setAttribute('gatehouse.cache', outcome.cache);
+    if (this.durations !== '') span.setAttribute('gatehouse.stage_durations_us', this.durations);
+    if (outcome.errorCode !== undefined) span.setAttribute('gatehouse.error_code', outcome.errorCode);
+    // Server spans: only 5xx are the server's failures (4xx are the caller's).
+    if (outcome.status >= 500) {
+      span.setAttribute(ATTR_ERROR_TYPE, outcome.errorCode ?? String(outcome.status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
     }
     span.end();
   }
@@ -430,24 +421,31 @@ class ExecuteTrace implements CallTrace {
 function noop(): void {}
 
 /**
- * An execution that starts a trace here and is not sampled: nothing is recorded. Its upstream and
- * token requests carry a context of its own (new trace and span ids, not sampled), made on the
- * first one, so the upstream continues the trace or not as its own sampler decides — as an
- * unsampled SDK span would have given them.
+ * An execution not sampled: nothing is recorded and no client span is made. Its upstream and token
+ * requests still carry its trace context, not sampled — the caller's trace with the execute span's
+ * id, or for a trace that starts here new ids made on the first such request — so the upstream
+ * continues the trace or not as its own sampler decides.
  */
-class UnsampledRoot implements CallTrace {
+class Unsampled implements CallTrace {
   readonly recording = false;
   private propagated: OutboundSpan | undefined;
+
+  constructor(private readonly context: () => Context) {}
 
   watchStage(): StageEnd {
     return noop;
   }
 
   outbound(propagate: boolean): OutboundTrace {
-    return propagate ? { start: () => (this.propagated ??= { headers: inject(trace.setSpanContext(ROOT_CONTEXT, { traceId: ids.generateTraceId(), spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE })), end: noop }) } : NO_PROPAGATION;
+    return propagate ? { start: () => (this.propagated ??= { headers: inject(this.context()), end: noop }) } : NO_PROPAGATION;
   }
 
   end(): void {}
+}
+
+/** The context of an unsampled trace that starts here: new ids, the sampled flag off. */
+function newRootContext(): Context {
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId: ids.generateTraceId(), spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE });
 }
 
 const NO_PROPAGATION: OutboundTrace = { start: () => UNTRACED_OUTBOUND };
